@@ -1,0 +1,269 @@
+/**
+ * The normalized team model: what a manifest becomes after parsing, defaulting and
+ * (for an AgentTeamRun) merging with its template. Every other part of Squadron (store,
+ * state machine, runner, CLI) works on these types, never on raw manifests.
+ *
+ * The zod schemas in this folder produce exactly these shapes (checked at compile time in
+ * schema.ts), so these interfaces are the contract other modules code against.
+ */
+
+export const SQUADRON_API_VERSION = "squadron.dev/v1alpha1";
+export const KAGENTS_API_VERSION = "claude.amcheste.io/v1alpha1";
+export type ApiVersion = typeof SQUADRON_API_VERSION | typeof KAGENTS_API_VERSION;
+
+/** Agent CLIs a runner can drive. `scripted` is Squadron's deterministic test/demo agent. */
+export const AGENT_CLIS = ["claude", "codex", "gemini", "aider", "scripted"] as const;
+export type AgentCli = (typeof AGENT_CLIS)[number];
+
+/** Claude Code's `--permission-mode` choices (checked against `claude --help` 2.1.329). */
+export const PERMISSION_MODES = [
+  "acceptEdits",
+  "auto",
+  "bypassPermissions",
+  "manual",
+  "dontAsk",
+  "plan",
+] as const;
+export type PermissionMode = (typeof PERMISSION_MODES)[number];
+
+export const ON_COMPLETE_ACTIONS = ["create-pr", "push-branch", "notify", "none"] as const;
+export type OnComplete = (typeof ON_COMPLETE_ACTIONS)[number];
+
+export type TeamMode = "coding" | "cowork";
+
+export interface ObjectMeta {
+  name: string;
+  /** Defaults to "default", as in Kubernetes. */
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RepositorySpec {
+  url: string;
+  /** Defaults to "main". */
+  branch: string;
+  /** Name of the secret holding git credentials (a Secrets Manager name in AWS). */
+  credentialsSecret?: string;
+}
+
+/**
+ * One input of a cowork workspace. Exactly one source is set:
+ * - `configMap`: kagents' form; Squadron maps the name to the prefix
+ *   `configmaps/<namespace>/<name>/` of its bucket (a directory locally);
+ * - `s3Prefix`: `s3://bucket/prefix/` or a prefix of Squadron's own bucket;
+ * - `files`: inline files, path (relative to mountPath) to content.
+ */
+export interface WorkspaceInput {
+  mountPath: string;
+  configMap?: string;
+  s3Prefix?: string;
+  files?: Record<string, string>;
+}
+
+export interface WorkspaceOutput {
+  /** Defaults to "/workspace/output". */
+  mountPath: string;
+  /** Defaults to "5Gi" (kept for kagents compatibility; EFS is elastic). */
+  size: string;
+  /** Where outputs are delivered; defaults to the run's own prefix of Squadron's bucket. */
+  s3Prefix?: string;
+}
+
+export interface WorkspaceSpec {
+  inputs: WorkspaceInput[];
+  output: WorkspaceOutput;
+}
+
+export interface AuthSpec {
+  /** Anthropic API key secret (kagents' field). */
+  apiKeySecret?: string;
+  /** Secrets for other CLIs' keys, by CLI. */
+  cliSecrets?: Partial<Record<Exclude<AgentCli, "scripted">, string>>;
+}
+
+export interface ScopeSpec {
+  includePaths: string[];
+  excludePaths: string[];
+}
+
+/** A skill materialised as `.claude/skills/<name>/SKILL.md`. Exactly one source is set. */
+export interface SkillSpec {
+  name: string;
+  source: {
+    configMap?: string;
+    s3Prefix?: string;
+    /** The SKILL.md content itself. */
+    inline?: string;
+  };
+}
+
+/** A remote MCP server given to one agent (streamable HTTP or SSE). */
+export interface McpServerSpec {
+  name: string;
+  url: string;
+  /** Defaults to "http" (streamable HTTP). */
+  transport: "http" | "sse";
+  /** Secret whose value is sent in `authHeader` (never written to disk). */
+  authSecret?: string;
+  /** Defaults to "Authorization". */
+  authHeader: string;
+}
+
+export interface ResourcesSpec {
+  cpu?: string;
+  memory?: string;
+}
+
+/** One step of a scripted agent's script; the scripted agent defines the step kinds. */
+export type ScriptStep = Record<string, unknown>;
+
+export interface AgentSpec {
+  /** DNS-1123 label. The lead is named "lead" unless its manifest names it. */
+  name: string;
+  role: "lead" | "teammate";
+  /** opus | sonnet | haiku or a full model id. Lead defaults to opus, teammates to sonnet. */
+  model: string;
+  prompt: string;
+  /** Defaults to "claude". */
+  cli: AgentCli;
+  /** Defaults to "acceptEdits" (headless agents cannot answer prompts). */
+  permissionMode: PermissionMode;
+  scope?: ScopeSpec;
+  dependsOn: string[];
+  skills: SkillSpec[];
+  mcpServers: McpServerSpec[];
+  resources?: ResourcesSpec;
+  /** Script for `cli: scripted` (and for simulated agents); see runner/scripted-agent. */
+  script?: ScriptStep[];
+  /** Upper bound on agent turns per session, passed to CLIs that support it. */
+  maxTurns?: number;
+}
+
+export interface PullRequestSpec {
+  /** Defaults to the repository branch. */
+  targetBranch?: string;
+  titleTemplate?: string;
+  bodyTemplate?: string;
+  reviewers: string[];
+  labels: string[];
+  draft: boolean;
+}
+
+export type ApprovalChannel = "webhook" | "slack" | "api";
+
+export interface ApprovalGateSpec {
+  /** `spawn-<teammate>`: the teammate is not started until approved. */
+  event: string;
+  /** Defaults to "api" when no webhookUrl is given, "webhook" otherwise. */
+  channel: ApprovalChannel;
+  webhookUrl?: string;
+  slackChannel?: string;
+  /** Who may approve (Slack user ids or IAM principal names); empty means the deployment's list. */
+  approvers: string[];
+}
+
+export interface LifecycleSpec {
+  /** As written, e.g. "2h", "90m", "1h30m". Defaults to "4h". */
+  timeout: string;
+  /** The timeout in seconds. */
+  timeoutSeconds: number;
+  /** USD; absent means no budget. */
+  budgetLimit?: number;
+  /** Defaults to "notify". */
+  onComplete: OnComplete;
+  pullRequest?: PullRequestSpec;
+  approvalGates: ApprovalGateSpec[];
+  /** Restarts of a failed teammate (never the lead). Defaults to 3. */
+  maxRestarts: number;
+}
+
+export interface QualityGatesSpec {
+  requireTests: boolean;
+  requireLint: boolean;
+  /** A shell script run in the consolidated checkout; non-zero exit fails the run. */
+  validationScript?: string;
+  /** Commands used by requireTests/requireLint; default to `npm test` / `npm run lint`. */
+  testCommand?: string;
+  lintCommand?: string;
+}
+
+export interface CoordinationSpec {
+  /** How work reaches teammates: the lead assigns (default) or teammates claim freely. */
+  taskAssignment: "lead-assigns" | "self-claim";
+  /** Whether teammates may message each other directly, not only the lead. */
+  peerMessaging: boolean;
+}
+
+export interface WebhookSpec {
+  url: string;
+  /** Secret used to HMAC-sign payloads (X-Squadron-Signature). */
+  secretRef?: string;
+}
+
+export interface ObservabilitySpec {
+  webhook?: WebhookSpec;
+}
+
+export interface TeamSpec {
+  mode: TeamMode;
+  repository?: RepositorySpec;
+  workspace?: WorkspaceSpec;
+  auth: AuthSpec;
+  lead: AgentSpec;
+  teammates: AgentSpec[];
+  coordination: CoordinationSpec;
+  lifecycle: LifecycleSpec;
+  qualityGates?: QualityGatesSpec;
+  observability: ObservabilitySpec;
+}
+
+/** A concrete team, ready to store and run. */
+export interface AgentTeam {
+  apiVersion: ApiVersion;
+  kind: "AgentTeam";
+  metadata: ObjectMeta;
+  spec: TeamSpec;
+}
+
+/** A reusable pattern: teammates, coordination, quality gates and a default lifecycle. */
+export interface AgentTeamTemplate {
+  apiVersion: ApiVersion;
+  kind: "AgentTeamTemplate";
+  metadata: ObjectMeta;
+  spec: {
+    description?: string;
+    teammates: AgentSpec[];
+    coordination: CoordinationSpec;
+    qualityGates?: QualityGatesSpec;
+    lifecycle: LifecycleSpec;
+    lead?: Partial<AgentSpec>;
+  };
+}
+
+/** Instantiates a template with a repository or workspace, auth and a lead. */
+export interface AgentTeamRun {
+  apiVersion: ApiVersion;
+  kind: "AgentTeamRun";
+  metadata: ObjectMeta;
+  spec: {
+    templateRef: { name: string };
+    repository?: RepositorySpec;
+    workspace?: WorkspaceSpec;
+    auth: AuthSpec;
+    lead: AgentSpec;
+    /** Replaces the template's lifecycle whole when given (kagents' rule). */
+    lifecycle?: LifecycleSpec;
+    observability: ObservabilitySpec;
+  };
+}
+
+export type SquadronResource = AgentTeam | AgentTeamTemplate | AgentTeamRun;
+
+/** One validation problem: where it is and a sentence a person can act on. */
+export interface ValidationIssue {
+  /** Dotted path from the document root, e.g. `spec.teammates[1].dependsOn[0]`. */
+  path: string;
+  message: string;
+  severity: "error" | "warning";
+}

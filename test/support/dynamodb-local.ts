@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const dynamoDbLocalDir = join(repoRoot, ".cache", "dynamodb-local");
+
+export interface RunningStore {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until something accepts DynamoDB JSON requests on the endpoint. */
+async function waitUntilServing(endpoint: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output()}`);
+    }
+    try {
+      const res = await fetch(endpoint, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-amz-json-1.0",
+          "x-amz-target": "DynamoDB_20120810.ListTables",
+          authorization:
+            "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        },
+        body: "{}",
+      });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`DynamoDB Local did not start within 30 s:\n${output()}`);
+}
+
+/**
+ * Starts AWS's DynamoDB Local (in memory) on a free port. The jar is installed by
+ * scripts/install-dynamodb-local.sh, which .ci/run calls.
+ */
+export async function startDynamoDbLocal(): Promise<RunningStore> {
+  if (!existsSync(join(dynamoDbLocalDir, "DynamoDBLocal.jar"))) {
+    throw new Error(
+      "DynamoDB Local is not installed: run ./scripts/install-dynamodb-local.sh (needs Java 17+).",
+    );
+  }
+  const port = await freePort();
+  const child = spawn(
+    "java",
+    [
+      "-Xmx1g",
+      "-Djava.library.path=./DynamoDBLocal_lib",
+      "-jar",
+      "DynamoDBLocal.jar",
+      "-inMemory",
+      "-port",
+      String(port),
+      "-disableTelemetry",
+    ],
+    { cwd: dynamoDbLocalDir, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  child.stdout?.on("data", (d) => {
+    log += d;
+  });
+  child.stderr?.on("data", (d) => {
+    log += d;
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitUntilServing(endpoint, child, () => log);
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/** Starts dynalite, the embedded DynamoDB-compatible store local mode uses, in memory. */
+export async function startDynalite(): Promise<RunningStore> {
+  const { default: dynalite } = await import("dynalite");
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
