@@ -1,0 +1,97 @@
+/**
+ * Parsing of Slack interactivity requests (form-encoded `payload=<json>`), limited to what an
+ * approval needs. Button values carry a reference to the gate, never a task token: tokens stay in
+ * the store.
+ */
+
+export const APPROVE_ACTION_ID = "squadron_approve";
+export const DENY_ACTION_ID = "squadron_deny";
+
+/** What a button's value points at: one gate of one team run. */
+export interface GateRef {
+  namespace: string;
+  team: string;
+  gate: string;
+}
+
+export interface SlackDecision {
+  decision: "approve" | "deny";
+  gate: GateRef;
+  user: { id: string; name?: string };
+  channelId?: string;
+  messageTs?: string;
+  responseUrl?: string;
+}
+
+export class SlackPayloadError extends Error {
+  override name = "SlackPayloadError";
+}
+
+export function encodeGateRef(ref: GateRef): string {
+  return JSON.stringify({ n: ref.namespace, t: ref.team, g: ref.gate });
+}
+
+export function decodeGateRef(value: string): GateRef {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new SlackPayloadError("button value is not a gate reference");
+  }
+  const o = parsed as Record<string, unknown> | null;
+  if (!o || typeof o.n !== "string" || typeof o.t !== "string" || typeof o.g !== "string") {
+    throw new SlackPayloadError("button value is not a gate reference");
+  }
+  return { namespace: o.n, team: o.t, gate: o.g };
+}
+
+interface BlockActionsPayload {
+  type?: unknown;
+  user?: { id?: unknown; username?: unknown; name?: unknown };
+  channel?: { id?: unknown };
+  container?: { channel_id?: unknown; message_ts?: unknown };
+  message?: { ts?: unknown };
+  response_url?: unknown;
+  actions?: Array<{ action_id?: unknown; value?: unknown }>;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** Parses a `block_actions` request body into the approval decision it carries. */
+export function parseSlackInteraction(rawBody: string): SlackDecision {
+  const form = new URLSearchParams(rawBody);
+  const payloadText = form.get("payload");
+  if (!payloadText) throw new SlackPayloadError("body has no payload field");
+  let payload: BlockActionsPayload;
+  try {
+    payload = JSON.parse(payloadText) as BlockActionsPayload;
+  } catch {
+    throw new SlackPayloadError("payload is not JSON");
+  }
+  if (!payload || typeof payload !== "object") throw new SlackPayloadError("payload is not an object");
+  if (payload.type !== "block_actions") {
+    throw new SlackPayloadError(`unsupported interaction type ${JSON.stringify(payload.type)}`);
+  }
+  const userId = str(payload.user?.id);
+  if (!userId) throw new SlackPayloadError("payload has no user id");
+  const action = payload.actions?.find(
+    (a) => a.action_id === APPROVE_ACTION_ID || a.action_id === DENY_ACTION_ID,
+  );
+  if (!action) throw new SlackPayloadError("payload has no approve or deny action");
+  const value = str(action.value);
+  if (!value) throw new SlackPayloadError("the action has no value");
+  const decision: SlackDecision = {
+    decision: action.action_id === APPROVE_ACTION_ID ? "approve" : "deny",
+    gate: decodeGateRef(value),
+    user: { id: userId },
+  };
+  const name = str(payload.user?.username) ?? str(payload.user?.name);
+  if (name) decision.user.name = name;
+  const channelId = str(payload.channel?.id) ?? str(payload.container?.channel_id);
+  if (channelId) decision.channelId = channelId;
+  const messageTs = str(payload.container?.message_ts) ?? str(payload.message?.ts);
+  if (messageTs) decision.messageTs = messageTs;
+  const responseUrl = str(payload.response_url);
+  if (responseUrl) decision.responseUrl = responseUrl;
+  return decision;
+}

@@ -1,0 +1,124 @@
+import { createHmac } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  sendWebhook,
+  signWebhookBody,
+  WebhookDeliveryError,
+  type WebhookPayload,
+} from "../../core/control/webhook.ts";
+
+describe("signed webhook delivery against a local HTTP server", () => {
+  let server: Server;
+  let url: string;
+  let failuresLeft = 0;
+  let failStatus = 503;
+  const received: Array<{ signature: string | undefined; body: string }> = [];
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      received.push({ signature: req.headers["x-squadron-signature"] as string | undefined, body });
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        res.statusCode = failStatus;
+        res.end("nope");
+        return;
+      }
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  beforeEach(() => {
+    received.length = 0;
+    failuresLeft = 0;
+    failStatus = 503;
+  });
+
+  const payload: WebhookPayload = {
+    event: "approval-required",
+    team: "q3-report",
+    namespace: "default",
+    phase: "Running",
+    gate: "spawn-email-drafter",
+    timestamp: "2025-01-01T00:00:00.000Z",
+  };
+  const noSleep = async () => {};
+
+  it("sends kagents' fields and a sha256 HMAC of the exact body", async () => {
+    const delivery = await sendWebhook({ url, payload, secret: "s3cret", sleep: noSleep });
+    expect(delivery).toEqual({ attempts: 1, status: 204 });
+    const [got] = received;
+    const body = JSON.parse(got?.body ?? "{}");
+    expect(body).toMatchObject({
+      event: "approval-required",
+      team: "q3-report",
+      namespace: "default",
+      phase: "Running",
+    });
+    const expected = `sha256=${createHmac("sha256", "s3cret")
+      .update(got?.body ?? "")
+      .digest("hex")}`;
+    expect(got?.signature).toBe(expected);
+    expect(signWebhookBody("s3cret", got?.body ?? "")).toBe(expected);
+  });
+
+  it("sends no signature header without a secret", async () => {
+    await sendWebhook({ url, payload, sleep: noSleep });
+    expect(received[0]?.signature).toBeUndefined();
+  });
+
+  it("retries server errors with growing backoff, then succeeds", async () => {
+    failuresLeft = 2;
+    const delays: number[] = [];
+    const delivery = await sendWebhook({
+      url,
+      payload,
+      secret: "s",
+      baseDelayMs: 100,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+    expect(delivery.attempts).toBe(3);
+    expect(received).toHaveLength(3);
+    expect(delays).toHaveLength(2);
+    expect(delays[0]).toBeLessThanOrEqual(100);
+    expect(delays[1]).toBeLessThanOrEqual(200);
+    // Every retry carries the same body and signature.
+    expect(new Set(received.map((r) => r.signature)).size).toBe(1);
+  });
+
+  it("gives up after the configured attempts with a clear error", async () => {
+    failuresLeft = 10;
+    const error = await sendWebhook({ url, payload, attempts: 3, sleep: noSleep }).catch((e) => e);
+    expect(error).toBeInstanceOf(WebhookDeliveryError);
+    expect(error.message).toMatch(/failed after 3 attempt\(s\): HTTP 503/);
+    expect(received).toHaveLength(3);
+  });
+
+  it("does not retry a 4xx rejection", async () => {
+    failuresLeft = 10;
+    failStatus = 400;
+    const error = await sendWebhook({ url, payload, attempts: 4, sleep: noSleep }).catch((e) => e);
+    expect(error).toBeInstanceOf(WebhookDeliveryError);
+    expect(error.attempts).toBe(1);
+    expect(received).toHaveLength(1);
+  });
+
+  it("retries connection failures", async () => {
+    const error = await sendWebhook({
+      url: "http://127.0.0.1:1/unreachable",
+      payload,
+      attempts: 2,
+      sleep: noSleep,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(WebhookDeliveryError);
+    expect(error.attempts).toBe(2);
+  });
+});
