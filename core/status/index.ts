@@ -1,0 +1,3 @@
+export * from "./phases.ts";
+export * from "./status.ts";
+export * from "./types.ts";
