@@ -1,0 +1,147 @@
+import { createWriteStream } from "node:fs";
+import { cp, mkdir, readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { safeJoin } from "./layout.ts";
+
+/**
+ * Where cowork inputs come from and outputs go: S3 in AWS, a directory in local mode.
+ * Locations are a key prefix, optionally in another bucket than Squadron's own.
+ */
+export interface ObjectLocation {
+  /** Absent: Squadron's own bucket (the data directory locally). */
+  bucket?: string;
+  /** Key prefix; a trailing slash is implied. */
+  prefix: string;
+}
+
+export interface ObjectStore {
+  /** Copies every object under the location into `dir`; returns the relative paths written. */
+  download(from: ObjectLocation, dir: string): Promise<string[]>;
+  /** Copies every file under `dir` to the location; returns the keys written. */
+  upload(dir: string, to: ObjectLocation): Promise<string[]>;
+  /** A human-readable address, for results and logs. */
+  describe(location: ObjectLocation): string;
+}
+
+/** `s3://bucket/prefix/` → {bucket, prefix}; any other text is a prefix of Squadron's bucket. */
+export function parseS3Location(text: string): ObjectLocation {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(text);
+  if (match) return { bucket: match[1] as string, prefix: normalisePrefix(match[2] ?? "") };
+  return { prefix: normalisePrefix(text) };
+}
+
+/** kagents' configMap inputs live at `configmaps/<namespace>/<name>/` of Squadron's bucket. */
+export function configMapLocation(namespace: string, name: string): ObjectLocation {
+  return { prefix: `configmaps/${namespace}/${name}/` };
+}
+
+function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, "");
+  return trimmed === "" || trimmed.endsWith("/") ? trimmed : `${trimmed}/`;
+}
+
+/** Relative paths of every regular file under `dir` (sorted, POSIX separators). */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return [];
+      throw error;
+    },
+  );
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) =>
+      path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)),
+    )
+    .map((p) => p.split(path.sep).join("/"))
+    .sort();
+}
+
+/** The local-mode store: `<root>/<prefix>` for Squadron's bucket, `<root>/s3/<bucket>/<prefix>` for others. */
+export class LocalDirectoryStore implements ObjectStore {
+  constructor(readonly root: string) {}
+
+  private dirOf(location: ObjectLocation): string {
+    const base = location.bucket ? path.join(this.root, "s3", location.bucket) : this.root;
+    return safeJoin(path.resolve(base), normalisePrefix(location.prefix) || ".", "object prefix");
+  }
+
+  async download(from: ObjectLocation, dir: string): Promise<string[]> {
+    const source = this.dirOf(from);
+    const exists = await stat(source).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!exists)
+      throw new Error(`input ${this.describe(from)} does not exist (expected a directory at ${source})`);
+    await mkdir(dir, { recursive: true });
+    await cp(source, dir, { recursive: true, force: true });
+    return listFiles(source);
+  }
+
+  async upload(dir: string, to: ObjectLocation): Promise<string[]> {
+    const target = this.dirOf(to);
+    const files = await listFiles(dir);
+    await mkdir(target, { recursive: true });
+    if (files.length > 0) await cp(dir, target, { recursive: true, force: true });
+    return files.map((f) => `${normalisePrefix(to.prefix)}${f}`);
+  }
+
+  describe(location: ObjectLocation): string {
+    return this.dirOf(location);
+  }
+}
+
+/** The AWS store: S3 through the SDK, Squadron's bucket unless the location names another. */
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly defaultBucket: string,
+  ) {}
+
+  async download(from: ObjectLocation, dir: string): Promise<string[]> {
+    const bucket = from.bucket ?? this.defaultBucket;
+    const prefix = normalisePrefix(from.prefix);
+    const written: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        const key = object.Key;
+        if (!key || key.endsWith("/")) continue;
+        const relative = key.slice(prefix.length);
+        const target = safeJoin(dir, relative, "S3 object");
+        await mkdir(path.dirname(target), { recursive: true });
+        const body = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        if (!body.Body) throw new Error(`s3://${bucket}/${key} has no body`);
+        await pipeline(body.Body as Readable, createWriteStream(target));
+        written.push(relative);
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return written.sort();
+  }
+
+  async upload(dir: string, to: ObjectLocation): Promise<string[]> {
+    const bucket = to.bucket ?? this.defaultBucket;
+    const prefix = normalisePrefix(to.prefix);
+    const keys: string[] = [];
+    for (const file of await listFiles(dir)) {
+      const key = `${prefix}${file}`;
+      await this.client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path.join(dir, file)) }),
+      );
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  describe(location: ObjectLocation): string {
+    return `s3://${location.bucket ?? this.defaultBucket}/${normalisePrefix(location.prefix)}`;
+  }
+}
