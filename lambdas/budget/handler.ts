@@ -1,0 +1,4 @@
+// Placeholder so the CDK app can bundle this function; the real handler replaces this file.
+export async function handler(_event: unknown): Promise<never> {
+  throw new Error("lambdas/budget: not implemented");
+}
