@@ -193,12 +193,18 @@ export interface CoordinationSpec {
   taskAssignment: "lead-assigns" | "self-claim";
   /** Whether teammates may message each other directly, not only the lead. */
   peerMessaging: boolean;
+  /** kagents' field, kept when given; Squadron always uses the shared file system ("shared-volume"). */
+  mailboxBackend?: "shared-volume";
+  /** kagents' field, kept when given; Squadron always uses the shared file system ("shared-volume"). */
+  taskBackend?: "shared-volume";
 }
 
 export interface WebhookSpec {
   url: string;
   /** Secret used to HMAC-sign payloads (X-Squadron-Signature). */
   secretRef?: string;
+  /** kagents' filter: event types to send (e.g. "phase", "approval"); absent means every event. */
+  events?: string[];
 }
 
 export interface ObservabilitySpec {
@@ -266,4 +272,9 @@ export interface ValidationIssue {
   path: string;
   message: string;
   severity: "error" | "warning";
+  /** 1-based line and column in the source text, when the manifest came from text. */
+  line?: number;
+  column?: number;
+  /** 0-based index of the resource in a multi-document input. */
+  document?: number;
 }

@@ -1,0 +1,536 @@
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
+import { formatDuration, tryParseDuration } from "./duration.ts";
+import {
+  absolutePath,
+  budget,
+  compact,
+  dnsLabel,
+  duration,
+  gitBranch,
+  gitUrl,
+  httpUrl,
+  isRelativeFilePath,
+  nonBlank,
+  quantity,
+  s3Prefix,
+  safeName,
+} from "./fields.ts";
+import {
+  AGENT_CLIS,
+  type AgentSpec,
+  type AgentTeam,
+  type AgentTeamRun,
+  type AgentTeamTemplate,
+  type ApprovalChannel,
+  KAGENTS_API_VERSION,
+  ON_COMPLETE_ACTIONS,
+  PERMISSION_MODES,
+  type PermissionMode,
+  SQUADRON_API_VERSION,
+  type WorkspaceSpec,
+} from "./types.ts";
+
+/**
+ * zod schemas for the three resource kinds. Objects are strict so unknown fields surface as
+ * `unrecognized_keys`, which validate.ts turns into warnings (and drops) rather than errors.
+ * Cross-field rules (names, dependencies, gates, sizes) live in validate.ts, which checks the raw
+ * input so they are reported even when the shape has errors too.
+ */
+
+/** kagents' newer API group; read as claude.amcheste.io/v1alpha1 (with a warning). */
+export const KAGENTS_DEV_API_VERSION = "kagents.dev/v1alpha1";
+
+export const apiVersionSchema = z
+  .enum([SQUADRON_API_VERSION, KAGENTS_API_VERSION, KAGENTS_DEV_API_VERSION], {
+    error: (issue) =>
+      issue.input === undefined
+        ? `apiVersion is required: "${SQUADRON_API_VERSION}" (or kagents' "${KAGENTS_API_VERSION}").`
+        : `apiVersion ${JSON.stringify(issue.input)} is not supported; use "${SQUADRON_API_VERSION}" (or kagents' "${KAGENTS_API_VERSION}").`,
+  })
+  .transform((value) => (value === KAGENTS_DEV_API_VERSION ? KAGENTS_API_VERSION : value));
+
+const stringMap = z.record(z.string(), z.string());
+
+export const metadataSchema = z
+  .strictObject({
+    name: dnsLabel,
+    namespace: dnsLabel.optional(),
+    labels: stringMap.optional(),
+    annotations: stringMap.optional(),
+  })
+  .transform((m) => ({
+    name: m.name,
+    namespace: m.namespace ?? DEFAULTS.namespace,
+    labels: m.labels ?? {},
+    annotations: m.annotations ?? {},
+  }));
+
+export const repositorySchema = z
+  .strictObject({
+    url: gitUrl,
+    branch: gitBranch.optional(),
+    credentialsSecret: nonBlank("The secret name").optional(),
+  })
+  .transform((r) =>
+    compact({ url: r.url, branch: r.branch ?? DEFAULTS.branch, credentialsSecret: r.credentialsSecret }),
+  );
+
+const workspaceInputSchema = z
+  .strictObject({
+    mountPath: absolutePath,
+    configMap: dnsLabel.optional(),
+    s3Prefix: s3Prefix.optional(),
+    files: stringMap.optional(),
+  })
+  .transform((input, ctx) => {
+    const sources = [input.configMap, input.s3Prefix, input.files].filter((s) => s !== undefined).length;
+    if (sources !== 1) {
+      ctx.issues.push({
+        code: "custom",
+        input,
+        message: `An input needs exactly one source, configMap, s3Prefix or files; ${sources === 0 ? "none is" : `${sources} are`} set.`,
+      });
+    }
+    for (const path of Object.keys(input.files ?? {})) {
+      if (!isRelativeFilePath(path)) {
+        ctx.issues.push({
+          code: "custom",
+          input: path,
+          path: ["files", path],
+          message: `The file name ${JSON.stringify(path)} must be a relative path without ".." segments.`,
+        });
+      }
+    }
+    return compact(input);
+  });
+
+const workspaceOutputSchema = z
+  .strictObject({
+    mountPath: absolutePath.optional(),
+    size: quantity.optional(),
+    s3Prefix: s3Prefix.optional(),
+  })
+  .transform((o) =>
+    compact({
+      mountPath: o.mountPath ?? DEFAULTS.outputMountPath,
+      size: o.size ?? DEFAULTS.outputSize,
+      s3Prefix: o.s3Prefix,
+    }),
+  );
+
+export const workspaceSchema = z
+  .strictObject({
+    inputs: z.array(workspaceInputSchema).optional(),
+    output: workspaceOutputSchema.optional(),
+  })
+  .transform(
+    (w): WorkspaceSpec => ({
+      inputs: w.inputs ?? [],
+      output: w.output ?? { mountPath: DEFAULTS.outputMountPath, size: DEFAULTS.outputSize },
+    }),
+  );
+
+const secretName = nonBlank("The secret name");
+
+export const authSchema = z
+  .strictObject({
+    apiKeySecret: secretName.optional(),
+    cliSecrets: z
+      .strictObject({
+        claude: secretName.optional(),
+        codex: secretName.optional(),
+        gemini: secretName.optional(),
+        aider: secretName.optional(),
+      })
+      .transform(compact)
+      .optional(),
+  })
+  .transform(compact);
+
+const scopeSchema = z
+  .strictObject({
+    includePaths: z.array(z.string()).optional(),
+    excludePaths: z.array(z.string()).optional(),
+  })
+  .transform((s) => ({ includePaths: s.includePaths ?? [], excludePaths: s.excludePaths ?? [] }));
+
+const skillSchema = z
+  .strictObject({
+    name: safeName,
+    source: z.strictObject({
+      configMap: dnsLabel.optional(),
+      s3Prefix: s3Prefix.optional(),
+      inline: nonBlank("The inline skill").optional(),
+    }),
+  })
+  .transform((skill, ctx) => {
+    const sources = Object.values(skill.source).filter((s) => s !== undefined).length;
+    if (sources !== 1) {
+      ctx.issues.push({
+        code: "custom",
+        input: skill.source,
+        path: ["source"],
+        message: `A skill needs exactly one source, configMap, s3Prefix or inline; ${sources === 0 ? "none is" : `${sources} are`} set.`,
+      });
+    }
+    return { name: skill.name, source: compact(skill.source) };
+  });
+
+const mcpServerSchema = z
+  .strictObject({
+    name: safeName,
+    url: httpUrl,
+    transport: z.enum(["http", "sse"]).optional(),
+    authSecret: secretName.optional(),
+    authHeader: nonBlank("The header name").optional(),
+    /** kagents' name for the secret holding the server's credentials. */
+    credentialsSecret: secretName.optional(),
+  })
+  .transform((server, ctx) => {
+    if (server.authSecret && server.credentialsSecret && server.authSecret !== server.credentialsSecret) {
+      ctx.issues.push({
+        code: "custom",
+        input: server.credentialsSecret,
+        path: ["credentialsSecret"],
+        message: "credentialsSecret (kagents) and authSecret name different secrets; give only authSecret.",
+      });
+    }
+    return compact({
+      name: server.name,
+      url: server.url,
+      transport: server.transport ?? DEFAULTS.mcpTransport,
+      authSecret: server.authSecret ?? server.credentialsSecret,
+      authHeader: server.authHeader ?? DEFAULTS.mcpAuthHeader,
+    });
+  });
+
+const cpuMemory = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+
+/** Squadron's `{cpu, memory}` or kagents' Kubernetes `{requests, limits}` (limits win). */
+const resourcesSchema = z
+  .strictObject({
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+    requests: cpuMemory.optional(),
+    limits: cpuMemory.optional(),
+  })
+  .transform((r) =>
+    compact({
+      cpu: r.cpu ?? r.limits?.cpu ?? r.requests?.cpu,
+      memory: r.memory ?? r.limits?.memory ?? r.requests?.memory,
+    }),
+  );
+
+/** kagents' permission modes mapped onto Claude Code's. */
+const KAGENTS_PERMISSION_MODES: Record<string, PermissionMode> = {
+  "auto-accept": "acceptEdits",
+  default: "manual",
+};
+
+const permissionModeSchema = z
+  .enum([...PERMISSION_MODES, ...(Object.keys(KAGENTS_PERMISSION_MODES) as ["auto-accept", "default"])])
+  .transform((mode): PermissionMode => KAGENTS_PERMISSION_MODES[mode] ?? (mode as PermissionMode));
+
+const modelSchema = z.string().refine((value) => /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/.test(value), {
+  error: (issue) =>
+    `The model ${JSON.stringify(issue.input)} is not a model name; use opus, sonnet, haiku or a full model id.`,
+});
+
+const scriptSchema = z.array(z.record(z.string(), z.unknown()));
+
+const agentFields = {
+  model: modelSchema.optional(),
+  prompt: nonBlank("The prompt"),
+  cli: z.enum(AGENT_CLIS).optional(),
+  permissionMode: permissionModeSchema.optional(),
+  scope: scopeSchema.optional(),
+  skills: z.array(skillSchema).optional(),
+  mcpServers: z.array(mcpServerSchema).optional(),
+  resources: resourcesSchema.optional(),
+  script: scriptSchema.optional(),
+  maxTurns: z.number().int().positive().optional(),
+};
+
+type AgentFieldsOutput = z.output<ReturnType<typeof z.object<typeof agentFields>>>;
+
+function roleSchema<R extends AgentSpec["role"]>(role: R) {
+  return z
+    .literal(role, {
+      error: `The role is fixed by position: "lead" under spec.lead, "teammate" under spec.teammates (this one is "${role}").`,
+    })
+    .optional();
+}
+
+function normalizeAgent<R extends AgentSpec["role"]>(
+  role: R,
+  a: {
+    name?: string | undefined;
+    dependsOn?: string[] | undefined;
+  } & AgentFieldsOutput,
+) {
+  return compact({
+    name: a.name ?? DEFAULTS.leadName,
+    role,
+    model: a.model ?? (role === "lead" ? DEFAULTS.leadModel : DEFAULTS.teammateModel),
+    prompt: a.prompt,
+    cli: a.cli ?? DEFAULTS.cli,
+    permissionMode: a.permissionMode ?? DEFAULTS.permissionMode,
+    scope: a.scope,
+    dependsOn: a.dependsOn ?? [],
+    skills: a.skills ?? [],
+    mcpServers: a.mcpServers ?? [],
+    resources: a.resources,
+    script: a.script,
+    maxTurns: a.maxTurns,
+  });
+}
+
+export const leadSchema = z
+  .strictObject({
+    ...agentFields,
+    name: dnsLabel.optional(),
+    role: roleSchema("lead"),
+    dependsOn: z
+      .array(z.string())
+      .max(0, {
+        error: "The lead cannot depend on other agents: it starts first and coordinates the teammates.",
+      })
+      .optional(),
+  })
+  .transform((a) => normalizeAgent("lead", a));
+
+export const teammateSchema = z
+  .strictObject({
+    ...agentFields,
+    name: dnsLabel,
+    role: roleSchema("teammate"),
+    dependsOn: z.array(z.string()).optional(),
+  })
+  .transform((a) => normalizeAgent("teammate", a));
+
+/** A template's lead: hints merged under the run's lead, so nothing is defaulted here. */
+export const partialLeadSchema = z
+  .strictObject({ ...agentFields, prompt: agentFields.prompt.optional(), name: dnsLabel.optional() })
+  .transform((a): Partial<AgentSpec> => compact({ ...a, role: "lead" as const }));
+
+const approvalGateSchema = z
+  .strictObject({
+    event: z.string(),
+    channel: z.enum(["webhook", "slack", "api", "none"]).optional(),
+    webhookUrl: httpUrl.optional(),
+    slackChannel: nonBlank("The Slack channel").optional(),
+    approvers: z.array(z.string()).optional(),
+  })
+  .transform((gate, ctx) => {
+    // kagents' "none" means: no notification, approve by hand, which is Squadron's API channel.
+    const channel: ApprovalChannel =
+      gate.channel === "none" ? "api" : (gate.channel ?? (gate.webhookUrl ? "webhook" : "api"));
+    if (channel === "webhook" && !gate.webhookUrl) {
+      ctx.issues.push({
+        code: "custom",
+        input: gate,
+        path: ["webhookUrl"],
+        message: 'An approval gate on channel "webhook" needs a webhookUrl.',
+      });
+    }
+    return compact({
+      event: gate.event,
+      channel,
+      webhookUrl: gate.webhookUrl,
+      slackChannel: gate.slackChannel,
+      approvers: gate.approvers ?? [],
+    });
+  });
+
+const pullRequestSchema = z
+  .strictObject({
+    targetBranch: gitBranch.optional(),
+    titleTemplate: z.string().optional(),
+    bodyTemplate: z.string().optional(),
+    reviewers: z.array(z.string()).optional(),
+    labels: z.array(z.string()).optional(),
+    draft: z.boolean().optional(),
+  })
+  .transform((pr) =>
+    compact({ ...pr, reviewers: pr.reviewers ?? [], labels: pr.labels ?? [], draft: pr.draft ?? false }),
+  );
+
+export const lifecycleSchema = z
+  .strictObject({
+    timeout: duration.optional(),
+    timeoutSeconds: z.number().int().positive().optional(),
+    budgetLimit: budget.optional(),
+    onComplete: z.enum(ON_COMPLETE_ACTIONS).optional(),
+    pullRequest: pullRequestSchema.optional(),
+    approvalGates: z.array(approvalGateSchema).optional(),
+    maxRestarts: z.number().int().min(0).optional(),
+  })
+  .transform((l, ctx) => {
+    let timeout = l.timeout;
+    let timeoutSeconds = timeout === undefined ? undefined : tryParseDuration(timeout);
+    if (timeoutSeconds === undefined) {
+      timeoutSeconds = l.timeoutSeconds ?? (tryParseDuration(DEFAULTS.timeout) as number);
+      timeout = l.timeoutSeconds === undefined ? DEFAULTS.timeout : formatDuration(l.timeoutSeconds);
+    } else if (l.timeoutSeconds !== undefined && l.timeoutSeconds !== timeoutSeconds) {
+      ctx.issues.push({
+        code: "custom",
+        input: l.timeoutSeconds,
+        path: ["timeoutSeconds"],
+        message: `timeoutSeconds ${l.timeoutSeconds} disagrees with timeout "${timeout}" (${timeoutSeconds} seconds); give only one of them.`,
+      });
+    }
+    return compact({
+      timeout: timeout as string,
+      timeoutSeconds,
+      budgetLimit: l.budgetLimit,
+      onComplete: l.onComplete ?? DEFAULTS.onComplete,
+      pullRequest: l.pullRequest,
+      approvalGates: l.approvalGates ?? [],
+      maxRestarts: l.maxRestarts ?? DEFAULTS.maxRestarts,
+    });
+  });
+
+export const coordinationSchema = z
+  .strictObject({
+    taskAssignment: z.enum(["lead-assigns", "self-claim"]).optional(),
+    peerMessaging: z.boolean().optional(),
+    mailboxBackend: z.enum(["shared-volume"]).optional(),
+    taskBackend: z.enum(["shared-volume"]).optional(),
+  })
+  .transform((c) =>
+    compact({
+      taskAssignment: c.taskAssignment ?? DEFAULTS.coordination.taskAssignment,
+      peerMessaging: c.peerMessaging ?? DEFAULTS.coordination.peerMessaging,
+      mailboxBackend: c.mailboxBackend,
+      taskBackend: c.taskBackend,
+    }),
+  );
+
+export const qualityGatesSchema = z
+  .strictObject({
+    requireTests: z.boolean().optional(),
+    requireLint: z.boolean().optional(),
+    validationScript: z.string().optional(),
+    testCommand: nonBlank("The test command").optional(),
+    lintCommand: nonBlank("The lint command").optional(),
+  })
+  .transform((q) =>
+    compact({ ...q, requireTests: q.requireTests ?? false, requireLint: q.requireLint ?? false }),
+  );
+
+export const observabilitySchema = z
+  .strictObject({
+    webhook: z
+      .strictObject({
+        url: httpUrl,
+        secretRef: secretName.optional(),
+        events: z.array(nonBlank("The event name")).optional(),
+      })
+      .transform(compact)
+      .optional(),
+  })
+  .transform(compact);
+
+const defaultLifecycle = () => lifecycleSchema.parse({});
+const defaultCoordination = () => coordinationSchema.parse({});
+
+export const teamSpecSchema = z
+  .strictObject({
+    mode: z.enum(["coding", "cowork"]).optional(),
+    repository: repositorySchema.optional(),
+    workspace: workspaceSchema.optional(),
+    auth: authSchema.optional(),
+    lead: leadSchema,
+    teammates: z.array(teammateSchema).optional(),
+    coordination: coordinationSchema.optional(),
+    lifecycle: lifecycleSchema.optional(),
+    qualityGates: qualityGatesSchema.optional(),
+    observability: observabilitySchema.optional(),
+  })
+  .transform((s) =>
+    compact({
+      // Both or neither of repository/workspace is reported by validate.ts; the mode is moot then.
+      mode: s.repository ? ("coding" as const) : ("cowork" as const),
+      repository: s.repository,
+      workspace: s.workspace,
+      auth: s.auth ?? {},
+      lead: s.lead,
+      teammates: s.teammates ?? [],
+      coordination: s.coordination ?? defaultCoordination(),
+      lifecycle: s.lifecycle ?? defaultLifecycle(),
+      qualityGates: s.qualityGates,
+      observability: s.observability ?? {},
+    }),
+  );
+
+export const templateSpecSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    teammates: z.array(teammateSchema).min(1, { error: "A template needs at least one teammate." }),
+    coordination: coordinationSchema.optional(),
+    qualityGates: qualityGatesSchema.optional(),
+    lifecycle: lifecycleSchema.optional(),
+    lead: partialLeadSchema.optional(),
+  })
+  .transform((s) =>
+    compact({
+      description: s.description,
+      teammates: s.teammates,
+      coordination: s.coordination ?? defaultCoordination(),
+      qualityGates: s.qualityGates,
+      lifecycle: s.lifecycle ?? defaultLifecycle(),
+      lead: s.lead,
+    }),
+  );
+
+export const runSpecSchema = z
+  .strictObject({
+    templateRef: z.strictObject({ name: dnsLabel }),
+    repository: repositorySchema.optional(),
+    workspace: workspaceSchema.optional(),
+    auth: authSchema.optional(),
+    lead: leadSchema,
+    lifecycle: lifecycleSchema.optional(),
+    observability: observabilitySchema.optional(),
+  })
+  .transform((s) =>
+    compact({
+      templateRef: { name: s.templateRef.name },
+      repository: s.repository,
+      workspace: s.workspace,
+      auth: s.auth ?? {},
+      lead: s.lead,
+      lifecycle: s.lifecycle,
+      observability: s.observability ?? {},
+    }),
+  );
+
+function resourceSchema<K extends string, S extends z.ZodType>(kind: K, spec: S) {
+  return z.strictObject({
+    apiVersion: apiVersionSchema,
+    kind: z.literal(kind),
+    metadata: metadataSchema,
+    spec,
+  });
+}
+
+export const agentTeamSchema = resourceSchema("AgentTeam", teamSpecSchema);
+export const agentTeamTemplateSchema = resourceSchema("AgentTeamTemplate", templateSpecSchema);
+export const agentTeamRunSchema = resourceSchema("AgentTeamRun", runSpecSchema);
+
+export const SCHEMA_BY_KIND = {
+  AgentTeam: agentTeamSchema,
+  AgentTeamTemplate: agentTeamTemplateSchema,
+  AgentTeamRun: agentTeamRunSchema,
+} as const;
+
+export type ResourceKind = keyof typeof SCHEMA_BY_KIND;
+
+// Compile-time contract: what the schemas produce must be exactly usable as the types in types.ts.
+type Assert<T extends true> = T;
+export type SchemaMatchesTypes = [
+  Assert<z.output<typeof agentTeamSchema> extends AgentTeam ? true : false>,
+  Assert<z.output<typeof agentTeamTemplateSchema> extends AgentTeamTemplate ? true : false>,
+  Assert<z.output<typeof agentTeamRunSchema> extends AgentTeamRun ? true : false>,
+];

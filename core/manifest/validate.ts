@@ -1,0 +1,85 @@
+import {
+  error,
+  hasErrors,
+  type IssuePath,
+  ManifestError,
+  type PathIssue,
+  toValidationIssue,
+} from "./issues.ts";
+import { type ManifestOptions, resolveOptions } from "./options.ts";
+import { checkResourceRules } from "./rules.ts";
+import { type ResourceKind, SCHEMA_BY_KIND } from "./schema.ts";
+import type { SquadronResource, ValidationIssue } from "./types.ts";
+import { describeZodIssue, splitZodIssues } from "./zod-issues.ts";
+
+export interface CheckedResource {
+  /** Present when there is no error (warnings allowed). */
+  resource?: SquadronResource;
+  issues: PathIssue[];
+}
+
+export interface ValidationResult {
+  resource?: SquadronResource;
+  issues: ValidationIssue[];
+}
+
+const KINDS = Object.keys(SCHEMA_BY_KIND) as ResourceKind[];
+
+/** Validates and normalizes one resource given as a plain object, keeping structured paths. */
+export function checkResource(input: unknown, options?: ManifestOptions): CheckedResource {
+  const resolved = resolveOptions(options);
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return {
+      issues: [error([], "A manifest must be a mapping with apiVersion, kind, metadata and spec.")],
+    };
+  }
+  const raw = input as Record<string, unknown>;
+  const kind = raw.kind;
+  if (typeof kind !== "string" || !KINDS.includes(kind as ResourceKind)) {
+    const found = kind === undefined ? "is missing" : `${JSON.stringify(kind)} is not one`;
+    return {
+      issues: [error(["kind"], `The kind ${found}; use AgentTeam, AgentTeamTemplate or AgentTeamRun.`)],
+    };
+  }
+  const schema = SCHEMA_BY_KIND[kind as ResourceKind];
+
+  // Unknown fields are warnings: drop them and parse again, so newer manifests still load.
+  let first = schema.safeParse(raw, { error: describeZodIssue });
+  const { unknownKeys } = first.success ? { unknownKeys: [] } : splitZodIssues(first.error.issues);
+  if (unknownKeys.length > 0)
+    first = schema.safeParse(withoutKeys(raw, unknownKeys), { error: describeZodIssue });
+  const errors = first.success ? [] : splitZodIssues(first.error.issues).errors;
+
+  const issues = [...errors, ...checkResourceRules(raw, resolved), ...unknownKeys];
+  if (hasErrors(issues) || !first.success) return { issues };
+  return { resource: first.data as SquadronResource, issues };
+}
+
+/** Validates and normalizes one resource; never throws. */
+export function validateResource(input: unknown, options?: ManifestOptions): ValidationResult {
+  const checked = checkResource(input, options);
+  const issues = checked.issues.map(toValidationIssue);
+  return checked.resource ? { resource: checked.resource, issues } : { issues };
+}
+
+/** Validates and normalizes one resource; throws ManifestError listing every problem. */
+export function normalizeResource(input: unknown, options?: ManifestOptions): SquadronResource {
+  const result = validateResource(input, options);
+  if (!result.resource) throw new ManifestError(result.issues);
+  return result.resource;
+}
+
+function withoutKeys(raw: unknown, unknown: readonly PathIssue[]): unknown {
+  const copy = structuredClone(raw);
+  for (const issue of unknown) deleteAt(copy, issue.path);
+  return copy;
+}
+
+function deleteAt(root: unknown, path: IssuePath): void {
+  let node = root;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node !== "object" || node === null) return;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  if (typeof node === "object" && node !== null) delete (node as Record<PropertyKey, unknown>)[path.at(-1)!];
+}
