@@ -1,0 +1,78 @@
+import type { ScriptStep } from "./script.ts";
+
+export interface DefaultScriptInput {
+  /** This agent's name. */
+  name: string;
+  role: "lead" | "teammate";
+  /** Every member of the team, lead included. */
+  members: string[];
+  /** The lead's name (defaults to "lead"). */
+  lead?: string;
+  /** Coding mode: teammates commit their file with git. */
+  coding?: boolean;
+  /** How long waits may take before the turn fails. */
+  timeoutMs?: number;
+}
+
+/**
+ * A plausible team member for demos and tests. The lead creates one task per teammate, waits
+ * until all are completed, reads its messages, summarises and finishes. A teammate waits for a
+ * task assigned to it, claims it, writes (and in coding mode commits) a file, completes the task,
+ * tells the lead and finishes.
+ */
+export function defaultScript(input: DefaultScriptInput): ScriptStep[] {
+  const timeoutMs = input.timeoutMs ?? 10 * 60_000;
+  const lead = input.lead ?? "lead";
+  if (input.role === "lead") {
+    const teammates = input.members.filter((m) => m !== input.name);
+    const summary = teammates.length
+      ? `All ${teammates.length} tasks are completed by ${teammates.join(", ")}.`
+      : "There were no teammates; nothing to coordinate.";
+    return [
+      { call: "list_members" },
+      { usage: { inputTokens: 1500, outputTokens: 200 } },
+      ...teammates.map(
+        (t): ScriptStep => ({
+          call: "task_create",
+          args: {
+            subject: `Work for ${t}`,
+            description: `Write ${t}.md describing your part, then report to ${input.name}.`,
+            owner: t,
+          },
+        }),
+      ),
+      ...(teammates.length ? [{ waitFor: "all-tasks-completed", timeoutMs } as ScriptStep] : []),
+      { call: "read_messages", args: { markRead: true } },
+      { usage: { inputTokens: 2000, outputTokens: 300 } },
+      { say: summary },
+      { call: "finish", args: { summary } },
+    ];
+  }
+  const file = `${input.name}.md`;
+  const steps: ScriptStep[] = [
+    { waitFor: "assigned-task", timeoutMs },
+    { call: "task_claim", args: { id: "{{task.id}}" } },
+    { usage: { inputTokens: 1200, outputTokens: 400 } },
+    {
+      write: {
+        path: file,
+        content: `# ${input.name}\n\nTask: {{task.subject}}\n\nDone by the scripted agent ${input.name}.\n`,
+      },
+    },
+  ];
+  if (input.coding) {
+    steps.push({
+      exec: `git add -- '${file}' && git -c user.name='${input.name}' -c user.email='${input.name}@squadron.invalid' commit -q -m '${input.name}: complete assigned task'`,
+    });
+  }
+  steps.push(
+    { call: "task_update", args: { id: "{{task.id}}", status: "completed" } },
+    {
+      call: "send_message",
+      args: { to: lead, text: `Finished "{{task.subject}}": wrote ${file}.`, summary: "task done" },
+    },
+    { say: `Completed "{{task.subject}}".` },
+    { call: "finish", args: { summary: `Completed "{{task.subject}}" and wrote ${file}.` } },
+  );
+  return steps;
+}
