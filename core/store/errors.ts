@@ -1,0 +1,68 @@
+/** Errors the store throws; the API maps NotFound to 404, Conflict and VersionConflict to 409. */
+
+export class StoreError extends Error {}
+
+export class NotFoundError extends StoreError {
+  override readonly name = "NotFoundError";
+  constructor(
+    readonly kind: "team" | "template",
+    readonly namespace: string,
+    readonly resourceName: string,
+  ) {
+    super(`${kind === "team" ? "Team run" : "Template"} ${namespace}/${resourceName} not found.`);
+  }
+}
+
+export class ConflictError extends StoreError {
+  override readonly name = "ConflictError";
+  constructor(
+    readonly kind: "team" | "template",
+    readonly namespace: string,
+    readonly resourceName: string,
+  ) {
+    super(
+      `${kind === "team" ? "A team run" : "A template"} named ${resourceName} already exists in namespace ${namespace}.`,
+    );
+  }
+}
+
+/** The item kept changing under an optimistic update for every allowed attempt. */
+export class VersionConflictError extends StoreError {
+  override readonly name = "VersionConflictError";
+  constructor(
+    readonly namespace: string,
+    readonly resourceName: string,
+    readonly attempts: number,
+  ) {
+    super(
+      `Team run ${namespace}/${resourceName} was changed concurrently ${attempts} times in a row; the update was not applied.`,
+    );
+  }
+}
+
+/** A pagination token that this store did not issue (or that was altered). API: 400. */
+export class InvalidPageTokenError extends StoreError {
+  override readonly name = "InvalidPageTokenError";
+  constructor() {
+    super("The page token is not valid: pass back the nextToken of a previous list call unchanged.");
+  }
+}
+
+/** A gate event or agent name that the run's spec does not declare. API: 400. */
+export class UnknownNameError extends StoreError {
+  override readonly name = "UnknownNameError";
+  constructor(
+    readonly kind: "agent" | "gate",
+    readonly namespace: string,
+    readonly resourceName: string,
+    readonly unknown: string,
+  ) {
+    super(
+      `Team run ${namespace}/${resourceName} has no ${kind === "agent" ? "agent" : "approval gate"} "${unknown}".`,
+    );
+  }
+}
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return (error as { name?: string } | null)?.name === "ConditionalCheckFailedException";
+}

@@ -1,0 +1,706 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { AgentTeam, AgentTeamTemplate } from "../manifest/types.ts";
+import {
+  assertAgentTransition,
+  assertTeamTransition,
+  isFinishedAgentPhase,
+  isTerminalTeamPhase,
+} from "../status/phases.ts";
+import { initialStatus } from "../status/status.ts";
+import type { GateStatus, TeamEvent, TeamStatus, UsageDelta } from "../status/types.ts";
+import {
+  ConflictError,
+  isConditionalCheckFailed,
+  NotFoundError,
+  UnknownNameError,
+  VersionConflictError,
+} from "./errors.ts";
+import {
+  EVENT_SK_PREFIX,
+  type EventRecord,
+  eventFromItem,
+  gateTokenAttr,
+  heartbeatAttr,
+  type PublicTeamRun,
+  publicView,
+  RUN_SK,
+  runFromItem,
+  storedStatus,
+  TEMPLATE_SK,
+  type TeamRunRecord,
+  type TeamRunRef,
+  type TemplateRecord,
+  teamPk,
+  teamsInNamespace,
+  templateFromItem,
+  templatePk,
+  templatesInNamespace,
+  USAGE_FIELDS,
+  usageAttr,
+  usageTotalAttr,
+  waitTokenAttr,
+} from "./items.ts";
+import { decodePageToken, encodePageToken, type PageKind } from "./page-token.ts";
+import { NAMESPACE_INDEX, TABLE_DEFINITION } from "./table-definition.ts";
+
+export interface TeamStoreOptions {
+  /** Created once by the caller (per Lambda container / process) and shared. */
+  client: DynamoDBClient;
+  tableName: string;
+  /** Days an event item is kept before TTL removes it. Default 30. */
+  eventRetentionDays?: number;
+  /** Clock, replaceable in tests. */
+  now?: () => Date;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `nextToken` to get the next page; absent on the last page. */
+  nextToken?: string;
+}
+
+export interface ListOptions {
+  /** Items per page, 1 to 1000. Default 100. */
+  limit?: number;
+  nextToken?: string;
+}
+
+/** Returns the next status, or undefined to leave the run unchanged. Must not have side effects: it may run again. */
+export type StatusMutator = (current: TeamStatus, record: TeamRunRecord) => TeamStatus | undefined;
+
+export interface UpdateOptions {
+  /** Attempts before VersionConflictError. Default 50 (enough for dozens of simultaneous writers). */
+  maxAttempts?: number;
+}
+
+export interface UsageTotals {
+  agent: UsageDelta;
+  total: UsageDelta;
+}
+
+export interface GateDecision {
+  gate: GateStatus;
+  /** False when the gate had already been decided (a retried Slack click, a duplicate API call). */
+  changed: boolean;
+  /** The stored task token, handed out once, to the caller whose decision took effect. */
+  taskToken?: string;
+}
+
+const PK = TABLE_DEFINITION.partitionKey.name;
+const SK = TABLE_DEFINITION.sortKey.name;
+const GSI_PK = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
+const GSI_SK = TABLE_DEFINITION.namespaceIndex.sortKey.name;
+const TTL = TABLE_DEFINITION.timeToLiveAttribute;
+
+let eventSequence = 0;
+
+/**
+ * Team state on the single DynamoDB table of DESIGN.md section 4. Every change is a single-item
+ * conditional write; every read path is a GetItem or a Query (never a Scan).
+ */
+export class TeamStore {
+  readonly tableName: string;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly retentionDays: number;
+  private readonly now: () => Date;
+
+  constructor(options: TeamStoreOptions) {
+    this.tableName = options.tableName;
+    this.doc = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.retentionDays = options.eventRetentionDays ?? 30;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  // ---- team runs -------------------------------------------------------------------------
+
+  /** Stores a new run of `team`; ConflictError when its name is taken in its namespace. */
+  async createRun(team: AgentTeam, options: { runId?: string } = {}): Promise<TeamRunRecord> {
+    const { namespace, name } = team.metadata;
+    const at = this.now().toISOString();
+    const record: TeamRunRecord = {
+      namespace,
+      name,
+      runId: options.runId ?? randomUUID(),
+      team,
+      status: initialStatus(team),
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+      tokens: { gates: {}, waits: {} },
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [PK]: teamPk(namespace, name),
+            [SK]: RUN_SK,
+            [GSI_PK]: teamsInNamespace(namespace),
+            [GSI_SK]: name,
+            kind: "TeamRun",
+            namespace,
+            name,
+            runId: record.runId,
+            team,
+            status: storedStatus(record.status),
+            version: record.version,
+            createdAt: at,
+            updatedAt: at,
+          },
+          ConditionExpression: "attribute_not_exists(#pk)",
+          ExpressionAttributeNames: { "#pk": PK },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ConflictError("team", namespace, name);
+      throw error;
+    }
+    return record;
+  }
+
+  /** The run with its task tokens (for the state machine's Lambdas); `publicView` it for users. */
+  async getRun(ref: TeamRunRef): Promise<TeamRunRecord> {
+    const record = await this.findRun(ref);
+    if (!record) throw new NotFoundError("team", ref.namespace, ref.name);
+    return record;
+  }
+
+  async findRun(ref: TeamRunRef): Promise<TeamRunRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? runFromItem(Item) : undefined;
+  }
+
+  /** Runs of a namespace by name, one page at a time (without tokens). */
+  async listRuns(namespace: string, options: ListOptions = {}): Promise<Page<PublicTeamRun>> {
+    const page = await this.queryIndex("teams", teamsInNamespace(namespace), options);
+    return { ...page, items: page.items.map((item) => publicView(runFromItem(item))) };
+  }
+
+  /**
+   * Optimistic read-modify-write of the status: reads the run, applies `mutator`, and writes
+   * only if nobody wrote in between (version attribute); on a conflict it re-reads and retries.
+   * Phase changes are checked against the transition tables (InvalidTransitionError).
+   */
+  async updateStatus(
+    ref: TeamRunRef,
+    mutator: StatusMutator,
+    options: UpdateOptions = {},
+  ): Promise<TeamRunRecord> {
+    return this.versionedUpdate(
+      ref,
+      (record) => {
+        const next = mutator(structuredClone(record.status), record);
+        return next ? { status: next } : undefined;
+      },
+      options,
+    );
+  }
+
+  /**
+   * Moves a run that has not ended to Cancelled and stops its unfinished agents. A run that
+   * already ended is returned unchanged (deleting twice does no harm).
+   */
+  async cancelRun(ref: TeamRunRef, message = "Cancelled by request."): Promise<TeamRunRecord> {
+    const at = this.now().toISOString();
+    return this.updateStatus(ref, (status) => {
+      if (isTerminalTeamPhase(status.phase)) return undefined;
+      status.phase = "Cancelled";
+      status.reason = "Cancelled";
+      status.message = message;
+      status.completedAt = at;
+      for (const agent of Object.values(status.agents)) {
+        if (isFinishedAgentPhase(agent.phase)) continue;
+        agent.phase = "Stopped";
+        agent.reason = "RunCancelled";
+        agent.finishedAt ??= at;
+        delete agent.pendingApproval;
+      }
+      return status;
+    });
+  }
+
+  /** Removes the run and its events. Returns what was removed (without tokens). */
+  async removeRun(ref: TeamRunRef): Promise<PublicTeamRun> {
+    const { Attributes } = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    if (!Attributes) throw new NotFoundError("team", ref.namespace, ref.name);
+    let nextToken: string | undefined;
+    do {
+      const page = await this.queryEventKeys(ref, nextToken);
+      await this.batchDelete(page.keys);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return publicView(runFromItem(Attributes));
+  }
+
+  // ---- measured usage and liveness ----------------------------------------------------------
+
+  /**
+   * Adds measured usage to one agent and to the run's total in one atomic ADD: concurrent
+   * writers never lose each other's counts, and no read is needed.
+   */
+  async addUsage(ref: TeamRunRef, agent: string, delta: Partial<UsageDelta>): Promise<UsageTotals> {
+    const names: Record<string, string> = {
+      "#pk": PK,
+      "#status": "status",
+      "#agents": "agents",
+      "#agent": agent,
+    };
+    const values: Record<string, number> = {};
+    const adds: string[] = [];
+    USAGE_FIELDS.forEach((field, i) => {
+      const amount = delta[field] ?? 0;
+      if (!Number.isFinite(amount) || amount < 0) {
+        throw new RangeError(`Usage ${field} must be a non-negative finite number, got ${amount}.`);
+      }
+      names[`#a${i}`] = usageAttr(agent, field);
+      names[`#t${i}`] = usageTotalAttr(field);
+      values[`:v${i}`] = amount;
+      adds.push(`#a${i} :v${i}`, `#t${i} :v${i}`);
+    });
+    const { Attributes } = await this.conditionalAgentUpdate(ref, agent, {
+      UpdateExpression: `ADD ${adds.join(", ")}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: "UPDATED_NEW",
+    });
+    const after = Attributes ?? {};
+    const pick = (attr: (f: (typeof USAGE_FIELDS)[number]) => string) =>
+      Object.fromEntries(
+        USAGE_FIELDS.map((f) => [f, (after[attr(f)] as number | undefined) ?? 0]),
+      ) as unknown as UsageDelta;
+    return { agent: pick((f) => usageAttr(agent, f)), total: pick(usageTotalAttr) };
+  }
+
+  /** Records that an agent is alive, without touching the version (heartbeats are frequent). */
+  async heartbeat(ref: TeamRunRef, agent: string, at: Date = this.now()): Promise<void> {
+    await this.conditionalAgentUpdate(ref, agent, {
+      UpdateExpression: "SET #hb = :at",
+      ExpressionAttributeNames: {
+        "#pk": PK,
+        "#status": "status",
+        "#agents": "agents",
+        "#agent": agent,
+        "#hb": heartbeatAttr(agent),
+      },
+      ExpressionAttributeValues: { ":at": at.toISOString() },
+    });
+  }
+
+  // ---- approval gates -----------------------------------------------------------------------
+
+  /**
+   * The state machine reached a gate: keeps its task token until someone decides. If the gate
+   * was decided beforehand (pre-approval), nothing is stored and the decided gate is returned:
+   * the caller completes the task at once.
+   */
+  async recordGateWaiting(
+    ref: TeamRunRef,
+    event: string,
+    taskToken: string,
+    options: { notifiedAt?: Date } = {},
+  ): Promise<GateStatus> {
+    const tokenRef = gateTokenAttr(event);
+    const record = await this.versionedUpdate(ref, (current) => {
+      const gate = this.gateOf(current, event);
+      if (gate.state !== "Pending") return undefined;
+      const status = structuredClone(current.status);
+      status.gates[event] = {
+        ...gate,
+        tokenRef,
+        ...(options.notifiedAt ? { notifiedAt: options.notifiedAt.toISOString() } : {}),
+      };
+      return { status, set: { [tokenRef]: taskToken } };
+    });
+    return this.gateOf(record, event);
+  }
+
+  /**
+   * Approves or denies a gate once. The caller whose decision took effect receives the task
+   * token (removed from the item in the same write) to resume the execution with.
+   */
+  async decideGate(
+    ref: TeamRunRef,
+    event: string,
+    decision: "Approved" | "Denied",
+    decidedBy: string,
+  ): Promise<GateDecision> {
+    const tokenRef = gateTokenAttr(event);
+    let changed = false;
+    let taskToken: string | undefined;
+    const record = await this.versionedUpdate(ref, (current) => {
+      const gate = this.gateOf(current, event);
+      changed = gate.state === "Pending";
+      taskToken = changed ? current.tokens.gates[event] : undefined;
+      if (!changed) return undefined;
+      const status = structuredClone(current.status);
+      const { tokenRef: _ref, ...rest } = gate;
+      status.gates[event] = { ...rest, state: decision, decidedBy, decidedAt: this.now().toISOString() };
+      return { status, remove: [tokenRef] };
+    });
+    const result: GateDecision = { gate: this.gateOf(record, event), changed };
+    if (taskToken !== undefined) result.taskToken = taskToken;
+    return result;
+  }
+
+  // ---- dependency waits ---------------------------------------------------------------------
+
+  /**
+   * Keeps the task token of an agent waiting for its dependencies. Returns the run as written,
+   * so the caller can check whether the dependencies finished meanwhile and release at once.
+   */
+  async putWaitToken(ref: TeamRunRef, agent: string, taskToken: string): Promise<TeamRunRecord> {
+    const { Attributes } = await this.conditionalAgentUpdate(ref, agent, {
+      UpdateExpression: "SET #wt = :token",
+      ExpressionAttributeNames: {
+        "#pk": PK,
+        "#status": "status",
+        "#agents": "agents",
+        "#agent": agent,
+        "#wt": waitTokenAttr(agent),
+      },
+      ExpressionAttributeValues: { ":token": taskToken },
+      ReturnValues: "ALL_NEW",
+    });
+    return runFromItem(Attributes ?? {});
+  }
+
+  /**
+   * Removes and returns an agent's wait token. Exactly one of several concurrent callers gets
+   * it, so a dependant is released once; the others get undefined.
+   */
+  async takeWaitToken(ref: TeamRunRef, agent: string): Promise<string | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+          UpdateExpression: "REMOVE #wt",
+          ConditionExpression: "attribute_exists(#wt)",
+          ExpressionAttributeNames: { "#wt": waitTokenAttr(agent) },
+          ReturnValues: "UPDATED_OLD",
+        }),
+      );
+      return Attributes?.[waitTokenAttr(agent)] as string | undefined;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Appends one event to the run's history; it expires after the retention period. */
+  async appendEvent(ref: TeamRunRef & { runId: string }, event: TeamEvent): Promise<void> {
+    eventSequence = (eventSequence + 1) % 1_000_000;
+    // Time first so a Query returns the history in order; the suffix keeps same-millisecond events apart.
+    const unique = `${String(eventSequence).padStart(6, "0")}${randomBytes(4).toString("hex")}`;
+    const expiresAt = Math.floor(Date.parse(event.time) / 1000) + this.retentionDays * 86_400;
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [PK]: teamPk(ref.namespace, ref.name),
+          [SK]: `${EVENT_SK_PREFIX}${event.time}#${unique}`,
+          kind: "Event",
+          runId: ref.runId,
+          ...event,
+          [TTL]: Number.isFinite(expiresAt) ? expiresAt : undefined,
+        },
+        ConditionExpression: "attribute_not_exists(#sk)",
+        ExpressionAttributeNames: { "#sk": SK },
+      }),
+    );
+  }
+
+  /** The run's events, oldest first. */
+  async listEvents(ref: TeamRunRef, options: ListOptions = {}): Promise<Page<EventRecord>> {
+    const pk = teamPk(ref.namespace, ref.name);
+    const { Items, LastEvaluatedKey } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
+        Limit: pageLimit(options.limit),
+        ExclusiveStartKey: decodePageToken("events", options.nextToken, { [PK]: pk }),
+      }),
+    );
+    return withToken((Items ?? []).map(eventFromItem), encodePageToken("events", LastEvaluatedKey));
+  }
+
+  // ---- templates ----------------------------------------------------------------------------
+
+  async createTemplate(template: AgentTeamTemplate): Promise<TemplateRecord> {
+    return this.writeTemplate(template, "create");
+  }
+
+  /** Creates or replaces a template (`apply`). */
+  async putTemplate(template: AgentTeamTemplate): Promise<TemplateRecord> {
+    return this.writeTemplate(template, "put");
+  }
+
+  async getTemplate(namespace: string, name: string): Promise<TemplateRecord> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: templatePk(namespace, name), [SK]: TEMPLATE_SK },
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item) throw new NotFoundError("template", namespace, name);
+    return templateFromItem(Item);
+  }
+
+  async listTemplates(namespace: string, options: ListOptions = {}): Promise<Page<TemplateRecord>> {
+    const page = await this.queryIndex("templates", templatesInNamespace(namespace), options);
+    return { ...page, items: page.items.map(templateFromItem) };
+  }
+
+  async deleteTemplate(namespace: string, name: string): Promise<TemplateRecord> {
+    const { Attributes } = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [PK]: templatePk(namespace, name), [SK]: TEMPLATE_SK },
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    if (!Attributes) throw new NotFoundError("template", namespace, name);
+    return templateFromItem(Attributes);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private gateOf(record: TeamRunRecord, event: string): GateStatus {
+    const gate = record.status.gates[event];
+    if (!gate) throw new UnknownNameError("gate", record.namespace, record.name, event);
+    return gate;
+  }
+
+  private async versionedUpdate(
+    ref: TeamRunRef,
+    change: (
+      record: TeamRunRecord,
+    ) => { status: TeamStatus; set?: Record<string, string>; remove?: string[] } | undefined,
+    options: UpdateOptions = {},
+  ): Promise<TeamRunRecord> {
+    const maxAttempts = options.maxAttempts ?? 50;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const current = await this.getRun(ref);
+      const next = change(current);
+      if (!next) return current;
+      checkTransitions(current, next.status);
+      const at = this.now().toISOString();
+      const names: Record<string, string> = {
+        "#status": "status",
+        "#version": "version",
+        "#updatedAt": "updatedAt",
+      };
+      const values: Record<string, unknown> = {
+        ":status": storedStatus(next.status),
+        ":expected": current.version,
+        ":next": current.version + 1,
+        ":at": at,
+      };
+      const sets = ["#status = :status", "#version = :next", "#updatedAt = :at"];
+      Object.entries(next.set ?? {}).forEach(([attr, value], i) => {
+        names[`#s${i}`] = attr;
+        values[`:s${i}`] = value;
+        sets.push(`#s${i} = :s${i}`);
+      });
+      const removes = (next.remove ?? []).map((attr, i) => {
+        names[`#r${i}`] = attr;
+        return `#r${i}`;
+      });
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+            UpdateExpression: `SET ${sets.join(", ")}${removes.length ? ` REMOVE ${removes.join(", ")}` : ""}`,
+            ConditionExpression: "#version = :expected",
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        // Someone else wrote first: back off a little (jittered, growing) and start over.
+        await sleep(Math.random() * Math.min(50, 2 ** attempt));
+        continue;
+      }
+      const tokens = structuredClone(current.tokens);
+      for (const attr of next.remove ?? []) {
+        if (attr.startsWith("gateToken#")) delete tokens.gates[attr.slice("gateToken#".length)];
+      }
+      for (const [attr, value] of Object.entries(next.set ?? {})) {
+        if (attr.startsWith("gateToken#")) tokens.gates[attr.slice("gateToken#".length)] = value;
+      }
+      return { ...current, status: next.status, version: current.version + 1, updatedAt: at, tokens };
+    }
+    throw new VersionConflictError(ref.namespace, ref.name, maxAttempts);
+  }
+
+  /** An update of an agent's own attributes, refused (NotFound / UnknownName) when the run or agent is missing. */
+  private async conditionalAgentUpdate(
+    ref: TeamRunRef,
+    agent: string,
+    input: Pick<
+      ConstructorParameters<typeof UpdateCommand>[0],
+      "UpdateExpression" | "ExpressionAttributeNames" | "ExpressionAttributeValues" | "ReturnValues"
+    >,
+  ) {
+    try {
+      return await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+          ConditionExpression: "attribute_exists(#pk) AND attribute_exists(#status.#agents.#agent)",
+          ...input,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      await this.getRun(ref); // throws NotFoundError when the run is gone
+      throw new UnknownNameError("agent", ref.namespace, ref.name, agent);
+    }
+  }
+
+  private async queryIndex(kind: PageKind, partition: string, options: ListOptions) {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: NAMESPACE_INDEX,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": GSI_PK },
+      ExpressionAttributeValues: { ":pk": partition },
+      Limit: pageLimit(options.limit),
+      ExclusiveStartKey: decodePageToken(kind, options.nextToken, { [GSI_PK]: partition }),
+    };
+    const { Items, LastEvaluatedKey } = await this.doc.send(new QueryCommand(input));
+    return withToken(Items ?? [], encodePageToken(kind, LastEvaluatedKey));
+  }
+
+  private async queryEventKeys(ref: TeamRunRef, nextToken: string | undefined) {
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": teamPk(ref.namespace, ref.name), ":prefix": EVENT_SK_PREFIX },
+        ProjectionExpression: "#pk, #sk",
+        ExclusiveStartKey: decodePageToken("events", nextToken, { [PK]: teamPk(ref.namespace, ref.name) }),
+      }),
+    );
+    return {
+      keys: (page.Items ?? []) as Record<string, string>[],
+      nextToken: encodePageToken("events", page.LastEvaluatedKey),
+    };
+  }
+
+  private async batchDelete(keys: Record<string, string>[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        const { UnprocessedItems } = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async writeTemplate(template: AgentTeamTemplate, mode: "create" | "put"): Promise<TemplateRecord> {
+    const { namespace, name } = template.metadata;
+    const at = this.now().toISOString();
+    const pk = templatePk(namespace, name);
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: pk, [SK]: TEMPLATE_SK },
+          UpdateExpression:
+            "SET #gpk = :gpk, #gsk = :gsk, #kind = :kind, #ns = :ns, #name = :name, #template = :template, " +
+            "#updatedAt = :at, #createdAt = if_not_exists(#createdAt, :at) ADD #version :one",
+          ...(mode === "create" ? { ConditionExpression: "attribute_not_exists(#pk)" } : {}),
+          ExpressionAttributeNames: {
+            ...(mode === "create" ? { "#pk": PK } : {}),
+            "#gpk": GSI_PK,
+            "#gsk": GSI_SK,
+            "#kind": "kind",
+            "#ns": "namespace",
+            "#name": "name",
+            "#template": "template",
+            "#updatedAt": "updatedAt",
+            "#createdAt": "createdAt",
+            "#version": "version",
+          },
+          ExpressionAttributeValues: {
+            ":gpk": templatesInNamespace(namespace),
+            ":gsk": name,
+            ":kind": "TeamTemplate",
+            ":ns": namespace,
+            ":name": name,
+            ":template": template,
+            ":at": at,
+            ":one": 1,
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return templateFromItem(Attributes ?? {});
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ConflictError("template", namespace, name);
+      throw error;
+    }
+  }
+}
+
+function checkTransitions(current: TeamRunRecord, next: TeamStatus): void {
+  assertTeamTransition(current.status.phase, next.phase);
+  for (const [agent, status] of Object.entries(next.agents)) {
+    const before = current.status.agents[agent];
+    if (!before) throw new UnknownNameError("agent", current.namespace, current.name, agent);
+    assertAgentTransition(agent, before.phase, status.phase);
+  }
+}
+
+function pageLimit(limit: number | undefined): number {
+  const n = limit ?? 100;
+  if (!Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new RangeError(`A page limit must be an integer from 1 to 1000, got ${limit}.`);
+  }
+  return n;
+}
+
+function withToken<T>(items: T[], nextToken: string | undefined): Page<T> {
+  return nextToken ? { items, nextToken } : { items };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
