@@ -41,6 +41,13 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
     },
   );
 
+  /** Tools act as `agent`: refuse clearly if the server was started for someone not on the team. */
+  const asMember = (action: () => Promise<unknown>) =>
+    run(async () => {
+      await team.member(agent);
+      return action();
+    });
+
   server.registerTool(
     "list_members",
     {
@@ -63,7 +70,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       },
     },
     ({ to, text, summary }) =>
-      run(async () => team.sendMessage({ from: agent, to, text, ...(summary ? { summary } : {}) })),
+      asMember(async () => team.sendMessage({ from: agent, to, text, ...(summary ? { summary } : {}) })),
   );
 
   server.registerTool(
@@ -76,8 +83,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       },
     },
     ({ unreadOnly, markRead }) =>
-      run(async () => {
-        await team.member(agent);
+      asMember(async () => {
         return team.readMessages(agent, { unreadOnly: unreadOnly ?? true, markRead: markRead ?? true });
       }),
   );
@@ -96,7 +102,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       },
     },
     ({ subject, description, owner, blockedBy }) =>
-      run(async () =>
+      asMember(async () =>
         team.createTask({
           subject,
           ...(description !== undefined ? { description } : {}),
@@ -127,7 +133,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
         "task it is blocked by is not completed yet.",
       inputSchema: { id: z.string().describe('The task id, e.g. "3".') },
     },
-    ({ id }) => run(async () => team.claimTask(id, agent)),
+    ({ id }) => asMember(async () => team.claimTask(id, agent)),
   );
 
   server.registerTool(
@@ -144,7 +150,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       },
     },
     ({ id, status, owner, description }) =>
-      run(async () =>
+      asMember(async () =>
         team.updateTask(id, {
           ...(status ? { status } : {}),
           ...(owner !== undefined ? { owner: owner || null } : {}),
@@ -162,7 +168,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       inputSchema: { summary: z.string().describe("What you did, in a few sentences.") },
     },
     ({ summary }) =>
-      run(async () => {
+      asMember(async () => {
         const record = await team.finish(agent, summary);
         const me = await team.member(agent);
         const running = me.role === "lead" ? (await team.activeTeammates()).map((member) => member.name) : [];

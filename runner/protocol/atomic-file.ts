@@ -13,7 +13,9 @@ export function isTempFile(name: string): boolean {
  * Replaces `path` atomically: the bytes go to a temp file in the same directory (rename is
  * only atomic within one file system), are fsynced, then renamed over the target. A reader
  * sees either the old or the new file, never a torn one, even if this process is killed
- * mid-write (the temp file is left behind and ignored).
+ * mid-write (the temp file is left behind and ignored). The data is fsynced before the rename
+ * so the new name never points at unwritten blocks; the directory itself is not fsynced: the
+ * protocol needs atomicity between live processes, not durability across a host crash.
  */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const dir = dirname(path);
@@ -34,24 +36,10 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
     await unlink(temp).catch(() => {});
     throw error;
   }
-  await syncDirectory(dir);
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Makes the rename durable; some file systems refuse to fsync a directory, which is harmless. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(dir, "r");
-    await handle.sync();
-  } catch {
-    // EISDIR/EINVAL/EPERM on some platforms and NFS clients: the rename itself is still atomic.
-  } finally {
-    await handle?.close().catch(() => {});
-  }
 }
 
 /**

@@ -143,7 +143,12 @@ export async function waitForMessages(
     options.signal?.throwIfAborted();
     const unread = (await readInbox(ctx, agent)).filter((message) => !message.read);
     if (unread.length > 0) return unread;
-    await sleep(intervalMs, undefined, { signal: options.signal });
+    try {
+      await sleep(intervalMs, undefined, { signal: options.signal });
+    } catch (error) {
+      options.signal?.throwIfAborted(); // reject with the caller's reason, not a generic AbortError
+      throw error;
+    }
   }
 }
 
