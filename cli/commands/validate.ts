@@ -1,0 +1,139 @@
+import { readFile } from "node:fs/promises";
+import { type Command, Option } from "commander";
+import {
+  type AgentTeamRun,
+  type AgentTeamTemplate,
+  ManifestError,
+  type ManifestOptions,
+  mergeTemplateRun,
+  type OutputFormat,
+  parseManifests,
+  type SquadronResource,
+  serializeResources,
+  type ValidationIssue,
+} from "../../core/manifest/index.ts";
+import { type CliCommand, CliError } from "../command.ts";
+
+interface ValidateOptions {
+  output: OutputFormat;
+  maxPromptBytes?: number;
+  maxTeammates?: number;
+}
+
+interface Located extends ValidationIssue {
+  source: string;
+}
+
+const command: CliCommand = {
+  register(program: Command) {
+    program
+      .command("validate")
+      .description(
+        "Check manifests (YAML or JSON, many documents per file) and print them normalized, or every problem found.",
+      )
+      .argument("<files...>", 'manifest files; "-" reads standard input')
+      .addOption(
+        new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"),
+      )
+      .option("--max-prompt-bytes <bytes>", "largest prompt allowed, in bytes (default 32768)", positiveInt)
+      .option("--max-teammates <count>", "most teammates a team may have (default 32)", positiveInt)
+      .addHelpText(
+        "after",
+        "\nExit status: 0 when every manifest is valid (warnings allowed), 1 when any has an error.\n" +
+          "Problems go to standard error as FILE:LINE: severity: path: message.\n" +
+          "A run given together with its template is also checked merged with it.",
+      )
+      .action(async (files: string[], options: ValidateOptions) => {
+        process.exitCode = await validateFiles(files, options);
+      });
+  },
+};
+
+export default command;
+
+async function validateFiles(files: string[], options: ValidateOptions): Promise<number> {
+  const limits: ManifestOptions = {
+    maxPromptBytes: options.maxPromptBytes,
+    maxTeammates: options.maxTeammates,
+  };
+  const resources: SquadronResource[] = [];
+  const runs: { run: AgentTeamRun; source: string }[] = [];
+  const issues: Located[] = [];
+  for (const file of files) {
+    const source = file === "-" ? "<stdin>" : file;
+    const result = parseManifests(await readSource(file), limits);
+    resources.push(...result.resources);
+    issues.push(...result.issues.map((issue) => ({ ...issue, source })));
+    for (const resource of result.resources) {
+      if (resource.kind === "AgentTeamRun") runs.push({ run: resource, source });
+    }
+  }
+  issues.push(...checkRunsAgainstTemplates(runs, resources, limits));
+
+  for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`);
+  if (issues.some((issue) => issue.severity === "error")) {
+    const count = issues.filter((issue) => issue.severity === "error").length;
+    process.stderr.write(`${count} ${count === 1 ? "error" : "errors"}; nothing printed.\n`);
+    return 1;
+  }
+  process.stdout.write(serializeResources(resources, options.output));
+  return 0;
+}
+
+/** A run whose template is among the inputs is merged, so gates naming template teammates are checked. */
+function checkRunsAgainstTemplates(
+  runs: readonly { run: AgentTeamRun; source: string }[],
+  resources: readonly SquadronResource[],
+  limits: ManifestOptions,
+): Located[] {
+  const issues: Located[] = [];
+  for (const { run, source } of runs) {
+    const template = resources.find(
+      (resource): resource is AgentTeamTemplate =>
+        resource.kind === "AgentTeamTemplate" && resource.metadata.name === run.spec.templateRef.name,
+    );
+    if (!template) continue;
+    try {
+      mergeTemplateRun(template, run, limits);
+    } catch (problem) {
+      if (!(problem instanceof ManifestError)) throw problem;
+      for (const issue of problem.issues) {
+        issues.push({
+          ...issue,
+          source,
+          message: `merged with template "${template.metadata.name}": ${issue.message}`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+async function readSource(file: string): Promise<string> {
+  if (file === "-") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+  try {
+    return await readFile(file, "utf8");
+  } catch (problem) {
+    const code = (problem as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(problem);
+    throw new CliError(`cannot read ${file}: ${reason}`);
+  }
+}
+
+function formatIssue(issue: Located): string {
+  const where = issue.line === undefined ? issue.source : `${issue.source}:${issue.line}`;
+  const path = issue.path === "" ? "" : `${issue.path}: `;
+  return `${where}: ${issue.severity}: ${path}${issue.message}`;
+}
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new CliError(`"${value}" is not a positive whole number.`);
+  return number;
+}
