@@ -2,6 +2,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "../protocol/errors.ts";
+import { requireMember } from "../protocol/members.ts";
 import type { Team } from "../protocol/team.ts";
 import { TASK_STATUSES } from "../protocol/types.ts";
 
@@ -44,7 +45,15 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
   /** Tools act as `agent`: refuse clearly if the server was started for someone not on the team. */
   const asMember = (action: () => Promise<unknown>) =>
     run(async () => {
-      await team.member(agent);
+      const config = await team.config();
+      if (runId && config.runId !== runId) {
+        throw new ProtocolError(
+          `This team server was started for run ${runId}, but ${team.root} holds run ${config.runId}; ` +
+            "the team directory is mounted wrongly, so stop and report it.",
+          "invalid",
+        );
+      }
+      requireMember(config, agent);
       return action();
     });
 
@@ -122,7 +131,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       },
     },
     ({ status, owner }) =>
-      run(async () => team.listTasks({ ...(status ? { status } : {}), ...(owner ? { owner } : {}) })),
+      asMember(async () => team.listTasks({ ...(status ? { status } : {}), ...(owner ? { owner } : {}) })),
   );
 
   server.registerTool(

@@ -12,8 +12,8 @@ let team: Team;
 const clients: Client[] = [];
 
 /** Starts the real server (node + tsx, as the CLI would) for `agent` and connects a client. */
-async function connect(agent: string): Promise<Client> {
-  const launch = teamServerLaunch({ teamDir: team.root, agentName: agent, runId: "run-7" });
+async function connect(agent: string, runId = "run-7"): Promise<Client> {
+  const launch = teamServerLaunch({ teamDir: team.root, agentName: agent, runId });
   const transport = new StdioClientTransport({
     command: launch.command,
     args: launch.args,
@@ -183,8 +183,11 @@ describe("team MCP server over stdio", () => {
     expect(await refused(backend, "finish", { summary: " " })).toMatch(/summary is empty/);
   });
 
-  it("a server for an agent that is not on the team refuses with the member list", async () => {
-    const stranger = await connect("stranger");
+  it("a server for an agent that is not on the team, or for another run, refuses every action", async () => {
+    const [stranger, misplaced] = await Promise.all([connect("stranger"), connect("lead", "run-8")]);
+    expect(await refused(misplaced, "task_list", {})).toMatch(
+      /^This team server was started for run run-8, but .* holds run run-7/,
+    );
     expect(await refused(stranger, "read_messages", {})).toBe(
       "No member named 'stranger'; members are: lead, backend-api, frontend.",
     );
