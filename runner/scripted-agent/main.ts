@@ -123,12 +123,12 @@ async function main(): Promise<number> {
   return runScript({ args, state, stateDir: dir, cwd, env: process.env });
 }
 
+// Exit explicitly: MCP client transports or a signal handler must not keep the process alive
+// after the result (stdout is a pipe, written synchronously on POSIX, so nothing is lost).
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`scripted agent failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

@@ -61,13 +61,15 @@ export const scriptStepSchema = z.union([
 ]);
 
 export type ScriptStep = z.infer<typeof scriptStepSchema>;
-export const scriptSchema = z.union([
-  z.array(scriptStepSchema),
-  z.strictObject({ steps: z.array(scriptStepSchema) }).transform((s) => s.steps),
-]);
+/** A script is an array of steps, or `{steps: [...]}`. */
+export const scriptSchema = z.array(scriptStepSchema);
 
 export function parseScript(value: unknown, source = "script"): ScriptStep[] {
-  const parsed = scriptSchema.safeParse(value);
+  const steps =
+    value && typeof value === "object" && !Array.isArray(value) && "steps" in value
+      ? (value as { steps: unknown }).steps
+      : value;
+  const parsed = scriptSchema.safeParse(steps);
   if (!parsed.success) {
     const problems = parsed.error.issues
       .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)

@@ -32,6 +32,8 @@ export async function loadState(dir: string, sessionId: string): Promise<Session
 
 export async function saveState(dir: string, state: SessionState): Promise<void> {
   await mkdir(dir, { recursive: true });
+  // The default directory sits in the agent's worktree: keep it out of every commit.
+  await writeFile(join(dir, ".gitignore"), "*\n");
   const path = statePath(dir, state.sessionId);
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, JSON.stringify(state));
