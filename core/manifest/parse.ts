@@ -66,7 +66,7 @@ function readUnits(text: string, lineCounter: LineCounter): { units: Unit[]; iss
   const yamlIssues: ValidationIssue[] = [];
   for (const doc of docs) {
     for (const problem of doc.errors) {
-      const [line, column] = problem.linePos?.[0] ? [problem.linePos[0].line, problem.linePos[0].col] : [];
+      const { line, col: column } = lineCounter.linePos(problem.pos[0]);
       yamlIssues.push(
         compactIssue({
           path: "",
@@ -88,7 +88,6 @@ function readUnits(text: string, lineCounter: LineCounter): { units: Unit[]; iss
   const units: Unit[] = [];
   const issues: ValidationIssue[] = [];
   for (const doc of docs) {
-    if (doc.contents === null) continue; // an empty document, e.g. after a trailing "---"
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
@@ -102,6 +101,7 @@ function readUnits(text: string, lineCounter: LineCounter): { units: Unit[]; iss
       });
       continue;
     }
+    if (value === null || value === undefined) continue; // an empty document, e.g. after a trailing "---"
     for (const unit of splitList(value)) units.push({ ...unit, doc });
   }
   return { units, issues };

@@ -200,13 +200,14 @@ function checkPrompt(agent: unknown, path: IssuePath, issues: PathIssue[], optio
     issues.push(
       error(
         [...path, "prompt"],
-        `The prompt is ${bytes} bytes; the limit is ${options.maxPromptBytes} bytes (${formatKiB(options.maxPromptBytes)}).`,
+        `The prompt is ${bytes} bytes; the limit is ${options.maxPromptBytes} bytes${formatKiB(options.maxPromptBytes)}.`,
       ),
     );
   }
 }
 
 function formatKiB(bytes: number): string {
+  if (bytes < 1024) return "";
   const kib = bytes / 1024;
-  return Number.isInteger(kib) ? `${kib} KiB` : `${kib.toFixed(1)} KiB`;
+  return ` (${Number.isInteger(kib) ? kib : kib.toFixed(1)} KiB)`;
 }

@@ -1,0 +1,190 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  type AgentTeam,
+  type AgentTeamRun,
+  type AgentTeamTemplate,
+  mergeTemplateRun,
+  parseManifests,
+  parseResource,
+  parseTeam,
+} from "../../core/manifest/index.ts";
+import { examplesDir, hasKagents, kagentsDir, kagentsSkipReason, yamlFiles } from "./fixtures.ts";
+
+const read = (path: string) => readFileSync(path, "utf8");
+
+describe("examples/", () => {
+  const files = yamlFiles(examplesDir);
+
+  it("holds a coding team, a cowork team, a template, a run and the hello-team demo", () => {
+    const kinds = files.map((file) => {
+      const resource = parseResource(read(file));
+      return resource.kind === "AgentTeam" ? `${resource.kind}/${resource.spec.mode}` : resource.kind;
+    });
+    expect(new Set(kinds)).toEqual(
+      new Set(["AgentTeam/coding", "AgentTeam/cowork", "AgentTeamTemplate", "AgentTeamRun"]),
+    );
+    expect(files.map((file) => basename(file))).toContain("hello-team.yaml");
+  });
+
+  it.each(files.map((file) => [basename(file), file]))("%s parses without errors or warnings", (_, file) => {
+    const { resources, issues } = parseManifests(read(file));
+    expect(issues).toEqual([]);
+    expect(resources).toHaveLength(1);
+  });
+
+  it("hello-team is scripted agents, one dependsOn and one approval gate on a teammate", () => {
+    const team = parseTeam(read(`${examplesDir}/hello-team.yaml`));
+    expect([team.spec.lead, ...team.spec.teammates].map((agent) => agent.cli)).toEqual([
+      "scripted",
+      "scripted",
+      "scripted",
+    ]);
+    expect(team.spec.teammates.map((agent) => [agent.name, agent.dependsOn])).toEqual([
+      ["greeter", []],
+      ["reviewer", ["greeter"]],
+    ]);
+    expect(team.spec.lifecycle.approvalGates).toEqual([{ event: "spawn-reviewer", channel: "api", approvers: [] }]);
+    expect(team.spec.lead.script?.length).toBeGreaterThan(0);
+  });
+
+  it("the fullstack-review run merges with its template into the review team", () => {
+    const template = parseResource(read(`${examplesDir}/fullstack-review-template.yaml`)) as AgentTeamTemplate;
+    const run = parseResource(read(`${examplesDir}/q4-security-review-run.yaml`)) as AgentTeamRun;
+    const team = mergeTemplateRun(template, run);
+    expect(team.metadata.name).toBe("q4-security-review");
+    expect(team.spec.teammates.map((agent) => agent.name)).toEqual(["security", "performance", "test-quality"]);
+    expect(team.spec.lifecycle).toMatchObject({ timeout: "1h", timeoutSeconds: 3600, budgetLimit: 20 });
+    expect(team.spec.repository).toEqual({
+      url: "git@github.com:acme/platform.git",
+      branch: "release/4.0",
+      credentialsSecret: "git-credentials",
+    });
+  });
+});
+
+describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkipReason, () => {
+  const files = hasKagents ? yamlFiles(kagentsDir) : [];
+
+  it("finds the three samples", () => {
+    expect(files.map((file) => basename(file))).toEqual([
+      "auth-refactor.yaml",
+      "q3-report.yaml",
+      "q4-security-review-run.yaml",
+    ]);
+  });
+
+  it.each(files.map((file) => [basename(file), file]))("%s parses unchanged, with no issue", (_, file) => {
+    const { resources, issues } = parseManifests(read(file));
+    expect(issues).toEqual([]);
+    expect(resources[0]?.apiVersion).toBe("claude.amcheste.io/v1alpha1");
+  });
+
+  it("normalizes auth-refactor field by field, defaults included", () => {
+    const team: AgentTeam = parseTeam(read(`${kagentsDir}/auth-refactor.yaml`));
+    const defaults = { cli: "claude", permissionMode: "acceptEdits", skills: [], mcpServers: [] };
+    expect(team).toStrictEqual({
+      apiVersion: "claude.amcheste.io/v1alpha1",
+      kind: "AgentTeam",
+      metadata: { name: "auth-refactor", namespace: "dev-agents", labels: {}, annotations: {} },
+      spec: {
+        mode: "coding",
+        repository: { url: "git@github.com:acme/backend.git", branch: "main", credentialsSecret: "git-credentials" },
+        auth: { apiKeySecret: "anthropic-api-key" },
+        lead: {
+          name: "lead",
+          role: "lead",
+          model: "opus",
+          prompt:
+            "Coordinate the migration from JWT to OAuth2.\nAssign backend-api, frontend-auth, and test-coverage to their tracks.\nValidate integration when all tracks complete.\n",
+          cli: "claude",
+          permissionMode: "acceptEdits",
+          dependsOn: [],
+          skills: [],
+          mcpServers: [],
+        },
+        teammates: [
+          {
+            name: "backend-api",
+            role: "teammate",
+            model: "sonnet",
+            prompt: "Implement OAuth2 endpoints. Remove JWT middleware.",
+            ...defaults,
+            scope: { includePaths: ["src/api/auth/", "src/middleware/"], excludePaths: [] },
+            dependsOn: [],
+          },
+          {
+            name: "test-coverage",
+            role: "teammate",
+            model: "sonnet",
+            prompt: "Write comprehensive tests for the OAuth2 migration.",
+            ...defaults,
+            dependsOn: ["backend-api"],
+          },
+        ],
+        coordination: { taskAssignment: "lead-assigns", peerMessaging: true },
+        lifecycle: {
+          timeout: "2h",
+          timeoutSeconds: 7200,
+          budgetLimit: 30,
+          onComplete: "create-pr",
+          pullRequest: {
+            targetBranch: "main",
+            titleTemplate: "feat(auth): migrate from JWT to OAuth2",
+            reviewers: [],
+            labels: [],
+            draft: false,
+          },
+          approvalGates: [],
+          maxRestarts: 3,
+        },
+        observability: {},
+      },
+    });
+  });
+
+  it("normalizes the cowork sample: configMap input, output defaults, skill, MCP server, webhook gate", () => {
+    const team = parseTeam(read(`${kagentsDir}/q3-report.yaml`));
+    expect(team.spec.mode).toBe("cowork");
+    expect(team.spec.workspace).toEqual({
+      inputs: [{ configMap: "quarterly-data", mountPath: "/workspace/data" }],
+      output: { mountPath: "/workspace/output", size: "5Gi" },
+    });
+    expect(team.spec.teammates[0]?.skills).toEqual([
+      { name: "data-analysis", source: { configMap: "data-analysis-skill" } },
+    ]);
+    expect(team.spec.teammates[1]?.mcpServers).toEqual([
+      { name: "gmail", url: "https://gmail.mcp.example.com/mcp", transport: "http", authHeader: "Authorization" },
+    ]);
+    expect(team.spec.lifecycle).toEqual({
+      timeout: "3h",
+      timeoutSeconds: 10800,
+      budgetLimit: 15,
+      onComplete: "notify",
+      approvalGates: [
+        {
+          event: "spawn-email-drafter",
+          channel: "webhook",
+          webhookUrl: "https://hooks.example.com/approvals",
+          approvers: [],
+        },
+      ],
+      maxRestarts: 3,
+    });
+  });
+
+  it("merges kagents' run with the fullstack-review template from examples/", () => {
+    const template = parseResource(read(`${examplesDir}/fullstack-review-template.yaml`)) as AgentTeamTemplate;
+    const run = parseResource(read(`${kagentsDir}/q4-security-review-run.yaml`)) as AgentTeamRun;
+    const team = mergeTemplateRun(template, run);
+    expect(team.apiVersion).toBe("claude.amcheste.io/v1alpha1");
+    expect(team.metadata).toEqual({
+      name: "q4-security-review",
+      namespace: "default",
+      labels: {},
+      annotations: { "squadron.dev/template": "fullstack-review" },
+    });
+    expect(team.spec.lead.prompt).toBe("Run a full security, performance, and test quality review.");
+  });
+});
