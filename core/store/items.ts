@@ -3,7 +3,9 @@
  * the stream-driven Lambdas decode items exactly as the store does.
  */
 import type { AgentTeam, AgentTeamTemplate } from "../manifest/types.ts";
+import { initialStatus } from "../status/status.ts";
 import type { AgentStatus, TeamEvent, TeamStatus, UsageDelta } from "../status/types.ts";
+import { TABLE_DEFINITION } from "./table-definition.ts";
 
 export const RUN_SK = "RUN";
 export const TEMPLATE_SK = "TEMPLATE";
@@ -165,4 +167,40 @@ export function eventFromItem(item: Item): EventRecord {
   };
   if (typeof item.agent === "string") event.agent = item.agent;
   return event;
+}
+
+/** A run as it starts: version 1, initial status, no usage and no tokens. */
+export function newRunRecord(team: AgentTeam, runId: string, now: Date): TeamRunRecord {
+  const at = now.toISOString();
+  return {
+    namespace: team.metadata.namespace,
+    name: team.metadata.name,
+    runId,
+    team,
+    status: initialStatus(team),
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+    tokens: { gates: {}, waits: {} },
+  };
+}
+
+/** The item a new run is stored as (usage counters, heartbeats and tokens are added later). */
+export function runItem(record: TeamRunRecord): Item {
+  const { partitionKey, sortKey, namespaceIndex } = TABLE_DEFINITION;
+  return {
+    [partitionKey.name]: teamPk(record.namespace, record.name),
+    [sortKey.name]: RUN_SK,
+    [namespaceIndex.partitionKey.name]: teamsInNamespace(record.namespace),
+    [namespaceIndex.sortKey.name]: record.name,
+    kind: "TeamRun",
+    namespace: record.namespace,
+    name: record.name,
+    runId: record.runId,
+    team: record.team,
+    status: storedStatus(record.status),
+    version: record.version,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
 }

@@ -17,7 +17,6 @@ import {
   isFinishedAgentPhase,
   isTerminalTeamPhase,
 } from "../status/phases.ts";
-import { initialStatus } from "../status/status.ts";
 import type { GateStatus, TeamEvent, TeamStatus, UsageDelta } from "../status/types.ts";
 import {
   ConflictError,
@@ -32,10 +31,12 @@ import {
   eventFromItem,
   gateTokenAttr,
   heartbeatAttr,
+  newRunRecord,
   type PublicTeamRun,
   publicView,
   RUN_SK,
   runFromItem,
+  runItem,
   storedStatus,
   TEMPLATE_SK,
   type TeamRunRecord,
@@ -129,37 +130,12 @@ export class TeamStore {
   /** Stores a new run of `team`; ConflictError when its name is taken in its namespace. */
   async createRun(team: AgentTeam, options: { runId?: string } = {}): Promise<TeamRunRecord> {
     const { namespace, name } = team.metadata;
-    const at = this.now().toISOString();
-    const record: TeamRunRecord = {
-      namespace,
-      name,
-      runId: options.runId ?? randomUUID(),
-      team,
-      status: initialStatus(team),
-      version: 1,
-      createdAt: at,
-      updatedAt: at,
-      tokens: { gates: {}, waits: {} },
-    };
+    const record = newRunRecord(team, options.runId ?? randomUUID(), this.now());
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            [PK]: teamPk(namespace, name),
-            [SK]: RUN_SK,
-            [GSI_PK]: teamsInNamespace(namespace),
-            [GSI_SK]: name,
-            kind: "TeamRun",
-            namespace,
-            name,
-            runId: record.runId,
-            team,
-            status: storedStatus(record.status),
-            version: record.version,
-            createdAt: at,
-            updatedAt: at,
-          },
+          Item: runItem(record),
           ConditionExpression: "attribute_not_exists(#pk)",
           ExpressionAttributeNames: { "#pk": PK },
         }),
