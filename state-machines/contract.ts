@@ -132,36 +132,29 @@ export interface RunnerEnvironment {
 export const RUNNER_CONTAINER_NAME = "runner";
 
 /**
- * What a container Task leaves in the state after its ResultSelector. For ECS, from the
- * stopped task (`Containers[0].ExitCode`, `StoppedReason`, `TaskArn`); for EKS a finished Job
- * is a successful one (a failed Job fails the Task), so exitCode is 0.
+ * What a container Task leaves in the state after its ResultSelector. The `.sync`
+ * integrations fail the Task when the container exits non-zero (ECS: an essential container
+ * exited with a non-zero code; EKS: the Job failed), so a result always means success.
  *
- * Local mode and tests bind these Task states to a function that returns the raw ECS
- * shape ({@link EcsStoppedTask}); use {@link ecsStoppedTask} to build it.
+ * Local mode and tests bind these Task states to a function that resolves with the raw ECS
+ * stopped-task shape ({@link EcsStoppedTask}, built by {@link ecsStoppedTask}) on success and
+ * throws (error name e.g. `States.TaskFailed`) on failure.
  */
 export interface ContainerRunResult {
-  exitCode: number;
-  stoppedReason: string;
+  /** ECS task ARN; "" on EKS. */
   taskArn: string;
 }
 
 /** The part of ECS DescribeTasks' task object that the ResultSelector reads. */
 export interface EcsStoppedTask {
   TaskArn: string;
-  StoppedReason: string;
   Containers: Array<{ Name: string; ExitCode: number }>;
 }
 
 export function ecsStoppedTask(
-  exitCode: number,
-  stoppedReason = "Essential container in task exited",
-  taskArn = "local",
+  taskArn = "arn:aws:ecs:us-east-1:123456789012:task/squadron/local",
 ): EcsStoppedTask {
-  return {
-    TaskArn: taskArn,
-    StoppedReason: stoppedReason,
-    Containers: [{ Name: RUNNER_CONTAINER_NAME, ExitCode: exitCode }],
-  };
+  return { TaskArn: taskArn, Containers: [{ Name: RUNNER_CONTAINER_NAME, ExitCode: 0 }] };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -171,7 +164,7 @@ export function ecsStoppedTask(
 export interface AgentAttemptState {
   /** 0 on the first launch; RecordAgentResult returns the next value on restart. */
   attempt: number;
-  /** Set by RunAgent's ResultSelector when the container ran to completion. */
+  /** Set by RunAgent's ResultSelector when the container exited 0. */
   result?: ContainerRunResult;
   /** Set by a Catch on WaitForDependencies, ApprovalGate or RunAgent. */
   error?: StatesError;
@@ -222,7 +215,7 @@ export const APPROVAL_DENIED = "Denied";
 /**
  * RecordAgentResult (Lambda `dependencies`, plain invoke). Records the attempt's outcome in
  * the store, releases (or fails) dependants, and decides whether to restart. The agent
- * failed when `state.error` is set or `state.result.exitCode !== 0`.
+ * failed exactly when `state.error` is set.
  */
 export interface RecordAgentResultPayload {
   action: "record";
@@ -251,16 +244,17 @@ export interface AgentOutcome {
   agentName: string;
   role: "lead" | "teammate";
   outcome: "Succeeded" | "Failed";
+  /** Launches made (attempt + 1). */
   attempts: number;
+  reason: string;
 }
 
 /** Error of the Fail state reached when the lead fails (after its RecordAgentResult). */
 export const LEAD_FAILED = "LeadFailed";
-/** Error names written to `$.failure` when WorkspaceInit/Finalize exit non-zero. */
-export const WORKSPACE_INIT_FAILED = "WorkspaceInitFailed";
-export const FINALIZE_FAILED = "FinalizeFailed";
-/** Error of the final Fail state, after Cleanup, of a failed run. */
-export const TEAM_RUN_FAILED = "TeamRunFailed";
+/**
+ * After Cleanup a failed run ends in the Fail state TeamRunFailed whose Error and Cause are
+ * the caught failure's (`$.failure`), so the execution's status and error tell why.
+ */
 
 // ---------------------------------------------------------------------------------------
 // Cleanup (Lambda `cleanup`, plain invoke)
@@ -294,8 +288,6 @@ export type StateMachineFunction = (typeof STATE_MACHINE_FUNCTIONS)[number];
 export const STATE_NAMES = {
   prepare: "Prepare",
   workspaceInit: "WorkspaceInit",
-  checkWorkspaceInit: "CheckWorkspaceInit",
-  workspaceInitFailed: "WorkspaceInitFailed",
   runAgents: "RunAgents",
   needsDependencies: "NeedsDependencies",
   waitForDependencies: "WaitForDependencies",
@@ -308,8 +300,6 @@ export const STATE_NAMES = {
   teammateFailed: "TeammateFailed",
   leadFailed: "LeadFailed",
   finalize: "Finalize",
-  checkFinalize: "CheckFinalize",
-  finalizeFailed: "FinalizeFailed",
   cleanup: "Cleanup",
   checkOutcome: "CheckOutcome",
   teamRunSucceeded: "TeamRunSucceeded",

@@ -1,0 +1,161 @@
+/**
+ * Deployment configuration: one `squadron` object in cdk.json context (or
+ * `-c squadron='{"compute":"eks",...}'`), parsed and validated with zod. Every key has a
+ * documented default (docs/deploy.md), and an invalid value fails synth with a message that
+ * names the key.
+ */
+import { z } from "zod";
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const eksSchema = z
+  .object({
+    /** Name of the existing cluster. */
+    clusterName: z.string().min(1),
+    /** Kubernetes namespace the runner Jobs run in. */
+    namespace: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron"),
+    serviceAccountName: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron-runner"),
+    /** PVC bound to Squadron's EFS file system through the EFS CSI driver. */
+    claimName: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron-team"),
+    /** Kubernetes Secret holding the runner's keys (synced from Secrets Manager). */
+    secretName: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron-runner"),
+    /** The cluster's IAM OIDC provider issuer without https:// (IRSA for the runner), optional. */
+    oidcIssuer: z.string().min(1).optional(),
+  })
+  .strict();
+
+const existingVpcSchema = z
+  .object({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, "must look like vpc-0123abcd"),
+    privateSubnetIds: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/, "must look like subnet-0123abcd"))
+      .min(2),
+    availabilityZones: z.array(z.string().min(1)).min(2),
+  })
+  .strict()
+  .refine((v) => v.privateSubnetIds.length === v.availabilityZones.length, {
+    message: "privateSubnetIds and availabilityZones must have the same length (one subnet per zone)",
+  });
+
+const cpuValues = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
+
+export const configSchema = z
+  .object({
+    /** Where runners run: ECS Fargate in a cluster this stack creates, or an existing EKS cluster. */
+    compute: z.enum(["ecs", "eks"]).default("ecs"),
+    eks: eksSchema.optional(),
+    /** "new" creates a VPC with private subnets and endpoints; an object imports one. */
+    vpc: z.union([z.literal("new"), existingVpcSchema]).default("new"),
+    /** NAT gateways of a new VPC (agents reach model APIs and git hosts through them). */
+    natGateways: z.number().int().min(0).max(3).default(1),
+    /** Fargate Spot for runners (cheaper; a reclaimed task counts as a failed attempt). */
+    fargateSpot: z.boolean().default(false),
+    runnerCpu: z
+      .number()
+      .int()
+      .refine((v) => (cpuValues as readonly number[]).includes(v), {
+        message: `must be one of ${cpuValues.join(", ")}`,
+      })
+      .default(1024),
+    runnerMemoryMiB: z.number().int().min(512).max(122880).default(4096),
+    /** A prebuilt runner image (e.g. in ECR); by default the image is built from runner/ at deploy. */
+    runnerImageUri: z.string().min(1).optional(),
+    slack: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Default channel for approval messages (a gate may name its own). */
+        channel: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ enabled: false }),
+    /** Slack user ids / IAM principal names allowed to approve when a gate names none. */
+    approvers: z.array(z.string().min(1)).default([]),
+    /** Applied when a manifest sets no budget (USD); absent means no default budget. */
+    defaultBudgetUsd: z.number().positive().optional(),
+    /** Applied when a manifest sets no timeout. */
+    defaultTimeout: z
+      .string()
+      .regex(/^(\d+h)?(\d+m)?(\d+s)?$/, "must be a duration like 4h, 90m or 1h30m")
+      .refine((v) => v.length > 0, "must not be empty")
+      .default("4h"),
+    /** Agents running at once within one run. */
+    maxConcurrentAgents: z.number().int().min(1).max(40).default(20),
+    /** CloudWatch Logs retention in days (must be a value CloudWatch accepts). */
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((v) => LOG_RETENTION_DAYS.includes(v), {
+        message: "must be a CloudWatch retention value (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)",
+      })
+      .default(30),
+    /** What happens to the table, file system and bucket on stack deletion. */
+    removalPolicy: z.enum(["retain", "destroy"]).default("retain"),
+    /** E-mail subscribed to the alarm topic. */
+    alarmEmail: z.email().optional(),
+    /** Attach an AWS WAF web ACL (managed common rules, rate limit) to the API stage. */
+    waf: z.boolean().default(false),
+    /** API Gateway stage throttling. */
+    apiThrottle: z
+      .object({
+        rateLimit: z.number().positive().default(50),
+        burstLimit: z.number().int().positive().default(100),
+      })
+      .strict()
+      .default({ rateLimit: 50, burstLimit: 100 }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.compute === "eks" && !c.eks) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eks"],
+        message: 'is required when compute is "eks" (at least clusterName)',
+      });
+    }
+    if (c.compute === "ecs" && c.eks) {
+      ctx.addIssue({ code: "custom", path: ["eks"], message: 'is only allowed when compute is "eks"' });
+    }
+    if (c.slack.enabled && !c.slack.channel) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["slack", "channel"],
+        message: "is required when slack.enabled is true",
+      });
+    }
+  });
+
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export type SquadronConfig = z.infer<typeof configSchema>;
+
+/** Context key holding the configuration object. */
+export const CONFIG_CONTEXT_KEY = "squadron";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the `squadron` context value (an object, or a JSON string when given with -c).
+ * Throws ConfigError listing every problem as `squadron.<key>: <message>`.
+ */
+export function parseConfig(raw: unknown): SquadronConfig {
+  let value = raw ?? {};
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new ConfigError(`Invalid cdk.json context "${CONFIG_CONTEXT_KEY}": not valid JSON.`);
+    }
+  }
+  const result = configSchema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = [CONFIG_CONTEXT_KEY, ...issue.path.map(String)].join(".");
+    const unknownKeys = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
+    return `  ${key}: ${issue.message}${unknownKeys}`;
+  });
+  throw new ConfigError(`Invalid Squadron configuration in cdk.json context:\n${lines.join("\n")}`);
+}

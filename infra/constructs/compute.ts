@@ -1,0 +1,265 @@
+/**
+ * Compute: where runner containers run.
+ * - ecs: a cluster with Container Insights and Fargate / Fargate Spot capacity providers, the
+ *   runner image, the base task definition (Prepare registers one revision per run in its
+ *   family, adding the run's EFS access point), the task role and the runner's secrets.
+ * - eks: an existing cluster imported by name; its endpoint and CA are read at deploy time
+ *   (DescribeCluster), and the state machine's role gets a namespaced access entry.
+ */
+import { join } from "node:path";
+import { RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
+import * as ecs from "aws-cdk-lib/aws-ecs";
+import * as eks from "aws-cdk-lib/aws-eks";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import * as cr from "aws-cdk-lib/custom-resources";
+import { Construct } from "constructs";
+import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
+import {
+  EcsFargateLauncher,
+  EksJobLauncher,
+  type RunnerLauncher,
+  type RunnerStaticEnvironment,
+} from "../../state-machines/launchers.ts";
+import { REPO_ROOT } from "../bundling.ts";
+import type { SquadronConfig } from "../config.ts";
+import type { Network } from "./network.ts";
+import type { Storage } from "./storage.ts";
+
+export interface ComputeProps {
+  config: SquadronConfig;
+  network: Network;
+  storage: Storage;
+}
+
+/** Secrets the runner receives as ECS secrets (env name -> Secrets Manager name suffix). */
+export const RUNNER_SECRETS = {
+  ANTHROPIC_API_KEY: "anthropic-api-key",
+  OPENAI_API_KEY: "openai-api-key",
+  GEMINI_API_KEY: "gemini-api-key",
+  GITHUB_TOKEN: "github-token",
+} as const;
+
+export class Compute extends Construct {
+  readonly launcher: RunnerLauncher;
+  readonly taskRole: iam.IRole;
+  readonly secrets: Record<keyof typeof RUNNER_SECRETS, secretsmanager.Secret>;
+  readonly logGroup: logs.LogGroup;
+  readonly cluster?: ecs.Cluster;
+  readonly taskDefinition?: ecs.FargateTaskDefinition;
+  private readonly eksClusterName?: string;
+  private readonly eksNamespace?: string;
+
+  constructor(scope: Construct, id: string, props: ComputeProps) {
+    super(scope, id);
+    const { config, network, storage } = props;
+    const stack = Stack.of(this);
+    const env: RunnerStaticEnvironment = {
+      tableName: storage.table.tableName,
+      bucketName: storage.bucket.bucketName,
+    };
+
+    this.secrets = Object.fromEntries(
+      Object.entries(RUNNER_SECRETS).map(([envName, suffix]) => [
+        envName,
+        new secretsmanager.Secret(this, `Secret-${suffix}`, {
+          secretName: `${stack.stackName}/${suffix}`,
+          description: `Squadron runner ${envName}: put the real value with put-secret-value (docs/deploy.md)`,
+        }),
+      ]),
+    ) as Record<keyof typeof RUNNER_SECRETS, secretsmanager.Secret>;
+
+    this.logGroup = new logs.LogGroup(this, "RunnerLogs", {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const image = (): ecs.ContainerImage =>
+      config.runnerImageUri
+        ? ecs.ContainerImage.fromRegistry(config.runnerImageUri)
+        : ecs.ContainerImage.fromAsset(join(REPO_ROOT, "runner"), {
+            platform: ecrAssets.Platform.LINUX_AMD64,
+          });
+
+    // EFS mounts and the file system's security group rule apply to both back-ends.
+    storage.fileSystem.connections.allowDefaultPortFrom(
+      network.runnerSecurityGroup,
+      "runners mount team directories",
+    );
+
+    if (config.compute === "ecs") {
+      const cluster = new ecs.Cluster(this, "Cluster", {
+        vpc: network.vpc,
+        containerInsightsV2: ecs.ContainerInsights.ENABLED,
+        enableFargateCapacityProviders: true,
+      });
+      const taskRole = new iam.Role(this, "RunnerTaskRole", {
+        assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+        description: "Squadron runner: team table items, the runs/ prefix of the bucket, EFS mounts",
+      });
+      const family = `${stack.stackName}-runner`;
+      const taskDefinition = new ecs.FargateTaskDefinition(this, "RunnerTaskDefinition", {
+        family,
+        cpu: config.runnerCpu,
+        memoryLimitMiB: config.runnerMemoryMiB,
+        taskRole,
+        runtimePlatform: {
+          cpuArchitecture: ecs.CpuArchitecture.X86_64,
+          operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+        },
+      });
+      taskDefinition.addContainer(RUNNER_CONTAINER_NAME, {
+        containerName: RUNNER_CONTAINER_NAME,
+        image: image(),
+        essential: true,
+        user: "1000:1000",
+        logging: ecs.LogDrivers.awsLogs({ streamPrefix: "runner", logGroup: this.logGroup }),
+        environment: { SQUADRON_TABLE_NAME: env.tableName, SQUADRON_BUCKET: env.bucketName },
+        secrets: Object.fromEntries(
+          Object.entries(this.secrets).map(([name, secret]) => [name, ecs.Secret.fromSecretsManager(secret)]),
+        ),
+      });
+      this.cluster = cluster;
+      this.taskDefinition = taskDefinition;
+      this.taskRole = taskRole;
+      const executionRole = taskDefinition.obtainExecutionRole();
+      this.launcher = new EcsFargateLauncher({
+        clusterArn: cluster.clusterArn,
+        clusterName: cluster.clusterName,
+        taskDefinitionFamily: family,
+        subnetIds: network.vpc.selectSubnets(network.runnerSubnets).subnetIds,
+        securityGroupIds: [network.runnerSecurityGroup.securityGroupId],
+        passRoleArns: [taskRole.roleArn, executionRole.roleArn],
+        capacityProvider: config.fargateSpot ? "FARGATE_SPOT" : "FARGATE",
+        env,
+      });
+    } else {
+      const eksConfig = config.eks;
+      if (!eksConfig) throw new Error('squadron.eks is required when compute is "eks"');
+      const clusterArn = stack.formatArn({
+        service: "eks",
+        resource: "cluster",
+        resourceName: eksConfig.clusterName,
+      });
+      const describe = new cr.AwsCustomResource(this, "DescribeCluster", {
+        onUpdate: {
+          service: "EKS",
+          action: "describeCluster",
+          parameters: { name: eksConfig.clusterName },
+          physicalResourceId: cr.PhysicalResourceId.of(eksConfig.clusterName),
+          outputPaths: ["cluster.endpoint", "cluster.certificateAuthority.data"],
+        },
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({ actions: ["eks:DescribeCluster"], resources: [clusterArn] }),
+        ]),
+        installLatestAwsSdk: false,
+      });
+      const imageUri =
+        config.runnerImageUri ??
+        new ecrAssets.DockerImageAsset(this, "RunnerImage", {
+          directory: join(REPO_ROOT, "runner"),
+          platform: ecrAssets.Platform.LINUX_AMD64,
+        }).imageUri;
+      // IRSA: the runner's service account assumes this role (when the OIDC issuer is given).
+      const issuer = eksConfig.oidcIssuer;
+      this.taskRole = new iam.Role(this, "RunnerServiceAccountRole", {
+        assumedBy: issuer
+          ? new iam.FederatedPrincipal(
+              stack.formatArn({
+                service: "iam",
+                region: "",
+                resource: "oidc-provider",
+                resourceName: issuer,
+              }),
+              {
+                StringEquals: {
+                  [`${issuer}:sub`]: `system:serviceaccount:${eksConfig.namespace}:${eksConfig.serviceAccountName}`,
+                  [`${issuer}:aud`]: "sts.amazonaws.com",
+                },
+              },
+              "sts:AssumeRoleWithWebIdentity",
+            )
+          : new iam.ServicePrincipal("pods.eks.amazonaws.com"),
+        description: "Squadron runner on EKS: team table items, the runs/ prefix of the bucket",
+      });
+      if (!issuer) {
+        // EKS Pod Identity: the association binds the service account to the role.
+        (this.taskRole as iam.Role).assumeRolePolicy?.addStatements(
+          new iam.PolicyStatement({
+            actions: ["sts:TagSession"],
+            principals: [new iam.ServicePrincipal("pods.eks.amazonaws.com")],
+          }),
+        );
+        new eks.CfnPodIdentityAssociation(this, "RunnerPodIdentity", {
+          clusterName: eksConfig.clusterName,
+          namespace: eksConfig.namespace,
+          serviceAccount: eksConfig.serviceAccountName,
+          roleArn: this.taskRole.roleArn,
+        });
+      }
+      this.eksClusterName = eksConfig.clusterName;
+      this.eksNamespace = eksConfig.namespace;
+      this.launcher = new EksJobLauncher({
+        clusterName: eksConfig.clusterName,
+        clusterArn,
+        endpoint: describe.getResponseField("cluster.endpoint"),
+        certificateAuthority: describe.getResponseField("cluster.certificateAuthority.data"),
+        namespace: eksConfig.namespace,
+        serviceAccountName: eksConfig.serviceAccountName,
+        image: imageUri,
+        claimName: eksConfig.claimName,
+        secretName: eksConfig.secretName,
+        env,
+      });
+    }
+
+    // The runner writes only items of the team table and objects under runs/ (its outputs).
+    storage.table.grantReadWriteData(this.taskRole);
+    this.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [storage.bucket.arnForObjects("runs/*")],
+      }),
+    );
+    this.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [storage.bucket.arnForObjects("configmaps/*"), storage.bucket.arnForObjects("inputs/*")],
+      }),
+    );
+    this.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [storage.bucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": ["runs/*", "configmaps/*", "inputs/*"] } },
+      }),
+    );
+    this.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        resources: [storage.fileSystem.fileSystemArn],
+        conditions: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+      }),
+    );
+  }
+
+  /** Lets the state machine's role launch runners (and, on EKS, create Jobs in the namespace). */
+  grantLaunch(role: iam.IRole): void {
+    this.launcher.grantLaunch(role);
+    if (this.eksClusterName && this.eksNamespace) {
+      new eks.CfnAccessEntry(this, "StateMachineAccess", {
+        clusterName: this.eksClusterName,
+        principalArn: role.roleArn,
+        type: "STANDARD",
+        accessPolicies: [
+          {
+            policyArn: `arn:${Stack.of(this).partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy`,
+            accessScope: { type: "namespace", namespaces: [this.eksNamespace] },
+          },
+        ],
+      });
+    }
+  }
+}

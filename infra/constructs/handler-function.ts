@@ -1,0 +1,66 @@
+/**
+ * A Squadron Lambda: NodejsFunction from lambdas/<name>/handler.ts bundled by the local esbuild
+ * (no Docker), Node 22, ESM, X-Ray tracing, its own role (NodejsFunction creates one per
+ * function) and its own log group with the configured retention.
+ */
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { BUNDLE_SETTINGS, type HandlerName, handlerEntry, REPO_ROOT } from "../bundling.ts";
+import { METRICS } from "../handler-env.ts";
+
+export interface HandlerFunctionProps {
+  name: HandlerName;
+  environment?: Record<string, string>;
+  timeout?: Duration;
+  memorySize?: number;
+  logRetentionDays: number;
+  reservedConcurrentExecutions?: number;
+  deadLetterQueueEnabled?: boolean;
+}
+
+export class HandlerFunction extends Construct {
+  readonly fn: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, "Logs", {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.fn = new nodejs.NodejsFunction(this, "Function", {
+      entry: handlerEntry(props.name),
+      handler: "handler",
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      deadLetterQueueEnabled: props.deadLetterQueueEnabled,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: `squadron-${props.name}`,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+        ...props.environment,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: BUNDLE_SETTINGS.target,
+        minify: BUNDLE_SETTINGS.minify,
+        sourceMap: BUNDLE_SETTINGS.sourcemap,
+        mainFields: BUNDLE_SETTINGS.mainFields,
+        externalModules: BUNDLE_SETTINGS.externalModules,
+        banner: BUNDLE_SETTINGS.banner,
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

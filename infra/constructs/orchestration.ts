@@ -1,0 +1,324 @@
+/**
+ * Orchestration: the team-run state machine (state-machines/definition.ts) with its own log
+ * group (level ALL, execution data included) and X-Ray tracing, and the control-plane
+ * functions around it — prepare, cleanup, dependencies (Task states), budget (table stream),
+ * deadline (EventBridge Scheduler target) and events (execution / ECS task state changes).
+ */
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
+import * as sources from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
+import type { SquadronConfig } from "../config.ts";
+import { HANDLER_ENV, TEAM_DIR } from "../handler-env.ts";
+import type { Compute } from "./compute.ts";
+import { HandlerFunction } from "./handler-function.ts";
+import type { Storage } from "./storage.ts";
+
+export interface OrchestrationProps {
+  config: SquadronConfig;
+  storage: Storage;
+  compute: Compute;
+  /** The approvals function (approvals construct) serves the ApprovalGate state. */
+  approvals: lambda.IFunction;
+}
+
+/** Longest a run may take (the per-run deadline is enforced separately and is shorter). */
+export const MAX_RUN_DURATION = Duration.days(7);
+
+/** Fixed so IAM grants can name the state machine without a reference to it: the functions
+ * it invokes must not depend on it (that would be a CloudFormation dependency cycle). */
+export function teamRunStateMachineName(stack: Stack): string {
+  return `${stack.stackName}-team-run`;
+}
+
+export function teamRunStateMachineArn(stack: Stack): string {
+  return stack.formatArn({
+    service: "states",
+    resource: "stateMachine",
+    resourceName: teamRunStateMachineName(stack),
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** SendTaskSuccess/Failure/Heartbeat for waiters of the team-run state machine. */
+export function grantTaskResponse(fn: lambda.IFunction, stack: Stack): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+      resources: [teamRunStateMachineArn(stack)],
+    }),
+  );
+}
+
+export class Orchestration extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+  readonly functions: Record<
+    "prepare" | "cleanup" | "dependencies" | "budget" | "deadline" | "events",
+    HandlerFunction
+  >;
+  /** Dead-letter queue of the asynchronously invoked functions (budget stream, deadline, events). */
+  readonly deadLetterQueue: sqs.Queue;
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+
+  constructor(scope: Construct, id: string, props: OrchestrationProps) {
+    super(scope, id);
+    const { config, storage, compute } = props;
+    const stack = Stack.of(this);
+    const retention = config.logRetentionDays;
+
+    this.deadLetterQueue = new sqs.Queue(this, "DeadLetterQueue", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const base: Record<string, string> = {
+      [HANDLER_ENV.tableName]: storage.table.tableName,
+      [HANDLER_ENV.bucket]: storage.bucket.bucketName,
+      [HANDLER_ENV.compute]: config.compute,
+      [HANDLER_ENV.teamDir]: TEAM_DIR,
+    };
+    const make = (
+      name: "prepare" | "cleanup" | "dependencies" | "budget" | "deadline" | "events",
+      extra = {},
+    ) =>
+      new HandlerFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
+        name,
+        logRetentionDays: retention,
+        environment: { ...base, ...extra },
+        timeout: Duration.seconds(name === "prepare" || name === "cleanup" ? 60 : 30),
+      });
+
+    const fsEnv = { [HANDLER_ENV.fileSystemId]: storage.fileSystem.fileSystemId };
+    const taskEnv =
+      compute.taskDefinition !== undefined
+        ? {
+            [HANDLER_ENV.taskDefinitionFamily]: compute.taskDefinition.family,
+            [HANDLER_ENV.baseTaskDefinitionArn]: compute.taskDefinition.taskDefinitionArn,
+          }
+        : {};
+    this.functions = {
+      prepare: make("prepare", {
+        ...fsEnv,
+        ...taskEnv,
+        [HANDLER_ENV.defaultTimeout]: config.defaultTimeout,
+        ...(config.defaultBudgetUsd !== undefined
+          ? { [HANDLER_ENV.defaultBudgetUsd]: String(config.defaultBudgetUsd) }
+          : {}),
+      }),
+      cleanup: make("cleanup", { ...fsEnv, ...taskEnv }),
+      dependencies: make("dependencies"),
+      budget: make("budget"),
+      deadline: make("deadline"),
+      events: make("events", { ...fsEnv, ...taskEnv }),
+    };
+    const fns = this.functions;
+    for (const f of Object.values(fns)) storage.table.grantReadWriteData(f.fn);
+
+    // Prepare / Cleanup: the run's access point and task-definition revision.
+    const accessPointArns = stack.formatArn({
+      service: "elasticfilesystem",
+      resource: "access-point",
+      resourceName: "*",
+    });
+    fns.prepare.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:CreateAccessPoint", "elasticfilesystem:TagResource"],
+        resources: [storage.fileSystem.fileSystemArn, accessPointArns],
+      }),
+    );
+    for (const f of [fns.cleanup, fns.events]) {
+      f.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["elasticfilesystem:DeleteAccessPoint"],
+          resources: [accessPointArns],
+          conditions: {
+            StringEquals: { "aws:ResourceTag/squadron:fileSystem": storage.fileSystem.fileSystemId },
+          },
+        }),
+      );
+    }
+    if (compute.taskDefinition) {
+      const td = compute.taskDefinition;
+      // Describe/Register/Deregister do not support resource-level permissions (IAM reference).
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
+          resources: ["*"],
+        }),
+      );
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["iam:PassRole"],
+          resources: [td.taskRole.roleArn, td.obtainExecutionRole().roleArn],
+          conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        }),
+      );
+      for (const f of [fns.cleanup, fns.events]) {
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions"],
+            resources: ["*"],
+          }),
+        );
+      }
+    }
+
+    // The state machine.
+    this.logGroup = new logs.LogGroup(this, "StateMachineLogs", {
+      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-team-run`,
+      retention: retention as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const definition = buildTeamRunDefinition(this, {
+      functions: {
+        prepare: fns.prepare.fn,
+        dependencies: fns.dependencies.fn,
+        approvals: props.approvals,
+        cleanup: fns.cleanup.fn,
+      },
+      launcher: compute.launcher,
+      maxConcurrency: config.maxConcurrentAgents,
+    });
+    this.stateMachine = new sfn.StateMachine(this, "TeamRun", {
+      stateMachineName: teamRunStateMachineName(stack),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: MAX_RUN_DURATION,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    compute.grantLaunch(this.stateMachine.role);
+
+    // Who may resume waiters and stop executions.
+    grantTaskResponse(fns.dependencies.fn, stack);
+    for (const f of [fns.budget, fns.deadline, fns.events]) {
+      f.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["states:StopExecution", "states:DescribeExecution"],
+          resources: [
+            stack.formatArn({
+              service: "states",
+              resource: "execution",
+              resourceName: `${teamRunStateMachineName(stack)}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+    }
+    for (const f of [fns.budget, fns.deadline, fns.events]) {
+      f.fn.addEnvironment(HANDLER_ENV.stateMachineArn, teamRunStateMachineArn(stack));
+    }
+
+    // Budget: the table stream, filtered to run items, failures parked in the DLQ.
+    fns.budget.fn.addEventSource(
+      new sources.DynamoEventSource(storage.table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        retryAttempts: 3,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        onFailure: new sources.SqsDlq(this.deadLetterQueue),
+      }),
+    );
+
+    // Deadline: a one-time schedule per run created by the api handler, invoking `deadline`.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, "Deadlines", {
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const schedulerRole = new iam.Role(this, "DeadlineSchedulerRole", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
+      }),
+      description: "EventBridge Scheduler invokes the deadline function",
+    });
+    fns.deadline.fn.grantInvoke(schedulerRole);
+    this.deadLetterQueue.grantSendMessages(schedulerRole);
+    for (const f of [fns.deadline, fns.events]) {
+      f.fn.configureAsyncInvoke({
+        retryAttempts: 2,
+        onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      });
+    }
+    this.schedulerEnvironment = {
+      [HANDLER_ENV.deadlineTargetArn]: fns.deadline.fn.functionArn,
+      [HANDLER_ENV.deadlineRoleArn]: schedulerRole.roleArn,
+      [HANDLER_ENV.scheduleGroup]: this.scheduleGroup.scheduleGroupName,
+    };
+    this.schedulerRole = schedulerRole;
+    fns.cleanup.fn.addToRolePolicy(this.deleteSchedulesStatement(stack));
+    fns.events.fn.addToRolePolicy(this.deleteSchedulesStatement(stack));
+
+    // Events: execution status changes of this state machine, and its runner tasks stopping.
+    const eventsTarget = new targets.LambdaFunction(fns.events.fn, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 3,
+      maxEventAge: Duration.hours(2),
+    });
+    new events.Rule(this, "ExecutionStatusChanges", {
+      description: "Keeps team status true when an execution ends, is stopped or aborted from outside",
+      eventPattern: {
+        source: ["aws.states"],
+        detailType: ["Step Functions Execution Status Change"],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn] },
+      },
+      targets: [eventsTarget],
+    });
+    if (compute.cluster) {
+      new events.Rule(this, "RunnerTaskStopped", {
+        description: "Runner tasks stopping (exit code, stop reason) for the team's agent status",
+        eventPattern: {
+          source: ["aws.ecs"],
+          detailType: ["ECS Task State Change"],
+          detail: { clusterArn: [compute.cluster.clusterArn], lastStatus: ["STOPPED"] },
+        },
+        targets: [eventsTarget],
+      });
+    }
+  }
+
+  /** Environment the api function needs to create deadline schedules. */
+  readonly schedulerEnvironment: Record<string, string>;
+  readonly schedulerRole: iam.Role;
+
+  /** CreateSchedule / DeleteSchedule on this group's schedules, PassRole on the scheduler role. */
+  grantSchedules(fn: lambda.IFunction): void {
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
+        resources: [this.scheduleArn(stack)],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["iam:PassRole"], resources: [this.schedulerRole.roleArn] }),
+    );
+  }
+
+  private scheduleArn(stack: Stack): string {
+    return stack.formatArn({
+      service: "scheduler",
+      resource: "schedule",
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+    });
+  }
+
+  private deleteSchedulesStatement(stack: Stack): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      actions: ["scheduler:DeleteSchedule"],
+      resources: [this.scheduleArn(stack)],
+    });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The Squadron stack: one construct per concern, wired together. Environment-agnostic so it
+ * synthesises offline (no AZ or VPC lookups).
+ */
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import type { SquadronConfig } from "./config.ts";
+import { Api } from "./constructs/api.ts";
+import { Approvals } from "./constructs/approvals.ts";
+import { Compute } from "./constructs/compute.ts";
+import { Network } from "./constructs/network.ts";
+import { Observability } from "./constructs/observability.ts";
+import { Orchestration } from "./constructs/orchestration.ts";
+import { Storage } from "./constructs/storage.ts";
+import { applyNagSuppressions } from "./nag-suppressions.ts";
+
+export interface SquadronStackProps extends StackProps {
+  config: SquadronConfig;
+}
+
+export class SquadronStack extends Stack {
+  readonly network: Network;
+  readonly storage: Storage;
+  readonly compute: Compute;
+  readonly approvals: Approvals;
+  readonly orchestration: Orchestration;
+  readonly api: Api;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: SquadronStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.network = new Network(this, "Network", { config });
+    this.storage = new Storage(this, "Storage", {
+      config,
+      vpc: this.network.vpc,
+      subnets: this.network.runnerSubnets,
+    });
+    this.compute = new Compute(this, "Compute", { config, network: this.network, storage: this.storage });
+    this.approvals = new Approvals(this, "Approvals", { config, storage: this.storage });
+    this.orchestration = new Orchestration(this, "Orchestration", {
+      config,
+      storage: this.storage,
+      compute: this.compute,
+      approvals: this.approvals.handler.fn,
+    });
+    this.api = new Api(this, "Api", {
+      config,
+      storage: this.storage,
+      orchestration: this.orchestration,
+      approvals: this.approvals.handler.fn,
+    });
+    const functions = {
+      api: this.api.handler.fn,
+      approvals: this.approvals.handler.fn,
+      ...Object.fromEntries(Object.entries(this.orchestration.functions).map(([k, v]) => [k, v.fn])),
+    };
+    this.observability = new Observability(this, "Observability", {
+      config,
+      stateMachine: this.orchestration.stateMachine,
+      functions,
+      restApi: this.api.restApi,
+      deadLetterQueue: this.orchestration.deadLetterQueue,
+      cluster: this.compute.cluster,
+    });
+
+    new CfnOutput(this, "ApiUrl", { value: this.api.restApi.url });
+    new CfnOutput(this, "SlackInteractivityUrl", { value: `${this.api.restApi.url}webhooks/slack` });
+    new CfnOutput(this, "StateMachineArn", { value: this.orchestration.stateMachine.stateMachineArn });
+    new CfnOutput(this, "TableName", { value: this.storage.table.tableName });
+    new CfnOutput(this, "BucketName", { value: this.storage.bucket.bucketName });
+    new CfnOutput(this, "FileSystemId", { value: this.storage.fileSystem.fileSystemId });
+    new CfnOutput(this, "RunnerSecurityGroupId", { value: this.network.runnerSecurityGroup.securityGroupId });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.observability.alarmTopic.topicArn });
+
+    applyNagSuppressions(this, config);
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The two launch back-ends of the runner container, chosen at synth time. Both pass the same
+ * runner environment (contract.ts RunnerEnvironment) and leave a ContainerRunResult.
+ *
+ * Both use CustomState: CDK's EcsRunTask needs a TaskDefinition object (our revision is
+ * registered per run by Prepare, so its ARN comes from the state), and CDK has no
+ * construct for `eks:runJob` at all.
+ */
+import { Duration, Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import type { Construct } from "constructs";
+import { RUNNER_CONTAINER_NAME, type RunnerMode } from "./contract.ts";
+
+export interface ContainerTaskOptions {
+  mode: RunnerMode;
+  /** JSONPath of the RunContext in the state: `$.prepared.run` (top level) or `$.run` (Map). */
+  runPath: string;
+  resultPath: string;
+}
+
+export interface RunnerLauncher {
+  readonly kind: "ecs" | "eks";
+  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): sfn.CustomState;
+  /** What the state machine's role needs to launch, watch and stop the containers. */
+  grantLaunch(role: iam.IRole): void;
+}
+
+/** Deployment-wide runner settings, the same for every run. */
+export interface RunnerStaticEnvironment {
+  tableName: string;
+  bucketName: string;
+}
+
+/** Errors of the launch itself (capacity, throttling), safe to retry: the agent never started. */
+export const ECS_LAUNCH_ERRORS = ["ECS.AmazonECSException", "ECS.ServerException", "ThrottlingException"];
+export const EKS_LAUNCH_ERRORS = [
+  "EKS.ThrottlingException",
+  "EKS.ServiceUnavailableException",
+  "ThrottlingException",
+];
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  path?: string;
+}
+
+/** The runner environment of one launch, as (name, literal | JSONPath) pairs. */
+export function runnerEnvironment(options: ContainerTaskOptions, fixed: RunnerStaticEnvironment): EnvVar[] {
+  const env: EnvVar[] = [
+    { name: "SQUADRON_MODE", value: options.mode },
+    { name: "SQUADRON_RUN_ID", path: `${options.runPath}.runId` },
+    { name: "SQUADRON_TEAM_DIR", path: `${options.runPath}.teamDir` },
+    { name: "SQUADRON_TABLE_NAME", value: fixed.tableName },
+    { name: "SQUADRON_BUCKET", value: fixed.bucketName },
+  ];
+  if (options.mode === "agent") {
+    env.push({ name: "SQUADRON_AGENT_NAME", path: "$.agent.name" });
+    // Environment values are strings; the attempt is a number in the state.
+    env.push({ name: "SQUADRON_ATTEMPT", path: "States.Format('{}', $.state.attempt)" });
+  }
+  return env;
+}
+
+function envEntries(env: EnvVar[], nameKey: string, valueKey: string): Record<string, string>[] {
+  return env.map((e) =>
+    e.path === undefined
+      ? { [nameKey]: e.name, [valueKey]: e.value ?? "" }
+      : { [nameKey]: e.name, [`${valueKey}.$`]: e.path },
+  );
+}
+
+function withLaunchRetry(state: sfn.CustomState, errors: string[]): sfn.CustomState {
+  return state.addRetry({
+    errors,
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts: 4,
+    maxDelay: Duration.minutes(1),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+}
+
+export interface EcsFargateLauncherProps {
+  clusterArn: string;
+  clusterName: string;
+  /** Family of the base task definition; Prepare registers each run's revision in it. */
+  taskDefinitionFamily: string;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  /** Task role and execution role the runs' task definitions use (PassRole is limited to these). */
+  passRoleArns: string[];
+  capacityProvider: "FARGATE" | "FARGATE_SPOT";
+  env: RunnerStaticEnvironment;
+}
+
+export class EcsFargateLauncher implements RunnerLauncher {
+  readonly kind = "ecs" as const;
+  constructor(private readonly props: EcsFargateLauncherProps) {}
+
+  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): sfn.CustomState {
+    const containerOverride: Record<string, unknown> = {
+      Name: RUNNER_CONTAINER_NAME,
+      Environment: envEntries(runnerEnvironment(options, this.props.env), "Name", "Value"),
+    };
+    const overrides: Record<string, unknown> = { ContainerOverrides: [containerOverride] };
+    if (options.mode === "agent") {
+      overrides["Cpu.$"] = "$.agent.resources.ecsCpu";
+      overrides["Memory.$"] = "$.agent.resources.ecsMemory";
+    }
+    const state = new sfn.CustomState(scope, id, {
+      stateJson: {
+        Type: "Task",
+        Resource: `arn:${Stack.of(scope).partition}:states:::ecs:runTask.sync`,
+        Parameters: {
+          Cluster: this.props.clusterArn,
+          "TaskDefinition.$": `${options.runPath}.taskDefinitionArn`,
+          CapacityProviderStrategy: [{ CapacityProvider: this.props.capacityProvider, Weight: 1 }],
+          NetworkConfiguration: {
+            AwsvpcConfiguration: {
+              Subnets: this.props.subnetIds,
+              SecurityGroups: this.props.securityGroupIds,
+              AssignPublicIp: "DISABLED",
+            },
+          },
+          PropagateTags: "TASK_DEFINITION",
+          Overrides: overrides,
+        },
+        TimeoutSecondsPath: `${options.runPath}.timeoutSeconds`,
+        ResultSelector: { "taskArn.$": "$.TaskArn" },
+        ResultPath: options.resultPath,
+      },
+    });
+    return withLaunchRetry(state, ECS_LAUNCH_ERRORS);
+  }
+
+  grantLaunch(role: iam.IRole): void {
+    const stack = Stack.of(role);
+    const clusterName = this.props.clusterName;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:RunTask"],
+        resources: [
+          stack.formatArn({
+            service: "ecs",
+            resource: "task-definition",
+            resourceName: `${this.props.taskDefinitionFamily}:*`,
+          }),
+        ],
+        conditions: { ArnEquals: { "ecs:cluster": this.props.clusterArn } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:StopTask", "ecs:DescribeTasks"],
+        resources: [stack.formatArn({ service: "ecs", resource: "task", resourceName: `${clusterName}/*` })],
+      }),
+    );
+    // The .sync integration watches the task through this managed rule.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        resources: [
+          stack.formatArn({
+            service: "events",
+            resource: "rule",
+            resourceName: "StepFunctionsGetEventsForECSTaskRule",
+          }),
+        ],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:PassRole"],
+        resources: this.props.passRoleArns,
+        conditions: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+      }),
+    );
+  }
+}
+
+export interface EksJobLauncherProps {
+  clusterName: string;
+  clusterArn: string;
+  endpoint: string;
+  certificateAuthority: string;
+  namespace: string;
+  serviceAccountName: string;
+  image: string;
+  /** PersistentVolumeClaim on the EFS CSI driver; each run mounts `runs/<runId>` of it. */
+  claimName: string;
+  /** Kubernetes Secret with the CLI keys and tokens, exposed to the runner as env. */
+  secretName: string;
+  env: RunnerStaticEnvironment;
+}
+
+export class EksJobLauncher implements RunnerLauncher {
+  readonly kind = "eks" as const;
+  constructor(private readonly props: EksJobLauncherProps) {}
+
+  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): sfn.CustomState {
+    const p = this.props;
+    const run = options.runPath;
+    const labels = { "app.kubernetes.io/name": "squadron-runner", "squadron.dev/mode": options.mode };
+    const resources =
+      options.mode === "agent"
+        ? { requests: { "cpu.$": "$.agent.resources.k8sCpu", "memory.$": "$.agent.resources.k8sMemory" } }
+        : { requests: { cpu: "500m", memory: "1Gi" } };
+    const job = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { generateName: `squadron-${options.mode}-`, namespace: p.namespace, labels },
+      spec: {
+        backoffLimit: 0,
+        ttlSecondsAfterFinished: 3600,
+        "activeDeadlineSeconds.$": `${run}.timeoutSeconds`,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: "Never",
+            serviceAccountName: p.serviceAccountName,
+            automountServiceAccountToken: true,
+            securityContext: {
+              runAsNonRoot: true,
+              "runAsUser.$": `${run}.posixUid`,
+              "runAsGroup.$": `${run}.posixUid`,
+            },
+            containers: [
+              {
+                name: RUNNER_CONTAINER_NAME,
+                image: p.image,
+                env: envEntries(runnerEnvironment(options, p.env), "name", "value"),
+                envFrom: [{ secretRef: { name: p.secretName } }],
+                resources,
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false },
+                volumeMounts: [
+                  {
+                    name: "team",
+                    "mountPath.$": `${run}.teamDir`,
+                    "subPath.$": `States.Format('runs/{}', ${run}.runId)`,
+                  },
+                ],
+              },
+            ],
+            volumes: [{ name: "team", persistentVolumeClaim: { claimName: p.claimName } }],
+          },
+        },
+      },
+    };
+    const state = new sfn.CustomState(scope, id, {
+      stateJson: {
+        Type: "Task",
+        Resource: `arn:${Stack.of(scope).partition}:states:::eks:runJob.sync`,
+        Parameters: {
+          ClusterName: p.clusterName,
+          CertificateAuthority: p.certificateAuthority,
+          Endpoint: p.endpoint,
+          Namespace: p.namespace,
+          Job: job,
+        },
+        TimeoutSecondsPath: `${run}.timeoutSeconds`,
+        ResultSelector: { taskArn: "" },
+        ResultPath: options.resultPath,
+      },
+    });
+    return withLaunchRetry(state, EKS_LAUNCH_ERRORS);
+  }
+
+  grantLaunch(role: iam.IRole): void {
+    // Kubernetes permissions come from the cluster access entry (infra/constructs/compute.ts).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ["eks:DescribeCluster"], resources: [this.props.clusterArn] }),
+    );
+  }
+}
