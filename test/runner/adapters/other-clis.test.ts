@@ -185,7 +185,7 @@ describe("Gemini adapter", () => {
     const settings = JSON.parse(inv.files?.[0]?.content ?? "{}");
     expect(settings.mcpServers.docs).toEqual({
       httpUrl: "https://mcp.example.com/mcp",
-      headers: { Authorization: "${SQUADRON_MCP_SECRET_DOCS}" },
+      headers: { Authorization: `\${SQUADRON_MCP_SECRET_DOCS}` },
     });
     expect(settings.mcpServers.team.command).toBe("node");
     await runTurn(adapter, input);
@@ -279,7 +279,7 @@ describe("MCP config", () => {
         docs: {
           type: "http",
           url: "https://mcp.example.com/mcp",
-          headers: { Authorization: "${SQUADRON_MCP_SECRET_DOCS}" },
+          headers: { Authorization: `\${SQUADRON_MCP_SECRET_DOCS}` },
         },
       },
     });
