@@ -70,6 +70,14 @@ async function validateFiles(files: string[], options: ValidateOptions): Promise
   }
   issues.push(...checkRunsAgainstTemplates(runs, resources, limits));
 
+  // Compiler-style: in input order, then by document and line, so a long list reads top to bottom.
+  const sourceOrder = new Map(files.map((file, index) => [file === "-" ? "<stdin>" : file, index]));
+  issues.sort(
+    (a, b) =>
+      (sourceOrder.get(a.source) ?? 0) - (sourceOrder.get(b.source) ?? 0) ||
+      (a.document ?? 0) - (b.document ?? 0) ||
+      (a.line ?? 0) - (b.line ?? 0),
+  );
   for (const issue of issues) process.stderr.write(`${formatIssue(issue)}\n`);
   if (issues.some((issue) => issue.severity === "error")) {
     const count = issues.filter((issue) => issue.severity === "error").length;

@@ -17,6 +17,7 @@ export function yamlFiles(dir: string): string[] {
 }
 
 /** A small valid coding team to break one rule at a time. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit raw manifests freely, as a user would.
 export function baseTeam(): Record<string, any> {
   return {
     apiVersion: "squadron.dev/v1alpha1",

@@ -46,7 +46,9 @@ describe("parseManifests", () => {
 
   it("reads JSON, including a list of resources, and JSON that YAML refuses (tab indentation)", () => {
     const one = JSON.parse(serializeResource(parseResource(TEAM.replace("[nobody]", "[]")), "json"));
-    expect(parseManifests(JSON.stringify([one, { ...one, metadata: { name: "b" } }])).resources).toHaveLength(2);
+    expect(parseManifests(JSON.stringify([one, { ...one, metadata: { name: "b" } }])).resources).toHaveLength(
+      2,
+    );
     const tabbed = JSON.stringify(one, null, "\t");
     expect(parseManifests(tabbed)).toMatchObject({ issues: [], resources: [{ metadata: { name: "one" } }] });
   });
@@ -65,7 +67,10 @@ describe("parseManifests", () => {
 
   it("refuses YAML alias bombs with an issue, not a crash", () => {
     const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
-    for (let i = 0; i < 8; i++) bomb.push(`${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10).fill(`*${"abcdefghij"[i]}`).join(", ")}]`);
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${"bcdefghij"[i]}: &${"bcdefghij"[i]} [${Array(10).fill(`*${"abcdefghij"[i]}`).join(", ")}]`,
+      );
     const { issues } = parseManifests(bomb.join("\n"));
     expect(issues[0]?.message).toMatch(/^The YAML cannot be read: /);
   });

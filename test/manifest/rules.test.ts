@@ -1,12 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { type ManifestOptions, normalizeResource, ManifestError, validateResource } from "../../core/manifest/index.ts";
+import {
+  ManifestError,
+  type ManifestOptions,
+  normalizeResource,
+  validateResource,
+} from "../../core/manifest/index.ts";
 import { baseTeam } from "./fixtures.ts";
 
 const DNS =
   'is not a DNS-1123 label: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit.';
 
 function issuesOf(manifest: unknown, options?: ManifestOptions) {
-  return validateResource(manifest, options).issues.map(({ path, message, severity }) => ({ path, message, severity }));
+  return validateResource(manifest, options).issues.map(({ path, message, severity }) => ({
+    path,
+    message,
+    severity,
+  }));
 }
 
 const err = (path: string, message: string) => ({ path, message, severity: "error" });
@@ -21,14 +30,19 @@ describe("validation rules, each reported with its path and a sentence", () => {
     const team = baseTeam();
     team.spec.teammates[1].dependsOn = ["api", "mobile"];
     expect(issuesOf(team)).toEqual([
-      err("spec.teammates[1].dependsOn[1]", '"mobile" names no teammate of this team (teammates: api, web, qa).'),
+      err(
+        "spec.teammates[1].dependsOn[1]",
+        '"mobile" names no teammate of this team (teammates: api, web, qa).',
+      ),
     ]);
   });
 
   it("self dependsOn", () => {
     const team = baseTeam();
     team.spec.teammates[0].dependsOn = ["api"];
-    expect(issuesOf(team)).toEqual([err("spec.teammates[0].dependsOn[0]", "A teammate cannot depend on itself.")]);
+    expect(issuesOf(team)).toEqual([
+      err("spec.teammates[0].dependsOn[0]", "A teammate cannot depend on itself."),
+    ]);
   });
 
   it("dependsOn on the lead", () => {
@@ -46,7 +60,10 @@ describe("validation rules, each reported with its path and a sentence", () => {
     const team = baseTeam();
     team.spec.lead.dependsOn = ["api"];
     expect(issuesOf(team)).toEqual([
-      err("spec.lead.dependsOn", "The lead cannot depend on other agents: it starts first and coordinates the teammates."),
+      err(
+        "spec.lead.dependsOn",
+        "The lead cannot depend on other agents: it starts first and coordinates the teammates.",
+      ),
     ]);
   });
 
@@ -58,8 +75,14 @@ describe("validation rules, each reported with its path and a sentence", () => {
       { name: "y", prompt: "y", dependsOn: ["x"] },
     );
     expect(issuesOf(team)).toEqual([
-      err("spec.teammates[0].dependsOn", "Dependency cycle: api → qa → api; none of these teammates could ever start."),
-      err("spec.teammates[3].dependsOn", "Dependency cycle: x → y → x; none of these teammates could ever start."),
+      err(
+        "spec.teammates[0].dependsOn",
+        "Dependency cycle: api → qa → api; none of these teammates could ever start.",
+      ),
+      err(
+        "spec.teammates[3].dependsOn",
+        "Dependency cycle: x → y → x; none of these teammates could ever start.",
+      ),
     ]);
   });
 
@@ -132,7 +155,10 @@ describe("validation rules, each reported with its path and a sentence", () => {
     const both = baseTeam();
     both.spec.workspace = {};
     expect(issuesOf(both)).toEqual([
-      err("spec", "Set exactly one of spec.repository (a coding team) or spec.workspace (a cowork team); both are set."),
+      err(
+        "spec",
+        "Set exactly one of spec.repository (a coding team) or spec.workspace (a cowork team); both are set.",
+      ),
     ]);
     const neither = baseTeam();
     delete neither.spec.repository;
@@ -147,7 +173,12 @@ describe("validation rules, each reported with its path and a sentence", () => {
   it("an approval gate whose event names no teammate", () => {
     const team = baseTeam();
     team.spec.lifecycle = {
-      approvalGates: [{ event: "spawn-web" }, { event: "spawn-mobile" }, { event: "deploy" }, { event: "spawn-web" }],
+      approvalGates: [
+        { event: "spawn-web" },
+        { event: "spawn-mobile" },
+        { event: "deploy" },
+        { event: "spawn-web" },
+      ],
     };
     expect(issuesOf(team)).toEqual([
       err(
@@ -158,7 +189,10 @@ describe("validation rules, each reported with its path and a sentence", () => {
         "spec.lifecycle.approvalGates[2].event",
         'The event "deploy" is not a gate event; write spawn-<teammate>, e.g. "spawn-reviewer".',
       ),
-      err("spec.lifecycle.approvalGates[3].event", 'The event "spawn-web" already has a gate (approvalGates[0]).'),
+      err(
+        "spec.lifecycle.approvalGates[3].event",
+        'The event "spawn-web" already has a gate (approvalGates[0]).',
+      ),
     ]);
   });
 
@@ -179,7 +213,9 @@ describe("validation rules, each reported with its path and a sentence", () => {
   it("more teammates than the configured maximum (default 32)", () => {
     const team = baseTeam();
     team.spec.teammates = Array.from({ length: 33 }, (_, i) => ({ name: `t${i}`, prompt: "Work." }));
-    expect(issuesOf(team)).toEqual([err("spec.teammates", "The team has 33 teammates; at most 32 are allowed.")]);
+    expect(issuesOf(team)).toEqual([
+      err("spec.teammates", "The team has 33 teammates; at most 32 are allowed."),
+    ]);
     expect(issuesOf(baseTeam(), { maxTeammates: 2 })).toEqual([
       err("spec.teammates", "The team has 3 teammates; at most 2 are allowed."),
     ]);
@@ -207,7 +243,10 @@ describe("validation rules, each reported with its path and a sentence", () => {
     team.spec.lifecycle = { onComplete: "merge", maxRestarts: -1 };
     delete team.spec.teammates[2].prompt;
     expect(issuesOf(team)).toEqual([
-      err("spec.teammates[0].cli", 'Must be one of "claude", "codex", "gemini", "aider", "scripted" (found "cursor").'),
+      err(
+        "spec.teammates[0].cli",
+        'Must be one of "claude", "codex", "gemini", "aider", "scripted" (found "cursor").',
+      ),
       err("spec.teammates[1].prompt", "Expected a string but found number 42."),
       err("spec.teammates[2].prompt", "This field is required."),
       err(
@@ -247,8 +286,14 @@ describe("validation rules, each reported with its path and a sentence", () => {
       ],
     };
     expect(issuesOf(team)).toEqual([
-      err("spec.workspace.inputs[0]", "An input needs exactly one source, configMap, s3Prefix or files; none is set."),
-      err("spec.workspace.inputs[1]", "An input needs exactly one source, configMap, s3Prefix or files; 2 are set."),
+      err(
+        "spec.workspace.inputs[0]",
+        "An input needs exactly one source, configMap, s3Prefix or files; none is set.",
+      ),
+      err(
+        "spec.workspace.inputs[1]",
+        "An input needs exactly one source, configMap, s3Prefix or files; 2 are set.",
+      ),
       err("spec.workspace.inputs[2].mountPath", '"in/c" must be an absolute path without ".." segments.'),
     ]);
   });

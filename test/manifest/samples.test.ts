@@ -45,16 +45,24 @@ describe("examples/", () => {
       ["greeter", []],
       ["reviewer", ["greeter"]],
     ]);
-    expect(team.spec.lifecycle.approvalGates).toEqual([{ event: "spawn-reviewer", channel: "api", approvers: [] }]);
+    expect(team.spec.lifecycle.approvalGates).toEqual([
+      { event: "spawn-reviewer", channel: "api", approvers: [] },
+    ]);
     expect(team.spec.lead.script?.length).toBeGreaterThan(0);
   });
 
   it("the fullstack-review run merges with its template into the review team", () => {
-    const template = parseResource(read(`${examplesDir}/fullstack-review-template.yaml`)) as AgentTeamTemplate;
+    const template = parseResource(
+      read(`${examplesDir}/fullstack-review-template.yaml`),
+    ) as AgentTeamTemplate;
     const run = parseResource(read(`${examplesDir}/q4-security-review-run.yaml`)) as AgentTeamRun;
     const team = mergeTemplateRun(template, run);
     expect(team.metadata.name).toBe("q4-security-review");
-    expect(team.spec.teammates.map((agent) => agent.name)).toEqual(["security", "performance", "test-quality"]);
+    expect(team.spec.teammates.map((agent) => agent.name)).toEqual([
+      "security",
+      "performance",
+      "test-quality",
+    ]);
     expect(team.spec.lifecycle).toMatchObject({ timeout: "1h", timeoutSeconds: 3600, budgetLimit: 20 });
     expect(team.spec.repository).toEqual({
       url: "git@github.com:acme/platform.git",
@@ -90,7 +98,11 @@ describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkip
       metadata: { name: "auth-refactor", namespace: "dev-agents", labels: {}, annotations: {} },
       spec: {
         mode: "coding",
-        repository: { url: "git@github.com:acme/backend.git", branch: "main", credentialsSecret: "git-credentials" },
+        repository: {
+          url: "git@github.com:acme/backend.git",
+          branch: "main",
+          credentialsSecret: "git-credentials",
+        },
         auth: { apiKeySecret: "anthropic-api-key" },
         lead: {
           name: "lead",
@@ -155,7 +167,12 @@ describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkip
       { name: "data-analysis", source: { configMap: "data-analysis-skill" } },
     ]);
     expect(team.spec.teammates[1]?.mcpServers).toEqual([
-      { name: "gmail", url: "https://gmail.mcp.example.com/mcp", transport: "http", authHeader: "Authorization" },
+      {
+        name: "gmail",
+        url: "https://gmail.mcp.example.com/mcp",
+        transport: "http",
+        authHeader: "Authorization",
+      },
     ]);
     expect(team.spec.lifecycle).toEqual({
       timeout: "3h",
@@ -175,7 +192,9 @@ describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkip
   });
 
   it("merges kagents' run with the fullstack-review template from examples/", () => {
-    const template = parseResource(read(`${examplesDir}/fullstack-review-template.yaml`)) as AgentTeamTemplate;
+    const template = parseResource(
+      read(`${examplesDir}/fullstack-review-template.yaml`),
+    ) as AgentTeamTemplate;
     const run = parseResource(read(`${kagentsDir}/q4-security-review-run.yaml`)) as AgentTeamRun;
     const team = mergeTemplateRun(template, run);
     expect(team.apiVersion).toBe("claude.amcheste.io/v1alpha1");
