@@ -1,0 +1,189 @@
+import {
+  APPROVAL_DENIED,
+  DEPENDENCY_FAILED,
+  type RecordAgentResultPayload,
+  type RecordAgentResultResult,
+  type WaitForDependenciesPayload,
+} from "../../state-machines/contract.ts";
+import type { AgentSpec } from "../manifest/types.ts";
+import { isTerminalTeamPhase } from "../status/phases.ts";
+import { normalEvent, warningEvent } from "../status/status.ts";
+import type { TeamStatus } from "../status/types.ts";
+import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import type { ControlDeps } from "./deps.ts";
+import { agentStep, markTeamRunning } from "./phase-walk.ts";
+import { recordEvent } from "./team-runs.ts";
+
+type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "logger">;
+
+function agentsOf(record: TeamRunRecord): AgentSpec[] {
+  return [record.team.spec.lead, ...record.team.spec.teammates];
+}
+
+type Verdict = { kind: "release" } | { kind: "fail"; cause: string } | { kind: "wait" };
+
+/** Whether an agent may start: all dependencies succeeded, one failed for good, or not yet. */
+export function dependencyVerdict(status: TeamStatus, dependsOn: string[]): Verdict {
+  for (const dep of dependsOn) {
+    const a = status.agents[dep];
+    if (a && (a.phase === "Failed" || a.phase === "Stopped")) {
+      const why = a.message ?? a.reason ?? a.phase;
+      return {
+        kind: "fail",
+        cause: `Dependency ${dep} ${a.phase === "Failed" ? "failed" : "was stopped"}: ${why}`,
+      };
+    }
+  }
+  return dependsOn.every((dep) => status.agents[dep]?.phase === "Succeeded")
+    ? { kind: "release" }
+    : { kind: "wait" };
+}
+
+/** Takes the agent's token (exactly one caller gets it) and resumes its WaitForDependencies. */
+async function settle(deps: Deps, ref: TeamRunRef & { runId: string }, agent: string, verdict: Verdict) {
+  if (verdict.kind === "wait") return false;
+  const token = await deps.store.takeWaitToken(ref, agent);
+  if (!token) return false;
+  if (verdict.kind === "release") {
+    await deps.tokens.succeed(token, { released: true });
+    await recordEvent(
+      deps,
+      ref,
+      normalEvent("DependenciesMet", `All dependencies of ${agent} succeeded.`, { agent }),
+    );
+  } else {
+    await deps.tokens.fail(token, DEPENDENCY_FAILED, verdict.cause);
+    await recordEvent(
+      deps,
+      ref,
+      warningEvent(DEPENDENCY_FAILED, `${agent} will not run. ${verdict.cause}`, { agent }),
+    );
+  }
+  return true;
+}
+
+/**
+ * WaitForDependencies: stores the token in the same single-item write that returns the run's
+ * current phases. A dependency recorded before this write is seen here (and released at once);
+ * one recorded after it finds the token. `takeWaitToken` makes exactly one of them resume.
+ */
+export async function waitForDependencies(deps: Deps, payload: WaitForDependenciesPayload): Promise<void> {
+  const ref = { ...(await deps.runs.resolve(payload.runId)), runId: payload.runId };
+  await deps.store.updateStatus(ref, (status) => {
+    const agent = status.agents[payload.agentName];
+    if (!agent || isTerminalTeamPhase(status.phase) || agent.phase !== "Pending") return undefined;
+    markTeamRunning(status);
+    agent.phase = "WaitingForDependencies";
+    return status;
+  });
+  const record = await deps.store.putWaitToken(ref, payload.agentName, payload.taskToken);
+  await settle(deps, ref, payload.agentName, dependencyVerdict(record.status, payload.dependsOn));
+}
+
+function failureOf(payload: RecordAgentResultPayload): { failed: boolean; error?: string; reason: string } {
+  const { error } = payload.state;
+  if (!error) return { failed: false, reason: "" };
+  return {
+    failed: true,
+    error: error.Error,
+    reason: error.Cause ? `${error.Error}: ${error.Cause}` : error.Error,
+  };
+}
+
+/**
+ * RecordAgentResult: records the attempt, decides on a restart, then releases or fails every
+ * dependant that is already waiting (those that register later decide for themselves).
+ */
+export async function recordAgentResult(
+  deps: Deps,
+  payload: RecordAgentResultPayload,
+): Promise<RecordAgentResultResult> {
+  const ref = { ...(await deps.runs.resolve(payload.runId)), runId: payload.runId };
+  const { failed, error, reason } = failureOf(payload);
+  const ownFailure = error !== DEPENDENCY_FAILED && error !== APPROVAL_DENIED;
+  const restart =
+    failed && ownFailure && payload.role === "teammate" && payload.state.attempt < payload.maxRestarts;
+  const at = new Date().toISOString();
+  const name = payload.agentName;
+
+  let record = await deps.store.getRun(ref);
+  if (!failed) {
+    // A runner that never reported Running still passes through Starting: one step per write.
+    const step = agentStep(record.status.agents[name]?.phase ?? "Pending", "Succeeded");
+    if (step && step !== "Succeeded") {
+      record = await deps.store.updateStatus(ref, (status) => {
+        const a = status.agents[name];
+        if (!a || a.phase === "Succeeded" || a.phase === step) return undefined;
+        markTeamRunning(status);
+        a.phase = step;
+        return status;
+      });
+    }
+  }
+  record = await deps.store.updateStatus(ref, (status) => {
+    const a = status.agents[name];
+    if (!a || isTerminalTeamPhase(status.phase)) return undefined;
+    markTeamRunning(status);
+    delete a.pendingApproval;
+    if (payload.state.result?.taskArn) a.taskArn = payload.state.result.taskArn;
+    if (!failed) {
+      a.phase = "Succeeded";
+      delete a.reason;
+      delete a.message;
+      a.finishedAt = at;
+    } else if (restart) {
+      a.phase = "Starting";
+      a.restarts += 1;
+      a.reason = "Restarting";
+      a.message = reason;
+    } else {
+      a.phase = "Failed";
+      a.reason =
+        error === APPROVAL_DENIED
+          ? "ApprovalDenied"
+          : error === DEPENDENCY_FAILED
+            ? DEPENDENCY_FAILED
+            : "AgentFailed";
+      a.message = reason;
+      a.finishedAt = at;
+    }
+    return status;
+  });
+
+  if (!failed)
+    await recordEvent(deps, ref, normalEvent("AgentSucceeded", `${name} finished.`, { agent: name }));
+  else if (restart) {
+    await recordEvent(
+      deps,
+      ref,
+      warningEvent(
+        "AgentRestarting",
+        `${name} failed (${reason}); restart ${payload.state.attempt + 1} of ${payload.maxRestarts}.`,
+        { agent: name },
+      ),
+    );
+  } else
+    await recordEvent(deps, ref, warningEvent("AgentFailed", `${name} failed: ${reason}`, { agent: name }));
+
+  if (!restart) await releaseDependants(deps, ref, name);
+  return {
+    attempt: restart ? payload.state.attempt + 1 : payload.state.attempt,
+    outcome: failed ? "Failed" : "Succeeded",
+    restart,
+    reason,
+  };
+}
+
+/** Settles every agent depending on `finished` whose token is stored. */
+export async function releaseDependants(
+  deps: Deps,
+  ref: TeamRunRef & { runId: string },
+  finished: string,
+): Promise<void> {
+  const record = await deps.store.getRun(ref);
+  const dependants = agentsOf(record).filter((a) => a.dependsOn.includes(finished));
+  for (const dependant of dependants) {
+    if (!record.tokens.waits[dependant.name]) continue;
+    await settle(deps, ref, dependant.name, dependencyVerdict(record.status, dependant.dependsOn));
+  }
+}

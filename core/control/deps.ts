@@ -1,0 +1,35 @@
+import type { TeamStore } from "../store/team-store.ts";
+import type { DeadlineScheduler } from "./deadline-scheduler.ts";
+import type { ExecutionStarter, ExecutionStopper, TaskTokenResolver } from "./execution.ts";
+import type { GateNotifier } from "./notifications.ts";
+import type { RunIndex } from "./run-index.ts";
+import type { RunManifestWriter } from "./run-manifest.ts";
+import type { RunWorkspaces } from "./run-workspace.ts";
+import type { TeamFilesReader } from "./team-files.ts";
+
+export interface ControlLogger {
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/**
+ * Everything the control-plane domain functions use, bound once per container (AWS) or per
+ * process (local mode). Each function takes only the part it needs.
+ */
+export interface ControlDeps {
+  store: TeamStore;
+  runs: RunIndex;
+  starter: ExecutionStarter;
+  stopper: ExecutionStopper;
+  tokens: TaskTokenResolver;
+  notifier: GateNotifier;
+  workspaces: RunWorkspaces;
+  deadlines: DeadlineScheduler;
+  runManifests: RunManifestWriter;
+  teamFiles: TeamFilesReader;
+  logger?: ControlLogger;
+  now?: () => Date;
+}
+
+export const silentLogger: ControlLogger = { info() {}, warn() {}, error() {} };

@@ -1,0 +1,254 @@
+import type {
+  AgentItem,
+  CleanupPayload,
+  CleanupResult,
+  LaunchResources,
+  PreparePayload,
+  PrepareResult,
+} from "../../state-machines/contract.ts";
+import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
+import type { TeamPhase } from "../status/phases.ts";
+import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
+import { normalEvent, warningEvent } from "../status/status.ts";
+import type { TeamStatus } from "../status/types.ts";
+import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import type { ControlDeps } from "./deps.ts";
+import { teamSteps } from "./phase-walk.ts";
+import { recordEvent } from "./team-runs.ts";
+
+export const TEAM_DIR = "/mnt/team";
+
+function cpuUnits(cpu: string | undefined): { ecs: string; k8s: string } {
+  if (!cpu) return { ecs: "1024", k8s: "1" };
+  const cores = cpu.endsWith("m") ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+  const ecs = [256, 512, 1024, 2048, 4096, 8192, 16384].find((u) => u >= cores * 1024) ?? 16384;
+  return { ecs: String(ecs), k8s: cpu };
+}
+
+function memoryMiB(memory: string | undefined): { ecs: string; k8s: string } {
+  if (!memory) return { ecs: "2048", k8s: "2Gi" };
+  const m = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)?$/.exec(memory);
+  const n = m ? Number(m[1]) * (m[2]?.startsWith("G") ? 1024 : m[2] ? 1 : 1 / (1024 * 1024)) : 2048;
+  return { ecs: String(Math.max(512, Math.ceil(n))), k8s: memory };
+}
+
+export function launchResources(agent: AgentSpec): LaunchResources {
+  const cpu = cpuUnits(agent.resources?.cpu);
+  const mem = memoryMiB(agent.resources?.memory);
+  return { ecsCpu: cpu.ecs, ecsMemory: mem.ecs, k8sCpu: cpu.k8s, k8sMemory: mem.k8s };
+}
+
+/** Lead and teammates, dependencies first (validation guarantees there is no cycle). */
+export function topologicalAgents(team: AgentTeam): AgentSpec[] {
+  const all = [team.spec.lead, ...team.spec.teammates];
+  const byName = new Map(all.map((a) => [a.name, a]));
+  const out: AgentSpec[] = [];
+  const seen = new Set<string>();
+  const visit = (a: AgentSpec) => {
+    if (seen.has(a.name)) return;
+    seen.add(a.name);
+    for (const dep of a.dependsOn) {
+      const d = byName.get(dep);
+      if (d) visit(d);
+    }
+    out.push(a);
+  };
+  all.forEach(visit);
+  return out;
+}
+
+export function agentItems(team: AgentTeam): AgentItem[] {
+  const gates = new Set(team.spec.lifecycle.approvalGates.map((g) => g.event));
+  return topologicalAgents(team).map((a) => ({
+    name: a.name,
+    role: a.role,
+    cli: a.cli,
+    dependsOn: a.dependsOn,
+    waitForDependencies: a.dependsOn.length > 0,
+    approvalGate: gates.has(`spawn-${a.name}`) ? `spawn-${a.name}` : null,
+    maxRestarts: a.role === "lead" ? 0 : team.spec.lifecycle.maxRestarts,
+    resources: launchResources(a),
+  }));
+}
+
+/**
+ * Prepare: the run's access point and task definition, the deadline timer, the run manifest for
+ * the runner, and phase Initializing. Safe to retry: it reuses what an earlier attempt created.
+ */
+export async function prepareRun(
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "runManifests" | "logger">,
+  payload: PreparePayload,
+  options: { teamDir?: string } = {},
+): Promise<PrepareResult> {
+  const ref = { namespace: payload.namespace, name: payload.teamName };
+  const record = await deps.store.getRun(ref);
+  const details = await deps.runs.details(payload.runId);
+  const workspace =
+    details.workspace ??
+    (await deps.workspaces.create({ runId: payload.runId, namespace: ref.namespace, teamName: ref.name }));
+  if (!details.workspace) await deps.runs.putWorkspace(payload.runId, workspace);
+  const startedAt = Date.parse(payload.startedAt) || Date.now();
+  const deadline = new Date(startedAt + record.team.spec.lifecycle.timeoutSeconds * 1000);
+  await deps.deadlines.arm(payload.runId, deadline);
+  await deps.runManifests.write({
+    runId: payload.runId,
+    team: record.team,
+    deadline: deadline.toISOString(),
+  });
+  const updated = await deps.store.updateStatus(ref, (status) => {
+    if (status.phase !== "Pending") return undefined;
+    status.phase = "Initializing";
+    status.startedAt = new Date(startedAt).toISOString();
+    status.executionArn = payload.executionArn;
+    return status;
+  });
+  if (updated.status.phase === "Initializing") {
+    await recordEvent(
+      deps,
+      { ...ref, runId: payload.runId },
+      normalEvent("Initializing", "Workspace and agents are being prepared."),
+    );
+  }
+  return {
+    run: {
+      runId: payload.runId,
+      namespace: ref.namespace,
+      teamName: ref.name,
+      mode: record.team.spec.mode,
+      taskDefinitionArn: workspace.taskDefinitionArn,
+      accessPointId: workspace.accessPointId,
+      posixUid: workspace.posixUid,
+      teamDir: options.teamDir ?? TEAM_DIR,
+      deadline: deadline.toISOString(),
+      timeoutSeconds: Math.max(1, Math.floor((deadline.getTime() - Date.now()) / 1000)),
+    },
+    agents: agentItems(record.team),
+  };
+}
+
+/** Moves a run to a terminal phase through the allowed steps; leaves an already ended run alone. */
+export async function finishRun(
+  deps: Pick<ControlDeps, "store">,
+  ref: TeamRunRef,
+  phase: TeamPhase,
+  reason: string,
+  message: string,
+): Promise<{ record: TeamRunRecord; claimed: boolean }> {
+  let record = await deps.store.getRun(ref);
+  let claimed = false;
+  if (isTerminalTeamPhase(record.status.phase)) return { record, claimed };
+  const steps = teamSteps(record.status.phase, phase);
+  const at = new Date().toISOString();
+  for (const step of steps) {
+    let wrote = false;
+    record = await deps.store.updateStatus(ref, (status) => {
+      wrote = false;
+      if (isTerminalTeamPhase(status.phase)) return undefined;
+      if (status.phase === step) return undefined;
+      const next: TeamStatus = { ...status, phase: step };
+      if (isTerminalTeamPhase(step)) {
+        wrote = true;
+        next.reason = reason;
+        next.message = message;
+        next.completedAt = at;
+        for (const agent of Object.values(next.agents)) {
+          if (isFinishedAgentPhase(agent.phase)) continue;
+          agent.phase = "Stopped";
+          agent.reason = "RunEnded";
+          agent.finishedAt ??= at;
+          delete agent.pendingApproval;
+        }
+      }
+      return next;
+    });
+    claimed ||= wrote;
+  }
+  return { record, claimed };
+}
+
+/** Releases the run's AWS resources and its deadline timer; safe to call again. */
+export async function releaseRunResources(
+  deps: Pick<ControlDeps, "runs" | "workspaces" | "deadlines" | "logger">,
+  runId: string,
+): Promise<void> {
+  await deps.deadlines.disarm(runId);
+  const { workspace } = await deps.runs.details(runId);
+  if (workspace) await deps.workspaces.delete(workspace);
+}
+
+/** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
+export async function cleanupRun(
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "notifier" | "logger">,
+  payload: CleanupPayload,
+): Promise<CleanupResult> {
+  const ref = { namespace: payload.namespace, name: payload.teamName };
+  const failed = payload.failure !== undefined;
+  const before = await deps.store.getRun(ref);
+  const { record } = failed
+    ? await finishRun(
+        deps,
+        ref,
+        "Failed",
+        payload.failure?.Error ?? "Failed",
+        payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed.",
+      )
+    : await finishRun(
+        deps,
+        ref,
+        "Completed",
+        "Completed",
+        "Every agent finished and the results were delivered.",
+      );
+  try {
+    await releaseRunResources(deps, payload.runId);
+  } catch (error) {
+    deps.logger?.error("could not release run resources", { error: (error as Error).message });
+  }
+  if (!isTerminalTeamPhase(before.status.phase)) {
+    await announceEnd(deps, record);
+  }
+  return { phase: record.status.phase };
+}
+
+export async function announceEnd(
+  deps: Pick<ControlDeps, "store" | "notifier" | "logger">,
+  record: TeamRunRecord,
+): Promise<void> {
+  const { phase, message } = record.status;
+  const event =
+    phase === "Completed"
+      ? normalEvent("Completed", message ?? "The run completed.")
+      : warningEvent(phase, message ?? `The run ended in ${phase}.`);
+  await recordEvent(deps, { namespace: record.namespace, name: record.name, runId: record.runId }, event);
+  try {
+    await deps.notifier.teamEvent(record.team, {
+      event: phase === "Completed" ? "completed" : "failed",
+      phase,
+      runId: record.runId,
+      ...(message ? { message } : {}),
+      costUsd: record.status.totalCostUsd,
+    });
+  } catch (error) {
+    deps.logger?.warn("end-of-run webhook failed", { error: (error as Error).message });
+  }
+}
+
+/**
+ * Stops a run from outside the state machine (budget, deadline): the phase is claimed first so
+ * only one stopper acts, then the execution is stopped (which stops its `.sync` containers).
+ */
+export async function stopRun(
+  deps: Pick<ControlDeps, "store" | "stopper" | "notifier" | "logger">,
+  ref: TeamRunRef,
+  phase: "BudgetExceeded" | "TimedOut",
+  message: string,
+): Promise<{ stopped: boolean; record: TeamRunRecord }> {
+  const before = await deps.store.getRun(ref);
+  if (isTerminalTeamPhase(before.status.phase)) return { stopped: false, record: before };
+  const { record, claimed } = await finishRun(deps, ref, phase, phase, message);
+  if (!claimed) return { stopped: false, record };
+  if (record.status.executionArn)
+    await deps.stopper.stop(record.status.executionArn, { error: phase, cause: message });
+  await announceEnd(deps, record);
+  return { stopped: true, record };
+}

@@ -1,0 +1,44 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+/**
+ * Powertools Logger/Metrics for a control-plane function, created once per container. Keys such
+ * as teamRunId and agent are appended per invocation so every log line and EMF record carries them.
+ */
+export interface Telemetry {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export const METRICS_NAMESPACE = "Squadron";
+
+export function telemetry(serviceName: string): Telemetry {
+  return {
+    logger: new Logger({ serviceName, logLevel: (process.env.POWERTOOLS_LOG_LEVEL as "INFO") ?? "INFO" }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+  };
+}
+
+/**
+ * Runs one invocation with its log keys, and flushes metrics even when it throws.
+ * `publishStoredMetrics` warns when nothing was recorded, so it is only called when something was.
+ */
+export async function instrumented<T>(
+  t: Telemetry,
+  keys: Record<string, string | undefined>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const defined = Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  t.logger.appendKeys(defined);
+  try {
+    return await work();
+  } finally {
+    if (t.metrics.hasStoredMetrics()) t.metrics.publishStoredMetrics();
+    t.logger.removeKeys(Object.keys(defined));
+  }
+}
+
+export { MetricUnit };

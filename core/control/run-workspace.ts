@@ -1,0 +1,172 @@
+import { createHash } from "node:crypto";
+import {
+  DeleteTaskDefinitionsCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+} from "@aws-sdk/client-ecs";
+import {
+  AccessPointNotFound,
+  CreateAccessPointCommand,
+  DeleteAccessPointCommand,
+  DescribeAccessPointsCommand,
+  type EFSClient,
+} from "@aws-sdk/client-efs";
+
+/**
+ * Per-run isolation in AWS: one EFS access point (own POSIX uid, own root directory) and one
+ * task-definition revision that mounts it. Local mode binds {@link RunWorkspaces} to a directory.
+ */
+export interface RunWorkspace {
+  /** "" in local mode. */
+  accessPointId: string;
+  posixUid: number;
+  /** "" in local mode and on EKS. */
+  taskDefinitionArn: string;
+}
+
+export interface RunWorkspaces {
+  create(run: { runId: string; namespace: string; teamName: string }): Promise<RunWorkspace>;
+  /** Deletes what `create` made; safe to call twice or with parts already gone. */
+  delete(workspace: RunWorkspace): Promise<void>;
+}
+
+/**
+ * A uid per run in 100000..999999, derived from the run id so a retried Prepare gets the same one.
+ * Clashes between concurrent runs are possible but harmless: each access point has its own root.
+ */
+export function posixUidFor(runId: string): number {
+  const n = createHash("sha256").update(runId).digest().readUInt32BE(0);
+  return 100_000 + (n % 900_000);
+}
+
+export interface EfsEcsWorkspaceOptions {
+  fileSystemId: string;
+  /** Family (or ARN) of the runner task definition deployed by CDK; each run gets a revision of it. */
+  baseTaskDefinition: string;
+  /** Name of the EFS volume in the base task definition that the runner mounts as its team dir. */
+  volumeName: string;
+  /** Directory under which each run's root is created, e.g. "/runs". */
+  runsRoot?: string;
+  /** How long Prepare waits for a new access point to become available. */
+  availableTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type Send<C> = Pick<C, Extract<keyof C, "send">>;
+
+export class EfsEcsRunWorkspaces implements RunWorkspaces {
+  constructor(
+    private readonly efs: Send<EFSClient>,
+    private readonly ecs: Send<ECSClient>,
+    private readonly options: EfsEcsWorkspaceOptions,
+  ) {}
+
+  async create(run: { runId: string; namespace: string; teamName: string }): Promise<RunWorkspace> {
+    const uid = posixUidFor(run.runId);
+    const root = `${this.options.runsRoot ?? "/runs"}/${run.runId}`;
+    const tags = [
+      { Key: "squadron:run-id", Value: run.runId },
+      { Key: "squadron:namespace", Value: run.namespace },
+      { Key: "squadron:team", Value: run.teamName },
+    ];
+    const ap = await this.efs.send(
+      new CreateAccessPointCommand({
+        // The run id as client token makes a retried Prepare return the same access point.
+        ClientToken: run.runId.slice(0, 64),
+        FileSystemId: this.options.fileSystemId,
+        PosixUser: { Uid: uid, Gid: uid },
+        RootDirectory: { Path: root, CreationInfo: { OwnerUid: uid, OwnerGid: uid, Permissions: "0750" } },
+        Tags: [{ Key: "Name", Value: `squadron-${run.runId}` }, ...tags],
+      }),
+    );
+    const accessPointId = ap.AccessPointId as string;
+    if (ap.LifeCycleState !== "available") await this.waitAvailable(accessPointId);
+
+    const base = await this.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: this.options.baseTaskDefinition }),
+    );
+    const td = base.taskDefinition;
+    if (!td) throw new Error(`task definition ${this.options.baseTaskDefinition} not found`);
+    const volumes = (td.volumes ?? []).filter((v) => v.name !== this.options.volumeName);
+    volumes.push({
+      name: this.options.volumeName,
+      efsVolumeConfiguration: {
+        fileSystemId: this.options.fileSystemId,
+        transitEncryption: "ENABLED",
+        authorizationConfig: { accessPointId, iam: "ENABLED" },
+      },
+    });
+    const input: RegisterTaskDefinitionCommandInput = {
+      family: td.family,
+      taskRoleArn: td.taskRoleArn,
+      executionRoleArn: td.executionRoleArn,
+      networkMode: td.networkMode,
+      containerDefinitions: td.containerDefinitions,
+      volumes,
+      placementConstraints: td.placementConstraints,
+      requiresCompatibilities: td.requiresCompatibilities,
+      cpu: td.cpu,
+      memory: td.memory,
+      runtimePlatform: td.runtimePlatform,
+      ephemeralStorage: td.ephemeralStorage,
+      tags: tags.map((t) => ({ key: t.Key, value: t.Value })),
+    };
+    const registered = await this.ecs.send(new RegisterTaskDefinitionCommand(input));
+    return {
+      accessPointId,
+      posixUid: uid,
+      taskDefinitionArn: registered.taskDefinition?.taskDefinitionArn as string,
+    };
+  }
+
+  private async waitAvailable(accessPointId: string): Promise<void> {
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const deadline = Date.now() + (this.options.availableTimeoutMs ?? 30_000);
+    while (Date.now() < deadline) {
+      const out = await this.efs.send(new DescribeAccessPointsCommand({ AccessPointId: accessPointId }));
+      const state = out.AccessPoints?.[0]?.LifeCycleState;
+      if (state === "available") return;
+      if (state === "error") throw new Error(`EFS access point ${accessPointId} failed to create`);
+      await sleep(500);
+    }
+    throw new Error(`EFS access point ${accessPointId} did not become available in time`);
+  }
+
+  async delete(workspace: RunWorkspace): Promise<void> {
+    if (workspace.taskDefinitionArn) {
+      try {
+        await this.ecs.send(
+          new DeregisterTaskDefinitionCommand({ taskDefinition: workspace.taskDefinitionArn }),
+        );
+        await this.ecs.send(
+          new DeleteTaskDefinitionsCommand({ taskDefinitions: [workspace.taskDefinitionArn] }),
+        );
+      } catch (error) {
+        // Already deregistered/deleted by an earlier cleanup: nothing left to do.
+        if (
+          !/INACTIVE|DELETE_IN_PROGRESS|not found|Unable to describe/i.test((error as Error).message ?? "")
+        ) {
+          throw error;
+        }
+      }
+    }
+    if (workspace.accessPointId) {
+      try {
+        await this.efs.send(new DeleteAccessPointCommand({ AccessPointId: workspace.accessPointId }));
+      } catch (error) {
+        if (!(error instanceof AccessPointNotFound)) throw error;
+      }
+    }
+  }
+}
+
+/** Local mode and EKS: the run's directory stands in for the access point. */
+export class NoopRunWorkspaces implements RunWorkspaces {
+  async create(run: { runId: string }): Promise<RunWorkspace> {
+    return { accessPointId: "", posixUid: posixUidFor(run.runId), taskDefinitionArn: "" };
+  }
+  async delete(): Promise<void> {}
+}

@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import type { AgentTeam } from "../manifest/types.ts";
+import { isTerminalTeamPhase } from "../status/phases.ts";
+import { normalEvent, readyLabel } from "../status/status.ts";
+import type { TeamEvent, TeamStatus } from "../status/types.ts";
+import type { EventRecord, TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import type { ControlDeps } from "./deps.ts";
+
+/** `<name>-<8 hex>`: a valid execution name (≤ 80 chars of [a-z0-9-]), new for every run. */
+export function newRunId(name: string): string {
+  return `${name}-${randomBytes(4).toString("hex")}`;
+}
+
+export function refOf(record: { namespace: string; name: string; runId: string }) {
+  return { namespace: record.namespace, name: record.name, runId: record.runId };
+}
+
+/** Appends an event; history is best effort and must never fail the change it describes. */
+export async function recordEvent(
+  deps: Pick<ControlDeps, "store" | "logger">,
+  ref: TeamRunRef & { runId: string },
+  event: TeamEvent,
+): Promise<void> {
+  try {
+    await deps.store.appendEvent(ref, event);
+  } catch (error) {
+    deps.logger?.warn("could not append event", { reason: event.reason, error: (error as Error).message });
+  }
+}
+
+/**
+ * Stores a validated team as a new run and starts its execution (name = run id). The run-id
+ * pointer is written first so the execution's Lambdas can always find the run.
+ */
+export async function createTeamRun(
+  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger">,
+  team: AgentTeam,
+): Promise<TeamRunRecord> {
+  const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+  const runId = newRunId(ref.name);
+  await deps.runs.put(runId, ref);
+  const record = await deps.store.createRun(team, { runId });
+  await recordEvent(deps, refOf(record), normalEvent("Created", `Team run ${runId} created.`));
+  try {
+    const { executionArn } = await deps.starter.start({
+      runId,
+      namespace: ref.namespace,
+      teamName: ref.name,
+    });
+    return await deps.store.updateStatus(ref, (status) => {
+      status.executionArn ??= executionArn;
+      return status;
+    });
+  } catch (error) {
+    const message = `Could not start the execution: ${(error as Error).message}`;
+    await deps.store.updateStatus(ref, (status) => {
+      if (isTerminalTeamPhase(status.phase)) return undefined;
+      return {
+        ...status,
+        phase: "Failed",
+        reason: "StartFailed",
+        message,
+        completedAt: new Date().toISOString(),
+      };
+    });
+    await recordEvent(deps, refOf(record), { ...normalEvent("StartFailed", message), type: "Warning" });
+    throw error;
+  }
+}
+
+/**
+ * DELETE: stops the execution (which stops its containers) and marks the run Cancelled. A run
+ * that already ended is left as it is, so deleting twice does no harm.
+ */
+export async function cancelTeamRun(
+  deps: Pick<ControlDeps, "store" | "stopper" | "logger">,
+  ref: TeamRunRef,
+  by: string,
+): Promise<TeamRunRecord> {
+  const current = await deps.store.getRun(ref);
+  if (isTerminalTeamPhase(current.status.phase)) return current;
+  const message = `Cancelled by ${by}.`;
+  const record = await deps.store.cancelRun(ref, message);
+  if (record.status.executionArn) {
+    await deps.stopper.stop(record.status.executionArn, { error: "Cancelled", cause: message });
+  }
+  await recordEvent(deps, refOf(record), normalEvent("Cancelled", message));
+  return record;
+}
+
+function age(from: string, now: Date): string {
+  let s = Math.max(0, Math.floor((now.getTime() - Date.parse(from)) / 1000));
+  if (s < 60) return `${s}s`;
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  return `${m}m`;
+}
+
+export interface AgentView {
+  name: string;
+  role: "lead" | "teammate";
+  cli: string;
+  model: string;
+  phase: string;
+  reason: string | null;
+  message: string | null;
+  pendingApproval: string | null;
+  restarts: number;
+  costUsd: number;
+  tokens: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  startedAt: string | null;
+  finishedAt: string | null;
+  dependsOn: string[];
+}
+
+function agentView(record: TeamRunRecord, status: TeamStatus, name: string): AgentView {
+  const spec = [record.team.spec.lead, ...record.team.spec.teammates].find((a) => a.name === name);
+  const a = status.agents[name];
+  return {
+    name,
+    role: spec?.role ?? "teammate",
+    cli: a?.cli ?? spec?.cli ?? "claude",
+    model: spec?.model ?? "",
+    phase: a?.phase ?? "Pending",
+    reason: a?.reason ?? null,
+    message: a?.message ?? null,
+    pendingApproval: a?.pendingApproval ?? null,
+    restarts: a?.restarts ?? 0,
+    costUsd: a?.costUsd ?? 0,
+    tokens: {
+      input: a?.inputTokens ?? 0,
+      output: a?.outputTokens ?? 0,
+      cacheRead: a?.cacheReadTokens ?? 0,
+      cacheWrite: a?.cacheWriteTokens ?? 0,
+    },
+    startedAt: a?.startedAt ?? null,
+    finishedAt: a?.finishedAt ?? null,
+    dependsOn: spec?.dependsOn ?? [],
+  };
+}
+
+/** One row of `squadron get` (kagents' NAME PHASE READY TASKS DONE COST AGE). */
+export function teamSummary(record: Omit<TeamRunRecord, "tokens">, now = new Date()) {
+  return {
+    namespace: record.namespace,
+    name: record.name,
+    runId: record.runId,
+    phase: record.status.phase,
+    ready: readyLabel(record.status),
+    tasks: record.status.tasks,
+    cost: { usd: record.status.totalCostUsd, budgetUsd: record.team.spec.lifecycle.budgetLimit ?? null },
+    age: age(record.createdAt, now),
+    createdAt: record.createdAt,
+  };
+}
+
+/** What `GET team` returns: the status users see, with the events history. Never task tokens. */
+export function teamView(record: TeamRunRecord, events: EventRecord[], now = new Date()) {
+  const { status } = record;
+  return {
+    ...teamSummary(record, now),
+    reason: status.reason ?? null,
+    message: status.message ?? null,
+    startedAt: status.startedAt ?? null,
+    completedAt: status.completedAt ?? null,
+    mode: record.team.spec.mode,
+    lead: agentView(record, status, record.team.spec.lead.name),
+    teammates: record.team.spec.teammates.map((t) => agentView(record, status, t.name)),
+    gates: Object.fromEntries(
+      Object.entries(status.gates).map(([event, g]) => [
+        event,
+        {
+          state: g.state,
+          decidedBy: g.decidedBy ?? null,
+          decidedAt: g.decidedAt ?? null,
+          notifiedAt: g.notifiedAt ?? null,
+        },
+      ]),
+    ),
+    budgetWarned: status.budgetWarned,
+    events: events.map(({ runId: _r, ...e }) => e),
+    spec: record.team.spec,
+    metadata: record.team.metadata,
+  };
+}
