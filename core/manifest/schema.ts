@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { agentScriptSchema } from "./agent-script.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
 import {
@@ -237,7 +238,7 @@ const modelSchema = z.string().refine((value) => /^[A-Za-z0-9][A-Za-z0-9._:/@-]*
     `The model ${JSON.stringify(issue.input)} is not a model name; use opus, sonnet, haiku or a full model id.`,
 });
 
-const scriptSchema = z.array(z.record(z.string(), z.unknown()));
+const scriptSchema = agentScriptSchema;
 
 const agentFields = {
   model: modelSchema.optional(),

@@ -115,8 +115,10 @@ export interface ResourcesSpec {
   memory?: string;
 }
 
-/** One step of a scripted agent's script; the scripted agent defines the step kinds. */
-export type ScriptStep = Record<string, unknown>;
+/** One step of a scripted agent's script (schema in agent-script.ts). */
+export type { ScriptStep } from "./agent-script.ts";
+
+import type { ScriptStep } from "./agent-script.ts";
 
 export interface AgentSpec {
   /** DNS-1123 label. The lead is named "lead" unless its manifest names it. */
