@@ -1,4 +1,21 @@
-// Placeholder so the CDK app can bundle this function; the real handler replaces this file.
-export async function handler(_event: unknown): Promise<never> {
-  throw new Error("lambdas/api: not implemented");
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { iamAuthorizer } from "../../core/control/http.ts";
+import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { perContainer } from "../shared.ts";
+import { type ApiHandler, apiHandler } from "./routes.ts";
+
+const container = perContainer("api");
+let api: ApiHandler | undefined;
+
+/** API Gateway (REST, proxy) → the API router. IAM has already authorised the path. */
+export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const { deps, t } = container();
+  api ??= apiHandler({ ...deps, authorize: iamAuthorizer }, t.logger);
+  return instrumented(t, { path: event.path, method: event.httpMethod }, async () => {
+    const started = performance.now();
+    const result = await api!(event);
+    t.metrics.addMetric("ApiLatency", MetricUnit.Milliseconds, performance.now() - started);
+    if (result.statusCode >= 500) t.metrics.addMetric("ApiServerErrors", MetricUnit.Count, 1);
+    return result;
+  });
 }

@@ -1,4 +1,29 @@
-// Placeholder so the CDK app can bundle this function; the real handler replaces this file.
-export async function handler(_event: unknown): Promise<never> {
-  throw new Error("lambdas/budget: not implemented");
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBStreamEvent } from "aws-lambda";
+import { checkBudget } from "../../core/control/guards.ts";
+import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { perContainer } from "../shared.ts";
+
+const container = perContainer("budget");
+
+/** DynamoDB stream of the team table: acts on writes that raised a run's measured cost. */
+export async function handler(event: DynamoDBStreamEvent): Promise<void> {
+  const { deps, t } = container();
+  await instrumented(t, {}, async () => {
+    for (const record of event.Records) {
+      const action = await checkBudget(deps, {
+        ...(record.eventName ? { eventName: record.eventName } : {}),
+        dynamodb: {
+          ...(record.dynamodb?.OldImage
+            ? { OldImage: record.dynamodb.OldImage as Record<string, AttributeValue> }
+            : {}),
+          ...(record.dynamodb?.NewImage
+            ? { NewImage: record.dynamodb.NewImage as Record<string, AttributeValue> }
+            : {}),
+        },
+      });
+      if (action === "warned") t.metrics.addMetric("BudgetWarnings", MetricUnit.Count, 1);
+      if (action === "stopped") t.metrics.addMetric("BudgetStops", MetricUnit.Count, 1);
+    }
+  });
 }

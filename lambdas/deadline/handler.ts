@@ -1,4 +1,16 @@
-// Placeholder so the CDK app can bundle this function; the real handler replaces this file.
-export async function handler(_event: unknown): Promise<never> {
-  throw new Error("lambdas/deadline: not implemented");
+import type { DeadlineFired } from "../../core/control/deadline-scheduler.ts";
+import { onDeadline } from "../../core/control/guards.ts";
+import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { perContainer } from "../shared.ts";
+
+const container = perContainer("deadline");
+
+/** The run's one-time EventBridge Scheduler schedule fired: stop it, phase TimedOut. */
+export async function handler(event: DeadlineFired): Promise<{ stopped: boolean }> {
+  const { deps, t } = container();
+  return instrumented(t, { teamRunId: event.runId }, async () => {
+    const stopped = await onDeadline(deps, event.runId);
+    if (stopped) t.metrics.addMetric("RunsTimedOut", MetricUnit.Count, 1);
+    return { stopped };
+  });
 }

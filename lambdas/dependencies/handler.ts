@@ -1,4 +1,34 @@
-// Placeholder so the CDK app can bundle this function; the real handler replaces this file.
-export async function handler(_event: unknown): Promise<never> {
-  throw new Error("lambdas/dependencies: not implemented");
+import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
+import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import type {
+  RecordAgentResultPayload,
+  RecordAgentResultResult,
+  WaitForDependenciesPayload,
+} from "../../state-machines/contract.ts";
+import { perContainer } from "../shared.ts";
+
+const container = perContainer("dependencies");
+
+/** WaitForDependencies (`wait`, returns at once) and RecordAgentResult (`record`). */
+export async function handler(
+  payload: WaitForDependenciesPayload | RecordAgentResultPayload,
+): Promise<RecordAgentResultResult | Record<string, never>> {
+  const { deps, t } = container();
+  return instrumented(t, { teamRunId: payload.runId, agent: payload.agentName }, async () => {
+    if (payload.action === "wait") {
+      await waitForDependencies(deps, payload);
+      return {};
+    }
+    if (payload.action === "record") {
+      const result = await recordAgentResult(deps, payload);
+      t.metrics.addMetric(
+        result.outcome === "Succeeded" ? "AgentsSucceeded" : "AgentsFailed",
+        MetricUnit.Count,
+        1,
+      );
+      if (result.restart) t.metrics.addMetric("AgentRestarts", MetricUnit.Count, 1);
+      return result;
+    }
+    throw new Error(`unknown action ${(payload as { action?: unknown }).action}`);
+  });
 }

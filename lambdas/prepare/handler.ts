@@ -1,4 +1,18 @@
-// Placeholder so the CDK app can bundle this function; the real handler replaces this file.
-export async function handler(_event: unknown): Promise<never> {
-  throw new Error("lambdas/prepare: not implemented");
+import { prepareRun } from "../../core/control/lifecycle.ts";
+import { instrumented } from "../../core/control/observability.ts";
+import type { PreparePayload, PrepareResult } from "../../state-machines/contract.ts";
+import { perContainer } from "../shared.ts";
+
+const container = perContainer("prepare");
+
+/** Prepare: access point, task-definition revision, deadline, run manifest, phase Initializing. */
+export async function handler(payload: PreparePayload): Promise<PrepareResult> {
+  const { deps, t } = container();
+  return instrumented(t, { teamRunId: payload.runId }, () =>
+    prepareRun(
+      deps,
+      payload,
+      process.env.SQUADRON_TEAM_DIR ? { teamDir: process.env.SQUADRON_TEAM_DIR } : {},
+    ),
+  );
 }
