@@ -1,0 +1,110 @@
+/** Response shapes of the REST API (docs/api.md), as far as the CLI reads them. */
+
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+
+export interface TeamSummary {
+  namespace: string;
+  name: string;
+  runId?: string;
+  phase: string;
+  ready: string;
+  tasks: { total: number; done: number };
+  cost: { usd: number; budgetUsd?: number | null };
+  age?: string;
+  createdAt: string;
+}
+
+export interface AgentView {
+  name: string;
+  role?: "lead" | "teammate";
+  cli?: string;
+  model?: string;
+  phase: string;
+  reason?: string | null;
+  message?: string | null;
+  pendingApproval?: string | null;
+  restarts?: number;
+  costUsd?: number;
+  simulated?: boolean;
+  dependsOn?: string[];
+  startedAt?: string | null;
+  finishedAt?: string | null;
+}
+
+export interface GateView {
+  state: string;
+  decidedBy?: string | null;
+  decidedAt?: string | null;
+}
+
+export interface TeamEventView {
+  type: string;
+  reason: string;
+  message: string;
+  time: string;
+  agent?: string;
+}
+
+export interface TeamView extends TeamSummary {
+  reason?: string | null;
+  message?: string | null;
+  startedAt?: string | null;
+  completedAt?: string | null;
+  mode?: string;
+  lead?: AgentView;
+  teammates?: AgentView[];
+  gates?: Record<string, GateView>;
+  events?: TeamEventView[];
+  spec?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+
+export interface TemplateView {
+  namespace?: string;
+  name?: string;
+  createdAt?: string;
+  updatedAt?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: {
+    description?: string;
+    teammates?: unknown[];
+    lifecycle?: { timeout?: string; budgetLimit?: number };
+  };
+  [key: string]: unknown;
+}
+
+export interface TaskView {
+  id: string;
+  subject: string;
+  description?: string;
+  status: string;
+  owner?: string | null;
+  blocks?: string[];
+  blockedBy?: string[];
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface MessageView {
+  to: string;
+  from: string;
+  text: string;
+  summary?: string;
+  timestamp: string;
+  read: boolean;
+}
+
+export interface GateDecision {
+  gate: string;
+  state: string;
+  decidedBy?: string;
+}
+
+export interface LogLine {
+  agent: string;
+  time: string;
+  line: string;
+}

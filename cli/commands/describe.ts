@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import { ApiError, type TaskView, type TeamEventView } from "../client/index.ts";
+import type { CliCommand } from "../command.ts";
+import { describeTeam, serialize } from "../output/index.ts";
+import {
+  action,
+  addConnectionOptions,
+  type ConnectionOptions,
+  contextFor,
+  examples,
+  resourceKind,
+  usageExitCodes,
+} from "./shared/context.ts";
+
+const command: CliCommand = {
+  register(program: Command) {
+    const describe = program
+      .command("describe")
+      .description(
+        "Show a team in detail: status, agents, approval gates, tasks and events (or a template as YAML).",
+      )
+      .argument("<resource>", "team or template")
+      .argument("<name>", "the team's or template's name")
+      .addHelpText(
+        "after",
+        examples(
+          "squadron describe team auth-refactor",
+          "squadron describe team q3-report -n finance",
+          "squadron describe template fullstack-review",
+        ),
+      );
+    addConnectionOptions(describe);
+    usageExitCodes(describe).action(
+      action(async (resource: string, name: string, options: ConnectionOptions) => {
+        const kind = resourceKind(resource, ["team", "template"]);
+        const { client, namespace } = await contextFor(options);
+        if (kind === "template") {
+          process.stdout.write(serialize(await client.getTemplate(namespace, name), "yaml"));
+          return;
+        }
+        const team = await client.getTeam(namespace, name);
+        const events: TeamEventView[] = Array.isArray(team.events)
+          ? team.events
+          : await client.events(namespace, name);
+        let tasks: TaskView[] | { unavailable: string };
+        try {
+          tasks = await client.tasks(namespace, name);
+        } catch (problem) {
+          // The team itself was found; a task list that cannot be read should not hide the rest.
+          if (!(problem instanceof ApiError)) throw problem;
+          tasks = { unavailable: problem.error };
+        }
+        process.stdout.write(describeTeam({ team, events, tasks }));
+      }),
+    );
+  },
+};
+
+export default command;

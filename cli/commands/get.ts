@@ -1,0 +1,114 @@
+import { type Command, Option } from "commander";
+import { EXIT, type SquadronClient, type TeamSummary, type TeamView } from "../client/index.ts";
+import { type CliCommand, CliError } from "../command.ts";
+import { OUTPUT_FORMATS, type Output, serialize, teamsTable, templatesTable } from "../output/index.ts";
+import {
+  action,
+  addConnectionOptions,
+  type ConnectionOptions,
+  contextFor,
+  examples,
+  positiveNumber,
+  resourceKind,
+  usageExitCodes,
+} from "./shared/context.ts";
+import { watchTeams } from "./shared/watch.ts";
+
+interface GetOptions extends ConnectionOptions {
+  output: Output;
+  watch?: boolean;
+  interval: number;
+}
+
+const command: CliCommand = {
+  register(program: Command) {
+    const get = program
+      .command("get")
+      .description(
+        "List teams or templates (kagents' columns: NAME PHASE READY TASKS DONE COST AGE), or show one.",
+      )
+      .argument("<resource>", "teams or templates")
+      .argument("[name]", "one team or template")
+      .addOption(
+        new Option("-o, --output <format>", "output format").choices([...OUTPUT_FORMATS]).default("table"),
+      )
+      .option(
+        "-w, --watch",
+        "teams: keep the list up to date until every team shown has finished (Ctrl-C to stop)",
+      )
+      .option("--interval <seconds>", "seconds between refreshes with -w", positiveNumber, 2)
+      .addHelpText(
+        "after",
+        "\nREADY counts running plus completed agents out of all; TASKS and DONE count the shared task list;" +
+          "\nCOST is the measured cost in US dollars. With -w on a terminal the table is redrawn in place;" +
+          "\nelse the table is printed once, then every row that changes.\n" +
+          examples(
+            "squadron get teams",
+            "squadron get teams auth-refactor -n reviews -o yaml",
+            "squadron get teams -w",
+            "squadron get templates -o json",
+          ),
+      );
+    addConnectionOptions(get);
+    usageExitCodes(get).action(
+      action(async (resource: string, name: string | undefined, options: GetOptions) => {
+        const kind = resourceKind(resource, ["team", "template"]);
+        if (options.watch && kind !== "team") throw new CliError("-w works with teams only", EXIT.usage);
+        const { client, namespace } = await contextFor(options);
+        if (kind === "template") return await getTemplates(client, namespace, name, options.output);
+        if (options.watch) {
+          const interrupted = await watchTeams({
+            fetch: async () =>
+              name ? [await client.getTeam(namespace, name)] : await client.listTeams(namespace),
+            output: options.output,
+            intervalMs: options.interval * 1000,
+          });
+          if (interrupted) process.exitCode = EXIT.interrupted;
+          return;
+        }
+        await getTeams(client, namespace, name, options.output);
+      }),
+    );
+  },
+};
+
+export default command;
+
+async function getTeams(client: SquadronClient, namespace: string, name: string | undefined, output: Output) {
+  if (name) {
+    const team: TeamView = await client.getTeam(namespace, name);
+    process.stdout.write(output === "table" ? `${teamsTable([team]).join("\n")}\n` : serialize(team, output));
+    return;
+  }
+  const teams: TeamSummary[] = await client.listTeams(namespace);
+  if (output !== "table") {
+    process.stdout.write(serialize({ items: teams }, output));
+  } else if (teams.length === 0) {
+    process.stderr.write(`No teams found in namespace ${namespace}.\n`);
+  } else {
+    process.stdout.write(`${teamsTable(teams).join("\n")}\n`);
+  }
+}
+
+async function getTemplates(
+  client: SquadronClient,
+  namespace: string,
+  name: string | undefined,
+  output: Output,
+) {
+  if (name) {
+    const template = await client.getTemplate(namespace, name);
+    process.stdout.write(
+      output === "table" ? `${templatesTable([template]).join("\n")}\n` : serialize(template, output),
+    );
+    return;
+  }
+  const templates = await client.listTemplates(namespace);
+  if (output !== "table") {
+    process.stdout.write(serialize({ items: templates }, output));
+  } else if (templates.length === 0) {
+    process.stderr.write(`No templates found in namespace ${namespace}.\n`);
+  } else {
+    process.stdout.write(`${templatesTable(templates).join("\n")}\n`);
+  }
+}
