@@ -182,11 +182,13 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
   const scope = new Construct(parent, "TeamRunStates");
 
   const cleanup = retryLambdaServiceErrors(
+    // The whole state is the payload. With payloadResponseOnly CDK would render
+    // `"Parameters": "$"` (invalid ASL), so this uses lambda:invoke and selects the Payload.
     new tasks.LambdaInvoke(scope, STATE_NAMES.cleanup, {
       lambdaFunction: functions.cleanup,
       payload: sfn.TaskInput.fromJsonPathAt("$"),
-      payloadResponseOnly: true,
       retryOnServiceExceptions: false,
+      resultSelector: { phase: sfn.JsonPath.stringAt("$.Payload.phase") },
       resultPath: "$.cleanup",
     }),
     6,

@@ -1,0 +1,318 @@
+/**
+ * The definition CDK synthesises, executed with aws-local-stepfunctions. In-test handlers play
+ * the Lambda functions and the runner (the real handlers are tested against it elsewhere):
+ * they keep the dependency bookkeeping the contract asks of `dependencies`, so the tests show
+ * the definition's flow — waits, gates, restarts, failures caught into Cleanup.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AgentItem,
+  ALL_STATE_NAMES,
+  APPROVAL_DENIED,
+  type CleanupPayload,
+  DEPENDENCY_FAILED,
+  ecsStoppedTask,
+  type PrepareResult,
+  type RecordAgentResultPayload,
+  type RecordAgentResultResult,
+  type StateName,
+} from "../../state-machines/contract.ts";
+import {
+  executeLocally,
+  runnerEnvironmentOf,
+  StatesError,
+  type TaskHandlers,
+} from "../../state-machines/local.ts";
+import { type AslDefinition, extractTeamRunDefinition, stateNamesOf } from "../../state-machines/synth.ts";
+
+let definition: AslDefinition;
+const visitedOverall = new Set<StateName>();
+
+beforeAll(() => {
+  definition = extractTeamRunDefinition({ compute: "ecs" });
+}, 120_000);
+
+afterAll(() => {
+  const missed = ALL_STATE_NAMES.filter((s) => !visitedOverall.has(s));
+  console.log(
+    `state coverage: ${ALL_STATE_NAMES.length - missed.length}/${ALL_STATE_NAMES.length}` +
+      (missed.length ? ` (not visited: ${missed.join(", ")})` : ""),
+  );
+});
+
+function agent(name: string, extra: Partial<AgentItem> = {}): AgentItem {
+  const dependsOn = extra.dependsOn ?? [];
+  return {
+    name,
+    role: name === "lead" ? "lead" : "teammate",
+    cli: "scripted",
+    dependsOn,
+    waitForDependencies: dependsOn.length > 0,
+    approvalGate: null,
+    maxRestarts: name === "lead" ? 0 : 2,
+    resources: { ecsCpu: "1024", ecsMemory: "2048", k8sCpu: "1", k8sMemory: "2Gi" },
+    ...extra,
+  };
+}
+
+interface Scenario {
+  agents: AgentItem[];
+  /** Exit behaviour per agent launch: true = exits 0; a string = fails with that cause. */
+  run?: (agentName: string, attempt: number) => true | string;
+  approve?: (gate: string) => boolean;
+  failWorkspaceInit?: boolean;
+}
+
+/** Handlers with the dependency semantics the contract requires of the real `dependencies`. */
+function harness(s: Scenario) {
+  const outcomes = new Map<string, "Succeeded" | "Failed">();
+  const waiters: Array<{ deps: string[]; resolve: () => void; reject: (e: Error) => void }> = [];
+  const order: string[] = [];
+  const calls: Record<string, unknown[]> = {};
+  let cleanupPayload: CleanupPayload | undefined;
+  const log = (state: string, input: unknown) => {
+    calls[state] ??= [];
+    calls[state].push(input);
+  };
+  const settle = () => {
+    for (const w of [...waiters]) {
+      const failed = w.deps.find((d) => outcomes.get(d) === "Failed");
+      if (failed) w.reject(new StatesError(DEPENDENCY_FAILED, `dependency ${failed} failed`));
+      else if (w.deps.every((d) => outcomes.get(d) === "Succeeded")) w.resolve();
+      else continue;
+      waiters.splice(waiters.indexOf(w), 1);
+    }
+  };
+  const handlers: TaskHandlers = {
+    Prepare: async (input) => {
+      log("Prepare", input);
+      const result: PrepareResult = {
+        run: {
+          runId: input.runId,
+          namespace: input.namespace,
+          teamName: input.teamName,
+          mode: "coding",
+          taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/Squadron-runner:7",
+          accessPointId: "fsap-0123",
+          posixUid: 20001,
+          teamDir: "/mnt/team",
+          deadline: new Date(Date.now() + 3_600_000).toISOString(),
+          timeoutSeconds: 3600,
+        },
+        agents: s.agents,
+      };
+      return result;
+    },
+    WorkspaceInit: async (input) => {
+      log("WorkspaceInit", input);
+      if (s.failWorkspaceInit)
+        throw new StatesError("States.TaskFailed", "clone failed: repository not found");
+      return ecsStoppedTask();
+    },
+    WaitForDependencies: (input) => {
+      log("WaitForDependencies", input);
+      return new Promise<unknown>((resolve, reject) => {
+        waiters.push({ deps: input.dependsOn, resolve: () => resolve({}), reject });
+        settle();
+      });
+    },
+    ApprovalGate: async (input) => {
+      log("ApprovalGate", input);
+      if (s.approve && !s.approve(input.gate))
+        throw new StatesError(APPROVAL_DENIED, `gate ${input.gate} denied by U123`);
+      return { approvedBy: "U123" };
+    },
+    RunAgent: async (input) => {
+      log("RunAgent", input);
+      const env = runnerEnvironmentOf(input);
+      const name = env.SQUADRON_AGENT_NAME ?? "";
+      const attempt = Number(env.SQUADRON_ATTEMPT);
+      order.push(`${name}#${attempt}`);
+      const verdict = s.run?.(name, attempt) ?? true;
+      if (verdict !== true) throw new StatesError("States.TaskFailed", verdict);
+      return ecsStoppedTask();
+    },
+    RecordAgentResult: async (input: RecordAgentResultPayload): Promise<RecordAgentResultResult> => {
+      log("RecordAgentResult", input);
+      const error = input.state.error;
+      const restartable =
+        error !== undefined && error.Error !== APPROVAL_DENIED && error.Error !== DEPENDENCY_FAILED;
+      if (restartable && input.role === "teammate" && input.state.attempt < input.maxRestarts) {
+        return {
+          attempt: input.state.attempt + 1,
+          outcome: "Failed",
+          restart: true,
+          reason: error?.Cause ?? "",
+        };
+      }
+      const outcome = error ? "Failed" : "Succeeded";
+      outcomes.set(input.agentName, outcome);
+      settle();
+      return { attempt: input.state.attempt, outcome, restart: false, reason: error?.Cause ?? "" };
+    },
+    Finalize: async (input) => {
+      log("Finalize", input);
+      return ecsStoppedTask();
+    },
+    Cleanup: async (input: CleanupPayload) => {
+      log("Cleanup", input);
+      cleanupPayload = input;
+      return { phase: input.failure ? "Failed" : "Succeeded" };
+    },
+  };
+  return { handlers, order, calls, cleanup: () => cleanupPayload };
+}
+
+async function run(s: Scenario) {
+  const h = harness(s);
+  const result = await executeLocally(
+    definition,
+    { runId: `run-${Math.random().toString(36).slice(2, 10)}`, namespace: "default", teamName: "team" },
+    h.handlers,
+  );
+  for (const v of result.visited) visitedOverall.add(v);
+  return { ...result, ...h };
+}
+
+describe("team-run definition (extracted from the synthesised template)", () => {
+  it("lists every state of the contract, and nothing else", () => {
+    expect(stateNamesOf(definition).sort()).toEqual([...ALL_STATE_NAMES].sort());
+  });
+
+  it("runs a 3-agent team with a dependency and a gate from Prepare to Cleanup", async () => {
+    const r = await run({
+      agents: [
+        agent("lead"),
+        agent("backend-api", { approvalGate: "spawn-backend-api" }),
+        agent("test-coverage", { dependsOn: ["backend-api"] }),
+      ],
+    });
+    expect(r.status).toBe("SUCCEEDED");
+    expect(r.visited[0]).toBe("Prepare");
+    expect(r.visited.slice(-3)).toEqual(["Cleanup", "CheckOutcome", "TeamRunSucceeded"]);
+    for (const s of ["WorkspaceInit", "RunAgents", "WaitForDependencies", "ApprovalGate", "Finalize"]) {
+      expect(r.visited).toContain(s);
+    }
+    // The dependant starts only after its dependency ran.
+    expect(r.order.indexOf("test-coverage#0")).toBeGreaterThan(r.order.indexOf("backend-api#0"));
+    expect(r.calls.ApprovalGate).toHaveLength(1);
+    expect(r.calls.WaitForDependencies).toHaveLength(1);
+    const launch = r.calls.RunAgent?.[0] as { TaskDefinition: string; Overrides: { Cpu: string } };
+    expect(launch.TaskDefinition).toContain("task-definition/Squadron-runner");
+    expect(launch.Overrides.Cpu).toBe("1024");
+    const env = runnerEnvironmentOf(launch);
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        "SQUADRON_AGENT_NAME",
+        "SQUADRON_ATTEMPT",
+        "SQUADRON_BUCKET",
+        "SQUADRON_MODE",
+        "SQUADRON_RUN_ID",
+        "SQUADRON_TABLE_NAME",
+        "SQUADRON_TEAM_DIR",
+      ].sort(),
+    );
+    expect(env.SQUADRON_MODE).toBe("agent");
+    expect(env.SQUADRON_TEAM_DIR).toBe("/mnt/team");
+    expect(runnerEnvironmentOf(r.calls.WorkspaceInit?.[0]).SQUADRON_MODE).toBe("init");
+    expect(runnerEnvironmentOf(r.calls.Finalize?.[0]).SQUADRON_MODE).toBe("finalize");
+    expect(r.cleanup()?.failure).toBeUndefined();
+    expect(r.cleanup()?.agents?.map((a) => a.outcome)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
+    // Transitions depend on the team's shape only.
+    console.log(`3-agent run: ${r.transitions} state entries`);
+  });
+
+  it("catches a failing lead's RunAgent into Cleanup with the reason, and fails the execution", async () => {
+    const r = await run({
+      agents: [agent("lead"), agent("worker")],
+      run: (a) => (a === "lead" ? "exit code 3" : true),
+    });
+    expect(r.status).toBe("FAILED");
+    expect(r.error?.Error).toBe("LeadFailed");
+    expect(r.visited).toContain("LeadFailed");
+    expect(r.visited).toContain("Cleanup");
+    expect(r.visited).not.toContain("Finalize");
+    expect(r.cleanup()?.failure).toMatchObject({ Error: "LeadFailed" });
+    expect(r.cleanup()?.failure?.Cause).toContain("exit code 3");
+    expect(r.visited.at(-1)).toBe("TeamRunFailed");
+  });
+
+  it("catches a WorkspaceInit failure into Cleanup without starting agents", async () => {
+    const r = await run({ agents: [agent("lead")], failWorkspaceInit: true });
+    expect(r.status).toBe("FAILED");
+    expect(r.visited).not.toContain("RunAgents");
+    expect(r.cleanup()?.failure).toEqual({
+      Error: "States.TaskFailed",
+      Cause: "clone failed: repository not found",
+    });
+  });
+
+  it("restarts a failing teammate up to maxRestarts, then records it failed and carries on", async () => {
+    const r = await run({
+      agents: [agent("lead"), agent("flaky", { maxRestarts: 2 })],
+      run: (a) => (a === "flaky" ? "OOM killed" : true),
+    });
+    expect(r.status).toBe("SUCCEEDED");
+    expect(r.order.filter((o) => o.startsWith("flaky#"))).toEqual(["flaky#0", "flaky#1", "flaky#2"]);
+    expect(r.visited).toContain("TeammateFailed");
+    const flaky = r.cleanup()?.agents?.find((a) => a.agentName === "flaky");
+    expect(flaky).toMatchObject({ outcome: "Failed", attempts: 3, reason: "OOM killed" });
+  });
+
+  it("a teammate that recovers on restart succeeds", async () => {
+    const r = await run({
+      agents: [agent("lead"), agent("flaky", { maxRestarts: 3 })],
+      run: (a, attempt) => (a === "flaky" && attempt === 0 ? "crashed" : true),
+    });
+    expect(r.status).toBe("SUCCEEDED");
+    expect(r.cleanup()?.agents?.find((a) => a.agentName === "flaky")).toMatchObject({
+      outcome: "Succeeded",
+      attempts: 2,
+    });
+  });
+
+  it("never restarts the lead, even when the handler asks for it", async () => {
+    const h = harness({ agents: [agent("lead", { maxRestarts: 0 })], run: () => "boom" });
+    const record = h.handlers.RecordAgentResult;
+    h.handlers.RecordAgentResult = async (input) => ({
+      ...(await record(input)),
+      restart: true,
+      outcome: "Failed",
+    });
+    const r = await executeLocally(
+      definition,
+      { runId: "r-lead", namespace: "default", teamName: "t" },
+      h.handlers,
+    );
+    for (const v of r.visited) visitedOverall.add(v);
+    expect(r.status).toBe("FAILED");
+    expect(h.order).toEqual(["lead#0"]);
+  });
+
+  it("a denied gate fails that agent, and its dependants fail with DependencyFailed", async () => {
+    const r = await run({
+      agents: [
+        agent("lead"),
+        agent("backend-api", { approvalGate: "spawn-backend-api" }),
+        agent("test-coverage", { dependsOn: ["backend-api"] }),
+      ],
+      approve: () => false,
+    });
+    expect(r.status).toBe("SUCCEEDED");
+    const byName = Object.fromEntries((r.cleanup()?.agents ?? []).map((a) => [a.agentName, a]));
+    expect(byName["backend-api"]).toMatchObject({ outcome: "Failed", attempts: 1 });
+    expect(byName["backend-api"]?.reason).toContain("denied");
+    expect(byName["test-coverage"]).toMatchObject({ outcome: "Failed" });
+    expect(byName["test-coverage"]?.reason).toContain("dependency backend-api failed");
+    expect(r.order).not.toContain("backend-api#0");
+    expect(r.order).not.toContain("test-coverage#0");
+  });
+
+  it("has no Wait states and no loop other than the bounded restart", () => {
+    const all = JSON.stringify(definition);
+    expect(all).not.toContain('"Type":"Wait"');
+    expect(all).toContain("arn:aws:states:::ecs:runTask.sync");
+    expect(all).toContain("arn:aws:states:::lambda:invoke.waitForTaskToken");
+    expect(all).not.toContain("JSONata");
+  });
+});
