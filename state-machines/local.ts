@@ -53,6 +53,8 @@ export interface LocalExecution {
 export interface ExecuteOptions {
   /** Execution name; defaults to input.runId. */
   name?: string;
+  /** Aborts the execution (StopExecution): it ends FAILED with error `ExecutionAbortedError`. */
+  signal?: AbortSignal;
 }
 
 /** Executes the definition to completion and reports the states it went through. */
@@ -70,7 +72,7 @@ export async function executeLocally(
     validationOptions: { checkArn: true, checkPaths: true },
   });
   const name = options.name ?? String(input.runId ?? "local-run");
-  const execution = machine.run(input, {
+  const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: unwrapLambdaPayloads(definition, handlers),
       // Retry pauses (full jitter up to a minute) would only slow tests; the count still applies.
@@ -89,6 +91,8 @@ export async function executeLocally(
       Task: { Token: LOCAL_TASK_TOKEN },
     },
   });
+  if (options.signal?.aborted) execution.abort();
+  else options.signal?.addEventListener("abort", () => execution.abort(), { once: true });
   const visited: StateName[] = [];
   const collect = (async () => {
     for await (const event of execution.eventLogs) {

@@ -275,7 +275,7 @@ describe("team-run definition (extracted from the synthesised template)", () => 
     const h = harness({ agents: [agent("lead", { maxRestarts: 0 })], run: () => "boom" });
     const record = h.handlers.RecordAgentResult;
     h.handlers.RecordAgentResult = async (input) => ({
-      ...(await record(input)),
+      ...((await record(input)) as RecordAgentResultResult),
       restart: true,
       outcome: "Failed",
     });
