@@ -19,11 +19,12 @@ import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
 import { parseResource } from "../../core/manifest/parse.ts";
 import { type TaskTeamOptions, teamFromTask } from "../../core/manifest/task.ts";
-import type {
-  AgentTeam,
-  AgentTeamRun,
-  AgentTeamTemplate,
-  SquadronResource,
+import {
+  type AgentTeam,
+  type AgentTeamRun,
+  type AgentTeamTemplate,
+  SQUADRON_API_VERSION,
+  type SquadronResource,
 } from "../../core/manifest/types.ts";
 import { InvalidTransitionError } from "../../core/status/phases.ts";
 import {
@@ -413,7 +414,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
         if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
           throw new HttpError(400, "body must be an AgentTeamRun manifest");
         }
-        const doc = raw as { kind?: unknown; spec?: Record<string, unknown> };
+        const doc = raw as { apiVersion?: unknown; kind?: unknown; spec?: Record<string, unknown> };
+        doc.apiVersion ??= SQUADRON_API_VERSION;
         doc.kind ??= "AgentTeamRun";
         if (doc.spec && typeof doc.spec === "object") {
           const refName = (doc.spec.templateRef as { name?: unknown } | undefined)?.name;

@@ -1,0 +1,221 @@
+import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import type { DeadlineScheduler } from "../../core/control/deadline-scheduler.ts";
+import type { ControlDeps } from "../../core/control/deps.ts";
+import {
+  SfnExecutionStarter,
+  SfnExecutionStopper,
+  SfnTaskTokenResolver,
+} from "../../core/control/execution.ts";
+import { type BearerToken, bearerTokenAuthorizer } from "../../core/control/http.ts";
+import { IdempotencyKeys } from "../../core/control/idempotency.ts";
+import { ChannelGateNotifier, type ChannelNotifierOptions } from "../../core/control/notifications.ts";
+import { RunIndex } from "../../core/control/run-index.ts";
+import type { RunManifest } from "../../core/control/run-manifest.ts";
+import { NoopRunWorkspaces } from "../../core/control/run-workspace.ts";
+import { NoTeamFiles, type TeamFilesReader } from "../../core/control/team-files.ts";
+import { createTable } from "../../core/store/table-definition.ts";
+import { TeamStore } from "../../core/store/team-store.ts";
+import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
+
+/**
+ * A fake Step Functions client that answers with the shapes the real API returns (recorded from
+ * StartExecution / StopExecution / SendTaskSuccess / SendTaskFailure responses), and keeps calls.
+ */
+export class RecordedSfn {
+  calls: Array<{ command: string; input: Record<string, unknown> }> = [];
+  async send(command: { constructor: { name: string }; input: unknown }): Promise<never> {
+    const name = command.constructor.name.replace(/Command$/, "");
+    const input = command.input as Record<string, unknown>;
+    this.calls.push({ command: name, input });
+    const meta = {
+      $metadata: { httpStatusCode: 200, requestId: randomBytes(8).toString("hex"), attempts: 1 },
+    };
+    switch (name) {
+      case "StartExecution":
+        return {
+          ...meta,
+          executionArn: `arn:aws:states:us-east-1:123456789012:execution:squadron-team-run:${input.name}`,
+          startDate: new Date(),
+        } as never;
+      case "StopExecution":
+        return { ...meta, stopDate: new Date() } as never;
+      default:
+        return meta as never;
+    }
+  }
+  of(command: string) {
+    return this.calls.filter((c) => c.command === command).map((c) => c.input);
+  }
+}
+
+export async function newTable(): Promise<{ client: DynamoDBClient; tableName: string }> {
+  const { inject } = await import("vitest");
+  const client = new DynamoDBClient({
+    endpoint: inject("dynamoDbLocalEndpoint"),
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  const tableName = `lambdas-${randomBytes(6).toString("hex")}`;
+  await createTable(client, tableName);
+  return { client, tableName };
+}
+
+export interface Harness {
+  deps: ControlDeps & ApiDeps;
+  sfn: RecordedSfn;
+  manifests: RunManifest[];
+  armed: Map<string, Date>;
+  api: ReturnType<typeof apiHandler>;
+}
+
+export const TOKENS: Record<string, BearerToken> = {
+  admin: { name: "admin", namespaces: "*" },
+  "dev-token": { name: "dev", namespaces: ["dev-agents", "default"] },
+};
+
+export function harness(
+  table: { client: DynamoDBClient; tableName: string },
+  options: { notifier?: ChannelNotifierOptions; teamFiles?: TeamFilesReader } = {},
+): Harness {
+  const sfn = new RecordedSfn();
+  const manifests: RunManifest[] = [];
+  const armed = new Map<string, Date>();
+  const deadlines: DeadlineScheduler = {
+    arm: async (runId, at) => {
+      armed.set(runId, at);
+    },
+    disarm: async (runId) => {
+      armed.delete(runId);
+    },
+  };
+  const deps: ControlDeps & ApiDeps = {
+    store: new TeamStore({ client: table.client, tableName: table.tableName }),
+    runs: new RunIndex(table.client, table.tableName),
+    idempotency: new IdempotencyKeys(table.client, table.tableName),
+    starter: new SfnExecutionStarter(
+      sfn,
+      "arn:aws:states:us-east-1:123456789012:stateMachine:squadron-team-run",
+    ),
+    stopper: new SfnExecutionStopper(sfn),
+    tokens: new SfnTaskTokenResolver(sfn),
+    notifier: new ChannelGateNotifier({ webhookAttempts: 2, webhookBaseDelayMs: 1, ...options.notifier }),
+    workspaces: new NoopRunWorkspaces(),
+    deadlines,
+    runManifests: {
+      write: async (m) => {
+        manifests.push(m);
+        return `memory://${m.runId}`;
+      },
+    },
+    teamFiles: options.teamFiles ?? new NoTeamFiles(),
+    authorize: bearerTokenAuthorizer(TOKENS),
+  };
+  return { deps, sfn, manifests, armed, api: apiHandler(deps) };
+}
+
+export function event(
+  method: string,
+  path: string,
+  options: {
+    body?: string | object;
+    token?: string | null;
+    headers?: Record<string, string>;
+    query?: Record<string, string>;
+  } = {},
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== null) headers.Authorization = `Bearer ${options.token ?? "admin"}`;
+  const body =
+    options.body === undefined
+      ? null
+      : typeof options.body === "string"
+        ? options.body
+        : JSON.stringify(options.body);
+  return {
+    httpMethod: method,
+    path,
+    resource: "/{proxy+}",
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: options.query ?? null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.slice(1) },
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "a1b2c3d4e5",
+      httpMethod: method,
+      path: `/prod${path}`,
+      protocol: "HTTP/1.1",
+      requestId: randomBytes(8).toString("hex"),
+      requestTimeEpoch: Date.now(),
+      resourceId: "abc123",
+      resourcePath: "/{proxy+}",
+      stage: "prod",
+      authorizer: null,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: "127.0.0.1",
+        user: null,
+        userAgent: "vitest",
+        userArn: null,
+      },
+    },
+  };
+}
+
+export async function call(h: Harness, ...args: Parameters<typeof event>) {
+  const res = await h.api(event(...args));
+  return {
+    status: res.statusCode,
+    body: res.body ? JSON.parse(res.body) : undefined,
+    headers: res.headers ?? {},
+  };
+}
+
+export const TEAM_YAML = `apiVersion: claude.amcheste.io/v1alpha1
+kind: AgentTeam
+metadata:
+  name: auth-refactor
+  namespace: dev-agents
+spec:
+  repository:
+    url: "git@github.com:acme/backend.git"
+  auth:
+    apiKeySecret: "anthropic-api-key"
+  lead:
+    prompt: "Coordinate the migration."
+  teammates:
+    - name: "backend-api"
+      prompt: "Implement OAuth2 endpoints."
+    - name: "test-coverage"
+      prompt: "Write tests."
+      dependsOn: ["backend-api"]
+  lifecycle:
+    timeout: "2h"
+    budgetLimit: "10.00"
+    approvalGates:
+      - event: "spawn-backend-api"
+        channel: "api"
+`;
+
+export function teamYaml(name: string, extra: { namespace?: string } = {}): string {
+  return TEAM_YAML.replace("name: auth-refactor", `name: ${name}`).replace(
+    "namespace: dev-agents",
+    `namespace: ${extra.namespace ?? "dev-agents"}`,
+  );
+}
