@@ -74,7 +74,7 @@ export async function executeLocally(
   const name = options.name ?? String(input.runId ?? "local-run");
   const execution = machine.run(input as never, {
     overrides: {
-      taskResourceLocalHandlers: unwrapLambdaPayloads(definition, handlers),
+      taskResourceLocalHandlers: unwrapLambdaPayloads(definition, handlers) as never,
       // Retry pauses (full jitter up to a minute) would only slow tests; the count still applies.
       retryIntervalOverrides: Object.fromEntries(allStates(definition).map((s) => [s, 0])),
     },
@@ -83,7 +83,7 @@ export async function executeLocally(
         Id: `arn:aws:states:us-east-1:123456789012:execution:Squadron-team-run:${name}`,
         Name: name,
         StartTime: new Date().toISOString(),
-        Input: input,
+        Input: input as never,
         RoleArn: "arn:aws:iam::123456789012:role/local",
       },
       // The interpreter has no task tokens; bound token states receive this placeholder and
