@@ -1,0 +1,444 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { awaitApproval } from "../../core/control/approvals.ts";
+import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
+import { checkBudget, onDeadline, onExecutionStatus } from "../../core/control/guards.ts";
+import { cleanupRun, prepareRun } from "../../core/control/lifecycle.ts";
+import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
+import { SlackClient } from "../../core/control/slack-client.ts";
+import { APPROVE_ACTION_ID, DENY_ACTION_ID, encodeGateRef } from "../../core/control/slack-interaction.ts";
+import { slackSignature } from "../../core/control/slack-signature.ts";
+import { createTeamRun } from "../../core/control/team-runs.ts";
+import { parseTeam } from "../../core/manifest/parse.ts";
+import { RUN_SK, teamPk } from "../../core/store/items.ts";
+import { call, event, type Harness, harness, newTable, teamYaml } from "./harness.ts";
+import { blockActionsBody } from "./support.ts";
+
+async function startRun(h: Harness, name: string, yaml = teamYaml(name)) {
+  const record = await createTeamRun(h.deps, parseTeam(yaml));
+  const prepared = await prepareRun(h.deps, {
+    runId: record.runId,
+    namespace: record.namespace,
+    teamName: record.name,
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:squadron-team-run:${record.runId}`,
+    startedAt: new Date().toISOString(),
+  });
+  return { record, prepared, ref: { namespace: record.namespace, name: record.name } };
+}
+
+const taskFailures = (h: Harness) => h.sfn.of("SendTaskFailure");
+const taskSuccesses = (h: Harness) => h.sfn.of("SendTaskSuccess");
+
+describe("control plane against DynamoDB Local", () => {
+  let h: Harness;
+  let slackServer: Server;
+  const slackCalls: Array<{ path: string; body: Record<string, unknown> }> = [];
+  let hookServer: Server;
+  const hookBodies: Array<Record<string, unknown>> = [];
+  let hookUrl = "";
+
+  beforeAll(async () => {
+    slackServer = createServer(async (req, res) => {
+      let body = "";
+      for await (const c of req) body += c;
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      slackCalls.push({ path: req.url ?? "", body: parsed });
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ ok: true, channel: parsed.channel, ts: "1700000000.000100" }));
+    });
+    hookServer = createServer(async (req, res) => {
+      let body = "";
+      for await (const c of req) body += c;
+      hookBodies.push(JSON.parse(body));
+      res.statusCode = 200;
+      res.end();
+    });
+    await new Promise<void>((r) => slackServer.listen(0, "127.0.0.1", () => r()));
+    await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", () => r()));
+    hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
+    const slack = new SlackClient({
+      token: async () => "xoxb-test",
+      baseUrl: `http://127.0.0.1:${(slackServer.address() as AddressInfo).port}/api`,
+    });
+    h = harness(await newTable(), { notifier: { slack, defaultSlackChannel: "C-approvals" } });
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => slackServer.close(() => r()));
+    await new Promise<void>((r) => hookServer.close(() => r()));
+  });
+
+  it("prepare returns agents dependencies-first, arms the deadline, writes the run manifest, phase Initializing", async () => {
+    const { record, prepared } = await startRun(h, "prep");
+    expect(prepared.agents.map((a) => a.name).indexOf("backend-api")).toBeLessThan(
+      prepared.agents.map((a) => a.name).indexOf("test-coverage"),
+    );
+    expect(prepared.agents.find((a) => a.name === "backend-api")).toMatchObject({
+      approvalGate: "spawn-backend-api",
+      waitForDependencies: false,
+      maxRestarts: 3,
+    });
+    expect(prepared.agents.find((a) => a.name === "lead")?.maxRestarts).toBe(0);
+    expect(prepared.run.timeoutSeconds).toBeGreaterThan(7000);
+    expect(h.armed.has(record.runId)).toBe(true);
+    expect(h.manifests.at(-1)?.runId).toBe(record.runId);
+    expect((await h.deps.store.getRun(record)).status.phase).toBe("Initializing");
+  });
+
+  it("releases a dependant when its dependency succeeds (dependant registered first)", async () => {
+    const { record, ref } = await startRun(h, "deps-a");
+    await waitForDependencies(h.deps, {
+      action: "wait",
+      taskToken: "tok-deps-a-test",
+      runId: record.runId,
+      agentName: "test-coverage",
+      dependsOn: ["backend-api"],
+    });
+    expect(taskSuccesses(h).some((c) => c.taskToken === "tok-deps-a-test")).toBe(false);
+    expect((await h.deps.store.getRun(ref)).status.agents["test-coverage"]?.phase).toBe(
+      "WaitingForDependencies",
+    );
+    const result = await recordAgentResult(h.deps, {
+      action: "record",
+      runId: record.runId,
+      agentName: "backend-api",
+      role: "teammate",
+      maxRestarts: 3,
+      state: { attempt: 0, result: { taskArn: "arn:aws:ecs:us-east-1:123456789012:task/squadron/abc" } },
+    });
+    expect(result).toEqual({ attempt: 0, outcome: "Succeeded", restart: false, reason: "" });
+    expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-deps-a-test")).toHaveLength(1);
+  });
+
+  it("releases at once when the dependency finished before the dependant registered (the race)", async () => {
+    const { record } = await startRun(h, "deps-b");
+    await recordAgentResult(h.deps, {
+      action: "record",
+      runId: record.runId,
+      agentName: "backend-api",
+      role: "teammate",
+      maxRestarts: 3,
+      state: { attempt: 0, result: { taskArn: "" } },
+    });
+    await waitForDependencies(h.deps, {
+      action: "wait",
+      taskToken: "tok-deps-b-test",
+      runId: record.runId,
+      agentName: "test-coverage",
+      dependsOn: ["backend-api"],
+    });
+    expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-deps-b-test")).toHaveLength(1);
+  });
+
+  it("releases exactly once when registration and recording run concurrently", async () => {
+    for (let i = 0; i < 5; i++) {
+      const { record } = await startRun(h, `deps-race-${i}`);
+      const token = `tok-race-${i}`;
+      await Promise.all([
+        waitForDependencies(h.deps, {
+          action: "wait",
+          taskToken: token,
+          runId: record.runId,
+          agentName: "test-coverage",
+          dependsOn: ["backend-api"],
+        }),
+        recordAgentResult(h.deps, {
+          action: "record",
+          runId: record.runId,
+          agentName: "backend-api",
+          role: "teammate",
+          maxRestarts: 3,
+          state: { attempt: 0, result: { taskArn: "" } },
+        }),
+      ]);
+      expect(taskSuccesses(h).filter((c) => c.taskToken === token)).toHaveLength(1);
+    }
+  });
+
+  it("restarts a failed teammate up to maxRestarts, then fails its dependants with a clear reason", async () => {
+    const { record, ref } = await startRun(h, "deps-fail");
+    await waitForDependencies(h.deps, {
+      action: "wait",
+      taskToken: "tok-fail",
+      runId: record.runId,
+      agentName: "test-coverage",
+      dependsOn: ["backend-api"],
+    });
+    const crash = (attempt: number) =>
+      recordAgentResult(h.deps, {
+        action: "record",
+        runId: record.runId,
+        agentName: "backend-api",
+        role: "teammate",
+        maxRestarts: 1,
+        state: {
+          attempt,
+          error: { Error: "States.TaskFailed", Cause: "Essential container exited with code 1" },
+        },
+      });
+    expect(await crash(0)).toMatchObject({ restart: true, attempt: 1, outcome: "Failed" });
+    expect(taskFailures(h).some((c) => c.taskToken === "tok-fail")).toBe(false);
+    expect((await h.deps.store.getRun(ref)).status.agents["backend-api"]).toMatchObject({
+      phase: "Starting",
+      restarts: 1,
+    });
+    expect(await crash(1)).toMatchObject({ restart: false, attempt: 1, outcome: "Failed" });
+    const failure = taskFailures(h).find((c) => c.taskToken === "tok-fail");
+    expect(failure?.error).toBe("DependencyFailed");
+    expect(String(failure?.cause)).toMatch(/Dependency backend-api failed: .*exited with code 1/);
+    // The lead is never restarted.
+    const lead = await recordAgentResult(h.deps, {
+      action: "record",
+      runId: record.runId,
+      agentName: "lead",
+      role: "lead",
+      maxRestarts: 3,
+      state: { attempt: 0, error: { Error: "States.TaskFailed" } },
+    });
+    expect(lead.restart).toBe(false);
+  });
+
+  it("approval gate: stores the token, notifies Slack once, a double click resolves once and updates the message", async () => {
+    const { record, ref } = await startRun(
+      h,
+      "gate-slack",
+      teamYaml("gate-slack").replace('channel: "api"', 'channel: "slack"'),
+    );
+    const payload = {
+      action: "awaitApproval" as const,
+      taskToken: "tok-gate-1",
+      runId: record.runId,
+      agentName: "backend-api",
+      gate: "spawn-backend-api",
+    };
+    await awaitApproval(h.deps, payload);
+    await awaitApproval(h.deps, { ...payload, taskToken: "tok-gate-2" }); // a retried invocation
+    const posts = slackCalls.filter(
+      (c) => c.path.endsWith("chat.postMessage") && JSON.stringify(c.body).includes("gate-slack"),
+    );
+    expect(posts).toHaveLength(1);
+    expect(JSON.stringify(posts[0]?.body)).not.toContain("tok-gate");
+    const view = (await call(h, "GET", "/api/namespaces/dev-agents/teams/gate-slack")).body;
+    expect(view.teammates.find((t: { name: string }) => t.name === "backend-api")).toMatchObject({
+      phase: "PendingApproval",
+      pendingApproval: "spawn-backend-api",
+    });
+
+    const now = Math.floor(Date.now() / 1000);
+    const body = blockActionsBody(
+      APPROVE_ACTION_ID,
+      encodeGateRef({ namespace: "dev-agents", team: "gate-slack", gate: "spawn-backend-api" }),
+      "U-APPROVER",
+    );
+    const signed = {
+      "X-Slack-Request-Timestamp": String(now),
+      "X-Slack-Signature": slackSignature("signing", String(now), body),
+    };
+    const options = { signingSecret: async () => "signing", defaultApprovers: ["U-APPROVER"] };
+    const click = () =>
+      handleSlackInteraction(
+        h.deps,
+        event("POST", "/webhooks/slack", { body, token: null, headers: signed }),
+        options,
+      );
+    const [a, b] = await Promise.all([click(), click()]);
+    expect([a.statusCode, b.statusCode]).toEqual([200, 200]);
+    expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-gate-2")).toHaveLength(1);
+    expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-gate-1")).toHaveLength(0);
+    expect([a.body, b.body].join(" ")).toMatch(/already approved/);
+    const gate = (await h.deps.store.getRun(ref)).status.gates["spawn-backend-api"];
+    expect(gate).toMatchObject({ state: "Approved", decidedBy: "alice (U-APPROVER)" });
+    const updates = slackCalls.filter((c) => c.path.endsWith("chat.update"));
+    expect(updates.at(-1)?.body.text).toMatch(/Approved by alice \(U-APPROVER\)/);
+
+    // Wrong signature or a user outside the allow-list changes nothing.
+    const forged = await handleSlackInteraction(
+      h.deps,
+      event("POST", "/webhooks/slack", {
+        body,
+        token: null,
+        headers: { ...signed, "X-Slack-Signature": "v0=00" },
+      }),
+      options,
+    );
+    expect(forged.statusCode).toBe(401);
+  });
+
+  it("Slack: a user outside the allow-list cannot decide; a denial fails the agent with reason Denied", async () => {
+    const { record, ref } = await startRun(h, "gate-deny");
+    await awaitApproval(h.deps, {
+      action: "awaitApproval",
+      taskToken: "tok-deny",
+      runId: record.runId,
+      agentName: "backend-api",
+      gate: "spawn-backend-api",
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const send = (user: string) => {
+      const body = blockActionsBody(
+        DENY_ACTION_ID,
+        encodeGateRef({ namespace: "dev-agents", team: "gate-deny", gate: "spawn-backend-api" }),
+        user,
+      );
+      const headers = {
+        "X-Slack-Request-Timestamp": String(now),
+        "X-Slack-Signature": slackSignature("signing", String(now), body),
+      };
+      return handleSlackInteraction(
+        h.deps,
+        event("POST", "/webhooks/slack", { body, token: null, headers }),
+        {
+          signingSecret: async () => "signing",
+          defaultApprovers: ["U-BOSS"],
+        },
+      );
+    };
+    const outsider = await send("U-MALLORY");
+    expect(outsider.body).toMatch(/not allowed/);
+    expect((await h.deps.store.getRun(ref)).status.gates["spawn-backend-api"]?.state).toBe("Pending");
+    await send("U-BOSS");
+    const failure = taskFailures(h).find((c) => c.taskToken === "tok-deny");
+    expect(failure?.error).toBe("Denied");
+    const result = await recordAgentResult(h.deps, {
+      action: "record",
+      runId: record.runId,
+      agentName: "backend-api",
+      role: "teammate",
+      maxRestarts: 3,
+      state: { attempt: 0, error: { Error: "Denied", Cause: String(failure?.cause) } },
+    });
+    expect(result.restart).toBe(false);
+    expect((await h.deps.store.getRun(ref)).status.agents["backend-api"]).toMatchObject({
+      phase: "Failed",
+      reason: "ApprovalDenied",
+    });
+  });
+
+  it("an approval given before the gate is reached resumes the execution at once", async () => {
+    const { record } = await startRun(h, "gate-early");
+    expect(
+      (await call(h, "POST", "/api/namespaces/dev-agents/teams/gate-early/gates/spawn-backend-api/approve"))
+        .status,
+    ).toBe(200);
+    await awaitApproval(h.deps, {
+      action: "awaitApproval",
+      taskToken: "tok-early",
+      runId: record.runId,
+      agentName: "backend-api",
+      gate: "spawn-backend-api",
+    });
+    expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-early")).toHaveLength(1);
+  });
+
+  it("webhook gates are notified once with a signed kagents-compatible payload", async () => {
+    const yaml = teamYaml("gate-hook").replace(
+      'channel: "api"',
+      `channel: "webhook"\n        webhookUrl: "${hookUrl}"`,
+    );
+    const { record } = await startRun(h, "gate-hook", yaml);
+    const p = {
+      action: "awaitApproval" as const,
+      taskToken: "tok-hook",
+      runId: record.runId,
+      agentName: "backend-api",
+      gate: "spawn-backend-api",
+    };
+    await awaitApproval(h.deps, p);
+    await awaitApproval(h.deps, { ...p, taskToken: "tok-hook-2" });
+    const mine = hookBodies.filter((b) => b.team === "gate-hook");
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ event: "spawn-backend-api", namespace: "dev-agents", phase: "Running" });
+    expect(JSON.stringify(mine[0])).not.toContain("tok-hook");
+  });
+
+  it("budget: the 80% warning fires once, the limit stops the execution with BudgetExceeded", async () => {
+    const { record, ref } = await startRun(h, "budget");
+    const tableName = (h.deps.store as unknown as { tableName: string }).tableName;
+    expect(tableName).toBeTruthy();
+    const streamRecord = async (before: number, after: number) => {
+      const item = await readItem(h, ref);
+      const old = { ...item, "usageTotal#costUsd": before };
+      const next = { ...item, "usageTotal#costUsd": after };
+      return checkBudget(h.deps, {
+        eventName: "MODIFY",
+        dynamodb: {
+          OldImage: marshall(old, { removeUndefinedValues: true }),
+          NewImage: marshall(next, { removeUndefinedValues: true }),
+        },
+      });
+    };
+    await h.deps.store.addUsage(ref, "lead", { costUsd: 8.5 });
+    expect(await streamRecord(7, 8.5)).toBe("warned");
+    expect(await streamRecord(8.5, 8.6)).toBe("none");
+    const events = (await h.deps.store.listEvents(ref)).items.filter((e) => e.reason === "BudgetWarning");
+    expect(events).toHaveLength(1);
+    await h.deps.store.addUsage(ref, "lead", { costUsd: 2 });
+    const [x, y] = await Promise.all([streamRecord(9.5, 10.5), streamRecord(9.5, 10.5)]);
+    expect([x, y].sort()).toEqual(["none", "stopped"]);
+    const stops = h.sfn.of("StopExecution").filter((s) => String(s.executionArn).endsWith(record.runId));
+    expect(stops).toHaveLength(1);
+    expect(stops[0]?.error).toBe("BudgetExceeded");
+    const after = await h.deps.store.getRun(ref);
+    expect(after.status.phase).toBe("BudgetExceeded");
+    expect((await h.deps.store.listEvents(ref)).items.some((e) => e.reason === "BudgetExceeded")).toBe(true);
+  });
+
+  it("deadline: stops the execution, phase TimedOut; the execution-status event then releases resources", async () => {
+    const { record, ref } = await startRun(h, "deadline");
+    expect(await onDeadline(h.deps, record.runId)).toBe(true);
+    expect(await onDeadline(h.deps, record.runId)).toBe(false);
+    expect((await h.deps.store.getRun(ref)).status.phase).toBe("TimedOut");
+    const phase = await onExecutionStatus(h.deps, {
+      executionArn: "x",
+      name: record.runId,
+      status: "ABORTED",
+    });
+    expect(phase).toBe("TimedOut");
+    expect(h.armed.has(record.runId)).toBe(false);
+  });
+
+  it("events: an execution aborted from outside marks the run Cancelled", async () => {
+    const { record, ref } = await startRun(h, "aborted");
+    expect(
+      await onExecutionStatus(h.deps, { executionArn: "x", name: record.runId, status: "ABORTED" }),
+    ).toBe("Cancelled");
+    const after = await h.deps.store.getRun(ref);
+    expect(after.status.reason).toBe("ExecutionAborted");
+    expect(Object.values(after.status.agents).every((a) => a.phase === "Stopped")).toBe(true);
+  });
+
+  it("cleanup: Completed on success, Failed with the caught reason, with completion time and a terminal event", async () => {
+    const ok = await startRun(h, "clean-ok");
+    expect(
+      await cleanupRun(h.deps, { runId: ok.record.runId, namespace: "dev-agents", teamName: "clean-ok" }),
+    ).toEqual({ phase: "Completed" });
+    const okRun = await h.deps.store.getRun(ok.ref);
+    expect(okRun.status.completedAt).toBeTruthy();
+    const bad = await startRun(h, "clean-bad");
+    const res = await cleanupRun(h.deps, {
+      runId: bad.record.runId,
+      namespace: "dev-agents",
+      teamName: "clean-bad",
+      failure: { Error: "LeadFailed", Cause: "lead exited with code 2" },
+    });
+    expect(res.phase).toBe("Failed");
+    const badRun = await h.deps.store.getRun(bad.ref);
+    expect(badRun.status).toMatchObject({ reason: "LeadFailed", message: "lead exited with code 2" });
+    const reasons = (await h.deps.store.listEvents(bad.ref)).items.map((e) => e.reason);
+    expect(reasons).toContain("Failed");
+    expect(h.armed.has(bad.record.runId)).toBe(false);
+  });
+});
+
+async function readItem(h: Harness, ref: { namespace: string; name: string }) {
+  const { GetCommand, DynamoDBDocumentClient } = await import("@aws-sdk/lib-dynamodb");
+  const store = h.deps.store as unknown as {
+    doc: InstanceType<typeof DynamoDBDocumentClient>;
+    tableName: string;
+  };
+  const { Item } = await store.doc.send(
+    new GetCommand({ TableName: store.tableName, Key: { pk: teamPk(ref.namespace, ref.name), sk: RUN_SK } }),
+  );
+  return Item as Record<string, unknown>;
+}
