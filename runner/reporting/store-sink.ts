@@ -1,0 +1,104 @@
+import type { AgentPhase } from "../../core/status/phases.ts";
+import { canTransitionAgent, isTerminalTeamPhase } from "../../core/status/phases.ts";
+import type { UsageDelta } from "../../core/status/types.ts";
+import type { TeamRunRef, TeamStore } from "../../core/store/index.ts";
+
+/** Totals after an addUsage: the agent's own and the whole run's. */
+export interface UsageTotalsUsd {
+  agentCostUsd: number;
+  totalCostUsd: number;
+}
+
+export interface PhaseDetails {
+  reason?: string;
+  message?: string;
+  exitCode?: number;
+}
+
+/**
+ * What the runner writes about one agent to the team state store. The session loop and the
+ * reporters depend on this interface only, so a run without a store (local tests) uses
+ * {@link NoStoreSink} and AWS uses {@link TeamStoreSink}.
+ */
+export interface AgentStateSink {
+  addUsage(delta: UsageDelta): Promise<UsageTotalsUsd | undefined>;
+  heartbeat(at: Date): Promise<void>;
+  setPhase(phase: AgentPhase, details?: PhaseDetails): Promise<void>;
+  /** Measured cost of the whole run so far, when known. */
+  runCostUsd(): Promise<number | undefined>;
+}
+
+export class NoStoreSink implements AgentStateSink {
+  async addUsage(): Promise<undefined> {
+    return undefined;
+  }
+  async heartbeat(): Promise<void> {}
+  async setPhase(): Promise<void> {}
+  async runCostUsd(): Promise<undefined> {
+    return undefined;
+  }
+}
+
+/** The agent's record in the DynamoDB team state store (core/store). */
+export class TeamStoreSink implements AgentStateSink {
+  constructor(
+    private readonly store: TeamStore,
+    private readonly ref: TeamRunRef,
+    private readonly agent: string,
+    private readonly runId: string,
+  ) {}
+
+  async addUsage(delta: UsageDelta): Promise<UsageTotalsUsd> {
+    const totals = await this.store.addUsage(this.ref, this.agent, delta);
+    return { agentCostUsd: totals.agent.costUsd, totalCostUsd: totals.total.costUsd };
+  }
+
+  heartbeat(at: Date): Promise<void> {
+    return this.store.heartbeat(this.ref, this.agent, at);
+  }
+
+  /**
+   * Moves the agent to `phase` when the transition table allows it (Running from Pending goes
+   * through Starting, as the state machine would). A finished run, another run under the same
+   * team name, or a phase that cannot be reached any more leaves the record unchanged: a late
+   * report must never move an agent backwards.
+   */
+  async setPhase(phase: AgentPhase, details: PhaseDetails = {}): Promise<void> {
+    const at = new Date().toISOString();
+    for (let step = 0; step < 2; step++) {
+      let again = false;
+      await this.store.updateStatus(this.ref, (status, record) => {
+        if (record.runId !== this.runId || isTerminalTeamPhase(status.phase)) return undefined;
+        const agent = status.agents[this.agent];
+        if (!agent || agent.phase === phase) return undefined;
+        let next: AgentPhase = phase;
+        if (!canTransitionAgent(agent.phase, phase)) {
+          if (phase === "Running" && canTransitionAgent(agent.phase, "Starting")) {
+            next = "Starting";
+            again = true;
+          } else return undefined;
+        }
+        agent.phase = next;
+        if (next === "Starting" || next === "Running") {
+          agent.startedAt ??= at;
+          delete agent.reason;
+          delete agent.message;
+          delete agent.finishedAt;
+          delete agent.exitCode;
+        } else {
+          agent.finishedAt = at;
+          if (details.reason) agent.reason = details.reason;
+          if (details.message) agent.message = details.message;
+          if (details.exitCode !== undefined) agent.exitCode = details.exitCode;
+        }
+        return status;
+      });
+      if (!again) return;
+    }
+  }
+
+  async runCostUsd(): Promise<number | undefined> {
+    const record = await this.store.findRun(this.ref);
+    return record && record.runId === this.runId ? record.status.totalCostUsd : undefined;
+  }
+}

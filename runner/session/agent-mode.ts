@@ -1,0 +1,109 @@
+import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { adapterFor } from "../adapters/index.ts";
+import type { TurnInput } from "../adapters/types.ts";
+import type { RunnerConfig } from "../config/env.ts";
+import { ConfigError } from "../config/exit-codes.ts";
+import { findAgent, type RunManifest } from "../config/manifest.ts";
+import type { RunnerServices } from "../config/services.ts";
+import { ProtocolError } from "../protocol/errors.ts";
+import { Team } from "../protocol/team.ts";
+import type { Logger } from "../reporting/logger.ts";
+import { writeAgentOutcome } from "../reporting/outcome-file.ts";
+import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";
+import { agentWorkdir, runLayout } from "../workspace/layout.ts";
+import { prepareAgentSetup } from "./agent-setup.ts";
+import { runSession, type SessionOutcome } from "./loop.ts";
+
+export interface AgentModeInput {
+  config: RunnerConfig;
+  manifest: RunManifest;
+  services: RunnerServices;
+  signal: AbortSignal;
+  log: Logger;
+  /** Files next to the bundled entrypoint (the container image), when running from dist/. */
+  bundled?: { teamServerEntry?: string; scriptedExecutable?: string };
+  onTurnStart?: (turn: number, input: TurnInput) => void;
+}
+
+/** The runner's `agent` mode: one agent's session from registration to its recorded outcome. */
+export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcome> {
+  const { config, manifest, services, log } = input;
+  const team = manifest.team;
+  const agent = findAgent(team, config.agentName ?? "");
+  const protocol = new Team(config.teamDir);
+  try {
+    await protocol.member(agent.name);
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      throw new ConfigError(`Agent ${agent.name} cannot join the team: ${error.message}`);
+    }
+    throw error;
+  }
+  const cwd = agentWorkdir(runLayout(config.teamDir), team, agent);
+  if (
+    !(await stat(cwd).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new ConfigError(
+      `The agent's working directory ${cwd} does not exist: run the runner's init mode first.`,
+    );
+  }
+
+  const sink: AgentStateSink = services.store
+    ? new TeamStoreSink(services.store, team.metadata, agent.name, config.runId)
+    : new NoStoreSink();
+  const executable =
+    config.agentExecutable ??
+    (agent.cli === "scripted" &&
+    input.bundled?.scriptedExecutable &&
+    existsSync(input.bundled.scriptedExecutable)
+      ? input.bundled.scriptedExecutable
+      : undefined);
+  const adapter = adapterFor(agent.cli, executable ? { executable } : {});
+  const setup = await prepareAgentSetup({
+    team,
+    agent,
+    runId: config.runId,
+    teamDir: config.teamDir,
+    env: process.env,
+    ...(input.bundled?.teamServerEntry ? { teamServerEntry: input.bundled.teamServerEntry } : {}),
+  });
+  let outcome: SessionOutcome;
+  try {
+    outcome = await runSession({
+      team: protocol,
+      spec: team,
+      agent,
+      runId: config.runId,
+      cwd,
+      adapter,
+      mcp: setup.mcp,
+      cliEnv: setup.cliEnv,
+      sink,
+      timings: config.timings,
+      ...(team.spec.lifecycle.budgetLimit !== undefined
+        ? { budgetUsd: team.spec.lifecycle.budgetLimit }
+        : {}),
+      signal: input.signal,
+      log,
+      ...(input.onTurnStart ? { onTurnStart: input.onTurnStart } : {}),
+    });
+  } finally {
+    await setup.cleanup().catch(() => {});
+  }
+  await writeAgentOutcome(config.teamDir, {
+    agent: agent.name,
+    role: agent.role,
+    model: outcome.lastResult?.model ?? agent.model,
+    phase: outcome.end === "stopped" ? "Stopped" : outcome.ok ? "Succeeded" : "Failed",
+    reason: outcome.reason,
+    message: outcome.message,
+    usage: outcome.usage,
+  }).catch((error: unknown) =>
+    log.warn("Could not write the agent's outcome file", { error: String(error) }),
+  );
+  return outcome;
+}

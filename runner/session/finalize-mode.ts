@@ -1,0 +1,88 @@
+import type { AgentTeam } from "../../core/manifest/types.ts";
+import type { TeamStore } from "../../core/store/team-store.ts";
+import type { RunnerConfig } from "../config/env.ts";
+import type { RunManifest } from "../config/manifest.ts";
+import type { RunnerServices } from "../config/services.ts";
+import { finalize } from "../finalize/finalize.ts";
+import type { AgentOutcome } from "../finalize/report.ts";
+import { errorMessage, type Logger } from "../reporting/logger.ts";
+import { readAgentOutcomes } from "../reporting/outcome-file.ts";
+
+export interface FinalizeModeInput {
+  config: RunnerConfig;
+  manifest: RunManifest;
+  services: RunnerServices;
+  log: Logger;
+}
+
+/**
+ * What each agent did and cost: from the store when one is attached (its atomic usage totals
+ * are authoritative), else from the outcome files the agent runners left in the team directory.
+ */
+export async function measuredOutcomes(
+  team: AgentTeam,
+  teamDir: string,
+  runId: string,
+  store: TeamStore | undefined,
+  log: Logger,
+): Promise<AgentOutcome[]> {
+  const agents = [team.spec.lead, ...team.spec.teammates];
+  const files = new Map((await readAgentOutcomes(teamDir)).map((f) => [f.agent, f]));
+  let stored: Awaited<ReturnType<TeamStore["findRun"]>>;
+  if (store) {
+    stored = await store.findRun(team.metadata).catch((error: unknown) => {
+      log.warn("Could not read measured usage from the store; using the runners' outcome files", {
+        error: errorMessage(error),
+      });
+      return undefined;
+    });
+    if (stored && stored.runId !== runId) stored = undefined;
+  }
+  return agents.map((agent) => {
+    const fromStore = stored?.status.agents[agent.name];
+    const file = files.get(agent.name);
+    const usage = fromStore ?? file?.usage;
+    return {
+      name: agent.name,
+      role: agent.role,
+      phase: fromStore?.phase ?? file?.phase ?? "Unknown",
+      costUsd: usage?.costUsd ?? 0,
+      model: file?.model ?? agent.model,
+      inputTokens: usage?.inputTokens ?? 0,
+      outputTokens: usage?.outputTokens ?? 0,
+    };
+  });
+}
+
+/** The runner's `finalize` mode: gates, merge, push, pull request, notification (runner/finalize). */
+export async function runFinalizeMode(input: FinalizeModeInput) {
+  const { config, manifest, services, log } = input;
+  const team = manifest.team;
+  const agents = await measuredOutcomes(team, config.teamDir, config.runId, services.store, log);
+  const [owner, repo] = config.githubRepository?.split("/") ?? [];
+  const result = await finalize({
+    runDir: config.teamDir,
+    team,
+    runId: config.runId,
+    agents,
+    ...(owner && repo ? { github: { owner, repo } } : {}),
+    ...(services.objectStore ? { store: services.objectStore } : {}),
+    log: (line) => log.info(line),
+  });
+  if (!result.ok) log.error("Finalize failed", { error: result.error });
+  return {
+    ok: result.ok,
+    action: result.action,
+    branch: result.branch ?? null,
+    pushed: result.pushed,
+    merged: result.merged,
+    commits: result.commits.length,
+    pullRequestUrl: result.pullRequestUrl ?? null,
+    costUsd: result.costUsd,
+    agents,
+    ...(result.conflicts?.length ? { conflicts: result.conflicts } : {}),
+    ...(result.scopeViolations?.length ? { scopeViolations: result.scopeViolations } : {}),
+    gates: result.gates.map((g) => ({ ...g, output: undefined })),
+    ...(result.error ? { error: result.error } : {}),
+  };
+}

@@ -1,0 +1,404 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
+import type { AgentPhase } from "../../core/status/phases.ts";
+import type { UsageDelta } from "../../core/status/types.ts";
+import { runTurn } from "../adapters/run-turn.ts";
+import type { AgentAdapter, TurnInput, TurnMcp, TurnResult } from "../adapters/types.ts";
+import type { RunnerTimings } from "../config/env.ts";
+import { ENDED_STATUSES, type Team } from "../protocol/team.ts";
+import type { InboxMessage, Member, MemberStatus, Task } from "../protocol/types.ts";
+import { Heartbeat } from "../reporting/heartbeat.ts";
+import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
+import type { AgentStateSink } from "../reporting/store-sink.ts";
+import { UsageReporter } from "../reporting/usage-reporter.ts";
+import { RUNNER_SENDER, resumePrompt, systemPromptAddition, teamEndedMessage } from "./prompt.ts";
+
+/** How a session ended. */
+export type SessionEnd =
+  /** The agent called `finish`. */
+  | "finished"
+  /** The lead ended a turn without `finish` after the team had ended; the runner finished for it. */
+  | "finished-by-runner"
+  /** A teammate stopped on the lead's shutdown request. */
+  | "shutdown"
+  /** A teammate with no open task and no unread message stayed idle for the grace period. */
+  | "idle"
+  /** SIGTERM (ECS stop), the run's deadline, or another abort. */
+  | "stopped"
+  /** Crash, failing turns, turn cap, budget, or an internal error. */
+  | "failed";
+
+export interface SessionOutcome {
+  end: SessionEnd;
+  /** True for the endings that are the agent's success (exit code 0). */
+  ok: boolean;
+  /** CamelCase cause, recorded as the agent's `reason` in the store. */
+  reason: string;
+  message: string;
+  turns: number;
+  sessionId?: string;
+  /** This agent's measured usage in this session. */
+  usage: UsageDelta;
+  lastResult?: TurnResult;
+}
+
+export interface SessionOptions {
+  /** The team protocol on the run's directory. */
+  team: Team;
+  spec: AgentTeam;
+  agent: AgentSpec;
+  runId: string;
+  /** The CLI's working directory (the agent's checkout or the cowork workspace). */
+  cwd: string;
+  adapter: AgentAdapter;
+  mcp?: TurnMcp;
+  /** Extra environment for every turn (see agent-setup.ts). */
+  cliEnv?: Record<string, string>;
+  sink: AgentStateSink;
+  timings: RunnerTimings;
+  /** The run's budget in USD (lifecycle.budgetLimit). */
+  budgetUsd?: number;
+  /** Aborting stops the current turn (SIGINT, then SIGTERM) and ends the session as "stopped". */
+  signal?: AbortSignal;
+  log?: Logger;
+  /** Called once a turn's CLI is about to be spawned (benchmarks, tests). */
+  onTurnStart?: (turn: number, input: TurnInput) => void;
+}
+
+const MAX_CONSECUTIVE_ERRORS = 3;
+const MAX_NUDGES = 2;
+
+type Wake = { resume: string } | { end: Omit<SessionOutcome, "turns" | "usage"> };
+
+/**
+ * One agent's session: run a headless turn, then decide from the team files whether the agent
+ * is done, must wait, or is resumed (same session) because a message or task arrived for it.
+ * See docs/runner.md for the rules. Never throws: every failure becomes an outcome.
+ */
+export async function runSession(options: SessionOptions): Promise<SessionOutcome> {
+  const { team, agent, timings } = options;
+  const log = options.log ?? silentLogger;
+  const name = agent.name;
+  const isLead = agent.role === "lead";
+  const reporter = new UsageReporter(options.sink, { intervalMs: timings.usageReportMs, log });
+  const heartbeat = new Heartbeat(team, name, options.sink, { intervalMs: timings.heartbeatMs, log });
+  const signal = options.signal ?? new AbortController().signal;
+  const systemPrompt = systemPromptAddition(options.spec, agent, options.runId);
+  const notifiedTasks = new Set<string>();
+  // Inboxes are append-only: messages before this index were already announced in a resume
+  // prompt, so a model that leaves them unread is not woken for them again and again.
+  let announcedInbox = 0;
+
+  let turns = 0;
+  let sessionId: string | undefined;
+  let lastResult: TurnResult | undefined;
+  let toldTeamEnded = false;
+  let nudges = 0;
+  let consecutiveErrors = 0;
+
+  const done = (end: Omit<SessionOutcome, "turns" | "usage">): SessionOutcome => ({
+    ...end,
+    turns,
+    usage: reporter.total,
+    ...(sessionId ? { sessionId } : {}),
+    ...(lastResult ? { lastResult } : {}),
+  });
+  const stopped = (): SessionOutcome =>
+    done({
+      end: "stopped",
+      ok: false,
+      reason: "Stopped",
+      message: `Stopped by ${abortReason(signal)} after ${turns} turn(s).`,
+    });
+  const failed = (reason: string, message: string): SessionOutcome =>
+    done({ end: "failed", ok: false, reason, message });
+
+  // Teammates that have ended, or whose runner stopped beating (a killed container).
+  const activeTeammates = async (): Promise<Member[]> => {
+    const now = Date.now();
+    return (await team.members()).filter(
+      (m) =>
+        m.role === "teammate" &&
+        !ENDED_STATUSES.includes(m.status) &&
+        !(
+          m.status !== "pending" &&
+          m.heartbeatAt &&
+          now - Date.parse(m.heartbeatAt) > timings.staleHeartbeatMs
+        ),
+    );
+  };
+
+  const tasksForMe = async (): Promise<Task[]> => {
+    const selfClaim = options.spec.spec.coordination.taskAssignment === "self-claim";
+    return (await team.listTasks()).filter(
+      (t) =>
+        t.status === "pending" &&
+        !notifiedTasks.has(t.id) &&
+        (t.owner === name || (selfClaim && !isLead && t.owner === null && t.blockedBy.length === 0)),
+    );
+  };
+
+  /** Polls the team files after a turn until the agent must be resumed or is done. */
+  const waitForWake = async (): Promise<Wake> => {
+    const idleSince = Date.now();
+    for (;;) {
+      if (signal.aborted) return { end: stopped() };
+      const lifecycle = await team.lifecycle(name);
+      if (lifecycle.finished) return { end: finishedOutcome(lifecycle.finished.summary) };
+      if (!isLead && lifecycle.shutdownRequest) {
+        const { from, reason } = lifecycle.shutdownRequest;
+        return {
+          end: {
+            end: "shutdown",
+            ok: true,
+            reason: "ShutdownRequested",
+            message: `Stopped on ${from}'s shutdown request${reason ? `: ${reason}` : "."}`,
+          },
+        };
+      }
+      const inbox = await team.readInbox(name);
+      const unread: InboxMessage[] = inbox.slice(announcedInbox).filter((m) => !m.read);
+      const tasks = await tasksForMe();
+      if (unread.length > 0 || tasks.length > 0) {
+        for (const t of tasks) notifiedTasks.add(t.id);
+        announcedInbox = inbox.length;
+        return { resume: resumePrompt({ messages: unread, tasks }) };
+      }
+      const idleMs = Date.now() - idleSince;
+      if (isLead) {
+        const active = await activeTeammates();
+        if (active.length === 0 && !toldTeamEnded) {
+          toldTeamEnded = true;
+          const teammates = (await team.members()).filter((m) => m.role === "teammate");
+          await team.sendMessage({
+            from: RUNNER_SENDER,
+            to: name,
+            text: teamEndedMessage(teammates.map((m) => ({ name: m.name, status: m.status }))),
+            summary: "team ended",
+          });
+          continue; // the message wakes the lead on the next poll
+        }
+        if (active.length === 0 && toldTeamEnded && idleMs >= timings.leadFinishGraceMs) {
+          const summary = `Finished by the runner: the lead ended its turn without calling finish ${Math.round(idleMs / 1000)} s after every teammate had ended.${lastResult?.resultText ? ` Its last words: ${lastResult.resultText.slice(0, 500)}` : ""}`;
+          await team.finish(name, summary);
+          return {
+            end: { end: "finished-by-runner", ok: true, reason: "FinishedByRunner", message: summary },
+          };
+        }
+      } else if (idleMs >= timings.idleGraceMs) {
+        const open = await team.openTasksOf(name);
+        if (open.length === 0) {
+          return {
+            end: {
+              end: "idle",
+              ok: true,
+              reason: "Idle",
+              message: `Stopped after ${Math.round(idleMs / 1000)} s idle with no open task and no unread message.`,
+            },
+          };
+        }
+        if (nudges >= MAX_NUDGES) {
+          return {
+            end: {
+              end: "failed",
+              ok: false,
+              reason: "IdleWithOpenTasks",
+              message: `Idle with open tasks ${open.map((t) => `#${t.id}`).join(", ")} after ${nudges} reminders.`,
+            },
+          };
+        }
+        nudges++;
+        return {
+          resume: resumePrompt({
+            messages: [],
+            tasks: [],
+            nudge: `You still own open tasks: ${open.map((t) => `#${t.id} "${t.subject}" (${t.status})`).join(", ")}. Continue them and mark them completed, or release them with task_update (owner "") and tell the lead why.`,
+          }),
+        };
+      }
+      try {
+        await sleep(timings.pollIntervalMs, undefined, { signal });
+      } catch {
+        // aborted: handled at the top of the loop
+      }
+    }
+  };
+
+  const finishedOutcome = (summary: string): Omit<SessionOutcome, "turns" | "usage"> => ({
+    end: "finished",
+    ok: true,
+    reason: "Finished",
+    message: summary,
+  });
+
+  /** A lead that finished early stays (heartbeating) until its teammates end: the lead ends last. */
+  const waitForTeammates = async (): Promise<boolean> => {
+    for (;;) {
+      if ((await activeTeammates()).length === 0) return true;
+      if (signal.aborted) return false;
+      try {
+        await sleep(timings.pollIntervalMs, undefined, { signal });
+      } catch {
+        // aborted
+      }
+    }
+  };
+
+  const session = async (): Promise<SessionOutcome> => {
+    let prompt = agent.prompt;
+    for (;;) {
+      if (signal.aborted) return stopped();
+      if (turns >= timings.maxSessionTurns) {
+        return failed(
+          "MaxTurnsReached",
+          `Reached the session cap of ${timings.maxSessionTurns} turns without finishing.`,
+        );
+      }
+      let remainingBudgetUsd: number | undefined;
+      if (options.budgetUsd !== undefined) {
+        const spent = Math.max(reporter.runCostUsd ?? 0, reporter.total.costUsd);
+        remainingBudgetUsd = options.budgetUsd - spent;
+        if (remainingBudgetUsd <= 0) {
+          return failed(
+            "BudgetExceeded",
+            `The run's budget of $${options.budgetUsd} is spent ($${spent.toFixed(4)} measured).`,
+          );
+        }
+      }
+      const input: TurnInput = {
+        agent,
+        prompt,
+        cwd: options.cwd,
+        systemPromptAddition: systemPrompt,
+        ...(sessionId ? { resumeSessionId: sessionId } : {}),
+        ...(options.mcp ? { mcp: options.mcp } : {}),
+        ...(remainingBudgetUsd !== undefined ? { remainingBudgetUsd } : {}),
+        ...(options.cliEnv ? { env: options.cliEnv } : {}),
+      };
+      await heartbeat.setStatus("active");
+      reporter.beginTurn();
+      options.onTurnStart?.(turns + 1, input);
+      log.info("Turn started", { turn: turns + 1, resume: sessionId ?? null, remainingBudgetUsd });
+      const result = await runTurn(options.adapter, input, {
+        signal,
+        onProgress: (event) => reporter.progress(event),
+        progressIntervalMs: timings.usageReportMs,
+        graceMs: timings.stopGraceMs,
+        onStderr: (chunk) => log.debug("CLI stderr", { text: chunk.slice(0, 2000) }),
+      });
+      turns++;
+      lastResult = result;
+      await reporter.endTurn(result);
+      if (result.sessionId) sessionId = result.sessionId;
+      log.info("Turn ended", {
+        turn: turns,
+        sessionId: result.sessionId,
+        isError: result.isError,
+        errorKind: result.errorKind,
+        costUsd: result.costUsd,
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        result: result.resultText.slice(0, 500),
+      });
+      if (result.stopped || signal.aborted) return stopped();
+
+      const lifecycle = await team.lifecycle(name);
+      if (lifecycle.finished) {
+        if (isLead && !(await waitForTeammates())) return stopped();
+        return done(finishedOutcome(lifecycle.finished.summary));
+      }
+      if (result.isError) {
+        if (result.errorKind === "max_budget") return failed("BudgetExceeded", result.resultText);
+        if (result.errorKind === "spawn_failed") return failed("CliNotStarted", result.resultText);
+        consecutiveErrors++;
+        if (!sessionId || consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) {
+          return failed(
+            result.errorKind === "crashed" ? "CliCrashed" : "TurnFailed",
+            `${consecutiveErrors} turn(s) in a row failed; the last: ${result.resultText}`,
+          );
+        }
+        if (result.errorKind !== "max_turns") {
+          prompt = `Your previous turn ended with an error: ${result.resultText.slice(0, 1000)}\n\nContinue where you left off. Call \`finish\` when your work is done.`;
+          continue;
+        }
+      } else {
+        consecutiveErrors = 0;
+      }
+
+      await heartbeat.setStatus("idle");
+      const wake = await waitForWake();
+      if ("end" in wake) {
+        if (wake.end.end === "stopped") return stopped();
+        return done(wake.end);
+      }
+      prompt = wake.resume;
+    }
+  };
+
+  reporter.start();
+  heartbeat.start();
+  await heartbeat.setStatus("active");
+  await options.sink.setPhase("Running").catch((error: unknown) => {
+    log.warn("Could not record the agent as Running in the store", { error: errorMessage(error) });
+  });
+  reporter.knownRunCostUsd = await options.sink.runCostUsd().catch(() => undefined);
+
+  let outcome: SessionOutcome;
+  try {
+    outcome = await session();
+  } catch (error) {
+    log.error("Session failed", { error: errorMessage(error), stack: (error as Error).stack });
+    outcome = failed("RunnerError", `The runner failed: ${errorMessage(error)}`);
+  }
+  await reporter.close();
+  outcome.usage = reporter.total;
+  await heartbeat.stop(memberStatusOf(outcome.end));
+  const phase = phaseOf(outcome.end);
+  await options.sink
+    .setPhase(phase, { reason: outcome.reason, message: outcome.message, exitCode: exitCodeOf(outcome) })
+    .catch((error: unknown) => {
+      log.warn(`Could not record the agent as ${phase} in the store`, { error: errorMessage(error) });
+    });
+  log.info("Session ended", {
+    end: outcome.end,
+    reason: outcome.reason,
+    message: outcome.message,
+    turns: outcome.turns,
+    costUsd: outcome.usage.costUsd,
+  });
+  return outcome;
+}
+
+export function memberStatusOf(end: SessionEnd): MemberStatus {
+  switch (end) {
+    case "finished":
+    case "finished-by-runner":
+      return "finished";
+    case "shutdown":
+    case "idle":
+    case "stopped":
+      return "stopped";
+    case "failed":
+      return "failed";
+  }
+}
+
+export function phaseOf(end: SessionEnd): AgentPhase {
+  if (end === "stopped") return "Stopped";
+  if (end === "failed") return "Failed";
+  return "Succeeded";
+}
+
+/** 0 ok, 1 failed, 3 stopped by a signal (see runner/config/exit-codes.ts). */
+export function exitCodeOf(outcome: Pick<SessionOutcome, "end">): number {
+  if (outcome.end === "stopped") return 3;
+  if (outcome.end === "failed") return 1;
+  return 0;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (typeof reason === "string") return reason;
+  if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
+  return "an abort";
+}

@@ -1,0 +1,110 @@
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AgentSpec, AgentTeam, ScriptStep } from "../../../core/manifest/types.ts";
+import type { RunnerTimings } from "../../../runner/config/env.ts";
+import { Team } from "../../../runner/protocol/team.ts";
+
+/** A normalized agent spec (as the manifest parser produces it) driven by the scripted agent. */
+export function scriptedAgent(
+  name: string,
+  role: "lead" | "teammate",
+  script?: ScriptStep[],
+  extra: Partial<AgentSpec> = {},
+): AgentSpec {
+  return {
+    name,
+    role,
+    model: role === "lead" ? "claude-opus-4-6" : "claude-sonnet-4-5",
+    prompt: `You are ${name}. Do your part.`,
+    cli: "scripted",
+    permissionMode: "acceptEdits",
+    dependsOn: [],
+    skills: [],
+    mcpServers: [],
+    ...(script ? { script } : {}),
+    ...extra,
+  };
+}
+
+export function coworkTeam(lead: AgentSpec, teammates: AgentSpec[], name = "crew"): AgentTeam {
+  return {
+    apiVersion: "squadron.dev/v1alpha1",
+    kind: "AgentTeam",
+    metadata: { name, namespace: "default", labels: {}, annotations: {} },
+    spec: {
+      mode: "cowork",
+      workspace: { inputs: [], output: { mountPath: "/workspace/output", size: "5Gi" } },
+      auth: {},
+      lead,
+      teammates,
+      coordination: { taskAssignment: "lead-assigns", peerMessaging: true },
+      lifecycle: {
+        timeout: "1h",
+        timeoutSeconds: 3600,
+        onComplete: "none",
+        approvalGates: [],
+        maxRestarts: 0,
+      },
+      observability: {},
+    },
+  };
+}
+
+/** Fast timings for tests; the production defaults are in runner/config/env.ts. */
+export function testTimings(overrides: Partial<RunnerTimings> = {}): RunnerTimings {
+  return {
+    pollIntervalMs: 50,
+    heartbeatMs: 500,
+    usageReportMs: 200,
+    idleGraceMs: 30_000,
+    leadFinishGraceMs: 30_000,
+    staleHeartbeatMs: 60_000,
+    stopGraceMs: 2000,
+    maxSessionTurns: 10,
+    ...overrides,
+  };
+}
+
+/** A run directory with team/config.json for `team` and the cowork workspace directory. */
+export async function initRunDir(team: AgentTeam, runId: string): Promise<{ dir: string; protocol: Team }> {
+  const dir = await mkdtemp(join(tmpdir(), "squadron-session-"));
+  const protocol = new Team(dir);
+  await protocol.init({
+    teamName: team.metadata.name,
+    runId,
+    members: [team.spec.lead, ...team.spec.teammates].map((a) => ({
+      name: a.name,
+      role: a.role,
+      cli: a.cli,
+      model: a.model,
+      simulated: true,
+    })),
+  });
+  await mkdir(join(dir, "workspace"), { recursive: true });
+  return { dir, protocol };
+}
+
+export async function writeRunManifest(dir: string, runId: string, team: AgentTeam, deadlineMs = 3_600_000) {
+  const path = join(dir, "run.json");
+  await writeFile(
+    path,
+    JSON.stringify({ runId, team, deadline: new Date(Date.now() + deadlineMs).toISOString() }),
+  );
+  return path;
+}
+
+let bundle: Promise<string> | undefined;
+/**
+ * The runner bundled as in the container image (runner/build.ts), built once per test file.
+ * Tests spawn many agent CLIs and MCP servers; the bundle starts them in a fraction of tsx's time.
+ */
+export function bundledRunner(): Promise<string> {
+  bundle ??= (async () => {
+    const { buildRunner } = await import("../../../runner/build.ts");
+    const outdir = await mkdtemp(join(tmpdir(), "squadron-runner-dist-"));
+    await buildRunner({ outdir, sourcemap: false });
+    return outdir;
+  })();
+  return bundle;
+}
