@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awaitApproval } from "../../core/control/approvals.ts";
@@ -432,11 +433,8 @@ describe("control plane against DynamoDB Local", () => {
 });
 
 async function readItem(h: Harness, ref: { namespace: string; name: string }) {
-  const { GetCommand, DynamoDBDocumentClient } = await import("@aws-sdk/lib-dynamodb");
-  const store = h.deps.store as unknown as {
-    doc: InstanceType<typeof DynamoDBDocumentClient>;
-    tableName: string;
-  };
+  const { GetCommand } = await import("@aws-sdk/lib-dynamodb");
+  const store = h.deps.store as unknown as { doc: DynamoDBDocumentClient; tableName: string };
   const { Item } = await store.doc.send(
     new GetCommand({ TableName: store.tableName, Key: { pk: teamPk(ref.namespace, ref.name), sk: RUN_SK } }),
   );
