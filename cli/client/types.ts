@@ -62,18 +62,23 @@ export interface TeamView extends TeamSummary {
   metadata?: Record<string, unknown>;
 }
 
-export interface TemplateView {
-  namespace?: string;
-  name?: string;
-  createdAt?: string;
-  updatedAt?: string;
+interface TemplateManifest {
   metadata?: { name?: string; namespace?: string };
   spec?: {
     description?: string;
     teammates?: unknown[];
     lifecycle?: { timeout?: string; budgetLimit?: number };
   };
-  [key: string]: unknown;
+}
+
+/** A stored template: `{namespace, name, template, version, createdAt, updatedAt}`. */
+export interface TemplateView {
+  namespace?: string;
+  name?: string;
+  version?: number;
+  createdAt?: string;
+  updatedAt?: string;
+  template?: TemplateManifest;
 }
 
 export interface TaskView {

@@ -35,7 +35,8 @@ const command: CliCommand = {
         const kind = resourceKind(resource, ["team", "template"]);
         const { client, namespace } = await contextFor(options);
         if (kind === "template") {
-          process.stdout.write(serialize(await client.getTemplate(namespace, name), "yaml"));
+          const view = await client.getTemplate(namespace, name);
+          process.stdout.write(serialize(view.template ?? view, "yaml"));
           return;
         }
         const team = await client.getTeam(namespace, name);

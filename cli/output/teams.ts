@@ -35,20 +35,21 @@ export function teamsTable(teams: readonly TeamSummary[], now: Date = new Date()
 export const TEMPLATE_COLUMNS = ["NAME", "TEAMMATES", "TIMEOUT", "BUDGET", "AGE"] as const;
 
 export function templateName(template: TemplateView): string {
-  return template.metadata?.name ?? template.name ?? "<unknown>";
+  return template.name ?? template.template?.metadata?.name ?? "<unknown>";
 }
 
 export function templatesTable(templates: readonly TemplateView[], now: Date = new Date()): string[] {
   return renderTable(
     TEMPLATE_COLUMNS,
     templates.map((template) => {
-      const budget = template.spec?.lifecycle?.budgetLimit;
+      const spec = template.template?.spec;
+      const budget = spec?.lifecycle?.budgetLimit;
       return [
         templateName(template),
-        String(template.spec?.teammates?.length ?? 0),
-        template.spec?.lifecycle?.timeout ?? "<none>",
+        String(spec?.teammates?.length ?? 0),
+        spec?.lifecycle?.timeout ?? "<none>",
         budget === undefined ? "<none>" : dollars(budget),
-        age(template.createdAt ?? (template.metadata as { createdAt?: string } | undefined)?.createdAt, now),
+        age(template.createdAt, now),
       ];
     }),
   );

@@ -1,0 +1,487 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { writeConfig } from "../../cli/config/index.ts";
+import { buildProgram } from "../../cli/main.ts";
+import type { TeamFilesReader } from "../../core/control/team-files.ts";
+import { parseTeam } from "../../core/manifest/index.ts";
+import { type Harness, harness, newTable } from "../lambdas/harness.ts";
+import { type ApiServer, repoRoot, squadron, startApiServer } from "./support/api-server.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "squadron-cli-commands-"));
+function file(name: string, content: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+const TEAM = (name: string, extra = "") => `apiVersion: squadron.dev/v1alpha1
+kind: AgentTeam
+metadata:
+  name: ${name}
+${extra}spec:
+  repository:
+    url: https://example.com/acme/backend.git
+  lead:
+    prompt: Coordinate.
+  teammates:
+    - name: backend-api
+      prompt: Build the endpoints.
+    - name: test-coverage
+      prompt: Test them.
+      dependsOn: [backend-api]
+  lifecycle:
+    budgetLimit: "10"
+    approvalGates:
+      - event: spawn-backend-api
+      - event: spawn-test-coverage
+`;
+
+const TEMPLATE = readFileSync(join(repoRoot, "examples/fullstack-review-template.yaml"), "utf8");
+const RUN = readFileSync(join(repoRoot, "examples/q4-security-review-run.yaml"), "utf8");
+
+/** What a run's shared directory holds, in the runner protocol's shapes. */
+const teamFiles: TeamFilesReader = {
+  async tasks() {
+    return [
+      {
+        id: "1",
+        subject: "Build the OAuth2 endpoints",
+        description: "",
+        status: "completed",
+        owner: "backend-api",
+        blocks: ["2"],
+        blockedBy: [],
+        createdAt: "2026-01-01T10:00:00.000Z",
+        updatedAt: "2026-01-01T10:05:00.000Z",
+      },
+      {
+        id: "2",
+        subject: "Cover the endpoints with tests",
+        description: "",
+        status: "pending",
+        owner: null,
+        blocks: [],
+        blockedBy: ["1"],
+        createdAt: "2026-01-01T10:00:01.000Z",
+        updatedAt: "2026-01-01T10:00:01.000Z",
+      },
+    ];
+  },
+  async messages(_runId, agent) {
+    const all = [
+      {
+        to: "backend-api",
+        from: "lead",
+        text: "Please take task 1.\nThanks.",
+        timestamp: "2026-01-01T10:00:02.000Z",
+        read: true,
+      },
+      {
+        to: "lead",
+        from: "backend-api",
+        text: "Done.",
+        summary: "done",
+        timestamp: "2026-01-01T10:05:00.000Z",
+        read: false,
+      },
+    ];
+    return agent ? all.filter((m) => m.to === agent || m.from === agent) : all;
+  },
+};
+
+const LOG_LINES = [
+  { agent: "lead", time: "2026-01-01T10:00:00.000Z", line: "planning" },
+  { agent: "backend-api", time: "2026-01-01T10:00:01.000Z", line: "cloning" },
+  { agent: "lead", time: "2026-01-01T10:00:02.000Z", line: "waiting for teammates" },
+];
+
+let h: Harness;
+let server: ApiServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  h = harness(await newTable(), { teamFiles });
+  server = await startApiServer(async (event) => {
+    // The API has no logs route yet: this namespace serves the documented shape, two per page.
+    const logs = /^\/api\/namespaces\/logs-demo\/teams\/[^/]+\/logs$/.test(event.path);
+    if (!logs) return h.api(event);
+    const start = Number(event.queryStringParameters?.nextToken ?? 0);
+    const agent = event.queryStringParameters?.agent;
+    const lines = LOG_LINES.filter((l) => !agent || l.agent === agent);
+    const items = lines.slice(start, start + 2);
+    const body = start + 2 < lines.length ? { items, nextToken: String(start + 2) } : { items };
+    return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+  });
+  env = { SQUADRON_ENDPOINT: server.endpoint, SQUADRON_TOKEN: "admin" };
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("squadron apply", () => {
+  it("applies a template, a team and a run of the template from one multi-document file", async () => {
+    const path = file("all.yaml", `${RUN}---\n${TEAM("auth-refactor")}---\n${TEMPLATE}`);
+    const result = await squadron(["apply", "-f", path, "-n", "apply-ns"], { env });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    // Templates go first so the run finds its template.
+    expect(result.stdout.trimEnd().split("\n")).toEqual([
+      "template/fullstack-review created",
+      "team/q4-security-review created from template/fullstack-review",
+      "team/auth-refactor created",
+    ]);
+    const posted = server.requests.filter((r) => r.method === "POST").map((r) => r.path);
+    expect(posted).toEqual([
+      "/api/namespaces/apply-ns/templates",
+      "/api/namespaces/apply-ns/templates/fullstack-review/runs",
+      "/api/namespaces/apply-ns/teams",
+    ]);
+    const teams = (await h.deps.store.listRuns("apply-ns")).items.map((r) => r.name).sort();
+    expect(teams).toEqual(["auth-refactor", "q4-security-review"]);
+  });
+
+  it("updates a template that exists, reading the manifest from stdin", async () => {
+    const changed = TEMPLATE.replace('timeout: "1h"', 'timeout: "2h"');
+    const result = await squadron(["apply", "-f", "-", "-n", "apply-ns"], { env, input: changed });
+    expect(result.stdout).toBe("template/fullstack-review configured\n");
+    expect(result.code).toBe(0);
+    const stored = await h.deps.store.getTemplate("apply-ns", "fullstack-review");
+    expect(stored.template.spec.lifecycle.timeout).toBe("2h");
+  });
+
+  it("reports every local problem with file, line and path, sends nothing and exits 1", async () => {
+    const before = server.requests.length;
+    const path = file(
+      "bad.yaml",
+      `${TEAM("Bad-Name").replace("dependsOn: [backend-api]", "dependsOn: [nobody]")}`,
+    );
+    const result = await squadron(["apply", "-f", path], { env });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      `${path}:4: error: metadata.name: The name "Bad-Name" is not a DNS-1123 label`,
+    );
+    expect(result.stderr).toMatch(
+      new RegExp(`${path}:\\d+: error: spec\\.teammates\\[1\\]\\.dependsOn\\[0\\]: `),
+    );
+    expect(result.stderr).toContain("2 errors; nothing applied.");
+    expect(server.requests.length).toBe(before);
+  });
+
+  it("prints the API's error with every issue path and exits 1; a taken name exits 4", async () => {
+    const run = await squadron(
+      ["apply", "-f", join(repoRoot, "examples/q4-security-review-run.yaml"), "-n", "empty-ns"],
+      { env },
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      "squadron: team/q4-security-review: Template empty-ns/fullstack-review not found.\n" +
+        "  spec.templateRef.name: no template fullstack-review in empty-ns\n",
+    );
+    const again = await squadron(["apply", "-f", file("dup.yaml", TEAM("auth-refactor")), "-n", "apply-ns"], {
+      env,
+    });
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/^squadron: team\/auth-refactor: .*auth-refactor/);
+  });
+
+  it("refuses -n that contradicts the manifest's namespace before sending anything", async () => {
+    const before = server.requests.length;
+    const path = file("ns.yaml", TEAM("ns-team", "  namespace: team-a\n"));
+    const result = await squadron(["apply", "-f", path, "-n", "team-b"], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('is in namespace "team-a", not "team-b" given with -n');
+    expect(server.requests.length).toBe(before);
+  });
+});
+
+describe("squadron get", () => {
+  it("prints kagents' columns, and the same teams as JSON and YAML", async () => {
+    const table = await squadron(["get", "teams", "-n", "apply-ns"], { env });
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines[0]?.split(/\s+/)).toEqual(["NAME", "PHASE", "READY", "TASKS", "DONE", "COST", "AGE"]);
+    // Columns line up: every cell starts where its header does.
+    const starts = ["PHASE", "READY", "TASKS", "DONE", "COST", "AGE"].map((title) =>
+      lines[0]?.indexOf(title),
+    );
+    for (const line of lines.slice(1))
+      for (const start of starts) {
+        expect(line[(start ?? 0) - 1]).toBe(" ");
+        expect(line[start ?? 0]).not.toBe(" ");
+      }
+    const rows = lines.slice(1).map((line) => line.split(/\s{3,}|\s(?=\S)/).filter(Boolean));
+    expect(rows.find((r) => r[0] === "auth-refactor")).toEqual([
+      "auth-refactor",
+      "Pending",
+      "0/3",
+      "0",
+      "0",
+      "$0.00",
+      expect.stringMatching(/^\d+s$/),
+    ]);
+    expect(rows.find((r) => r[0] === "q4-security-review")?.slice(1, 6)).toEqual([
+      "Pending",
+      "0/4",
+      "0",
+      "0",
+      "$0.00",
+    ]);
+
+    const json = await squadron(["get", "teams", "-n", "apply-ns", "-o", "json"], { env });
+    const parsed = JSON.parse(json.stdout) as {
+      items: { name: string; ready: string; cost: { budgetUsd: number } }[];
+    };
+    expect(parsed.items.map((t) => t.name).sort()).toEqual(["auth-refactor", "q4-security-review"]);
+    expect(parsed.items.find((t) => t.name === "auth-refactor")).toMatchObject({
+      ready: "0/3",
+      cost: { budgetUsd: 10 },
+    });
+
+    const yaml = await squadron(["get", "teams", "auth-refactor", "-n", "apply-ns", "-o", "yaml"], { env });
+    expect(parseYaml(yaml.stdout)).toMatchObject({
+      name: "auth-refactor",
+      phase: "Pending",
+      gates: { "spawn-backend-api": { state: "Pending" } },
+    });
+  });
+
+  it("follows nextToken pages", async () => {
+    for (let i = 0; i < 3; i++) await h.deps.store.createRun(parseTeamFor(`paged-${i}`, "paged"));
+    // Ask for one item per page through the client itself: the CLI always reads every page.
+    const { SquadronClient } = await import("../../cli/client/index.ts");
+    const client = new SquadronClient({
+      endpoint: new URL(server.endpoint),
+      auth: { kind: "token", token: "admin" },
+    });
+    const pages = await client.all<{ name: string }>("/api/namespaces/paged/teams", { limit: 1 });
+    expect(pages.map((t) => t.name).sort()).toEqual(["paged-0", "paged-1", "paged-2"]);
+    expect(
+      server.requests.filter((r) => r.path === "/api/namespaces/paged/teams" && r.query.nextToken).length,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
+  it("lists templates", async () => {
+    const result = await squadron(["get", "templates", "-n", "apply-ns"], { env });
+    expect(result.stdout.trimEnd().split("\n")).toEqual([
+      "NAME               TEAMMATES   TIMEOUT   BUDGET   AGE",
+      expect.stringMatching(/^fullstack-review {3}3 {11}2h {8}\$20\.00 {3}\d+s$/),
+    ]);
+  });
+
+  it("watches without a terminal: prints the table, then each changed row, and ends when all are finished", async () => {
+    await squadron(["apply", "-f", file("watched.yaml", TEAM("watched")), "-n", "watch-ns"], { env });
+    const watching = squadron(["get", "teams", "-w", "--interval", "0.2", "-n", "watch-ns"], { env });
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.deps.store.cancelRun({ namespace: "watch-ns", name: "watched" }, "Stopped by the test.");
+    const result = await watching;
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^NAME/);
+    expect(lines.slice(1).map((line) => line.split(/\s+/)[1])).toEqual(["Pending", "Cancelled"]);
+    expect(result.stdout).not.toContain("\x1b[");
+  });
+});
+
+/** Seeds through the store directly, as the API would have stored it. */
+function parseTeamFor(name: string, namespace: string) {
+  return parseTeam(TEAM(name, `  namespace: ${namespace}\n`));
+}
+
+describe("squadron describe, approve, deny, tasks, messages, delete", () => {
+  it("describes a team: fields, agents, gates, tasks and events", async () => {
+    const result = await squadron(["describe", "team", "auth-refactor", "-n", "apply-ns"], { env });
+    expect(result.code).toBe(0);
+    const out = result.stdout;
+    expect(out).toMatch(/^Name: +auth-refactor$/m);
+    expect(out).toMatch(/^Namespace: +apply-ns$/m);
+    expect(out).toMatch(/^Phase: +Pending$/m);
+    expect(out).toMatch(/^Cost: +\$0\.00 of \$10\.00 budget$/m);
+    expect(out).toMatch(/^ {2}NAME +ROLE +CLI +PHASE +RESTARTS +COST +DEPENDS ON +PENDING APPROVAL$/m);
+    expect(out).toMatch(/^ {2}test-coverage +teammate +claude +Pending +0 +\$0\.00 +backend-api +<none>$/m);
+    expect(out).toMatch(/^ {2}spawn-backend-api +Pending +<none> +<none>$/m);
+    expect(out).toMatch(/^ {2}2 +Cover the endpoints with tests +pending +<none> +1$/m);
+    expect(out).toMatch(/^ {2}Type +Reason +Age +From +Message$/m);
+    expect(out).toMatch(
+      /^ {2}Normal +Created +\d+s +squadron +Team run auth-refactor-[0-9a-f]{8} created\.$/m,
+    );
+  });
+
+  it("approves and denies gates; deciding twice is a conflict (exit 4)", async () => {
+    const approve = await squadron(
+      ["approve", "team", "auth-refactor", "spawn-backend-api", "-n", "apply-ns"],
+      { env },
+    );
+    expect(approve.stdout).toBe("team/auth-refactor gate spawn-backend-api approved by admin\n");
+    expect(approve.code).toBe(0);
+    const deny = await squadron(
+      ["deny", "team", "auth-refactor", "spawn-test-coverage", "--reason", "later", "-n", "apply-ns"],
+      { env },
+    );
+    expect(deny.stdout).toBe("team/auth-refactor gate spawn-test-coverage denied by admin\n");
+    const twice = await squadron(
+      ["approve", "team", "auth-refactor", "spawn-backend-api", "-n", "apply-ns"],
+      { env },
+    );
+    expect(twice.code).toBe(4);
+    expect(twice.stderr).toBe("squadron: gate spawn-backend-api was already approved by admin\n");
+    const gates = (await h.deps.store.getRun({ namespace: "apply-ns", name: "auth-refactor" })).status.gates;
+    expect(gates["spawn-backend-api"]?.state).toBe("Approved");
+    expect(gates["spawn-test-coverage"]?.state).toBe("Denied");
+  });
+
+  it("lists tasks and messages", async () => {
+    const tasks = await squadron(["tasks", "team", "auth-refactor", "-n", "apply-ns"], { env });
+    expect(tasks.stdout.trimEnd().split("\n")).toEqual([
+      "ID   SUBJECT                          STATUS      OWNER         BLOCKED BY",
+      "1    Build the OAuth2 endpoints       completed   backend-api   <none>",
+      "2    Cover the endpoints with tests   pending     <none>        1",
+    ]);
+    const messages = await squadron(
+      ["messages", "team", "auth-refactor", "--agent", "lead", "-n", "apply-ns"],
+      { env },
+    );
+    expect(messages.stdout).toBe(
+      "2026-01-01T10:00:02.000Z  lead → backend-api\n    Please take task 1.\n    Thanks.\n" +
+        "2026-01-01T10:05:00.000Z  backend-api → lead (unread)\n    Done.\n",
+    );
+    expect(server.requests.at(-1)?.query).toEqual({ agent: "lead" });
+  });
+
+  it("deletes (cancels) a team, and says so when it had already ended", async () => {
+    const first = await squadron(["delete", "team", "q4-security-review", "-n", "apply-ns"], { env });
+    expect(first.stdout).toBe("team/q4-security-review cancelled\n");
+    expect(
+      (await h.deps.store.getRun({ namespace: "apply-ns", name: "q4-security-review" })).status.phase,
+    ).toBe("Cancelled");
+    expect(h.sfn.of("StopExecution").length).toBeGreaterThan(0);
+  });
+
+  it("runs a template", async () => {
+    const result = await squadron(
+      [
+        "run",
+        "fullstack-review",
+        "--repo",
+        "https://example.com/acme/platform.git",
+        "--branch",
+        "release/4.0",
+        "--prompt",
+        "Review 4.0",
+        "--name",
+        "q4-review",
+        "-n",
+        "apply-ns",
+      ],
+      { env },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("team/q4-review created from template/fullstack-review\n");
+    const run = await h.deps.store.getRun({ namespace: "apply-ns", name: "q4-review" });
+    expect(run.team.spec.repository).toMatchObject({
+      url: "https://example.com/acme/platform.git",
+      branch: "release/4.0",
+    });
+    expect(run.team.spec.teammates.map((t) => t.name)).toEqual(["security", "performance", "test-quality"]);
+    expect(run.team.spec.lead.prompt).toBe("Review 4.0");
+  });
+});
+
+describe("squadron logs", () => {
+  it("reads every page, prefixing the agent, or one agent's lines alone", async () => {
+    const all = await squadron(["logs", "team", "demo", "-n", "logs-demo"], { env });
+    expect(all.stdout).toBe("[lead] planning\n[backend-api] cloning\n[lead] waiting for teammates\n");
+    const lead = await squadron(["logs", "team", "demo", "lead", "--timestamps", "-n", "logs-demo"], { env });
+    expect(lead.stdout).toBe(
+      "2026-01-01T10:00:00.000Z planning\n2026-01-01T10:00:02.000Z waiting for teammates\n",
+    );
+  });
+
+  it("explains that the API has no logs route (exit 3)", async () => {
+    const result = await squadron(["logs", "team", "auth-refactor", "-n", "apply-ns"], { env });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(
+      "squadron: this API has no logs route (GET /api/namespaces/apply-ns/teams/auth-refactor/logs)",
+    );
+  });
+});
+
+describe("exit codes and connection", () => {
+  it("not found is 3, usage is 2, bad token is 6", async () => {
+    const missing = await squadron(["describe", "team", "nope", "-n", "apply-ns"], { env });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^squadron: .*nope.*\n$/);
+    const usage = await squadron(["get", "teams", "--bogus"], { env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("unknown option '--bogus'");
+    const kind = await squadron(["get", "pods"], { env });
+    expect(kind.code).toBe(2);
+    expect(kind.stderr).toBe('squadron: unknown resource type "pods"; use "team" or "template"\n');
+    const denied = await squadron(["get", "teams"], { env: { ...env, SQUADRON_TOKEN: "wrong" } });
+    expect(denied.code).toBe(6);
+    expect(denied.stderr).toBe("squadron: unknown bearer token\n");
+  });
+
+  it("cannot reach the endpoint: 5, and no endpoint at all: 5", async () => {
+    const closed = await startApiServer(async () => ({ statusCode: 200, body: "{}" }));
+    await closed.close();
+    const refused = await squadron(["get", "teams"], { env: { SQUADRON_ENDPOINT: closed.endpoint } });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toBe(
+      `squadron: cannot reach ${closed.endpoint}: connection refused (is the local stack running? start it with \`squadron up\`)\n`,
+    );
+    const none = await squadron(["get", "teams"]);
+    expect(none.code).toBe(5);
+    expect(none.stderr).toMatch(/^squadron: no endpoint: pass --endpoint URL, set SQUADRON_ENDPOINT/);
+  });
+
+  it("reads endpoint and token from the config file, and --endpoint wins over the environment", async () => {
+    const config = join(tmp, "config", "config.json");
+    await writeConfig({ endpoint: server.endpoint, token: "admin" }, config);
+    const fromConfig = await squadron(["get", "teams", "-n", "apply-ns", "-o", "json"], {
+      env: { SQUADRON_CONFIG: config },
+    });
+    expect(fromConfig.code).toBe(0);
+    expect(server.requests.at(-1)?.headers.authorization).toBe("Bearer admin");
+    const flag = await squadron(
+      ["get", "teams", "-n", "apply-ns", "-o", "json", "--endpoint", server.endpoint],
+      {
+        env: { SQUADRON_ENDPOINT: "http://127.0.0.1:9", SQUADRON_TOKEN: "admin" },
+      },
+    );
+    expect(flag.code).toBe(0);
+  });
+
+  it("has --help with examples on every command, and the exit codes on the top level", async () => {
+    const top = await squadron(["--help"]);
+    expect(top.stdout).toContain("Exit status:");
+    expect(top.stdout).toContain("5    cannot reach the endpoint");
+    const get = await squadron(["get", "--help"]);
+    expect(get.code).toBe(0);
+    expect(get.stdout).toContain("Examples:\n  squadron get teams\n");
+    // The other commands in-process: the same program, without a process each.
+    const program = await buildProgram();
+    for (const name of [
+      "apply",
+      "describe",
+      "approve",
+      "deny",
+      "logs",
+      "messages",
+      "tasks",
+      "delete",
+      "run",
+    ]) {
+      const command = program.commands.find((c) => c.name() === name);
+      let text = "";
+      command?.configureOutput({ writeOut: (s) => (text += s) });
+      command?.outputHelp();
+      expect(text, name).toContain(`Usage: squadron ${name}`);
+      expect(text, name).toContain("Examples:\n  squadron ");
+    }
+  });
+});
