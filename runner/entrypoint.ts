@@ -110,6 +110,9 @@ export async function main(
   argv: string[] = process.argv.slice(2),
 ): Promise<RunnerResult> {
   let log = createLogger({ keys: { runId: env.SQUADRON_RUN_ID, agent: env.SQUADRON_AGENT_NAME } });
+  // Node prints process warnings as plain text on stderr; keep stderr JSON lines only.
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => log.warn(warning.message, { warning: warning.name }));
   const controller = new AbortController();
   let stoppedBy: string | undefined;
   let config: RunnerConfig | undefined;

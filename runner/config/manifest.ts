@@ -83,20 +83,12 @@ async function readS3Text(url: string, region?: string): Promise<string> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
   if (!match) throw new ConfigError(`SQUADRON_RUN_MANIFEST ${url} is not an s3://bucket/key URL.`);
   // Loaded only when needed: the SDK costs start-up time that local runs should not pay.
-  const { GetObjectCommand, S3Client } = await import("@aws-sdk/client-s3");
-  const client = new S3Client(region ? { region } : {});
-  try {
-    const out = await client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
-    return (await out.Body?.transformToString("utf8")) ?? "";
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === "NoSuchKey") {
-      throw new ConfigError(
-        `The run manifest ${url} does not exist: the control plane writes it before starting the runner.`,
-      );
-    }
-    throw error;
-  } finally {
-    client.destroy();
+  const { readS3Object } = await import("./aws-clients.ts");
+  const text = await readS3Object(match[1] as string, match[2] as string, region);
+  if (text === undefined) {
+    throw new ConfigError(
+      `The run manifest ${url} does not exist: the control plane writes it before starting the runner.`,
+    );
   }
+  return text;
 }

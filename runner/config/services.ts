@@ -20,19 +20,13 @@ export async function createServices(config: RunnerConfig): Promise<RunnerServic
     },
   };
   if (config.tableName) {
-    const [{ DynamoDBClient }, { TeamStore }] = await Promise.all([
-      import("@aws-sdk/client-dynamodb"),
+    const [{ dynamoDbClient }, { TeamStore }] = await Promise.all([
+      import("./aws-clients.ts"),
       import("../../core/store/team-store.ts"),
     ]);
-    const local = config.dynamoDbEndpoint !== undefined;
-    const client = new DynamoDBClient({
-      ...(local ? { endpoint: config.dynamoDbEndpoint } : {}),
-      region: config.region ?? "us-east-1",
-      // DynamoDB Local accepts any credentials; a developer machine may have none configured.
-      ...(local && !process.env.AWS_ACCESS_KEY_ID
-        ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
-        : {}),
-      maxAttempts: 3,
+    const client = dynamoDbClient({
+      ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}),
+      ...(config.region ? { region: config.region } : {}),
     });
     closers.push(() => client.destroy());
     services.store = new TeamStore({ client, tableName: config.tableName });
@@ -41,11 +35,11 @@ export async function createServices(config: RunnerConfig): Promise<RunnerServic
     const { LocalDirectoryStore } = await import("../workspace/object-store.ts");
     services.objectStore = new LocalDirectoryStore(config.objectStoreDir);
   } else if (config.bucket) {
-    const [{ S3Client }, { S3ObjectStore }] = await Promise.all([
-      import("@aws-sdk/client-s3"),
+    const [{ s3Client }, { S3ObjectStore }] = await Promise.all([
+      import("./aws-clients.ts"),
       import("../workspace/object-store.ts"),
     ]);
-    const client = new S3Client(config.region ? { region: config.region } : {});
+    const client = s3Client(config.region);
     closers.push(() => client.destroy());
     services.objectStore = new S3ObjectStore(client, config.bucket);
   }

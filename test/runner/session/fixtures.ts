@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,4 +108,49 @@ export function bundledRunner(): Promise<string> {
     return outdir;
   })();
   return bundle;
+}
+
+export interface RunnerProcess {
+  pid: number;
+  result: Promise<{ code: number | null; result: Record<string, unknown>; stdout: string; stderr: string }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts the runner entrypoint as a real process: the bundle by default, or the sources through tsx. */
+export function startRunner(
+  entry: string,
+  env: Record<string, string>,
+  options: { args?: string[] } = {},
+): RunnerProcess {
+  const args = entry.endsWith(".ts") ? ["--import", "tsx", entry] : [entry];
+  const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (c: string) => {
+    stdout += c;
+  });
+  child.stderr.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+  });
+  const result = new Promise<{
+    code: number | null;
+    result: Record<string, unknown>;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => {
+    child.on("close", (code) => {
+      const lines = stdout.trim().split("\n").filter(Boolean);
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = JSON.parse(lines.at(-1) ?? "{}") as Record<string, unknown>;
+      } catch {
+        parsed = { unparsable: stdout };
+      }
+      resolve({ code, result: parsed, stdout, stderr });
+    });
+  });
+  return { pid: child.pid ?? 0, result, kill: (signal) => child.kill(signal) };
 }
