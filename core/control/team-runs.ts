@@ -106,6 +106,8 @@ export interface AgentView {
   cli: string;
   model: string;
   phase: string;
+  /** A scripted agent stands in for the CLI (local mode without the CLI or its key, demos, tests). */
+  simulated: boolean;
   reason: string | null;
   message: string | null;
   pendingApproval: string | null;
@@ -126,6 +128,7 @@ function agentView(record: TeamRunRecord, status: TeamStatus, name: string): Age
     cli: a?.cli ?? spec?.cli ?? "claude",
     model: spec?.model ?? "",
     phase: a?.phase ?? "Pending",
+    simulated: a?.simulated ?? false,
     reason: a?.reason ?? null,
     message: a?.message ?? null,
     pendingApproval: a?.pendingApproval ?? null,
