@@ -128,7 +128,6 @@ export class Router {
     } catch (error) {
       if (error instanceof HttpError) return render(errorResponse(error));
       this.logger?.error("unhandled error in API route", error as Error);
-      if (process.env.SQUADRON_DEBUG) console.error(error);
       return render({ status: 500, body: { error: "internal error" } });
     }
   }
