@@ -1,8 +1,231 @@
 /**
- * cdk-nag AwsSolutions suppressions, each on a specific resource with the reason it is
- * acceptable. Filled in from the findings of test/infra/nag.test.ts.
+ * cdk-nag AwsSolutions acknowledgements. Each is on one specific construct, names the exact
+ * finding (IAM5 findings carry the resource), and says why it is acceptable. Anything not
+ * listed here fails synth and test/infra/nag.test.ts.
  */
+import { type Stack, Token, Validations } from "aws-cdk-lib";
+import type { IConstruct } from "constructs";
 import type { SquadronConfig } from "./config.ts";
+import type { HandlerFunction } from "./constructs/handler-function.ts";
+import { INTERFACE_ENDPOINTS } from "./constructs/network.ts";
+import { teamRunStateMachineName } from "./constructs/orchestration.ts";
 import type { SquadronStack } from "./stack.ts";
 
-export function applyNagSuppressions(_stack: SquadronStack, _config: SquadronConfig): void {}
+function ack(construct: IConstruct, id: string, reason: string): void {
+  Validations.of(construct).acknowledge({ id, reason });
+}
+
+/** Renders a resource (string or token) as cdk-nag prints it in IAM5 finding ids. */
+export function nagResource(stack: Stack, value: string): string {
+  const render = (v: unknown): string => {
+    if (typeof v === "string") return v;
+    const o = v as Record<string, unknown>;
+    if ("Ref" in o) return `<${String(o.Ref)}>`;
+    if ("Fn::GetAtt" in o) {
+      const [id, attr] = o["Fn::GetAtt"] as [string, string];
+      return `<${id}.${attr}>`;
+    }
+    if ("Fn::Join" in o) {
+      const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
+      return parts.map(render).join(sep);
+    }
+    throw new Error(`nagResource: cannot render ${JSON.stringify(v)}`);
+  };
+  return render(Token.isUnresolved(value) ? stack.resolve(value) : value);
+}
+
+function iam5(stack: Stack, construct: IConstruct, resource: string, reason: string): void {
+  ack(construct, `AwsSolutions-IAM5[Resource::${nagResource(stack, resource)}]`, reason);
+}
+
+export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfig): void {
+  const { network, storage, compute, orchestration, api, approvals } = stack;
+  const partitionArn = (service: string, resource: string) =>
+    `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+
+  // Network
+  if (config.vpc === "new") {
+    for (const name of Object.keys(INTERFACE_ENDPOINTS)) {
+      ack(
+        network.vpc.node.findChild(name),
+        "AwsSolutions-EC23",
+        "Endpoint security group admits HTTPS from the VPC CIDR only; the rule cannot read the CIDR token.",
+      );
+    }
+  }
+
+  // Compute
+  for (const secret of Object.values(compute.secrets)) {
+    ack(
+      secret,
+      "AwsSolutions-SMG4",
+      "Third-party API keys and tokens cannot be rotated by a Lambda; rotate at the provider.",
+    );
+  }
+  if (compute.taskDefinition) {
+    ack(
+      compute.taskDefinition,
+      "AwsSolutions-ECS2",
+      "Only the table and bucket names are plain environment; every secret is an ECS secret.",
+    );
+  }
+  const bucketPrefixes = "The runner's access is confined to these prefixes of its own bucket.";
+  for (const prefix of ["runs/*", "configmaps/*", "inputs/*"]) {
+    iam5(stack, compute.taskRole, storage.bucket.arnForObjects(prefix), bucketPrefixes);
+  }
+
+  // The AwsCustomResource (EKS DescribeCluster) runs on CDK's singleton provider function.
+  const provider = stack.node.tryFindChild("AWS679f53fac002430cb0da5b7982bd2287");
+  const providerRole = provider?.node.tryFindChild("ServiceRole");
+  if (providerRole) {
+    ack(
+      providerRole,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      "CDK's AwsCustomResource provider (one DescribeCluster at deploy time) uses the basic logging policy.",
+    );
+  }
+  for (const secret of [approvals.signingSecret, approvals.botToken]) {
+    if (secret)
+      ack(
+        secret,
+        "AwsSolutions-SMG4",
+        "Slack issues these; they are rotated in the Slack app, not by a Lambda.",
+      );
+  }
+
+  // Functions: X-Ray segments cannot be scoped; L1 (latest runtime) is a deliberate pin.
+  const functions: HandlerFunction[] = [
+    api.handler,
+    approvals.handler,
+    ...Object.values(orchestration.functions),
+  ];
+  for (const f of functions) {
+    ack(
+      f.fn,
+      "AwsSolutions-L1",
+      "Node.js 22 is the runtime Squadron is built and tested for (DESIGN.md section 8).",
+    );
+    iam5(
+      stack,
+      f.role,
+      "*",
+      "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+    );
+  }
+  const o = orchestration.functions;
+  const accessPoints = partitionArn("elasticfilesystem", "access-point/*");
+  for (const f of [o.prepare, o.cleanup, o.events]) {
+    ack(
+      f.role,
+      `AwsSolutions-IAM5[Resource::${accessPoints}]`,
+      "Access points are created per run; deletion is further limited by the squadron:fileSystem tag.",
+    );
+  }
+  const schedules = partitionArn("scheduler", `schedule/${stack.stackName}-deadlines/*`);
+  for (const f of [api.handler, o.cleanup, o.events]) {
+    ack(
+      f.role,
+      `AwsSolutions-IAM5[Resource::${schedules}]`,
+      "Deadline schedules are per run, within Squadron's own group.",
+    );
+  }
+  const executions = partitionArn("states", `execution:${teamRunStateMachineName(stack)}:*`);
+  for (const f of [api.handler, o.budget, o.deadline, o.events]) {
+    ack(
+      f.role,
+      `AwsSolutions-IAM5[Resource::${executions}]`,
+      "Executions of Squadron's own state machine, named by run id.",
+    );
+  }
+  iam5(
+    stack,
+    api.handler.role,
+    storage.bucket.arnForObjects("configmaps/*"),
+    "Uploads go under configmaps/ only.",
+  );
+  iam5(
+    stack,
+    api.handler.role,
+    storage.bucket.arnForObjects("runs/*"),
+    "Reads run outputs under runs/ only.",
+  );
+
+  // Orchestration
+  const smRole = orchestration.stateMachine.role;
+  iam5(
+    stack,
+    smRole,
+    "*",
+    "X-Ray and CloudWatch Logs delivery actions support no resource-level permissions.",
+  );
+  for (const fn of [o.prepare.fn, o.dependencies.fn, o.cleanup.fn, approvals.handler.fn]) {
+    iam5(
+      stack,
+      smRole,
+      `${fn.functionArn}:*`,
+      "Invoking the function's versions and aliases (CDK's LambdaInvoke grant).",
+    );
+  }
+  iam5(
+    stack,
+    orchestration.schedulerRole,
+    `${o.deadline.fn.functionArn}:*`,
+    "Invoking the deadline function's versions and aliases.",
+  );
+  if (compute.cluster && compute.taskDefinition) {
+    ack(
+      smRole,
+      `AwsSolutions-IAM5[Resource::${partitionArn("ecs", `task-definition/${compute.taskDefinition.family}:*`)}]`,
+      "Every revision of the runner family: Prepare registers one per run.",
+    );
+    ack(
+      smRole,
+      `AwsSolutions-IAM5[Resource::${partitionArn("ecs", `task/${nagResource(stack, compute.cluster.clusterName)}/*`)}]`,
+      "Tasks of Squadron's own cluster, started by the state machine.",
+    );
+  }
+  ack(orchestration.deadLetterQueue, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue.");
+
+  // API
+  const root = api.restApi.root;
+  ack(
+    root.getResource("health")?.node.findChild("GET") as IConstruct,
+    "AwsSolutions-APIG4",
+    "Unauthenticated health check.",
+  );
+  ack(
+    root.getResource("health")?.node.findChild("GET") as IConstruct,
+    "AwsSolutions-COG4",
+    "Unauthenticated health check.",
+  );
+  const slack = root.getResource("webhooks")?.getResource("slack")?.node.findChild("POST") as IConstruct;
+  const slackReason =
+    "Slack cannot sign with SigV4; the approvals function verifies X-Slack-Signature (HMAC, 5-minute window).";
+  ack(slack, "AwsSolutions-APIG4", slackReason);
+  ack(slack, "AwsSolutions-COG4", slackReason);
+  for (const method of [
+    root.getResource("api")?.node.findChild("ANY"),
+    root.getResource("api")?.getResource("{proxy+}")?.node.findChild("ANY"),
+  ]) {
+    ack(
+      method as IConstruct,
+      "AwsSolutions-COG4",
+      "Authorized with IAM (SigV4), as users and CI call it like kubectl.",
+    );
+  }
+  const cloudWatchRole = api.restApi.node.tryFindChild("CloudWatchRole");
+  if (cloudWatchRole) {
+    ack(
+      cloudWatchRole,
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+      "API Gateway's account-level logging role; AWS's managed policy is the documented one.",
+    );
+  }
+  if (!config.waf) {
+    ack(
+      api.restApi.deploymentStage,
+      "AwsSolutions-APIG3",
+      "WAF is optional (squadron.waf); IAM auth and throttling apply.",
+    );
+  }
+}

@@ -52,9 +52,20 @@ export class Api extends Construct {
       },
     });
     const fn = this.handler.fn;
-    storage.table.grantReadWriteData(fn);
-    storage.bucket.grantReadWrite(fn, "configmaps/*");
-    storage.bucket.grantRead(fn, "runs/*");
+    storage.grantItems(fn, { namespaceIndex: true });
+    // Templates' configmaps are uploaded through the API; run outputs are read back.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        resources: [storage.bucket.arnForObjects("configmaps/*")],
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:GetObject"],
+        resources: [storage.bucket.arnForObjects("runs/*")],
+      }),
+    );
     orchestration.grantSchedules(fn);
     fn.addToRolePolicy(
       new iam.PolicyStatement({

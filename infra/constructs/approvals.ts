@@ -48,7 +48,7 @@ export class Approvals extends Construct {
       timeout: Duration.seconds(15),
       environment,
     });
-    storage.table.grantReadWriteData(this.handler.fn);
+    storage.grantItems(this.handler.fn);
     this.signingSecret?.grantRead(this.handler.fn);
     this.botToken?.grantRead(this.handler.fn);
     grantTaskResponse(this.handler.fn, stack);

@@ -216,7 +216,7 @@ export class Compute extends Construct {
     }
 
     // The runner writes only items of the team table and objects under runs/ (its outputs).
-    storage.table.grantReadWriteData(this.taskRole);
+    storage.grantItems(this.taskRole);
     this.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["s3:GetObject", "s3:PutObject"],

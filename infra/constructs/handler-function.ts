@@ -4,6 +4,7 @@
  * function) and its own log group with the configured retention.
  */
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -24,6 +25,7 @@ export interface HandlerFunctionProps {
 export class HandlerFunction extends Construct {
   readonly fn: nodejs.NodejsFunction;
   readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
@@ -31,7 +33,19 @@ export class HandlerFunction extends Construct {
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // Its own role, allowed to write only its own log group (no AWSLambdaBasicExecutionRole).
+    this.role = new iam.Role(this, "Role", {
+      assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+      description: `Squadron ${props.name} function`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
     this.fn = new nodejs.NodejsFunction(this, "Function", {
+      role: this.role,
       entry: handlerEntry(props.name),
       handler: "handler",
       runtime: lambda.Runtime.NODEJS_22_X,

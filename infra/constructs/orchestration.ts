@@ -123,7 +123,7 @@ export class Orchestration extends Construct {
       events: make("events", { ...fsEnv, ...taskEnv }),
     };
     const fns = this.functions;
-    for (const f of Object.values(fns)) storage.table.grantReadWriteData(f.fn);
+    for (const f of Object.values(fns)) storage.grantItems(f.fn);
 
     // Prepare / Cleanup: the run's access point and task-definition revision.
     const accessPointArns = stack.formatArn({
@@ -236,6 +236,7 @@ export class Orchestration extends Construct {
 
     // Deadline: a one-time schedule per run created by the api handler, invoking `deadline`.
     this.scheduleGroup = new scheduler.ScheduleGroup(this, "Deadlines", {
+      scheduleGroupName: `${stack.stackName}-deadlines`,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const schedulerRole = new iam.Role(this, "DeadlineSchedulerRole", {

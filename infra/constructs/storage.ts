@@ -51,6 +51,33 @@ export function tableProps(removalPolicy: RemovalPolicy): dynamodb.TablePropsV2 
 }
 
 export class Storage extends Construct {
+  /**
+   * Item reads and writes on the team table, and Query on the namespace index when asked —
+   * narrower than grantReadWriteData (no Scan, no `index/*`).
+   */
+  grantItems(grantee: iam.IGrantable, options: { namespaceIndex?: boolean } = {}): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+      ],
+      resourceArns: [this.table.tableArn],
+    });
+    if (options.namespaceIndex) {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ["dynamodb:Query"],
+        resourceArns: [`${this.table.tableArn}/index/${TABLE_DEFINITION.namespaceIndex.indexName}`],
+      });
+    }
+  }
+
   readonly fileSystem: efs.FileSystem;
   readonly table: dynamodb.TableV2;
   readonly bucket: s3.Bucket;

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../infra/config.ts";
+import { synth } from "./support.ts";
+
+describe("configuration (cdk.json context `squadron`)", () => {
+  it("has documented defaults", () => {
+    const c = parseConfig(undefined);
+    expect(c).toMatchObject({
+      compute: "ecs",
+      vpc: "new",
+      runnerCpu: 1024,
+      runnerMemoryMiB: 4096,
+      slack: { enabled: false },
+      defaultTimeout: "4h",
+      logRetentionDays: 30,
+      removalPolicy: "retain",
+      waf: false,
+    });
+  });
+
+  it("accepts a JSON string (as -c passes it)", () => {
+    expect(parseConfig('{"compute":"eks","eks":{"clusterName":"prod"}}').eks?.namespace).toBe("squadron");
+  });
+
+  it("reports every invalid key by name", () => {
+    let message = "";
+    try {
+      parseConfig({ compute: "k8s", runnerCpu: 3, logRetentionDays: 2, defaultTimeout: "soon", typo: true });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    for (const key of [
+      "squadron.compute",
+      "squadron.runnerCpu",
+      "squadron.logRetentionDays",
+      "squadron.defaultTimeout",
+    ]) {
+      expect(message).toContain(key);
+    }
+    expect(message).toContain("typo");
+  });
+
+  it("requires eks settings for compute eks, and a channel when Slack is on", () => {
+    expect(() => parseConfig({ compute: "eks" })).toThrow(/squadron\.eks: is required/);
+    expect(() => parseConfig({ slack: { enabled: true } })).toThrow(/squadron\.slack\.channel/);
+    expect(() =>
+      parseConfig({ vpc: { vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], availabilityZones: ["a"] } }),
+    ).toThrow(/squadron\.vpc/);
+  });
+
+  it("fails synth with the message naming the key", () => {
+    expect(() => synth({ removalPolicy: "sometimes" })).toThrow(/squadron\.removalPolicy/);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * cdk-nag AwsSolutions on the whole app: any unacknowledged error fails synth (validation
+ * plugin) and this test, for the default configuration and the EKS / existing-VPC / Slack / WAF
+ * one. Also the offline synth of `compute: eks`.
+ */
+
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Bucket } from "aws-cdk-lib/aws-s3";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../infra/app.ts";
+import { OFFLINE_CONTEXT } from "../../state-machines/synth.ts";
+import { EXISTING_VPC } from "./support.ts";
+
+interface Violation {
+  ruleName: string;
+  severity: string;
+  violatingConstructs: Array<{ constructPath: string }>;
+}
+
+function nagSynth(config: Record<string, unknown>) {
+  const outdir = mkdtempSync(join(tmpdir(), "squadron-nag-"));
+  const { app, stack } = buildApp({ context: { ...OFFLINE_CONTEXT, squadron: config }, outdir });
+  let failed: unknown;
+  let template: Template | undefined;
+  try {
+    app.synth();
+    template = Template.fromStack(stack);
+  } catch (e) {
+    failed = e;
+  }
+  const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
+    pluginReports: Array<{ pluginName: string; violations: Violation[] }>;
+  };
+  const errors = report.pluginReports
+    .filter((r) => r.pluginName === "AwsSolutions")
+    .flatMap((r) => r.violations.filter((v) => v.severity === "error"))
+    .flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
+  return { failed, errors, template };
+}
+
+describe("cdk-nag AwsSolutions", () => {
+  it("finds no unacknowledged error in the default (ECS, new VPC) app", () => {
+    const r = nagSynth({ runnerImageUri: "public.ecr.aws/squadron/runner:test" });
+    expect(r.errors).toEqual([]);
+    expect(r.failed).toBeUndefined();
+  }, 120_000);
+
+  it("finds none for EKS with an existing VPC, Slack and WAF, and that synth is offline", () => {
+    const r = nagSynth({
+      compute: "eks",
+      eks: { clusterName: "prod" },
+      vpc: EXISTING_VPC,
+      slack: { enabled: true, channel: "#approvals" },
+      waf: true,
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.failed).toBeUndefined();
+    const template = r.template as Template;
+    template.resourceCountIs("AWS::ECS::Cluster", 0);
+    template.resourceCountIs("AWS::EC2::VPC", 0);
+    template.hasResourceProperties("AWS::EKS::AccessEntry", {
+      ClusterName: "prod",
+      AccessPolicies: [
+        { AccessScope: { Type: "namespace", Namespaces: ["squadron"] }, PolicyArn: Match.anyValue() },
+      ],
+    });
+    template.resourceCountIs("AWS::WAFv2::WebACLAssociation", 1);
+    const definition = JSON.stringify(
+      Object.values(template.findResources("AWS::StepFunctions::StateMachine"))[0]?.Properties
+        .DefinitionString,
+    );
+    expect(definition).toContain("eks:runJob.sync");
+    expect(definition).toContain("persistentVolumeClaim");
+  }, 120_000);
+
+  it("fails synth when a finding is not acknowledged", () => {
+    const outdir = mkdtempSync(join(tmpdir(), "squadron-nag-"));
+    const { app, stack } = buildApp({
+      context: { ...OFFLINE_CONTEXT, squadron: { runnerImageUri: "public.ecr.aws/squadron/runner:test" } },
+      outdir,
+      nag: true,
+    });
+    // A bucket without any of the required settings: S1, S10 at least.
+    new Bucket(stack, "Unsafe");
+    expect(() => app.synth()).toThrow(/S3 Bucket|Validation failed/);
+  }, 120_000);
+});

@@ -1,0 +1,307 @@
+/**
+ * Fine-grained assertions per construct on one offline ECS synth (synth costs seconds here, so
+ * it runs once for the file).
+ */
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { INTERFACE_ENDPOINTS } from "../../infra/constructs/network.ts";
+import { DASHBOARD_WIDGETS } from "../../infra/constructs/observability.ts";
+import type { SquadronStack } from "../../infra/stack.ts";
+import { statementsOf, synth } from "./support.ts";
+
+let template: Template;
+let stack: SquadronStack;
+
+beforeAll(() => {
+  ({ template, stack } = synth({
+    runnerImageUri: "public.ecr.aws/squadron/runner:test",
+    alarmEmail: "ops@example.com",
+  }));
+}, 120_000);
+
+const resourcesOf = (statements: Array<Record<string, unknown>>) =>
+  statements.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+
+describe("network", () => {
+  it("creates a VPC with private subnets, flow logs and the endpoints runners need", () => {
+    template.resourceCountIs("AWS::EC2::VPC", 1);
+    template.resourceCountIs("AWS::EC2::FlowLog", 1);
+    const endpoints = template.findResources("AWS::EC2::VPCEndpoint");
+    expect(Object.keys(endpoints)).toHaveLength(Object.keys(INTERFACE_ENDPOINTS).length + 2);
+    const names = JSON.stringify(Object.values(endpoints).map((e) => e.Properties.ServiceName));
+    for (const svc of [
+      "ecr.api",
+      "ecr.dkr",
+      "ecs",
+      "logs",
+      "secretsmanager",
+      "elasticfilesystem",
+      "states",
+      "dynamodb",
+      "s3",
+    ]) {
+      expect(names).toContain(`.${svc}`);
+    }
+  });
+
+  it("gives runners no inbound rule and HTTPS outbound", () => {
+    template.hasResourceProperties("AWS::EC2::SecurityGroup", {
+      GroupDescription: Match.stringLikeRegexp("Squadron runners"),
+      SecurityGroupEgress: Match.arrayWith([
+        Match.objectLike({ FromPort: 443, ToPort: 443, CidrIp: "0.0.0.0/0" }),
+      ]),
+    });
+    const sg = Object.values(template.findResources("AWS::EC2::SecurityGroup")).find((r) =>
+      String(r.Properties.GroupDescription).startsWith("Squadron runners"),
+    );
+    expect(sg?.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+});
+
+describe("storage", () => {
+  it("encrypts EFS, backs it up and requires TLS and IAM on mounts", () => {
+    template.hasResourceProperties("AWS::EFS::FileSystem", {
+      Encrypted: true,
+      BackupPolicy: { Status: "ENABLED" },
+      FileSystemPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+
+  it("builds the table from the shared definition: keys, GSI, stream, TTL, PITR, encryption", () => {
+    template.hasResourceProperties("AWS::DynamoDB::GlobalTable", {
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: "byNamespace" })],
+      StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      Replicas: [
+        Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+      ],
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS" },
+    });
+  });
+
+  it("keeps data by default (retain)", () => {
+    template.hasResource("AWS::DynamoDB::GlobalTable", { DeletionPolicy: "Retain" });
+    template.hasResource("AWS::EFS::FileSystem", { DeletionPolicy: "Retain" });
+  });
+
+  it("blocks public access, versions and logs the bucket, and denies non-TLS", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      VersioningConfiguration: { Status: "Enabled" },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: "workspace/" }),
+    });
+    template.hasResourceProperties("AWS::S3::BucketPolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("compute (ecs)", () => {
+  it("has Container Insights and Fargate / Fargate Spot", () => {
+    template.hasResourceProperties("AWS::ECS::Cluster", {
+      ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],
+    });
+    template.hasResourceProperties("AWS::ECS::ClusterCapacityProviderAssociations", {
+      CapacityProviders: Match.arrayWith(["FARGATE", "FARGATE_SPOT"]),
+    });
+  });
+
+  it("injects every key as an ECS secret, not as plain environment", () => {
+    const td = Object.values(template.findResources("AWS::ECS::TaskDefinition"))[0];
+    const container = td?.Properties.ContainerDefinitions[0];
+    expect(container.Name).toBe("runner");
+    expect(container.User).toBe("1000:1000");
+    expect(container.Secrets.map((s: { Name: string }) => s.Name).sort()).toEqual(
+      ["ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GITHUB_TOKEN", "OPENAI_API_KEY"].sort(),
+    );
+    const plain = JSON.stringify(container.Environment);
+    expect(plain).not.toMatch(/KEY|TOKEN|SECRET/);
+  });
+
+  it("lets the runner write only table items and its bucket prefixes", () => {
+    const statements = statementsOf(template, "ComputeRunnerTaskRole");
+    const actions = statements.flatMap((s) => s.Action as string[]);
+    expect(actions).not.toContain("dynamodb:Scan");
+    expect(actions).not.toContain("s3:DeleteObject");
+    const resources = JSON.stringify(resourcesOf(statements));
+    expect(resources).toContain("/runs/*");
+    expect(resources).not.toContain('"*"');
+  });
+});
+
+describe("orchestration", () => {
+  it("logs ALL with execution data to its own log group and traces with X-Ray", () => {
+    template.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineType: "STANDARD",
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: true }),
+    });
+    template.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: Match.stringLikeRegexp("vendedlogs/states/.*team-run"),
+      RetentionInDays: 30,
+    });
+  });
+
+  it("can run only the runner family in its cluster and pass only the runner's roles", () => {
+    const statements = statementsOf(template, "OrchestrationTeamRunRole");
+    const runTask = statements.find((s) => s.Action === "ecs:RunTask");
+    expect(JSON.stringify(runTask?.Resource)).toContain(":task-definition/Squadron-runner:*");
+    expect(runTask?.Condition).toEqual({
+      ArnEquals: { "ecs:cluster": { "Fn::GetAtt": [expect.stringMatching(/^ComputeCluster/), "Arn"] } },
+    });
+    const passRole = statements.find((s) => s.Action === "iam:PassRole");
+    expect(passRole?.Condition).toEqual({
+      StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" },
+    });
+    expect(passRole?.Resource).toHaveLength(2);
+    expect(JSON.stringify(passRole?.Resource)).not.toContain('"*"');
+  });
+
+  it("gives every function its own role, its own log group, Node 22, ESM-ready and traced", () => {
+    const fns = Object.values(template.findResources("AWS::Lambda::Function")).filter(
+      (f) => f.Properties.Runtime === "nodejs22.x",
+    );
+    expect(fns).toHaveLength(8);
+    const roles = new Set(fns.map((f) => JSON.stringify(f.Properties.Role)));
+    expect(roles.size).toBe(8);
+    for (const f of fns) {
+      expect(f.Properties.TracingConfig).toEqual({ Mode: "Active" });
+      expect(f.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+    // No AWS managed policies on the functions' roles.
+    const roleResources = template.findResources("AWS::IAM::Role", {
+      Properties: { Description: Match.stringLikeRegexp("^Squadron .* function$") },
+    });
+    expect(Object.keys(roleResources)).toHaveLength(8);
+    for (const r of Object.values(roleResources)) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it("feeds the budget function from the table stream with a DLQ, and routes status events", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      StartingPosition: "LATEST",
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      BisectBatchOnFunctionError: true,
+    });
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({ source: ["aws.states"] }),
+    });
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({
+        source: ["aws.ecs"],
+        detail: Match.objectLike({ lastStatus: ["STOPPED"] }),
+      }),
+    });
+  });
+
+  it("scopes StopExecution and task responses to its own state machine", () => {
+    for (const role of ["OrchestrationBudgetRole", "OrchestrationDeadlineRole"]) {
+      const stop = statementsOf(template, role).find((s) =>
+        JSON.stringify(s.Action).includes("states:StopExecution"),
+      );
+      expect(JSON.stringify(stop?.Resource)).toContain("execution:Squadron-team-run:*");
+    }
+    const respond = statementsOf(template, "OrchestrationDependenciesRole").find((s) =>
+      JSON.stringify(s.Action).includes("states:SendTaskSuccess"),
+    );
+    expect(JSON.stringify(respond?.Resource)).toContain("stateMachine:Squadron-team-run");
+  });
+});
+
+describe("api", () => {
+  const methods = () => Object.values(template.findResources("AWS::ApiGateway::Method"));
+  it("requires IAM on every route except health and the Slack endpoint", () => {
+    const byAuth = methods().map((m) => [m.Properties.HttpMethod, m.Properties.AuthorizationType]);
+    expect(
+      byAuth
+        .filter(([, a]) => a === "NONE")
+        .map(([h]) => h)
+        .sort(),
+    ).toEqual(["GET", "POST"]);
+    expect(byAuth.filter(([, a]) => a === "AWS_IAM")).toHaveLength(2);
+  });
+
+  it("validates requests and requires Slack's signature headers", () => {
+    template.resourceCountIs("AWS::ApiGateway::RequestValidator", 1);
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "POST",
+      RequestParameters: {
+        "method.request.header.X-Slack-Signature": true,
+        "method.request.header.X-Slack-Request-Timestamp": true,
+      },
+    });
+  });
+
+  it("writes JSON access logs, traces and throttles the stage", () => {
+    template.hasResourceProperties("AWS::ApiGateway::Stage", {
+      TracingEnabled: true,
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: [
+        Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: "ERROR" }),
+      ],
+    });
+  });
+
+  it("starts executions of its state machine only", () => {
+    const start = statementsOf(template, "ApiRole").find((s) => s.Action === "states:StartExecution");
+    expect(JSON.stringify(start?.Resource)).toContain("stateMachine:Squadron-team-run");
+  });
+});
+
+describe("observability", () => {
+  it("has a dashboard with every widget", () => {
+    const dashboard = Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0];
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const title of DASHBOARD_WIDGETS) expect(body).toContain(title);
+  });
+
+  it("alarms on failed executions, Lambda errors, DLQ depth, budget stops and API 5xx into SNS", () => {
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
+    expect(alarms).toHaveLength(5);
+    const text = JSON.stringify(alarms);
+    for (const metric of [
+      "ExecutionsFailed",
+      "ApproximateNumberOfMessagesVisible",
+      "BudgetStops",
+      "5XXError",
+    ]) {
+      expect(text).toContain(metric);
+    }
+    expect(text).toContain("Errors");
+    for (const a of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
+    template.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  it("sets retention on every log group", () => {
+    for (const g of Object.values(template.findResources("AWS::Logs::LogGroup"))) {
+      expect(g.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it("exposes the stack's outputs", () => {
+    expect(Object.keys(template.findOutputs("*"))).toEqual(
+      expect.arrayContaining(["ApiUrl", "SlackInteractivityUrl", "StateMachineArn", "TableName"]),
+    );
+    expect(stack.stackName).toBe("Squadron");
+  });
+});
