@@ -1,0 +1,60 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { AslDefinition } from "../state-machines/synth.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** What the synthesised definition depends on: the CDK app and the state-machine code. */
+const SOURCES = ["infra", "state-machines", "cdk.json"];
+
+async function files(path: string): Promise<string[]> {
+  const entries = await readdir(path, { withFileTypes: true }).catch(() => undefined);
+  if (!entries) return [path];
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.name === "node_modules" || e.name.startsWith(".")) continue;
+    const full = join(path, e.name);
+    if (e.isDirectory()) out.push(...(await files(full)));
+    else if (/\.(ts|json)$/.test(e.name)) out.push(full);
+  }
+  return out;
+}
+
+/** sha256 over the paths and contents of every source file the definition is built from. */
+export async function definitionSourceHash(): Promise<string> {
+  const hash = createHash("sha256");
+  const all = (await Promise.all(SOURCES.map((s) => files(join(ROOT, s))))).flat().sort();
+  for (const file of all) {
+    hash.update(relative(ROOT, file));
+    hash.update(await readFile(file).catch(() => Buffer.alloc(0)));
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+/**
+ * The team-run definition CDK deploys, from an offline in-process synth (several seconds), cached
+ * under `cacheDir` by a hash of its sources: a change to infra/ or state-machines/ synthesises again.
+ */
+export async function loadTeamRunDefinition(
+  cacheDir: string,
+  progress: (message: string) => void = () => {},
+): Promise<{ definition: AslDefinition; cached: boolean; ms: number }> {
+  const started = performance.now();
+  const key = await definitionSourceHash();
+  const path = join(cacheDir, `team-run-definition-${key}.json`);
+  try {
+    const definition = JSON.parse(await readFile(path, "utf8")) as AslDefinition;
+    return { definition, cached: true, ms: performance.now() - started };
+  } catch {
+    // not cached yet
+  }
+  progress("Synthesising the CDK app to extract the state machine (first start only, a few seconds)…");
+  const { extractTeamRunDefinition } = await import("../state-machines/synth.ts");
+  const definition = extractTeamRunDefinition({ compute: "ecs" });
+  await mkdir(cacheDir, { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, JSON.stringify(definition));
+  await rename(temp, path);
+  return { definition, cached: false, ms: performance.now() - started };
+}

@@ -1,0 +1,209 @@
+/**
+ * API Gateway (REST, v1 proxy integration) on node:http: a request becomes the
+ * `APIGatewayProxyEvent` the api Lambda receives in AWS, and its `APIGatewayProxyResult` becomes
+ * the response. Local mode and tests serve the real handler through this one module.
+ */
+import { randomUUID } from "node:crypto";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/** API Gateway refuses payloads over 10 MB; so do we, before reading them whole. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+const TEXT_TYPES = /^(text\/|application\/(json|yaml|x-yaml|x-www-form-urlencoded|xml)|[^;]*\+json)/i;
+
+export interface GatewayOptions {
+  /** The API Gateway stage, `prod` in AWS; only informative here. */
+  stage?: string;
+  /** Requests outside this prefix get a 404 without reaching the handler (undefined: all). */
+  pathPrefix?: string;
+  /** Called for every request with its outcome (access log). */
+  onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+function single(headers: IncomingMessage["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  return out;
+}
+
+function multi(headers: IncomingMessage["headers"]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value : [value];
+  }
+  return out;
+}
+
+/** Builds the proxy event API Gateway would send for this request and body. */
+export function toProxyEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  options: GatewayOptions = {},
+): APIGatewayProxyEvent {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    query[k] = v; // API Gateway keeps the last value in queryStringParameters
+    multiQuery[k] = [...(multiQuery[k] ?? []), v];
+  }
+  const contentType = req.headers["content-type"] ?? "";
+  const binary = body.length > 0 && contentType !== "" && !TEXT_TYPES.test(contentType);
+  const stage = options.stage ?? "local";
+  const now = new Date();
+  const sourceIp = req.socket.remoteAddress ?? "127.0.0.1";
+  return {
+    resource: "/{proxy+}",
+    path: url.pathname,
+    httpMethod: (req.method ?? "GET").toUpperCase(),
+    headers: single(req.headers),
+    multiValueHeaders: multi(req.headers),
+    queryStringParameters: Object.keys(query).length ? query : null,
+    multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
+    pathParameters: { proxy: url.pathname.replace(/^\//, "") },
+    stageVariables: null,
+    body: body.length === 0 ? null : binary ? body.toString("base64") : body.toString("utf8"),
+    isBase64Encoded: binary,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      authorizer: null,
+      protocol: `HTTP/${req.httpVersion}`,
+      httpMethod: (req.method ?? "GET").toUpperCase(),
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp,
+        user: null,
+        userAgent: req.headers["user-agent"] ?? null,
+        userArn: null,
+      },
+      path: `/${stage}${url.pathname}`,
+      stage,
+      requestId: randomUUID(),
+      requestTimeEpoch: now.getTime(),
+      resourceId: "local",
+      resourcePath: "/{proxy+}",
+    },
+  };
+}
+
+/** Writes a proxy result the way API Gateway does (base64 bodies decoded, multi-value headers). */
+export function sendProxyResult(res: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  for (const [k, v] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[k.toLowerCase()] = v.map(String);
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body, "base64")
+    : Buffer.from(result.body ?? "", "utf8");
+  headers["content-length"] = String(body.length);
+  res.writeHead(result.statusCode, headers);
+  res.end(body);
+}
+
+function jsonError(res: ServerResponse, status: number, message: string): void {
+  sendProxyResult(res, {
+    statusCode: status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+    body: JSON.stringify({ error: message }),
+  });
+}
+
+/** A request listener that hands every request to `handler` as a proxy event. */
+export function gatewayListener(handler: ProxyHandler, options: GatewayOptions = {}) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const done = (status: number) =>
+      options.onRequest?.({ method: req.method ?? "GET", path, status, ms: performance.now() - started });
+    if (options.pathPrefix && !path.startsWith(options.pathPrefix)) {
+      jsonError(res, 404, `no route for ${path}`);
+      done(404);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_REQUEST_BYTES) {
+          jsonError(res, 413, "request body is larger than 10 MB");
+          req.destroy();
+          done(413);
+          return;
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch {
+      return; // the client went away
+    }
+    let result: APIGatewayProxyResult;
+    try {
+      result = await handler(toProxyEvent(req, Buffer.concat(chunks), options));
+    } catch {
+      // API Gateway answers a crashed integration with 502; the handler logs the cause.
+      result = {
+        statusCode: 502,
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: JSON.stringify({ error: "internal server error" }),
+      };
+    }
+    if (!res.destroyed) sendProxyResult(res, result);
+    done(result.statusCode);
+  };
+}
+
+export interface RunningGateway {
+  server: http.Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves `handler` on host:port (port 0: any free port). */
+export async function serveGateway(
+  handler: ProxyHandler,
+  listen: { host?: string; port?: number } = {},
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
+  const listener = gatewayListener(handler, options);
+  const server = http.createServer((req, res) => void listener(req, res));
+  server.keepAliveTimeout = 5_000;
+  const host = listen.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,133 @@
+import { accessSync, constants } from "node:fs";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
+import type { RunManifest, RunManifestWriter } from "../core/control/run-manifest.ts";
+import { FileRunManifestWriter } from "../core/control/run-manifest.ts";
+import type { AgentCli, AgentTeam } from "../core/manifest/types.ts";
+import { normalEvent } from "../core/status/status.ts";
+import type { TeamStore } from "../core/store/team-store.ts";
+
+type Env = Record<string, string | undefined>;
+
+/** What each agent CLI needs on this machine: its executable and one of its keys. */
+const REQUIREMENTS: Record<Exclude<AgentCli, "scripted">, { command: string; keys: string[] }> = {
+  claude: { command: "claude", keys: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"] },
+  codex: { command: "codex", keys: ["OPENAI_API_KEY", "CODEX_API_KEY"] },
+  gemini: { command: "gemini", keys: ["GEMINI_API_KEY", "GOOGLE_API_KEY"] },
+  aider: { command: "aider", keys: ["ANTHROPIC_API_KEY", "OPENAI_API_KEY"] },
+};
+
+export function onPath(command: string, env: Env = process.env): boolean {
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/** Why an agent CLI cannot run here (undefined: it can). */
+export function unavailableBecause(cli: AgentCli, env: Env = process.env): string | undefined {
+  if (cli === "scripted") return undefined;
+  const need = REQUIREMENTS[cli];
+  const missing: string[] = [];
+  if (!onPath(need.command, env)) missing.push(`\`${need.command}\` is not on PATH`);
+  if (!need.keys.some((k) => env[k])) missing.push(`${need.keys.join(" or ")} is not set`);
+  return missing.length ? missing.join(" and ") : undefined;
+}
+
+export interface Simulation {
+  agent: string;
+  cli: AgentCli;
+  why: string;
+}
+
+/** `file://./x` and `file://x` are relative to `baseDir` (the checkout); git only takes absolute ones. */
+export function resolveRepositoryUrl(url: string, baseDir: string): string {
+  const m = /^file:\/\/(.*)$/.exec(url);
+  if (m) {
+    const path = m[1] ?? "";
+    return path.startsWith("/") ? url : `file://${resolve(baseDir, path)}`;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^:]+:/.test(url) || isAbsolute(url)) return url;
+  return resolve(baseDir, url);
+}
+
+/**
+ * The team as this machine runs it: agents whose CLI or key is missing run as scripted agents
+ * (their own `script`, else the runner's default script for their role), and relative local
+ * repository URLs point into `baseDir`. The stored manifest is left as the user wrote it.
+ */
+export function localizeTeam(
+  team: AgentTeam,
+  baseDir: string,
+  env: Env = process.env,
+): { team: AgentTeam; simulated: Simulation[] } {
+  const copy = structuredClone(team);
+  const simulated: Simulation[] = [];
+  for (const agent of [copy.spec.lead, ...copy.spec.teammates]) {
+    const why = unavailableBecause(agent.cli, env);
+    if (agent.cli === "scripted")
+      simulated.push({ agent: agent.name, cli: "scripted", why: "it is a scripted agent" });
+    else if (why) {
+      simulated.push({ agent: agent.name, cli: agent.cli, why });
+      agent.cli = "scripted";
+    }
+  }
+  if (copy.spec.repository)
+    copy.spec.repository.url = resolveRepositoryUrl(copy.spec.repository.url, baseDir);
+  return { team: copy, simulated };
+}
+
+/**
+ * Local mode's run manifest (`<runs>/<runId>/run.json`): the localized team, and the simulated
+ * agents marked in the run's status and history, so `describe` and the logs say so.
+ */
+export class LocalRunManifestWriter implements RunManifestWriter {
+  private readonly files: FileRunManifestWriter;
+
+  constructor(
+    runsDir: string,
+    private readonly store: TeamStore,
+    private readonly baseDir: string,
+    private readonly log: (message: string) => void = () => {},
+    private readonly env: Env = process.env,
+  ) {
+    this.files = new FileRunManifestWriter(runsDir);
+  }
+
+  async write(manifest: RunManifest): Promise<string> {
+    const { team, simulated } = localizeTeam(manifest.team, this.baseDir, this.env);
+    const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+    if (simulated.length > 0) {
+      let changed = false;
+      await this.store.updateStatus(ref, (status) => {
+        changed = false;
+        for (const s of simulated) {
+          const agent = status.agents[s.agent];
+          if (agent && !agent.simulated) {
+            agent.simulated = true;
+            changed = true;
+          }
+        }
+        return changed ? status : undefined;
+      });
+      if (changed) {
+        for (const s of simulated.filter((s) => s.cli !== "scripted")) {
+          const message = `${s.agent} runs as a simulated agent (default script): ${s.cli} cannot run here because ${s.why}.`;
+          this.log(`[${manifest.runId}] ${message}`);
+          await this.store
+            .appendEvent(
+              { ...ref, runId: manifest.runId },
+              normalEvent("Simulated", message, { agent: s.agent }),
+            )
+            .catch(() => undefined);
+        }
+      }
+    }
+    return this.files.write({ ...manifest, team });
+  }
+}

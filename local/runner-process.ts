@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { RunnerMode } from "../state-machines/contract.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const RUNNER_ENTRY = join(ROOT, "runner", "entrypoint.ts");
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+export interface RunnerLaunch {
+  mode: RunnerMode;
+  runId: string;
+  agent?: string;
+  attempt?: number;
+  env: Record<string, string>;
+  cwd: string;
+  logFile: string;
+  /** Called with the pid as soon as the process runs (first-agent-process latency). */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface RunnerExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The runner's one-line JSON result on stdout, when it wrote one. */
+  result?: Record<string, unknown>;
+  pid: number;
+}
+
+/** One runner process in its own process group, so stopping it also stops the agent CLI and MCP server. */
+export class RunnerProcess {
+  readonly exited: Promise<RunnerExit>;
+  private readonly child: ChildProcess;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    launch: RunnerLaunch,
+    private readonly stopGraceMs = 5_000,
+  ) {
+    const log = createWriteStream(launch.logFile, { flags: "a" });
+    this.child = spawn(process.execPath, ["--import", TSX_LOADER, RUNNER_ENTRY], {
+      cwd: launch.cwd,
+      env: {
+        ...launch.env,
+        SQUADRON_MODE: launch.mode,
+        SQUADRON_RUN_ID: launch.runId,
+        ...(launch.agent ? { SQUADRON_AGENT_NAME: launch.agent } : {}),
+        ...(launch.attempt !== undefined ? { SQUADRON_ATTEMPT: String(launch.attempt) } : {}),
+      },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    this.child.stderr?.pipe(log, { end: false });
+    this.exited = new Promise<RunnerExit>((resolve) => {
+      const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+        if (this.killTimer) clearTimeout(this.killTimer);
+        const line = stdout.trim().split("\n").pop() ?? "";
+        let result: Record<string, unknown> | undefined;
+        try {
+          result = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+        } catch {
+          result = undefined;
+        }
+        log.end(
+          `${JSON.stringify({ level: exitCode === 0 ? "INFO" : "WARN", message: "Runner exited", exitCode, signal, timestamp: new Date().toISOString(), service: "squadron-local" })}\n`,
+        );
+        resolve({ exitCode, signal, pid: this.child.pid ?? -1, ...(result ? { result } : {}) });
+      };
+      this.child.once("error", (error) => {
+        log.write(
+          `${JSON.stringify({ level: "ERROR", message: `Could not start the runner: ${error.message}` })}\n`,
+        );
+        finish(null, null);
+      });
+      this.child.once("close", finish);
+    });
+    if (this.child.pid !== undefined) launch.onSpawn?.(this.child.pid);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** SIGTERM to the whole group (the runner stops its CLI and records the stop), SIGKILL after the grace. */
+  stop(): Promise<RunnerExit> {
+    const pid = this.child.pid;
+    if (pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      signalGroup(pid, "SIGTERM");
+      this.killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.stopGraceMs);
+      this.killTimer.unref();
+    }
+    return this.exited;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+export async function logFileFor(logsDir: string, runId: string, name: string): Promise<string> {
+  const dir = join(logsDir, runId);
+  await mkdir(dir, { recursive: true });
+  return join(dir, `${name}.log`);
+}

@@ -1,0 +1,288 @@
+/**
+ * The local stack: the whole Squadron system in one Node process. The real API handler behind
+ * node:http (API Gateway proxy events), the synthesised state machine run by
+ * aws-local-stepfunctions with every Task bound to the same domain code as the Lambdas, dynalite
+ * persisted under the data directory, a directory for the shared file system, runner child
+ * processes for the containers, a timer for deadlines and the budget check fed by usage writes.
+ */
+import { EventEmitter } from "node:events";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { TimerDeadlineScheduler } from "../core/control/deadline-scheduler.ts";
+import type { ControlDeps, ControlLogger } from "../core/control/deps.ts";
+import { onDeadline, onExecutionStatus } from "../core/control/guards.ts";
+import { bearerTokenAuthorizer } from "../core/control/http.ts";
+import { IdempotencyKeys } from "../core/control/idempotency.ts";
+import { ChannelGateNotifier } from "../core/control/notifications.ts";
+import { RunIndex } from "../core/control/run-index.ts";
+import type { RunWorkspace, RunWorkspaces } from "../core/control/run-workspace.ts";
+import { posixUidFor } from "../core/control/run-workspace.ts";
+import { DirectoryTeamFiles } from "../core/control/team-files.ts";
+import { TeamStore } from "../core/store/team-store.ts";
+import { apiHandler } from "../lambdas/api/routes.ts";
+import type { RunnerMode, TeamRunExecutionInput } from "../state-machines/contract.ts";
+import type { TaskHandlers } from "../state-machines/local.ts";
+import { BudgetWatch } from "./budget-watch.ts";
+import { loadTeamRunDefinition } from "./definition.ts";
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmbeddedStore } from "./embedded-store.ts";
+import { serveGateway } from "./http-gateway.ts";
+import { LocalRunManifestWriter } from "./localize-team.ts";
+import { type LocalPaths, localPaths, runDir } from "./paths.ts";
+import {
+  ExecutionJournal,
+  markInterrupted,
+  type RecoveryReport,
+  recoverInterruptedRuns,
+} from "./recovery.ts";
+import { LocalStepFunctions } from "./step-functions.ts";
+import { bindTaskStates } from "./task-bindings.ts";
+import { TaskCountSync } from "./task-counts.ts";
+import { loadOrCreateTokens } from "./tokens.ts";
+
+export interface LocalStackOptions {
+  /** Default `.local` under the current directory. */
+  dataDir?: string;
+  /** API port on 127.0.0.1; 0 picks a free one. Default 8787. */
+  port?: number;
+  /** Directory runner processes start in; relative `file://` repository URLs resolve against it. Default: cwd. */
+  baseDir?: string;
+  /** Team runs executing at once; more wait in phase Pending. Default 8. */
+  maxConcurrentRuns?: number;
+  /** Extra environment for runner processes (e.g. SQUADRON_GITHUB_API_URL, timings). */
+  runnerEnv?: Record<string, string>;
+  /** Environment used to decide which agent CLIs can run (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** SIGTERM → SIGKILL grace for runner processes. Default 5000 ms. */
+  stopGraceMs?: number;
+  /** Progress and notices for a person (default: nothing). The stack log always gets them. */
+  print?: (line: string) => void;
+}
+
+export interface ProcessEvent {
+  runId: string;
+  mode: RunnerMode;
+  agent?: string;
+  pid: number;
+  phase: "started" | "exited";
+  exitCode?: number | null;
+  at: number;
+}
+
+export interface LocalStack {
+  endpoint: string;
+  /** The admin bearer token (namespaces `*`). */
+  token: string;
+  tokenCreated: boolean;
+  paths: LocalPaths;
+  dynamoDbEndpoint: string;
+  deps: ControlDeps;
+  sfn: LocalStepFunctions;
+  recovery: RecoveryReport;
+  /** `process` (ProcessEvent) for every runner process start and exit. */
+  events: EventEmitter;
+  /** Live runner processes (pids), for checks that nothing is left running. */
+  livePids(): number[];
+  /** Stops serving, stops every run's processes (runs stay resumable), closes the store. */
+  stop(): Promise<void>;
+}
+
+class FileLogger implements ControlLogger {
+  constructor(
+    private readonly out: WriteStream,
+    private readonly print?: (line: string) => void,
+  ) {}
+  private write(level: string, message: string, extra: unknown[]) {
+    const detail = extra.map((e) => (e instanceof Error ? e.message : JSON.stringify(e))).join(" ");
+    this.out.write(`${new Date().toISOString()} ${level} ${message}${detail ? ` ${detail}` : ""}\n`);
+  }
+  info(message: string, ...extra: unknown[]) {
+    this.write("INFO", message, extra);
+  }
+  warn(message: string, ...extra: unknown[]) {
+    this.write("WARN", message, extra);
+  }
+  error(message: string, ...extra: unknown[]) {
+    this.write("ERROR", message, extra);
+    this.print?.(`error: ${message}`);
+  }
+}
+
+/** The run's directory stands in for its EFS access point; files are kept after the run for inspection. */
+class LocalRunWorkspaces implements RunWorkspaces {
+  constructor(private readonly paths: LocalPaths) {}
+  async create(run: { runId: string }): Promise<RunWorkspace> {
+    await mkdir(runDir(this.paths, run.runId), { recursive: true });
+    return { accessPointId: "", posixUid: posixUidFor(run.runId), taskDefinitionArn: "" };
+  }
+  async delete(): Promise<void> {}
+}
+
+/** Secrets by reference, locally: an environment variable of that name, or SQUADRON_SECRET_<NAME>. */
+function localSecret(env: Record<string, string | undefined>) {
+  return async (id: string) =>
+    env[id] ?? env[`SQUADRON_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`];
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const print = options.print ?? (() => {});
+  const paths = localPaths(options.dataDir ?? ".local");
+  const env = options.env ?? process.env;
+  for (const dir of [paths.dataDir, paths.runs, paths.objects, paths.logs, paths.cache]) {
+    await mkdir(dir, { recursive: true });
+  }
+  const logStream = createWriteStream(paths.stackLog, { flags: "a" });
+  const logger = new FileLogger(logStream, print);
+  const note = (line: string) => {
+    logger.info(line);
+  };
+
+  const { definition, cached, ms } = await loadTeamRunDefinition(paths.cache, print);
+  note(`state machine definition ${cached ? "read from the cache" : "synthesised"} in ${Math.round(ms)} ms`);
+
+  const store = await startEmbeddedStore({ path: paths.db });
+  const teamStore = new TeamStore({ client: store.client, tableName: store.tableName });
+  const { tokens, admin, created } = await loadOrCreateTokens(paths.tokens);
+  const baseDir = options.baseDir ?? process.cwd();
+
+  const events = new EventEmitter();
+  const journal = new ExecutionJournal(paths.journal);
+  const teamFiles = new DirectoryTeamFiles(paths.runs);
+  const taskCounts = new TaskCountSync(teamStore, teamFiles);
+  // The late-bound parts: deps need the step functions, which need the deps for their handlers.
+  let deps!: ControlDeps;
+  const sfn: LocalStepFunctions = new LocalStepFunctions({
+    definition,
+    maxConcurrentRuns: options.maxConcurrentRuns ?? 8,
+    handlersFor: (execution): TaskHandlers =>
+      bindTaskStates(
+        {
+          deps,
+          sfn,
+          paths,
+          baseDir,
+          runnerEnv,
+          stopGraceMs: options.stopGraceMs ?? 5_000,
+          taskCounts,
+          onProcess: (e) => events.emit("process", { ...e, at: performance.now() } satisfies ProcessEvent),
+          log: note,
+        },
+        execution,
+      ),
+    onStatusChange: async (detail) => {
+      const ref = await deps.runs.resolve(detail.name);
+      await taskCounts.unwatch(detail.name, ref);
+      await onExecutionStatus(deps, detail);
+    },
+    onRunningChange: () => {
+      void journal
+        .write(activeInputs())
+        .catch((error: unknown) => logger.error("could not write the execution journal", error));
+    },
+    log: note,
+  });
+
+  const activeInputs = (): TeamRunExecutionInput[] =>
+    sfn
+      .active()
+      .map((runId) => sfn.get(runId)?.input)
+      .filter((i): i is TeamRunExecutionInput => i !== undefined);
+  const secret = localSecret(env);
+  deps = {
+    store: teamStore,
+    runs: new RunIndex(store.client, store.tableName),
+    starter: sfn,
+    stopper: sfn,
+    tokens: sfn,
+    notifier: new ChannelGateNotifier({
+      secret,
+      gateWebhookSecret: () => secret("SQUADRON_WEBHOOK_SECRET"),
+      logger,
+    }),
+    workspaces: new LocalRunWorkspaces(paths),
+    deadlines: new TimerDeadlineScheduler(async (fired) => {
+      await onDeadline(deps, fired.runId).catch((error: unknown) =>
+        logger.error("deadline handling failed", error),
+      );
+    }),
+    runManifests: new LocalRunManifestWriter(paths.runs, teamStore, baseDir, note, env),
+    teamFiles,
+    logger,
+  };
+
+  const runnerEnv: Record<string, string> = {
+    ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
+      string,
+      string
+    >),
+    SQUADRON_TABLE_NAME: store.tableName,
+    SQUADRON_DYNAMODB_ENDPOINT: store.endpoint,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    SQUADRON_OBJECT_STORE_DIR: paths.objects,
+    ...options.runnerEnv,
+  };
+  // A developer's session token or profile must not reach the embedded store's clients.
+  delete runnerEnv.AWS_SESSION_TOKEN;
+  delete runnerEnv.AWS_PROFILE;
+
+  const budget = new BudgetWatch(store.client, store.tableName, deps, (pk, action) =>
+    note(`budget ${action} for ${pk}`),
+  );
+  store.onUsageWrite((pk) => budget.notify(pk));
+
+  const idempotency = new IdempotencyKeys(store.client, store.tableName);
+  const api = apiHandler({ ...deps, idempotency, authorize: bearerTokenAuthorizer(tokens) }, logger);
+  const gateway = await serveGateway(
+    api,
+    { host: "127.0.0.1", port: options.port ?? 8787 },
+    {
+      onRequest: (r) => note(`${r.method} ${r.path} ${r.status} ${Math.round(r.ms)}ms`),
+    },
+  );
+
+  const interrupted = await journal.read();
+  const recovery = await recoverInterruptedRuns(deps, interrupted, (input) => sfn.resume(input));
+  for (const runId of recovery.resumed)
+    print(`Resumed run ${runId} (it was in progress when the stack stopped).`);
+  for (const f of recovery.failed) print(`Failed run ${f.runId}: ${f.reason}`);
+  await journal.write(activeInputs());
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await gateway.close();
+      const running = activeInputs();
+      await sfn.shutdown();
+      taskCounts.close();
+      await budget.close();
+      await markInterrupted(deps, running);
+      await journal.write(running);
+      for (const runId of running.map((r) => r.runId)) await deps.deadlines.disarm(runId);
+      await store.stop();
+      await new Promise<void>((resolve) => logStream.end(() => resolve()));
+    })();
+    return stopping;
+  };
+
+  const live = new Set<number>();
+  events.on("process", (e: ProcessEvent) => {
+    if (e.phase === "started") live.add(e.pid);
+    else live.delete(e.pid);
+  });
+
+  note(`local stack serving ${gateway.url} (data ${paths.dataDir})`);
+  return {
+    endpoint: gateway.url,
+    token: admin,
+    tokenCreated: created,
+    paths,
+    dynamoDbEndpoint: store.endpoint,
+    deps,
+    sfn,
+    recovery,
+    events,
+    livePids: () => [...live],
+    stop,
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * The Step Functions API as local mode needs it: StartExecution (queued, at most N runs at once),
+ * StopExecution (aborts the interpreter and stops the run's processes), SendTaskSuccess /
+ * SendTaskFailure (resolve a token a bound Task state registered). Executions run the synthesised
+ * definition with aws-local-stepfunctions (state-machines/local.ts).
+ */
+import { randomUUID } from "node:crypto";
+import type { ExecutionStarter, ExecutionStopper, TaskTokenResolver } from "../core/control/execution.ts";
+import type { ExecutionStatusDetail } from "../core/control/guards.ts";
+import type { TeamRunExecutionInput } from "../state-machines/contract.ts";
+import { executeLocally, StatesError, type TaskHandlers } from "../state-machines/local.ts";
+import type { AslDefinition } from "../state-machines/synth.ts";
+import type { RunnerProcess } from "./runner-process.ts";
+
+/** The ARN executeLocally gives `$$.Execution.Id`; Prepare stores it, Stop receives it. */
+export function localExecutionArn(runId: string): string {
+  return `arn:aws:states:us-east-1:123456789012:execution:Squadron-team-run:${runId}`;
+}
+
+export function runIdOfArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf(":") + 1);
+}
+
+interface Waiter {
+  runId: string;
+  resolve(output: Record<string, unknown>): void;
+  reject(error: Error): void;
+}
+
+/** One execution: what StopExecution must reach (its processes and token waits). */
+export class LocalExecution {
+  readonly controller = new AbortController();
+  readonly processes = new Set<RunnerProcess>();
+  readonly tokens = new Set<string>();
+  state: "queued" | "running" | "ended" = "queued";
+  stopped?: { error: string; cause: string };
+  /** Set when the stack shuts down: the run is left for the next start to resume or fail. */
+  interrupted = false;
+  ended!: Promise<void>;
+  endedResolve!: () => void;
+
+  constructor(
+    readonly input: TeamRunExecutionInput,
+    readonly replay: boolean,
+  ) {
+    this.ended = new Promise((resolve) => {
+      this.endedResolve = resolve;
+    });
+  }
+
+  get runId(): string {
+    return this.input.runId;
+  }
+
+  get arn(): string {
+    return localExecutionArn(this.input.runId);
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+}
+
+export interface LocalStepFunctionsOptions {
+  definition: AslDefinition;
+  /** Task handlers bound for one execution. */
+  handlersFor(execution: LocalExecution): TaskHandlers;
+  /** Runs at once; the others wait in the queue (phase Pending). */
+  maxConcurrentRuns: number;
+  /** EventBridge's "Execution Status Change" of an execution that ended (not on shutdown). */
+  onStatusChange(detail: ExecutionStatusDetail): Promise<void>;
+  onRunningChange?(runIds: string[]): void;
+  log?(message: string): void;
+}
+
+export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, TaskTokenResolver {
+  private readonly executions = new Map<string, LocalExecution>();
+  private readonly queue: LocalExecution[] = [];
+  private readonly waiters = new Map<string, Waiter>();
+  private running = 0;
+  private closing = false;
+
+  constructor(private readonly options: LocalStepFunctionsOptions) {}
+
+  /** StartExecution with name = run id: a second start of the same run returns the same ARN. */
+  async start(input: TeamRunExecutionInput): Promise<{ executionArn: string }> {
+    return this.launch(input, false);
+  }
+
+  /** Starts an execution again after a restart; bound states skip what the run already did. */
+  resume(input: TeamRunExecutionInput): { executionArn: string } {
+    return this.launch(input, true);
+  }
+
+  private launch(input: TeamRunExecutionInput, replay: boolean): { executionArn: string } {
+    if (this.closing) throw new Error("the local stack is shutting down");
+    const existing = this.executions.get(input.runId);
+    if (existing) return { executionArn: existing.arn };
+    const execution = new LocalExecution(input, replay);
+    this.executions.set(input.runId, execution);
+    this.queue.push(execution);
+    this.pump();
+    return { executionArn: execution.arn };
+  }
+
+  get(runId: string): LocalExecution | undefined {
+    return this.executions.get(runId);
+  }
+
+  /** Run ids of executions not yet ended (running or queued). */
+  active(): string[] {
+    return [...this.executions.values()].filter((e) => e.state !== "ended").map((e) => e.runId);
+  }
+
+  counts(): { running: number; queued: number } {
+    return { running: this.running, queued: this.queue.length };
+  }
+
+  private pump(): void {
+    while (!this.closing && this.running < this.options.maxConcurrentRuns && this.queue.length > 0) {
+      const execution = this.queue.shift() as LocalExecution;
+      this.running += 1;
+      execution.state = "running";
+      void this.run(execution).finally(() => {
+        this.running -= 1;
+        execution.state = "ended";
+        execution.endedResolve();
+        this.executions.delete(execution.runId);
+        this.options.onRunningChange?.(this.active());
+        this.pump();
+      });
+    }
+    this.options.onRunningChange?.(this.active());
+  }
+
+  private async run(execution: LocalExecution): Promise<void> {
+    const outcome = await executeLocally(
+      this.options.definition,
+      { ...execution.input },
+      this.options.handlersFor(execution),
+      { name: execution.runId, signal: execution.controller.signal },
+    ).catch((error: unknown) => ({
+      status: "FAILED" as const,
+      error: { Error: "States.Runtime", Cause: (error as Error).message },
+    }));
+    if (execution.interrupted) return;
+    const detail: ExecutionStatusDetail = execution.stopped
+      ? { executionArn: execution.arn, name: execution.runId, status: "ABORTED", ...execution.stopped }
+      : outcome.status === "SUCCEEDED"
+        ? { executionArn: execution.arn, name: execution.runId, status: "SUCCEEDED" }
+        : {
+            executionArn: execution.arn,
+            name: execution.runId,
+            status: "FAILED",
+            error: outcome.error?.Error ?? null,
+            cause: outcome.error?.Cause ?? null,
+          };
+    this.options.log?.(`[${execution.runId}] execution ${detail.status.toLowerCase()}`);
+    try {
+      await this.options.onStatusChange(detail);
+    } catch (error) {
+      this.options.log?.(
+        `[${execution.runId}] could not record the end of the execution: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** StopExecution: no Catch, no Cleanup; the run's processes get SIGTERM, its waits end. */
+  async stop(executionArn: string, reason: { error: string; cause: string }): Promise<void> {
+    const execution = this.executions.get(runIdOfArn(executionArn));
+    if (!execution || execution.state === "ended") return;
+    execution.stopped ??= reason;
+    await this.halt(execution, new StatesError(reason.error, reason.cause));
+  }
+
+  private async halt(execution: LocalExecution, why: Error): Promise<void> {
+    const queued = this.queue.indexOf(execution);
+    if (queued >= 0) {
+      // Never started: end it here (the interpreter would abort at once).
+      this.queue.splice(queued, 1);
+    }
+    execution.controller.abort(why);
+    for (const token of execution.tokens) {
+      this.waiters.get(token)?.reject(why);
+      this.waiters.delete(token);
+    }
+    execution.tokens.clear();
+    await Promise.all([...execution.processes].map((p) => p.stop()));
+    if (queued >= 0) {
+      this.running += 1;
+      execution.state = "running";
+      void this.run(execution).finally(() => {
+        this.running -= 1;
+        execution.state = "ended";
+        execution.endedResolve();
+        this.executions.delete(execution.runId);
+        this.pump();
+      });
+    }
+  }
+
+  /**
+   * A `.waitForTaskToken` state's token: unique, registered before the bound handler stores it,
+   * so a SendTaskSuccess arriving at any time after that resolves the wait.
+   */
+  registerToken(
+    execution: LocalExecution,
+    kind: string,
+  ): { token: string; wait: Promise<Record<string, unknown>> } {
+    const token = `local:${execution.runId}:${kind}:${randomUUID()}`;
+    let waiter!: Waiter;
+    const wait = new Promise<Record<string, unknown>>((resolve, reject) => {
+      waiter = { runId: execution.runId, resolve, reject };
+    });
+    wait.catch(() => undefined); // a wait rejected after its state was abandoned is not unhandled
+    if (execution.aborted) waiter.reject(new StatesError("ExecutionAborted", "The execution was stopped."));
+    else {
+      this.waiters.set(token, waiter);
+      execution.tokens.add(token);
+    }
+    const forget = () => {
+      this.waiters.delete(token);
+      execution.tokens.delete(token);
+    };
+    wait.then(forget, forget);
+    return { token, wait };
+  }
+
+  /** SendTaskSuccess; a token that is unknown or already used is ignored (as SfnTaskTokenResolver does). */
+  async succeed(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    const waiter = this.waiters.get(taskToken);
+    this.waiters.delete(taskToken);
+    waiter?.resolve(output);
+  }
+
+  async fail(taskToken: string, error: string, cause: string): Promise<void> {
+    const waiter = this.waiters.get(taskToken);
+    this.waiters.delete(taskToken);
+    waiter?.reject(new StatesError(error, cause));
+  }
+
+  /**
+   * Shutdown: every execution is aborted and its processes stopped, but nothing is recorded as
+   * ended: the runs stay in progress for the next start to resume or fail.
+   */
+  async shutdown(): Promise<string[]> {
+    this.closing = true;
+    const interrupted: string[] = [];
+    const all = [...this.executions.values()];
+    for (const execution of all) {
+      execution.interrupted = true;
+      interrupted.push(execution.runId);
+    }
+    this.queue.length = 0;
+    await Promise.all(
+      all.map((e) => this.halt(e, new StatesError("LocalStackStopped", "The local stack stopped."))),
+    );
+    await Promise.all(all.filter((e) => e.state === "running").map((e) => e.ended));
+    return interrupted;
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Every Task state of the team-run definition bound to what runs it in AWS: the same control-plane
+ * domain functions the Lambdas call (prepare, dependencies, approvals, cleanup) and the runner's
+ * entrypoint as a child process for the container states (WorkspaceInit, RunAgent, Finalize).
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { awaitApproval } from "../core/control/approvals.ts";
+import { recordAgentResult, waitForDependencies } from "../core/control/dependencies.ts";
+import type { ControlDeps } from "../core/control/deps.ts";
+import { cleanupRun, prepareRun } from "../core/control/lifecycle.ts";
+import { recordEvent } from "../core/control/team-runs.ts";
+import { normalEvent, warningEvent } from "../core/status/status.ts";
+import {
+  type ApprovalGatePayload,
+  type CleanupPayload,
+  ecsStoppedTask,
+  type PreparePayload,
+  type RecordAgentResultPayload,
+  type RecordAgentResultResult,
+  type RunnerMode,
+  type WaitForDependenciesPayload,
+} from "../state-machines/contract.ts";
+import { runnerEnvironmentOf, StatesError, type TaskHandlers } from "../state-machines/local.ts";
+import { type LocalPaths, runDir } from "./paths.ts";
+import { logFileFor, RunnerProcess } from "./runner-process.ts";
+import type { LocalExecution, LocalStepFunctions } from "./step-functions.ts";
+import type { TaskCountSync } from "./task-counts.ts";
+
+export interface BindingContext {
+  deps: ControlDeps;
+  sfn: LocalStepFunctions;
+  paths: LocalPaths;
+  /** Working directory of runner processes (relative repository URLs resolve against it). */
+  baseDir: string;
+  /** The environment every runner process gets (store endpoint, object store, GitHub, timings). */
+  runnerEnv: Record<string, string>;
+  stopGraceMs: number;
+  taskCounts: TaskCountSync;
+  /** Notified when a runner process starts and ends (benchmarks, progress). */
+  onProcess?: (event: {
+    runId: string;
+    mode: RunnerMode;
+    agent?: string;
+    pid: number;
+    phase: "started" | "exited";
+    exitCode?: number | null;
+  }) => void;
+  log(message: string): void;
+}
+
+const INIT_DONE = ".local-init-done";
+
+function failureCause(exit: {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  result?: Record<string, unknown>;
+}): string {
+  const r = exit.result ?? {};
+  const said = [r.error, r.message, r.reason].find((v) => typeof v === "string" && v !== "") as
+    | string
+    | undefined;
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode ?? "unknown"}`;
+  return said ? `The runner ${how}: ${said}` : `The runner ${how}.`;
+}
+
+export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): TaskHandlers {
+  const { deps, sfn } = ctx;
+  const dir = runDir(ctx.paths, execution.runId);
+  const ref = { namespace: execution.input.namespace, name: execution.input.teamName };
+
+  /** The `.sync` container integration: resolves with the stopped task when the process exits 0. */
+  async function runContainer(mode: RunnerMode, agent?: string, attempt?: number) {
+    if (execution.aborted) throw new StatesError("ExecutionAborted", "The execution was stopped.");
+    const logFile = await logFileFor(ctx.paths.logs, execution.runId, agent ?? mode);
+    const process = new RunnerProcess(
+      {
+        mode,
+        runId: execution.runId,
+        ...(agent ? { agent } : {}),
+        ...(attempt !== undefined ? { attempt } : {}),
+        cwd: ctx.baseDir,
+        logFile,
+        env: { ...ctx.runnerEnv, SQUADRON_TEAM_DIR: dir },
+        onSpawn: (pid) =>
+          ctx.onProcess?.({
+            runId: execution.runId,
+            mode,
+            ...(agent ? { agent } : {}),
+            pid,
+            phase: "started",
+          }),
+      },
+      ctx.stopGraceMs,
+    );
+    execution.processes.add(process);
+    const exit = await process.exited.finally(() => execution.processes.delete(process));
+    ctx.onProcess?.({
+      runId: execution.runId,
+      mode,
+      ...(agent ? { agent } : {}),
+      pid: exit.pid,
+      phase: "exited",
+      exitCode: exit.exitCode,
+    });
+    if (exit.exitCode !== 0) throw new StatesError("States.TaskFailed", failureCause(exit));
+    return {
+      exit,
+      stopped: ecsStoppedTask(
+        `arn:aws:ecs:us-east-1:123456789012:task/squadron-local/${execution.runId}-${agent ?? mode}-${exit.pid}`,
+      ),
+    };
+  }
+
+  return {
+    Prepare: async (payload: PreparePayload) => {
+      await mkdir(dir, { recursive: true });
+      let startedAt = payload.startedAt;
+      if (execution.replay) {
+        // A resumed run keeps its deadline: it counts from the first start.
+        const record = await deps.store.getRun(ref);
+        startedAt = record.status.startedAt ?? startedAt;
+      }
+      return prepareRun(deps, { ...payload, startedAt }, { teamDir: dir });
+    },
+
+    WorkspaceInit: async () => {
+      if (execution.replay && existsSync(join(dir, INIT_DONE))) {
+        await ctx.taskCounts.watch(execution.runId, ref, join(dir, "tasks"));
+        return ecsStoppedTask();
+      }
+      const { stopped } = await runContainer("init");
+      await writeFile(join(dir, INIT_DONE), new Date().toISOString());
+      await ctx.taskCounts.watch(execution.runId, ref, join(dir, "tasks"));
+      return stopped;
+    },
+
+    WaitForDependencies: async (payload: WaitForDependenciesPayload) => {
+      const { token, wait } = sfn.registerToken(execution, `deps-${payload.agentName}`);
+      await waitForDependencies(deps, { ...payload, taskToken: token });
+      return wait;
+    },
+
+    ApprovalGate: async (payload: ApprovalGatePayload) => {
+      const { token, wait } = sfn.registerToken(execution, `gate-${payload.gate}`);
+      await awaitApproval(deps, { ...payload, taskToken: token });
+      return wait;
+    },
+
+    RunAgent: async (parameters: unknown) => {
+      const env = runnerEnvironmentOf(parameters);
+      const agent = env.SQUADRON_AGENT_NAME as string;
+      const attempt = Number(env.SQUADRON_ATTEMPT ?? "0");
+      if (execution.replay) {
+        const record = await deps.store.getRun(ref);
+        if (record.status.agents[agent]?.phase === "Succeeded") return ecsStoppedTask();
+      }
+      const { stopped } = await runContainer("agent", agent, attempt);
+      return stopped;
+    },
+
+    RecordAgentResult: async (payload: RecordAgentResultPayload): Promise<RecordAgentResultResult> => {
+      if (execution.replay && !payload.state.error) {
+        const record = await deps.store.getRun(ref);
+        if (
+          record.status.agents[payload.agentName]?.finishedAt &&
+          record.status.agents[payload.agentName]?.phase === "Succeeded"
+        ) {
+          return { attempt: payload.state.attempt, outcome: "Succeeded", restart: false, reason: "" };
+        }
+      }
+      return recordAgentResult(deps, payload);
+    },
+
+    Finalize: async () => {
+      await ctx.taskCounts.sync(execution.runId, ref);
+      try {
+        const { exit, stopped } = await runContainer("finalize");
+        const r = exit.result ?? {};
+        await writeFile(join(dir, "finalize-result.json"), JSON.stringify(r, null, 2));
+        const parts = [
+          typeof r.branch === "string" ? `branch ${r.branch}${r.pushed ? " (pushed)" : ""}` : undefined,
+          typeof r.pullRequestUrl === "string" ? `pull request ${r.pullRequestUrl}` : undefined,
+          Array.isArray(r.outputs) ? `${r.outputs.length} output file(s)` : undefined,
+        ].filter(Boolean);
+        await recordEvent(
+          deps,
+          { ...ref, runId: execution.runId },
+          normalEvent(
+            "Delivered",
+            parts.length
+              ? `Delivered: ${parts.join(", ")}.`
+              : `Finalize finished (${String(r.action ?? "none")}).`,
+          ),
+        );
+        return stopped;
+      } catch (error) {
+        if (!execution.aborted) {
+          await recordEvent(
+            deps,
+            { ...ref, runId: execution.runId },
+            warningEvent("FinalizeFailed", (error as Error).message),
+          );
+        }
+        throw error;
+      }
+    },
+
+    Cleanup: async (payload: CleanupPayload) => cleanupRun(deps, payload),
+  };
+}
