@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
+import { EXIT } from "./client/exit-codes.ts";
 import { type CliCommand, CliError } from "./command.ts";
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), "commands");
@@ -30,7 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (problem) {
-    if (problem instanceof CommanderError) return problem.exitCode;
+    // Commander exits 0 for --help/--version and 1 for every usage problem; scripts get 2 for those.
+    if (problem instanceof CommanderError) return problem.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (problem instanceof CliError) {
       process.stderr.write(`squadron: ${problem.message}\n`);
       return problem.exitCode;

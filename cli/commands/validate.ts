@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import {
   type AgentTeamRun,
@@ -10,18 +9,15 @@ import {
   parseManifests,
   type SquadronResource,
   serializeResources,
-  type ValidationIssue,
 } from "../../core/manifest/index.ts";
+import { EXIT } from "../client/exit-codes.ts";
 import { type CliCommand, CliError } from "../command.ts";
+import { formatIssue, type LocatedIssue, readSource } from "./shared/manifests.ts";
 
 interface ValidateOptions {
   output: OutputFormat;
   maxPromptBytes?: number;
   maxTeammates?: number;
-}
-
-interface Located extends ValidationIssue {
-  source: string;
 }
 
 const command: CliCommand = {
@@ -58,7 +54,7 @@ async function validateFiles(files: string[], options: ValidateOptions): Promise
   };
   const resources: SquadronResource[] = [];
   const runs: { run: AgentTeamRun; source: string }[] = [];
-  const issues: Located[] = [];
+  const issues: LocatedIssue[] = [];
   for (const file of files) {
     const source = file === "-" ? "<stdin>" : file;
     const result = parseManifests(await readSource(file), limits);
@@ -93,8 +89,8 @@ function checkRunsAgainstTemplates(
   runs: readonly { run: AgentTeamRun; source: string }[],
   resources: readonly SquadronResource[],
   limits: ManifestOptions,
-): Located[] {
-  const issues: Located[] = [];
+): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
   for (const { run, source } of runs) {
     const template = resources.find(
       (resource): resource is AgentTeamTemplate =>
@@ -117,31 +113,9 @@ function checkRunsAgainstTemplates(
   return issues;
 }
 
-async function readSource(file: string): Promise<string> {
-  if (file === "-") {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-  }
-  try {
-    return await readFile(file, "utf8");
-  } catch (problem) {
-    const code = (problem as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : String(problem);
-    throw new CliError(`cannot read ${file}: ${reason}`);
-  }
-}
-
-function formatIssue(issue: Located): string {
-  const where = issue.line === undefined ? issue.source : `${issue.source}:${issue.line}`;
-  const path = issue.path === "" ? "" : `${issue.path}: `;
-  return `${where}: ${issue.severity}: ${path}${issue.message}`;
-}
-
 function positiveInt(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0)
-    throw new CliError(`"${value}" is not a positive whole number.`);
+    throw new CliError(`"${value}" is not a positive whole number.`, EXIT.usage);
   return number;
 }

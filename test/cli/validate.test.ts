@@ -112,9 +112,9 @@ describe("squadron validate (a real process)", () => {
     );
   });
 
-  it("explains a missing file, and has --help", () => {
+  it("explains a missing file (a usage error), and has --help", () => {
     const missing = squadron(["validate", "no-such.yaml"]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("squadron: cannot read no-such.yaml: no such file\n");
     const help = squadron(["validate", "--help"]);
     expect(help.code).toBe(0);
