@@ -69,6 +69,14 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "Only the table and bucket names are plain environment; every secret is an ECS secret.",
     );
   }
+  if (compute.taskDefinition && !config.runnerImageUri) {
+    iam5(
+      stack,
+      compute.taskDefinition.obtainExecutionRole(),
+      "*",
+      "ecr:GetAuthorizationToken (pulling the runner image asset) has no resource-level permissions.",
+    );
+  }
   const bucketPrefixes = "The runner's access is confined to these prefixes of its own bucket.";
   for (const prefix of ["runs/*", "configmaps/*", "inputs/*"]) {
     iam5(stack, compute.taskRole, storage.bucket.arnForObjects(prefix), bucketPrefixes);
