@@ -13,7 +13,7 @@ import { writeAgentOutcome } from "../reporting/outcome-file.ts";
 import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";
 import { agentWorkdir, runLayout } from "../workspace/layout.ts";
 import { prepareAgentSetup } from "./agent-setup.ts";
-import { runSession, type SessionOutcome } from "./loop.ts";
+import { phaseOf, runSession, type SessionOutcome } from "./loop.ts";
 
 export interface AgentModeInput {
   config: RunnerConfig;
@@ -98,7 +98,7 @@ export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcom
     agent: agent.name,
     role: agent.role,
     model: outcome.lastResult?.model ?? agent.model,
-    phase: outcome.end === "stopped" ? "Stopped" : outcome.ok ? "Succeeded" : "Failed",
+    phase: phaseOf(outcome.end),
     reason: outcome.reason,
     message: outcome.message,
     usage: outcome.usage,

@@ -5,6 +5,7 @@ import type { UsageDelta } from "../../core/status/types.ts";
 import { runTurn } from "../adapters/run-turn.ts";
 import type { AgentAdapter, TurnInput, TurnMcp, TurnResult } from "../adapters/types.ts";
 import type { RunnerTimings } from "../config/env.ts";
+import { EXIT } from "../config/exit-codes.ts";
 import { ENDED_STATUSES, type Team } from "../protocol/team.ts";
 import type { InboxMessage, Member, MemberStatus, Task } from "../protocol/types.ts";
 import { Heartbeat } from "../reporting/heartbeat.ts";
@@ -338,10 +339,18 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   reporter.start();
   heartbeat.start();
   await heartbeat.setStatus("active");
-  await options.sink.setPhase("Running").catch((error: unknown) => {
+  // Store round trips run alongside the first turn rather than delaying its start; the run's
+  // spend so far is awaited only when a budget needs it.
+  const running = options.sink.setPhase("Running").catch((error: unknown) => {
     log.warn("Could not record the agent as Running in the store", { error: errorMessage(error) });
   });
-  reporter.knownRunCostUsd = await options.sink.runCostUsd().catch(() => undefined);
+  const spent = options.sink.runCostUsd().then(
+    (cost) => {
+      reporter.knownRunCostUsd = cost;
+    },
+    () => {},
+  );
+  if (options.budgetUsd !== undefined) await spent;
 
   let outcome: SessionOutcome;
   try {
@@ -350,6 +359,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     log.error("Session failed", { error: errorMessage(error), stack: (error as Error).stack });
     outcome = failed("RunnerError", `The runner failed: ${errorMessage(error)}`);
   }
+  await Promise.all([running, spent]);
   await reporter.close();
   outcome.usage = reporter.total;
   await heartbeat.stop(memberStatusOf(outcome.end));
@@ -391,9 +401,9 @@ export function phaseOf(end: SessionEnd): AgentPhase {
 
 /** 0 ok, 1 failed, 3 stopped by a signal (see runner/config/exit-codes.ts). */
 export function exitCodeOf(outcome: Pick<SessionOutcome, "end">): number {
-  if (outcome.end === "stopped") return 3;
-  if (outcome.end === "failed") return 1;
-  return 0;
+  if (outcome.end === "stopped") return EXIT.signal;
+  if (outcome.end === "failed") return EXIT.failed;
+  return EXIT.ok;
 }
 
 function abortReason(signal: AbortSignal): string {
