@@ -27,8 +27,10 @@ export function handlerEntry(name: HandlerName): string {
 export const BUNDLE_TARGET = "node22";
 
 /**
- * ESM output; the Node 22 runtime ships AWS SDK v3, so it stays external (smaller bundles,
- * faster cold starts). The banner gives CommonJS dependencies a `require` inside ESM.
+ * ESM output with the AWS SDK bundled in, not taken from the runtime: measured on this
+ * machine, a tree-shaken minified bundle imports in ~80-150 ms where the same handler with
+ * `@aws-sdk/*` external (resolved file by file) takes ~400-500 ms, and the deployed SDK is
+ * then the version the tests ran. The banner gives CommonJS dependencies a `require` in ESM.
  */
 export const BUNDLE_SETTINGS = {
   format: "esm" as const,
@@ -37,7 +39,7 @@ export const BUNDLE_SETTINGS = {
   minify: true,
   sourcemap: false,
   mainFields: ["module", "main"],
-  externalModules: ["@aws-sdk/*"],
+  externalModules: [] as string[],
   banner:
     "import { createRequire as __squadronCreateRequire } from 'node:module'; const require = __squadronCreateRequire(import.meta.url);",
 };
