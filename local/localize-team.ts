@@ -2,9 +2,10 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { RunManifest, RunManifestWriter } from "../core/control/run-manifest.ts";
 import { FileRunManifestWriter } from "../core/control/run-manifest.ts";
-import type { AgentCli, AgentTeam } from "../core/manifest/types.ts";
+import type { AgentCli, AgentSpec, AgentTeam } from "../core/manifest/types.ts";
 import { normalEvent } from "../core/status/status.ts";
 import type { TeamStore } from "../core/store/team-store.ts";
+import { defaultScript } from "../runner/scripted-agent/defaults.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -56,6 +57,21 @@ export function resolveRepositoryUrl(url: string, baseDir: string): string {
   return resolve(baseDir, url);
 }
 
+/** A file inside the agent's scope for its simulated work: `<first include dir>/<name>.md`. */
+export function fileInScope(agent: AgentSpec): string | undefined {
+  const include = agent.scope?.includePaths?.[0];
+  if (!include) return undefined;
+  const fixed: string[] = [];
+  for (const segment of include.split("/")) {
+    if (segment === "" || /[*?[]/.test(segment)) break;
+    fixed.push(segment);
+  }
+  if (fixed.length === 0) return undefined;
+  // A pattern naming a file (has an extension, no trailing slash) is replaced by a sibling.
+  if (!include.endsWith("/") && /\.[^/]+$/.test(fixed.at(-1) ?? "")) fixed.pop();
+  return [...fixed, `${agent.name}.md`].join("/");
+}
+
 /**
  * The team as this machine runs it: agents whose CLI or key is missing run as scripted agents
  * (their own `script`, else the runner's default script for their role), and relative local
@@ -75,6 +91,18 @@ export function localizeTeam(
     else if (why) {
       simulated.push({ agent: agent.name, cli: agent.cli, why });
       agent.cli = "scripted";
+      // The runner's default script writes <name>.md at the root; a scoped teammate writes in its scope.
+      const file = agent.role === "teammate" && !agent.script?.length ? fileInScope(agent) : undefined;
+      if (file) {
+        agent.script = defaultScript({
+          name: agent.name,
+          role: agent.role,
+          members: [copy.spec.lead, ...copy.spec.teammates].map((a) => a.name),
+          lead: copy.spec.lead.name,
+          coding: copy.spec.mode !== "cowork",
+          file,
+        });
+      }
     }
   }
   if (copy.spec.repository)

@@ -52,6 +52,8 @@ export interface LocalStackOptions {
   runnerEnv?: Record<string, string>;
   /** Environment used to decide which agent CLIs can run (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Where the synthesised definition is cached (default `<dataDir>/cache`); tests share one. */
+  cacheDir?: string;
   /** SIGTERM → SIGKILL grace for runner processes. Default 5000 ms. */
   stopGraceMs?: number;
   /** Progress and notices for a person (default: nothing). The stack log always gets them. */
@@ -136,7 +138,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logger.info(line);
   };
 
-  const { definition, cached, ms } = await loadTeamRunDefinition(paths.cache, print);
+  const { definition, cached, ms } = await loadTeamRunDefinition(options.cacheDir ?? paths.cache, print);
   note(`state machine definition ${cached ? "read from the cache" : "synthesised"} in ${Math.round(ms)} ms`);
 
   const store = await startEmbeddedStore({ path: paths.db });
