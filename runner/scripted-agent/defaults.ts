@@ -12,6 +12,8 @@ export interface DefaultScriptInput {
   coding?: boolean;
   /** How long waits may take before the turn fails. */
   timeoutMs?: number;
+  /** The file a teammate writes (default `<name>.md`), e.g. inside its scope. */
+  file?: string;
 }
 
 /**
@@ -48,7 +50,7 @@ export function defaultScript(input: DefaultScriptInput): ScriptStep[] {
       { call: "finish", args: { summary } },
     ];
   }
-  const file = `${input.name}.md`;
+  const file = input.file ?? `${input.name}.md`;
   const steps: ScriptStep[] = [
     { waitFor: "assigned-task", timeoutMs },
     { call: "task_claim", args: { id: "{{task.id}}" } },
