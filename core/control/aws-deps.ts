@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { EFSClient } from "@aws-sdk/client-efs";
@@ -16,6 +17,7 @@ import { S3RunManifestWriter } from "./run-manifest.ts";
 import { EfsEcsRunWorkspaces, NoopRunWorkspaces } from "./run-workspace.ts";
 import { SlackClient } from "./slack-client.ts";
 import { DirectoryTeamFiles, NoTeamFiles } from "./team-files.ts";
+import { CloudWatchTeamLogs } from "./team-logs.ts";
 
 /**
  * Environment of the control-plane functions (set by infra/). Everything optional is only
@@ -37,6 +39,8 @@ export const ENV = {
   slackChannel: "SQUADRON_SLACK_CHANNEL",
   slackApprovers: "SQUADRON_SLACK_APPROVERS",
   webhookSecret: "SQUADRON_WEBHOOK_SECRET",
+  /** The runner containers' log group (awslogs driver); the api function reads `logs` from it. */
+  runnerLogGroup: "SQUADRON_RUNNER_LOG_GROUP",
 } as const;
 
 function env(name: string): string | undefined {
@@ -100,6 +104,7 @@ export function awsControlDeps(logger: ControlLogger): ControlDeps & {
       : { arm: unconfigured("the deadline scheduler"), disarm: async () => {} };
   const bucket = env(ENV.bucket);
   const runsMount = env(ENV.runsMount);
+  const runnerLogGroup = env(ENV.runnerLogGroup);
   return {
     store: new TeamStore({ client: ddb, tableName }),
     runs: new RunIndex(ddb, tableName),
@@ -129,6 +134,9 @@ export function awsControlDeps(logger: ControlLogger): ControlDeps & {
       ? new S3RunManifestWriter(new S3Client({}), bucket)
       : { write: unconfigured("SQUADRON_BUCKET") },
     teamFiles: runsMount ? new DirectoryTeamFiles(runsMount) : new NoTeamFiles(),
+    ...(runnerLogGroup
+      ? { teamLogs: new CloudWatchTeamLogs(new CloudWatchLogsClient({}), runnerLogGroup) }
+      : {}),
     logger,
     secret,
   };

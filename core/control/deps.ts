@@ -6,6 +6,7 @@ import type { RunIndex } from "./run-index.ts";
 import type { RunManifestWriter } from "./run-manifest.ts";
 import type { RunWorkspaces } from "./run-workspace.ts";
 import type { TeamFilesReader } from "./team-files.ts";
+import type { TeamLogsReader } from "./team-logs.ts";
 
 export interface ControlLogger {
   info(message: string, ...extra: unknown[]): void;
@@ -28,6 +29,8 @@ export interface ControlDeps {
   deadlines: DeadlineScheduler;
   runManifests: RunManifestWriter;
   teamFiles: TeamFilesReader;
+  /** Runner output; without it the API has no logs route. */
+  teamLogs?: TeamLogsReader;
   logger?: ControlLogger;
   now?: () => Date;
 }

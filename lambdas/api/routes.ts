@@ -39,7 +39,7 @@ import type { TeamRunRef } from "../../core/store/items.ts";
 export interface ApiDeps
   extends Pick<
     ControlDeps,
-    "store" | "runs" | "starter" | "stopper" | "tokens" | "notifier" | "teamFiles" | "logger"
+    "store" | "runs" | "starter" | "stopper" | "tokens" | "notifier" | "teamFiles" | "teamLogs" | "logger"
   > {
   idempotency: IdempotencyKeys;
   authorize: Authorizer;
@@ -90,6 +90,34 @@ function pageOptions(req: HttpRequest): { limit: number; nextToken?: string } {
     ]);
   }
   return req.query.nextToken ? { limit, nextToken: req.query.nextToken } : { limit };
+}
+
+const LOGS_DEFAULT_LIMIT = 500;
+const LOGS_MAX_LIMIT = 1000;
+
+/** Log pages are larger than other lists: a reader wants hundreds of lines per request. */
+function logsPageOptions(req: HttpRequest): { limit: number; nextToken?: string } {
+  const raw = req.query.limit;
+  const limit = raw === undefined ? LOGS_DEFAULT_LIMIT : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > LOGS_MAX_LIMIT) {
+    throw new HttpError(400, `limit must be an integer from 1 to ${LOGS_MAX_LIMIT}`, [
+      { path: "limit", message: `got ${raw}` },
+    ]);
+  }
+  return req.query.nextToken ? { limit, nextToken: req.query.nextToken } : { limit };
+}
+
+/** `since` is an ISO 8601 time (a date alone means its midnight UTC). */
+function sinceOf(raw: string): Date {
+  const ms = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)
+    ? Date.parse(raw)
+    : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new HttpError(400, `since must be an ISO 8601 time such as 2026-01-01T10:00:00Z, got ${raw}`, [
+      { path: "since", message: "not an ISO 8601 time" },
+    ]);
+  }
+  return new Date(ms);
 }
 
 /** Manifest text (YAML or JSON; JSON is YAML) → one resource, namespace defaulted from the path. */
@@ -300,6 +328,34 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
       return json(200, { items: await deps.teamFiles.messages(record.runId, agent) });
     }),
   );
+
+  const teamLogs = deps.teamLogs;
+  if (teamLogs) {
+    router.on(
+      "GET",
+      `${ns}/teams/{name}/logs`,
+      guarded(async (req) => {
+        const record = await deps.store.getRun(ref(req));
+        const known = Object.keys(record.status.agents);
+        const agent = req.query.agent;
+        if (agent !== undefined && !known.includes(agent)) {
+          throw new HttpError(
+            400,
+            `team ${record.name} has no agent ${agent}; its agents are ${known.join(", ")}`,
+            [{ path: "agent", message: `must be one of ${known.join(", ")}` }],
+          );
+        }
+        const page = await teamLogs.read({
+          runId: record.runId,
+          agents: agent === undefined ? known : [agent],
+          ...(req.query.since !== undefined ? { since: sinceOf(req.query.since) } : {}),
+          notBefore: new Date(record.createdAt),
+          ...logsPageOptions(req),
+        });
+        return json(200, page.nextToken ? page : { items: page.items });
+      }),
+    );
+  }
 
   for (const decision of ["approve", "deny"] as const) {
     router.on(
