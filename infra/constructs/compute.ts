@@ -6,8 +6,7 @@
  * - eks: an existing cluster imported by name; its endpoint and CA are read at deploy time
  *   (DescribeCluster), and the state machine's role gets a namespaced access entry.
  */
-import { join } from "node:path";
-import { RemovalPolicy, Stack } from "aws-cdk-lib";
+import { IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as eks from "aws-cdk-lib/aws-eks";
@@ -41,6 +40,17 @@ export const RUNNER_SECRETS = {
   GEMINI_API_KEY: "gemini-api-key",
   GITHUB_TOKEN: "github-token",
 } as const;
+
+/**
+ * runner/Dockerfile builds from the repository root (it needs core/ too). Only what it copies
+ * is part of the asset, so staging and the asset hash ignore node_modules, tests and docs.
+ */
+export const RUNNER_IMAGE_ASSET = {
+  file: "runner/Dockerfile",
+  platform: ecrAssets.Platform.LINUX_AMD64,
+  ignoreMode: IgnoreMode.DOCKER,
+  exclude: ["*", "!package.json", "!package-lock.json", "!tsconfig.json", "!core", "!runner"],
+};
 
 export class Compute extends Construct {
   readonly launcher: RunnerLauncher;
@@ -79,9 +89,7 @@ export class Compute extends Construct {
     const image = (): ecs.ContainerImage =>
       config.runnerImageUri
         ? ecs.ContainerImage.fromRegistry(config.runnerImageUri)
-        : ecs.ContainerImage.fromAsset(join(REPO_ROOT, "runner"), {
-            platform: ecrAssets.Platform.LINUX_AMD64,
-          });
+        : ecs.ContainerImage.fromAsset(REPO_ROOT, RUNNER_IMAGE_ASSET);
 
     // EFS mounts and the file system's security group rule apply to both back-ends.
     storage.fileSystem.connections.allowDefaultPortFrom(
@@ -158,10 +166,8 @@ export class Compute extends Construct {
       });
       const imageUri =
         config.runnerImageUri ??
-        new ecrAssets.DockerImageAsset(this, "RunnerImage", {
-          directory: join(REPO_ROOT, "runner"),
-          platform: ecrAssets.Platform.LINUX_AMD64,
-        }).imageUri;
+        new ecrAssets.DockerImageAsset(this, "RunnerImage", { directory: REPO_ROOT, ...RUNNER_IMAGE_ASSET })
+          .imageUri;
       // IRSA: the runner's service account assumes this role (when the OIDC issuer is given).
       const issuer = eksConfig.oidcIssuer;
       this.taskRole = new iam.Role(this, "RunnerServiceAccountRole", {
