@@ -1,5 +1,5 @@
 import type { AgentPhase } from "../../core/status/phases.ts";
-import { canTransitionAgent, isTerminalTeamPhase } from "../../core/status/phases.ts";
+import { canTransitionAgent, isFinishedAgentPhase, isTerminalTeamPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
 import type { TeamRunRef, TeamStore } from "../../core/store/index.ts";
 
@@ -26,6 +26,12 @@ export interface AgentStateSink {
   setPhase(phase: AgentPhase, details?: PhaseDetails): Promise<void>;
   /** Measured cost of the whole run so far, when known. */
   runCostUsd(): Promise<number | undefined>;
+  /**
+   * Agents the control plane has already ended (Succeeded, Failed, Stopped) — including ones
+   * whose runner never started (a denied gate, a failed dependency) and so never wrote their
+   * status to the team files. Absent without a store.
+   */
+  endedAgents?(): Promise<string[]>;
 }
 
 export class NoStoreSink implements AgentStateSink {
@@ -100,5 +106,13 @@ export class TeamStoreSink implements AgentStateSink {
   async runCostUsd(): Promise<number | undefined> {
     const record = await this.store.findRun(this.ref);
     return record && record.runId === this.runId ? record.status.totalCostUsd : undefined;
+  }
+
+  async endedAgents(): Promise<string[]> {
+    const record = await this.store.findRun(this.ref);
+    if (!record || record.runId !== this.runId) return [];
+    return Object.entries(record.status.agents)
+      .filter(([, agent]) => isFinishedAgentPhase(agent.phase))
+      .map(([name]) => name);
   }
 }

@@ -117,7 +117,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   // Teammates that have ended, or whose runner stopped beating (a killed container).
   const activeTeammates = async (): Promise<Member[]> => {
     const now = Date.now();
-    return (await team.members()).filter(
+    const active = (await team.members()).filter(
       (m) =>
         m.role === "teammate" &&
         !ENDED_STATUSES.includes(m.status) &&
@@ -127,6 +127,11 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
           now - Date.parse(m.heartbeatAt) > timings.staleHeartbeatMs
         ),
     );
+    // A teammate whose runner never started (gate denied, dependency failed) stays "pending" in
+    // the team files; only the control plane's record says it has ended.
+    if (!active.some((m) => m.status === "pending") || !options.sink.endedAgents) return active;
+    const ended = new Set(await options.sink.endedAgents().catch(() => [] as string[]));
+    return active.filter((m) => !(m.status === "pending" && ended.has(m.name)));
   };
 
   const tasksForMe = async (): Promise<Task[]> => {

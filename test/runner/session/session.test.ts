@@ -227,6 +227,26 @@ describe("lead rules", () => {
     expect((await s.protocol.member("lead")).status).toBe("finished");
   });
 
+  it("counts a teammate that never started as ended once the control plane has ended it", async () => {
+    const lead = scriptedAgent("lead", "lead", [{ call: "finish", args: { summary: "done" } }]);
+    // The teammate's gate was denied: its runner never ran, so the team files still say pending.
+    const ended: string[] = [];
+    const sink: AgentStateSink = Object.assign(new NoStoreSink(), {
+      endedAgents: async () => [...ended],
+    });
+    const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead, { sink });
+    let settled = false;
+    void s.outcome.then(() => {
+      settled = true;
+    });
+    await until(async () => (await s.protocol.lifecycle("lead")).finished !== null);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    expect((await s.protocol.member("dev")).status).toBe("pending");
+    ended.push("dev");
+    expect(await s.outcome).toMatchObject({ end: "finished", message: "done" });
+  });
+
   it("keeps a lead that finished early alive until its teammates end", async () => {
     const lead = scriptedAgent("lead", "lead", [{ call: "finish", args: { summary: "early" } }]);
     const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead);
