@@ -1,18 +1,46 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeEvent } from "aws-lambda";
+import { ENV } from "../../core/control/aws-deps.ts";
 import { type ExecutionStatusDetail, onExecutionStatus } from "../../core/control/guards.ts";
 import { instrumented } from "../../core/control/observability.ts";
+import {
+  DynamoOnceClaims,
+  type EcsTaskStateDetail,
+  type OnceClaims,
+  onTaskStateChange,
+  runnerTaskOf,
+  type TaskStopOutcome,
+} from "../../core/control/task-stops.ts";
 import { perContainer } from "../shared.ts";
 
 const container = perContainer("events");
+let claims: OnceClaims | undefined;
 
-/** EventBridge "Step Functions Execution Status Change": keeps the team's status true. */
-export async function handler(
-  event: EventBridgeEvent<"Step Functions Execution Status Change", ExecutionStatusDetail>,
-): Promise<{ phase?: string }> {
+export type StatusEvent =
+  | EventBridgeEvent<"Step Functions Execution Status Change", ExecutionStatusDetail>
+  | EventBridgeEvent<"ECS Task State Change", EcsTaskStateDetail>;
+
+/**
+ * EventBridge → the team's status stays true:
+ * - "Step Functions Execution Status Change": an execution that ended without Cleanup;
+ * - "ECS Task State Change": why a runner task stopped (OOM, Spot, exit code), as an event.
+ */
+export async function handler(event: StatusEvent): Promise<{ phase?: string; taskStop?: TaskStopOutcome }> {
   const { deps, t } = container();
-  if (event["detail-type"] !== "Step Functions Execution Status Change") return {};
-  return instrumented(t, { teamRunId: event.detail.name }, async () => {
-    const phase = await onExecutionStatus(deps, event.detail);
-    return phase ? { phase } : {};
-  });
+  if (event["detail-type"] === "Step Functions Execution Status Change") {
+    const detail = event.detail;
+    return instrumented(t, { teamRunId: detail.name }, async () => {
+      const phase = await onExecutionStatus(deps, detail);
+      return phase ? { phase } : {};
+    });
+  }
+  if (event["detail-type"] === "ECS Task State Change") {
+    const detail = event.detail;
+    const task = runnerTaskOf(detail);
+    claims ??= new DynamoOnceClaims(new DynamoDBClient({}), process.env[ENV.table] as string);
+    return instrumented(t, { teamRunId: task?.runId, agent: task?.agent ?? task?.mode }, async () => ({
+      taskStop: await onTaskStateChange({ ...deps, claims: claims as OnceClaims }, detail),
+    }));
+  }
+  return {};
 }
