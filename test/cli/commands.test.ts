@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,8 +6,10 @@ import { parse as parseYaml } from "yaml";
 import { writeConfig } from "../../cli/config/index.ts";
 import { buildProgram } from "../../cli/main.ts";
 import type { TeamFilesReader } from "../../core/control/team-files.ts";
+import { DirectoryTeamLogs } from "../../core/control/team-logs.ts";
 import { parseTeam } from "../../core/manifest/index.ts";
-import { type Harness, harness, newTable } from "../lambdas/harness.ts";
+import { apiHandler } from "../../lambdas/api/routes.ts";
+import { event, type Harness, harness, newTable } from "../lambdas/harness.ts";
 import { type ApiServer, repoRoot, squadron, startApiServer } from "./support/api-server.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "squadron-cli-commands-"));
@@ -92,11 +94,10 @@ const teamFiles: TeamFilesReader = {
   },
 };
 
-const LOG_LINES = [
-  { agent: "lead", time: "2026-01-01T10:00:00.000Z", line: "planning" },
-  { agent: "backend-api", time: "2026-01-01T10:00:01.000Z", line: "cloning" },
-  { agent: "lead", time: "2026-01-01T10:00:02.000Z", line: "waiting for teammates" },
-];
+/** The runner's stderr lines (runner/reporting/logger.ts) in local mode's log files, one per agent. */
+const logsDir = mkdtempSync(join(tmpdir(), "squadron-cli-logs-"));
+const runnerLine = (runId: string, agent: string, timestamp: string, message: string) =>
+  `${JSON.stringify({ level: "INFO", message, timestamp, service: "squadron-runner", runId, agent, mode: "agent" })}\n`;
 
 let h: Harness;
 let server: ApiServer;
@@ -104,17 +105,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   h = harness(await newTable(), { teamFiles });
-  server = await startApiServer(async (event) => {
-    // The API has no logs route yet: this namespace serves the documented shape, two per page.
-    const logs = /^\/api\/namespaces\/logs-demo\/teams\/[^/]+\/logs$/.test(event.path);
-    if (!logs) return h.api(event);
-    const start = Number(event.queryStringParameters?.nextToken ?? 0);
-    const agent = event.queryStringParameters?.agent;
-    const lines = LOG_LINES.filter((l) => !agent || l.agent === agent);
-    const items = lines.slice(start, start + 2);
-    const body = start + 2 < lines.length ? { items, nextToken: String(start + 2) } : { items };
-    return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-  });
+  server = await startApiServer(apiHandler({ ...h.deps, teamLogs: new DirectoryTeamLogs(logsDir) }));
   env = { SQUADRON_ENDPOINT: server.endpoint, SQUADRON_TOKEN: "admin" };
 });
 
@@ -392,21 +383,57 @@ describe("squadron describe, approve, deny, tasks, messages, delete", () => {
 });
 
 describe("squadron logs", () => {
-  it("reads every page, prefixing the agent, or one agent's lines alone", async () => {
-    const all = await squadron(["logs", "team", "demo", "-n", "logs-demo"], { env });
-    expect(all.stdout).toBe("[lead] planning\n[backend-api] cloning\n[lead] waiting for teammates\n");
-    const lead = await squadron(["logs", "team", "demo", "lead", "--timestamps", "-n", "logs-demo"], { env });
-    expect(lead.stdout).toBe(
-      "2026-01-01T10:00:00.000Z planning\n2026-01-01T10:00:02.000Z waiting for teammates\n",
+  let line: (agent: string, timestamp: string, message: string) => string;
+  beforeAll(async () => {
+    const created = await h.api(event("POST", "/api/namespaces/logs-demo/teams", { body: TEAM("demo") }));
+    const runId = JSON.parse(created.body).runId as string;
+    line = (agent, timestamp, message) => runnerLine(runId, agent, timestamp, message).trimEnd();
+    mkdirSync(join(logsDir, runId));
+    writeFileSync(
+      join(logsDir, runId, "lead.log"),
+      `${line("lead", "2026-01-01T10:00:00.000Z", "planning")}\n${line("lead", "2026-01-01T10:00:02.000Z", "waiting for teammates")}\n`,
+    );
+    writeFileSync(
+      join(logsDir, runId, "backend-api.log"),
+      `${line("backend-api", "2026-01-01T10:00:01.000Z", "cloning")}\n`,
     );
   });
 
-  it("explains that the API has no logs route (exit 3)", async () => {
-    const result = await squadron(["logs", "team", "auth-refactor", "-n", "apply-ns"], { env });
-    expect(result.code).toBe(3);
-    expect(result.stderr).toContain(
-      "squadron: this API has no logs route (GET /api/namespaces/apply-ns/teams/auth-refactor/logs)",
+  it("reads the runner's lines through the logs route, prefixing the agent, or one agent's lines alone", async () => {
+    const all = await squadron(["logs", "team", "demo", "-n", "logs-demo"], { env });
+    expect(all.stderr).toBe("");
+    expect(all.stdout).toBe(
+      `[lead] ${line("lead", "2026-01-01T10:00:00.000Z", "planning")}\n` +
+        `[backend-api] ${line("backend-api", "2026-01-01T10:00:01.000Z", "cloning")}\n` +
+        `[lead] ${line("lead", "2026-01-01T10:00:02.000Z", "waiting for teammates")}\n`,
     );
+    const lead = await squadron(
+      ["logs", "team", "demo", "lead", "--timestamps", "--since", "2026-01-01T10:00:02Z", "-n", "logs-demo"],
+      { env },
+    );
+    expect(lead.stdout).toBe(
+      `2026-01-01T10:00:02.000Z ${line("lead", "2026-01-01T10:00:02.000Z", "waiting for teammates")}\n`,
+    );
+    const ghost = await squadron(["logs", "team", "demo", "ghost", "-n", "logs-demo"], { env });
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toContain(
+      "team demo has no agent ghost; its agents are lead, backend-api, test-coverage",
+    );
+  });
+
+  it("explains that an API without a logs reader has no logs route (exit 3)", async () => {
+    const bare = await startApiServer(h.api);
+    try {
+      const result = await squadron(["logs", "team", "auth-refactor", "-n", "apply-ns"], {
+        env: { ...env, SQUADRON_ENDPOINT: bare.endpoint },
+      });
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(
+        "squadron: this API has no logs route (GET /api/namespaces/apply-ns/teams/auth-refactor/logs)",
+      );
+    } finally {
+      await bare.close();
+    }
   });
 });
 
