@@ -1,18 +1,21 @@
-import { awsControlDeps } from "../core/control/aws-deps.ts";
+import type { ControlLogger } from "../core/control/deps.ts";
 import { type Telemetry, telemetry } from "../core/control/observability.ts";
 
-type AwsDeps = ReturnType<typeof awsControlDeps>;
-
 /**
- * Clients and Powertools objects are created on the first invocation of a container and reused
- * by every later one (lazily, so importing a handler in tests or local mode needs no AWS env).
+ * A handler's dependencies and Powertools objects, created on the first invocation of a container
+ * and reused by every later one (lazily, so importing a handler in tests or local mode needs no
+ * AWS env). Each handler passes its own `build`, naming only the `aws*` factories it calls, so its
+ * bundle holds only the SDK clients it uses.
  */
-export function perContainer(serviceName: string): () => { deps: AwsDeps; t: Telemetry } {
-  let cached: { deps: AwsDeps; t: Telemetry } | undefined;
+export function perContainer<D>(
+  serviceName: string,
+  build: (logger: ControlLogger) => D,
+): () => { deps: D; t: Telemetry } {
+  let cached: { deps: D; t: Telemetry } | undefined;
   return () => {
     if (!cached) {
       const t = telemetry(serviceName);
-      cached = { deps: awsControlDeps(t.logger), t };
+      cached = { deps: build(t.logger), t };
     }
     return cached;
   };

@@ -1,10 +1,35 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import {
+  awsIdempotency,
+  awsRunIndex,
+  awsSlackNotifier,
+  awsStarter,
+  awsStopper,
+  awsStore,
+  awsTeamFiles,
+  awsTeamLogs,
+  awsTokens,
+} from "../../core/control/aws-deps.ts";
 import { iamAuthorizer } from "../../core/control/http.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 import { type ApiHandler, apiHandler } from "./routes.ts";
 
-const container = perContainer("api");
+const container = perContainer("api", (logger) => {
+  const teamLogs = awsTeamLogs();
+  return {
+    store: awsStore(),
+    runs: awsRunIndex(),
+    idempotency: awsIdempotency(),
+    starter: awsStarter(),
+    stopper: awsStopper(),
+    tokens: awsTokens(),
+    notifier: awsSlackNotifier(logger),
+    teamFiles: awsTeamFiles(),
+    ...(teamLogs ? { teamLogs } : {}),
+    logger,
+  };
+});
 let api: ApiHandler | undefined;
 
 /** API Gateway (REST, proxy) → the API router. IAM has already authorised the path. */

@@ -1,12 +1,26 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { awaitApproval } from "../../core/control/approvals.ts";
-import { ENV } from "../../core/control/aws-deps.ts";
+import {
+  awsRunIndex,
+  awsSecret,
+  awsSlackNotifier,
+  awsStore,
+  awsTokens,
+  ENV,
+} from "../../core/control/aws-deps.ts";
 import { instrumented } from "../../core/control/observability.ts";
 import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
 import type { ApprovalGatePayload } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("approvals");
+const container = perContainer("approvals", (logger) => ({
+  store: awsStore(),
+  runs: awsRunIndex(),
+  tokens: awsTokens(),
+  notifier: awsSlackNotifier(logger),
+  secret: awsSecret(),
+  logger,
+}));
 
 /** ApprovalGate (state machine, `awaitApproval`) and the Slack interactivity route (API Gateway). */
 export async function handler(

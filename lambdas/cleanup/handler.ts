@@ -1,9 +1,23 @@
+import {
+  awsDeadlines,
+  awsRunIndex,
+  awsStore,
+  awsWebhookNotifier,
+  awsWorkspaces,
+} from "../../core/control/aws-deps.ts";
 import { cleanupRun } from "../../core/control/lifecycle.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type { CleanupPayload, CleanupResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("cleanup");
+const container = perContainer("cleanup", (logger) => ({
+  store: awsStore(),
+  runs: awsRunIndex(),
+  workspaces: awsWorkspaces(),
+  deadlines: awsDeadlines(),
+  notifier: awsWebhookNotifier(logger),
+  logger,
+}));
 
 /** Cleanup: final phase, completion time, terminal event; deletes the run's AWS resources. */
 export async function handler(payload: CleanupPayload): Promise<CleanupResult> {

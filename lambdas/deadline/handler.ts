@@ -1,9 +1,16 @@
+import { awsRunIndex, awsStopper, awsStore, awsWebhookNotifier } from "../../core/control/aws-deps.ts";
 import type { DeadlineFired } from "../../core/control/deadline-scheduler.ts";
 import { onDeadline } from "../../core/control/guards.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("deadline");
+const container = perContainer("deadline", (logger) => ({
+  store: awsStore(),
+  runs: awsRunIndex(),
+  stopper: awsStopper(),
+  notifier: awsWebhookNotifier(logger),
+  logger,
+}));
 
 /** The run's one-time EventBridge Scheduler schedule fired: stop it, phase TimedOut. */
 export async function handler(event: DeadlineFired): Promise<{ stopped: boolean }> {

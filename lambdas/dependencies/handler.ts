@@ -1,3 +1,4 @@
+import { awsRunIndex, awsStore, awsTokens } from "../../core/control/aws-deps.ts";
 import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type {
@@ -7,7 +8,12 @@ import type {
 } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("dependencies");
+const container = perContainer("dependencies", (logger) => ({
+  store: awsStore(),
+  runs: awsRunIndex(),
+  tokens: awsTokens(),
+  logger,
+}));
 
 /** WaitForDependencies (`wait`, returns at once) and RecordAgentResult (`record`). */
 export async function handler(

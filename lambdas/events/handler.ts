@@ -1,6 +1,13 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeEvent } from "aws-lambda";
-import { ENV } from "../../core/control/aws-deps.ts";
+import {
+  awsDeadlines,
+  awsRunIndex,
+  awsStore,
+  awsWebhookNotifier,
+  awsWorkspaces,
+  ENV,
+} from "../../core/control/aws-deps.ts";
 import { type ExecutionStatusDetail, onExecutionStatus } from "../../core/control/guards.ts";
 import { instrumented } from "../../core/control/observability.ts";
 import {
@@ -13,7 +20,14 @@ import {
 } from "../../core/control/task-stops.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("events");
+const container = perContainer("events", (logger) => ({
+  store: awsStore(),
+  runs: awsRunIndex(),
+  workspaces: awsWorkspaces(),
+  deadlines: awsDeadlines(),
+  notifier: awsWebhookNotifier(logger),
+  logger,
+}));
 let claims: OnceClaims | undefined;
 
 export type StatusEvent =
