@@ -318,9 +318,10 @@ function renderGates(v) {
   renderInto($("gates"), key, () => {
     if (gates.length === 0) return empty("This team has no approval gates.");
     return table(
-      ["Gate", "State", "Decided by", { label: "", cls: "actions-col" }],
-      gates.map(([name, g]) =>
-        h(
+      ["Gate", "State", "Decision"],
+      gates.map(([name, g]) => {
+        const open = g.state === "Pending" && !TERMINAL_TEAM_PHASES.has(v.phase);
+        return h(
           "tr",
           { "data-gate": name, "data-state": g.state },
           h("td", null, h("code", null, name)),
@@ -329,14 +330,13 @@ function renderGates(v) {
             null,
             badge(g.state === "Pending" && g.notifiedAt ? "PendingApproval" : g.state, "badge-sm"),
           ),
-          h("td", null, g.decidedBy ? `${g.decidedBy} · ${clock(g.decidedAt)}` : "—"),
           h(
             "td",
-            { class: "actions-col" },
-            g.state === "Pending" && !TERMINAL_TEAM_PHASES.has(v.phase) ? decisionButtons(v, name) : null,
+            null,
+            g.decidedBy ? `${g.decidedBy} · ${clock(g.decidedAt)}` : open ? decisionButtons(v, name) : "—",
           ),
-        ),
-      ),
+        );
+      }),
       "Approval gates",
     );
   });
