@@ -25,6 +25,8 @@ export const HANDLER_ENV = {
   deadlineTargetArn: "SQUADRON_DEADLINE_TARGET_ARN",
   deadlineRoleArn: "SQUADRON_DEADLINE_ROLE_ARN",
   scheduleGroup: "SQUADRON_SCHEDULE_GROUP",
+  /** The runner containers' log group; the api function serves `GET .../logs` from it. */
+  runnerLogGroup: "SQUADRON_RUNNER_LOG_GROUP",
 } as const;
 
 /** Where the team directory (the run's EFS access point) is mounted in the runner. */

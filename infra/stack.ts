@@ -49,6 +49,7 @@ export class SquadronStack extends Stack {
       storage: this.storage,
       orchestration: this.orchestration,
       approvals: this.approvals.handler.fn,
+      runnerLogGroup: this.compute.logGroup,
     });
     const functions = {
       api: this.api.handler.fn,

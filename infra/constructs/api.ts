@@ -22,6 +22,8 @@ export interface ApiProps {
   storage: Storage;
   orchestration: Orchestration;
   approvals: lambda.IFunction;
+  /** Where the runner containers log (awslogs driver): the logs route reads it. */
+  runnerLogGroup: logs.ILogGroup;
 }
 
 export class Api extends Construct {
@@ -49,9 +51,12 @@ export class Api extends Construct {
           ? { [HANDLER_ENV.defaultBudgetUsd]: String(config.defaultBudgetUsd) }
           : {}),
         ...orchestration.schedulerEnvironment,
+        [HANDLER_ENV.runnerLogGroup]: props.runnerLogGroup.logGroupName,
       },
     });
     const fn = this.handler.fn;
+    // `GET .../teams/{name}/logs`: FilterLogEvents on the runner group only.
+    props.runnerLogGroup.grant(fn, "logs:FilterLogEvents");
     storage.grantItems(fn, { namespaceIndex: true });
     // Templates' configmaps are uploaded through the API; run outputs are read back.
     fn.addToRolePolicy(

@@ -258,6 +258,22 @@ describe("api", () => {
     });
   });
 
+  it("reads runner logs from the runner log group only, named in its environment", () => {
+    const runnerGroup = stack.resolve(stack.compute.logGroup.logGroupName);
+    const filter = statementsOf(template, "ApiRole").filter((s) =>
+      JSON.stringify(s.Action).includes("logs:FilterLogEvents"),
+    );
+    expect(filter).toHaveLength(1);
+    expect(JSON.stringify(filter[0]?.Resource)).toContain(
+      JSON.stringify(stack.resolve(stack.compute.logGroup.logGroupArn)).slice(1, -1),
+    );
+    const api = Object.values(template.findResources("AWS::Lambda::Function")).find(
+      (f) => f.Properties.Environment?.Variables?.SQUADRON_RUNNER_LOG_GROUP !== undefined,
+    );
+    expect(api?.Properties.Environment.Variables.SQUADRON_RUNNER_LOG_GROUP).toEqual(runnerGroup);
+    expect(api?.Properties.Environment.Variables.SQUADRON_STATE_MACHINE_ARN).toBeDefined();
+  });
+
   it("starts executions of its state machine only", () => {
     const start = statementsOf(template, "ApiRole").find((s) => s.Action === "states:StartExecution");
     expect(JSON.stringify(start?.Resource)).toContain("stateMachine:Squadron-team-run");
