@@ -169,6 +169,9 @@ describe.skipIf(!hasChromium)("web view in headless Chromium", () => {
       text: "Endpoints done, merged into my branch <b>not bold</b>.",
     });
 
+    // The counts the local stack keeps in the run's status as the task files change.
+    await h.deps.store.updateStatus(ref, (s) => ({ ...s, tasks: { total: 4, done: 1 } }));
+
     await mkdir(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -208,6 +211,7 @@ describe.skipIf(!hasChromium)("web view in headless Chromium", () => {
     await item.waitFor();
     expect(await item.textContent()).toContain("Running");
     expect(await item.textContent()).toContain("Ready 3/5");
+    expect(await item.textContent()).toContain("Tasks 1/4");
     await item.click();
     await page.locator("#team-title").waitFor();
     expect(await page.locator("#team-title").textContent()).toBe("checkout-revamp");
