@@ -266,8 +266,19 @@ describe("squadron get", () => {
 
   it("watches without a terminal: prints the table, then each changed row, and ends when all are finished", async () => {
     await squadron(["apply", "-f", file("watched.yaml", TEAM("watched")), "-n", "watch-ns"], { env });
-    const watching = squadron(["get", "teams", "-w", "--interval", "0.2", "-n", "watch-ns"], { env });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Change the team only once the watch has printed its first row: a CLI that starts slowly
+    // on a loaded machine must still see the Pending row before the change.
+    let sawFirstRow!: () => void;
+    const firstRow = new Promise<void>((r) => {
+      sawFirstRow = r;
+    });
+    const watching = squadron(["get", "teams", "-w", "--interval", "0.2", "-n", "watch-ns"], {
+      env,
+      onStdout: (soFar) => {
+        if (/\nwatched\s+Pending/.test(soFar)) sawFirstRow();
+      },
+    });
+    await Promise.race([firstRow, watching]);
     await h.deps.store.cancelRun({ namespace: "watch-ns", name: "watched" }, "Stopped by the test.");
     const result = await watching;
     expect(result.code).toBe(0);

@@ -84,7 +84,7 @@ export interface CliResult {
  */
 export function squadron(
   args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
+  options: { env?: Record<string, string>; input?: string; onStdout?: (soFar: string) => void } = {},
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ["bin/squadron.js", ...args], {
@@ -102,6 +102,7 @@ export function squadron(
     let stderr = "";
     child.stdout.on("data", (chunk) => {
       stdout += chunk;
+      options.onStdout?.(stdout);
     });
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
