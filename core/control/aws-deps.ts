@@ -30,6 +30,7 @@ import { RunIndex } from "./run-index.ts";
 import { type RunManifestWriter, S3RunManifestWriter } from "./run-manifest.ts";
 import { EfsEcsRunWorkspaces, NoopRunWorkspaces, type RunWorkspaces } from "./run-workspace.ts";
 import { SlackClient } from "./slack-client.ts";
+import { DynamoOnceClaims, type OnceClaims } from "./task-stops.ts";
 import { DirectoryTeamFiles, NoTeamFiles, type TeamFilesReader } from "./team-files.ts";
 import { CloudWatchTeamLogs, type TeamLogsReader } from "./team-logs.ts";
 
@@ -107,6 +108,11 @@ export function awsStore(): TeamStore {
 
 export function awsRunIndex(): RunIndex {
   return new RunIndex(dynamoDbClient(), required(ENV.table));
+}
+
+/** Once-only claims (one ECS task stop reported once) in the team table. */
+export function awsOnceClaims(): OnceClaims {
+  return new DynamoOnceClaims(dynamoDbClient(), required(ENV.table));
 }
 
 export function awsIdempotency(): IdempotencyKeys {

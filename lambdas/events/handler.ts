@@ -1,19 +1,16 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { EventBridgeEvent } from "aws-lambda";
 import {
   awsDeadlines,
+  awsOnceClaims,
   awsRunIndex,
   awsStore,
   awsWebhookNotifier,
   awsWorkspaces,
-  ENV,
 } from "../../core/control/aws-deps.ts";
 import { type ExecutionStatusDetail, onExecutionStatus } from "../../core/control/guards.ts";
 import { instrumented } from "../../core/control/observability.ts";
 import {
-  DynamoOnceClaims,
   type EcsTaskStateDetail,
-  type OnceClaims,
   onTaskStateChange,
   runnerTaskOf,
   type TaskStopOutcome,
@@ -26,9 +23,9 @@ const container = perContainer("events", (logger) => ({
   workspaces: awsWorkspaces(),
   deadlines: awsDeadlines(),
   notifier: awsWebhookNotifier(logger),
+  claims: awsOnceClaims(),
   logger,
 }));
-let claims: OnceClaims | undefined;
 
 export type StatusEvent =
   | EventBridgeEvent<"Step Functions Execution Status Change", ExecutionStatusDetail>
@@ -51,9 +48,8 @@ export async function handler(event: StatusEvent): Promise<{ phase?: string; tas
   if (event["detail-type"] === "ECS Task State Change") {
     const detail = event.detail;
     const task = runnerTaskOf(detail);
-    claims ??= new DynamoOnceClaims(new DynamoDBClient({}), process.env[ENV.table] as string);
     return instrumented(t, { teamRunId: task?.runId, agent: task?.agent ?? task?.mode }, async () => ({
-      taskStop: await onTaskStateChange({ ...deps, claims: claims as OnceClaims }, detail),
+      taskStop: await onTaskStateChange(deps, detail),
     }));
   }
   return {};
