@@ -9,7 +9,13 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { BUNDLE_SETTINGS, type HandlerName, handlerEntry, REPO_ROOT } from "../bundling.ts";
+import {
+  BUNDLE_SETTINGS,
+  type HandlerName,
+  handlerEntry,
+  LAMBDA_NODE_OPTIONS,
+  REPO_ROOT,
+} from "../bundling.ts";
 import { METRICS } from "../handler-env.ts";
 
 export interface HandlerFunctionProps {
@@ -60,7 +66,7 @@ export class HandlerFunction extends Construct {
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
       environment: {
-        NODE_OPTIONS: "--enable-source-maps",
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: `squadron-${props.name}`,
         POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
         ...props.environment,
@@ -69,7 +75,10 @@ export class HandlerFunction extends Construct {
         format: nodejs.OutputFormat.ESM,
         target: BUNDLE_SETTINGS.target,
         minify: BUNDLE_SETTINGS.minify,
-        sourceMap: BUNDLE_SETTINGS.sourcemap,
+        // "linked": a separate .map file and the comment that points to it.
+        sourceMap: BUNDLE_SETTINGS.sourcemap === "linked",
+        sourceMapMode: nodejs.SourceMapMode.DEFAULT,
+        sourcesContent: BUNDLE_SETTINGS.sourcesContent,
         mainFields: BUNDLE_SETTINGS.mainFields,
         externalModules: BUNDLE_SETTINGS.externalModules,
         banner: BUNDLE_SETTINGS.banner,
