@@ -11,7 +11,10 @@ import { INTERFACE_ENDPOINTS } from "./constructs/network.ts";
 import { teamRunStateMachineName } from "./constructs/orchestration.ts";
 import type { SquadronStack } from "./stack.ts";
 
-function ack(construct: IConstruct, id: string, reason: string): void {
+function ack(construct: IConstruct | undefined, id: string, reason: string): void {
+  // A construct moved or renamed must fail synth by name, not with a TypeError deep in CDK.
+  if (!construct)
+    throw new Error(`cdk-nag acknowledgement of ${id} names a construct that no longer exists.`);
   Validations.of(construct).acknowledge({ id, reason });
 }
 
@@ -197,12 +200,12 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
   // API
   const root = api.restApi.root;
   ack(
-    root.getResource("health")?.node.findChild("GET") as IConstruct,
+    root.getResource("api")?.getResource("health")?.node.findChild("GET") as IConstruct,
     "AwsSolutions-APIG4",
     "Unauthenticated health check.",
   );
   ack(
-    root.getResource("health")?.node.findChild("GET") as IConstruct,
+    root.getResource("api")?.getResource("health")?.node.findChild("GET") as IConstruct,
     "AwsSolutions-COG4",
     "Unauthenticated health check.",
   );

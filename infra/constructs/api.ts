@@ -1,5 +1,5 @@
 /**
- * API: a REST API with IAM (SigV4) authorization on every route except `GET /health` and the
+ * API: a REST API with IAM (SigV4) authorization on every route except `GET /api/health` and the
  * Slack interactivity endpoint (which the approvals function authenticates by Slack's
  * signature), request validation, JSON access logs, X-Ray, stage throttling and an optional
  * WAF web ACL.
@@ -128,10 +128,12 @@ export class Api extends Construct {
     });
     const integration = new apigw.LambdaIntegration(fn);
 
-    this.restApi.root
+    const api = this.restApi.root.addResource("api");
+    // The handler serves health at /api/health (as locally); this explicit resource wins over
+    // {proxy+} and is the one route besides Slack's that needs no signature.
+    api
       .addResource("health")
       .addMethod("GET", integration, { authorizationType: apigw.AuthorizationType.NONE });
-    const api = this.restApi.root.addResource("api");
     api.addMethod("ANY", integration, { requestValidator: validator });
     api.addResource("{proxy+}").addMethod("ANY", integration, {
       requestValidator: validator,

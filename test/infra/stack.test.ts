@@ -237,6 +237,21 @@ describe("api", () => {
     expect(byAuth.filter(([, a]) => a === "AWS_IAM")).toHaveLength(2);
   });
 
+  it("serves the unsigned health check at /api/health, where the handler answers it", () => {
+    const resources = template.findResources("AWS::ApiGateway::Resource");
+    const pathOf = (id: string): string => {
+      const resource = resources[id];
+      if (!resource) return "";
+      const parent = resource.Properties.ParentId;
+      const parentPath = parent?.Ref ? pathOf(parent.Ref) : "";
+      return `${parentPath}/${resource.Properties.PathPart}`;
+    };
+    const unsignedGet = methods().filter(
+      (m) => m.Properties.HttpMethod === "GET" && m.Properties.AuthorizationType === "NONE",
+    );
+    expect(unsignedGet.map((m) => pathOf(m.Properties.ResourceId.Ref))).toEqual(["/api/health"]);
+  });
+
   it("validates requests and requires Slack's signature headers", () => {
     template.resourceCountIs("AWS::ApiGateway::RequestValidator", 1);
     template.hasResourceProperties("AWS::ApiGateway::Method", {
