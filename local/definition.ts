@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AslDefinition } from "../state-machines/synth.ts";
@@ -50,11 +50,41 @@ export async function loadTeamRunDefinition(
     // not cached yet
   }
   progress("Synthesising the CDK app to extract the state machine (first start only, a few seconds)…");
-  const { extractTeamRunDefinition } = await import("../state-machines/synth.ts");
-  const definition = extractTeamRunDefinition({ compute: "ecs" });
+  let definition: AslDefinition;
+  try {
+    const { extractTeamRunDefinition } = await import("../state-machines/synth.ts");
+    definition = extractTeamRunDefinition({ compute: "ecs" });
+  } catch (error) {
+    // infra/ being edited may not synthesise for a moment: the last synthesised definition
+    // (still CDK's own output) keeps the stack usable, and the notice says so.
+    const previous = await newestCached(cacheDir);
+    if (!previous) throw new Error(`Synthesising the CDK app failed: ${(error as Error).message}`);
+    progress(
+      `Synthesising the CDK app failed (${(error as Error).message}); using the definition synthesised earlier, ${previous.name}.`,
+    );
+    return { definition: previous.definition, cached: true, ms: performance.now() - started };
+  }
   await mkdir(cacheDir, { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, JSON.stringify(definition));
   await rename(temp, path);
   return { definition, cached: false, ms: performance.now() - started };
+}
+
+async function newestCached(
+  cacheDir: string,
+): Promise<{ name: string; definition: AslDefinition } | undefined> {
+  const names = (await readdir(cacheDir).catch(() => [] as string[])).filter((n) =>
+    /^team-run-definition-[0-9a-f]+\.json$/.test(n),
+  );
+  let best: { name: string; mtime: number } | undefined;
+  for (const name of names) {
+    const mtime = (await stat(join(cacheDir, name))).mtimeMs;
+    if (!best || mtime > best.mtime) best = { name, mtime };
+  }
+  if (!best) return undefined;
+  return {
+    name: best.name,
+    definition: JSON.parse(await readFile(join(cacheDir, best.name), "utf8")) as AslDefinition,
+  };
 }

@@ -39,34 +39,32 @@ export class ExecutionJournal {
   }
 }
 
-/** Agent phases a re-run can pass through again without repeating an agent's work. */
-const RESUMABLE_AGENT_PHASES = new Set(["Pending", "WaitingForDependencies", "PendingApproval", "Succeeded"]);
+const RUNNING_AGENT_PHASES = new Set(["Starting", "Running"]);
 
-export type RecoveryDecision = { resume: true } | { resume: false; reason: string };
+export type RecoveryDecision = { resume: true; relaunch: string[] } | { resume: false; reason: string };
 
 /**
- * A run interrupted by a stop of the stack can be executed again from the start when no agent
- * process was running: finished agents are skipped, waits (dependencies, approvals) are entered
- * again with new tokens. A running agent's session cannot be taken over by a new process, so
- * such a run fails and says which agents were running.
+ * An interrupted run is executed again from the start, and every step it had already taken is
+ * replayed without repeating work: finished agents are skipped, waits (dependencies, approvals)
+ * are entered again with new tokens, a decided gate resumes at once. Agents whose process was
+ * running are launched again in their workspace, as a container restart would be (their commits,
+ * tasks and messages are on disk; the CLI starts a new session). A run whose record is no longer
+ * consistent (an agent stopped while the run goes on) cannot be replayed and is failed.
  */
 export function recoveryDecision(record: TeamRunRecord): RecoveryDecision {
-  if (record.status.phase === "Finalizing") {
+  const stopped = Object.entries(record.status.agents)
+    .filter(([, a]) => a.phase === "Stopped")
+    .map(([name]) => name);
+  if (stopped.length > 0) {
     return {
       resume: false,
-      reason: "the local stack stopped while the run was delivering its result (Finalizing)",
+      reason: `${stopped.join(", ")} ${stopped.length === 1 ? "was" : "were"} stopped while the run went on, so it cannot be replayed`,
     };
   }
-  const busy = Object.entries(record.status.agents)
-    .filter(([, a]) => !RESUMABLE_AGENT_PHASES.has(a.phase))
-    .map(([name, a]) => `${name} (${a.phase})`);
-  if (busy.length > 0) {
-    return {
-      resume: false,
-      reason: `the local stack stopped while ${busy.join(", ")} ${busy.length === 1 ? "was" : "were"} running, and a running agent cannot be resumed in a new process`,
-    };
-  }
-  return { resume: true };
+  const relaunch = Object.entries(record.status.agents)
+    .filter(([, a]) => RUNNING_AGENT_PHASES.has(a.phase))
+    .map(([name]) => name);
+  return { resume: true, relaunch };
 }
 
 export interface RecoveryReport {
@@ -94,10 +92,14 @@ export async function recoverInterruptedRuns(
     const decision = recoveryDecision(record);
     const runRef = { ...ref, runId: input.runId };
     if (decision.resume) {
+      const n = decision.relaunch.length;
+      const again = n
+        ? ` ${decision.relaunch.join(", ")} ${n === 1 ? "was" : "were"} running and ${n === 1 ? "is" : "are"} started again in ${n === 1 ? "its" : "their"} workspace.`
+        : "";
       await recordEvent(
         deps,
         runRef,
-        normalEvent("Resumed", "The local stack restarted; the run continues where it stopped."),
+        normalEvent("Resumed", `The local stack restarted; the run continues where it stopped.${again}`),
       );
       resume(input);
       report.resumed.push(input.runId);

@@ -79,6 +79,10 @@ export class RunnerProcess {
         );
         finish(null, null);
       });
+      // The runner has exited: whatever it left in its group (a CLI, an MCP server) goes too.
+      this.child.once("exit", () => {
+        if (this.child.pid !== undefined) signalGroup(this.child.pid, "SIGKILL");
+      });
       this.child.once("close", finish);
     });
     if (this.child.pid !== undefined) launch.onSpawn?.(this.child.pid);
@@ -86,6 +90,16 @@ export class RunnerProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /**
+   * SIGKILL to the whole group at once: the stack is shutting down and the agent will be started
+   * again at the next start, so nothing may record it as stopped meanwhile.
+   */
+  kill(): Promise<RunnerExit> {
+    const pid = this.child.pid;
+    if (pid !== undefined) signalGroup(pid, "SIGKILL");
+    return this.exited;
   }
 
   /** SIGTERM to the whole group (the runner stops its CLI and records the stop), SIGKILL after the grace. */

@@ -173,7 +173,7 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
     await this.halt(execution, new StatesError(reason.error, reason.cause));
   }
 
-  private async halt(execution: LocalExecution, why: Error): Promise<void> {
+  private async halt(execution: LocalExecution, why: Error, kill = false): Promise<void> {
     const queued = this.queue.indexOf(execution);
     if (queued >= 0) {
       // Never started: end it here (the interpreter would abort at once).
@@ -185,7 +185,7 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
       this.waiters.delete(token);
     }
     execution.tokens.clear();
-    await Promise.all([...execution.processes].map((p) => p.stop()));
+    await Promise.all([...execution.processes].map((p) => (kill ? p.kill() : p.stop())));
     if (queued >= 0) {
       this.running += 1;
       execution.state = "running";
@@ -240,8 +240,9 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
   }
 
   /**
-   * Shutdown: every execution is aborted and its processes stopped, but nothing is recorded as
-   * ended: the runs stay in progress for the next start to resume or fail.
+   * Shutdown: every execution is aborted and its processes killed (SIGKILL, so no runner records
+   * its agent as stopped), and nothing is recorded as ended: the runs stay in progress for the
+   * next start to resume.
    */
   async shutdown(): Promise<string[]> {
     this.closing = true;
@@ -253,7 +254,7 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
     }
     this.queue.length = 0;
     await Promise.all(
-      all.map((e) => this.halt(e, new StatesError("LocalStackStopped", "The local stack stopped."))),
+      all.map((e) => this.halt(e, new StatesError("LocalStackStopped", "The local stack stopped."), true)),
     );
     await Promise.all(all.filter((e) => e.state === "running").map((e) => e.ended));
     return interrupted;

@@ -12,6 +12,7 @@ import type { ControlDeps } from "../core/control/deps.ts";
 import { cleanupRun, prepareRun } from "../core/control/lifecycle.ts";
 import { recordEvent } from "../core/control/team-runs.ts";
 import { normalEvent, warningEvent } from "../core/status/status.ts";
+import type { AgentStatus } from "../core/status/types.ts";
 import {
   type ApprovalGatePayload,
   type CleanupPayload,
@@ -69,6 +70,8 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
   const { deps, sfn } = ctx;
   const dir = runDir(ctx.paths, execution.runId);
   const ref = { namespace: execution.input.namespace, name: execution.input.teamName };
+  /** Replay: agents that had ended before this execution started; they are not run or recorded again. */
+  const endedBefore = new Map<string, AgentStatus>();
 
   /** The `.sync` container integration: resolves with the stopped task when the process exits 0. */
   async function runContainer(mode: RunnerMode, agent?: string, attempt?: number) {
@@ -121,6 +124,9 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
         // A resumed run keeps its deadline: it counts from the first start.
         const record = await deps.store.getRun(ref);
         startedAt = record.status.startedAt ?? startedAt;
+        for (const [name, a] of Object.entries(record.status.agents)) {
+          if (a.finishedAt && (a.phase === "Succeeded" || a.phase === "Failed")) endedBefore.set(name, a);
+        }
       }
       return prepareRun(deps, { ...payload, startedAt }, { teamDir: dir });
     },
@@ -152,23 +158,25 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
       const env = runnerEnvironmentOf(parameters);
       const agent = env.SQUADRON_AGENT_NAME as string;
       const attempt = Number(env.SQUADRON_ATTEMPT ?? "0");
-      if (execution.replay) {
-        const record = await deps.store.getRun(ref);
-        if (record.status.agents[agent]?.phase === "Succeeded") return ecsStoppedTask();
+      // Replay: an agent that ended before the restart is not launched again.
+      const before = endedBefore.get(agent);
+      if (before?.phase === "Succeeded") return ecsStoppedTask();
+      if (before?.phase === "Failed") {
+        throw new StatesError("States.TaskFailed", before.message ?? before.reason ?? "The agent failed.");
       }
       const { stopped } = await runContainer("agent", agent, attempt);
       return stopped;
     },
 
     RecordAgentResult: async (payload: RecordAgentResultPayload): Promise<RecordAgentResultResult> => {
-      if (execution.replay && !payload.state.error) {
-        const record = await deps.store.getRun(ref);
-        if (
-          record.status.agents[payload.agentName]?.finishedAt &&
-          record.status.agents[payload.agentName]?.phase === "Succeeded"
-        ) {
-          return { attempt: payload.state.attempt, outcome: "Succeeded", restart: false, reason: "" };
-        }
+      // Recorded before the restart: the same outcome again, without a second record.
+      const before = endedBefore.get(payload.agentName);
+      if (before?.phase === "Succeeded" && !payload.state.error) {
+        return { attempt: payload.state.attempt, outcome: "Succeeded", restart: false, reason: "" };
+      }
+      if (before?.phase === "Failed" && payload.state.error) {
+        const reason = before.message ?? before.reason ?? "";
+        return { attempt: payload.state.attempt, outcome: "Failed", restart: false, reason };
       }
       return recordAgentResult(deps, payload);
     },

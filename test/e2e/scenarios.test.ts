@@ -227,7 +227,7 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-describe("local stack end to end", () => {
+describe("local stack end to end", { timeout: 120_000 }, () => {
   it("answers health without a token and refuses the API without a valid one", async () => {
     expect((await t.api("GET", "/api/health", undefined, { token: null })).status).toBe(200);
     expect((await t.api("GET", "/api/namespaces/default/teams", undefined, { token: null })).status).toBe(
