@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The scripted agent's script: steps run in order; each turn continues where the last one

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { durationMessage, tryParseDuration } from "./duration.ts";
 
 /** Small field schemas shared by the resource schemas, each with a message a person can act on. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { agentScriptSchema } from "./agent-script.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
