@@ -5,6 +5,7 @@ import { FileRunManifestWriter } from "../core/control/run-manifest.ts";
 import type { AgentCli, AgentSpec, AgentTeam } from "../core/manifest/types.ts";
 import { normalEvent } from "../core/status/status.ts";
 import type { TeamStore } from "../core/store/team-store.ts";
+import { inScope } from "../runner/scope/match.ts";
 import { defaultScript } from "../runner/scripted-agent/defaults.ts";
 
 type Env = Record<string, string | undefined>;
@@ -57,19 +58,30 @@ export function resolveRepositoryUrl(url: string, baseDir: string): string {
   return resolve(baseDir, url);
 }
 
-/** A file inside the agent's scope for its simulated work: `<first include dir>/<name>.md`. */
+/**
+ * A file inside the agent's scope for its simulated work: the included file itself, or
+ * `<name>.md` (or `<name>.<ext>` for a `*.ext` pattern) in the first included directory.
+ */
 export function fileInScope(agent: AgentSpec): string | undefined {
-  const include = agent.scope?.includePaths?.[0];
-  if (!include) return undefined;
-  const fixed: string[] = [];
-  for (const segment of include.split("/")) {
-    if (segment === "" || /[*?[]/.test(segment)) break;
-    fixed.push(segment);
+  const scope = agent.scope;
+  if (!scope?.includePaths?.length) return undefined;
+  for (const include of scope.includePaths) {
+    const segments = include.split("/").filter(Boolean);
+    const wild = segments.findIndex((seg) => /[*?[]/.test(seg));
+    const candidates: string[] = [];
+    if (wild < 0) {
+      const path = segments.join("/");
+      candidates.push(path, `${path}/${agent.name}.md`);
+    } else {
+      const dir = segments.slice(0, wild).join("/");
+      const ext = /\*(\.[A-Za-z0-9]+)$/.exec(include)?.[1] ?? ".md";
+      const prefix = dir ? `${dir}/` : "";
+      candidates.push(`${prefix}${agent.name}${ext}`, `${prefix}${agent.name}.md`);
+    }
+    const found = candidates.find((c) => c && !c.endsWith("/") && inScope(c, scope) && /\.[^/]+$/.test(c));
+    if (found) return found;
   }
-  if (fixed.length === 0) return undefined;
-  // A pattern naming a file (has an extension, no trailing slash) is replaced by a sibling.
-  if (!include.endsWith("/") && /\.[^/]+$/.test(fixed.at(-1) ?? "")) fixed.pop();
-  return [...fixed, `${agent.name}.md`].join("/");
+  return undefined;
 }
 
 /**
