@@ -107,12 +107,22 @@ export interface DemoResult {
   delivered?: string;
 }
 
-/** A name not taken yet: hello-team, then hello-team-2, -3… (a finished run keeps its name). */
-async function freeName(client: ApiClient, namespace: string, base: string): Promise<string> {
+async function branchExists(repo: string, branch: string): Promise<boolean> {
+  return exec("git", ["-C", repo, "rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * A name not taken yet: hello-team, then hello-team-2, -3… A finished run keeps its name, and
+ * the demo repository keeps the branch an earlier run (maybe with another data directory) pushed.
+ */
+async function freeName(client: ApiClient, namespace: string, base: string, repo: string): Promise<string> {
   for (let i = 1; i < 1000; i++) {
     const name = i === 1 ? base : `${base}-${i}`;
     const res = await client.request("GET", `/api/namespaces/${namespace}/teams/${name}`);
-    if (res.status === 404) return name;
+    if (res.status === 404 && !(await branchExists(repo, `squadron/${name}`))) return name;
   }
   throw new Error(`every name from ${base} to ${base}-999 is taken`);
 }
@@ -133,7 +143,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   print(`${repo.created ? "Created" : "Using"} the demo repository ${repo.path}`);
 
   const manifest = parseYaml(await readFile(HELLO_TEAM, "utf8")) as { metadata: { name: string } };
-  const name = await freeName(client, namespace, manifest.metadata.name);
+  const name = await freeName(client, namespace, manifest.metadata.name, repo.path);
   manifest.metadata.name = name;
   const created = await client.request(
     "POST",

@@ -168,10 +168,20 @@ export function runnerEnvironmentOf(parameters: unknown): Record<string, string>
  * (a timer), so the per-Task timeout paths are dropped; everything else runs unchanged.
  */
 export function forLocalInterpreter(definition: AslDefinition): AslDefinition {
-  return JSON.parse(JSON.stringify(definition), (key, value) =>
-    key === "TimeoutSecondsPath" ? undefined : value,
-  );
+  // The interpreter gives a Task without a timeout 60 s (Step Functions: none), which would end
+  // every longer agent run or approval wait: those Tasks get a timeout beyond any run's deadline
+  // (within setTimeout's 2^31 ms).
+  return JSON.parse(JSON.stringify(definition), function (this: Record<string, unknown>, key, value) {
+    if (key === "TimeoutSecondsPath") {
+      this.TimeoutSeconds = LOCAL_TASK_TIMEOUT_SECONDS;
+      return undefined;
+    }
+    return value;
+  });
 }
+
+/** About 24 days: longer than any run's deadline, still a valid setTimeout delay. */
+export const LOCAL_TASK_TIMEOUT_SECONDS = 2_000_000;
 
 function allStates(definition: { States: Record<string, Record<string, unknown>> }): string[] {
   const names: string[] = [];
