@@ -80,7 +80,7 @@ export async function up(options: UpOptions): Promise<number> {
   });
   const stop = (why: string) => {
     if (!stopped) {
-      print(`\n${why}: stopping the local stack (agent processes get SIGTERM)…`);
+      print(`\n${why}: stopping the local stack (runner processes end; runs in progress resume at the next start)…`);
       stopped = stack.stop().then(() => {
         print("Stopped.");
         release();
