@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -98,7 +98,7 @@ export class RunnerProcess {
    */
   kill(): Promise<RunnerExit> {
     const pid = this.child.pid;
-    if (pid !== undefined) signalGroup(pid, "SIGKILL");
+    if (pid !== undefined) killTree(pid);
     return this.exited;
   }
 
@@ -107,11 +107,50 @@ export class RunnerProcess {
     const pid = this.child.pid;
     if (pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
       signalGroup(pid, "SIGTERM");
-      this.killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.stopGraceMs);
+      this.killTimer ??= setTimeout(() => killTree(pid), this.stopGraceMs);
       this.killTimer.unref();
     }
     return this.exited;
   }
+}
+
+/**
+ * The process groups under a runner: its own, and those of the agent CLIs it starts detached (in
+ * groups of their own, so it can stop them). Read from `ps` at the moment of the kill, because
+ * once the runner is gone its children belong to init and cannot be found from it.
+ */
+export function descendantGroups(root: number): number[] {
+  let table: Array<{ pid: number; ppid: number; pgid: number }>;
+  try {
+    table = execFileSync("ps", ["-A", "-o", "pid=,ppid=,pgid="], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).map(Number))
+      .filter((r) => r.length === 3 && r.every(Number.isFinite))
+      .map(([pid, ppid, pgid]) => ({ pid: pid as number, ppid: ppid as number, pgid: pgid as number }));
+  } catch {
+    return [root];
+  }
+  const groups = new Set<number>([root]);
+  const seen = new Set<number>([root]);
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const p of table) {
+      if (p.ppid !== parent || seen.has(p.pid)) continue;
+      seen.add(p.pid);
+      groups.add(p.pgid);
+      queue.push(p.pid);
+    }
+  }
+  groups.delete(process.pid);
+  groups.delete(0);
+  groups.delete(1);
+  return [...groups];
+}
+
+/** SIGKILL to the runner's group and every group of its descendants. */
+function killTree(pid: number): void {
+  for (const group of descendantGroups(pid)) signalGroup(group, "SIGKILL");
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

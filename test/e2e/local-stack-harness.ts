@@ -3,7 +3,7 @@
  * directory and config, short runner timings, agents CLIs unavailable (so they are simulated),
  * and an HTTP client that talks to it like any other client.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "../../local/stack.ts";
@@ -80,6 +80,8 @@ export interface TestStack {
     timeoutMs?: number,
   ): Promise<{ view: any; seen: any[] }>;
   stop(): Promise<void>;
+  /** Starts the stack again on the same data directory (after stop). */
+  start(): Promise<void>;
   restart(): Promise<void>;
   cleanup(): Promise<void>;
 }
@@ -132,6 +134,7 @@ export async function startTestStack(
       );
     },
     stop: () => holder.stack.stop(),
+    start: boot,
     restart: async () => {
       await holder.stack.stop();
       await boot();
@@ -152,4 +155,19 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids of processes (ours) whose environment names this run: runners, agent CLIs, MCP servers. */
+export function processesOfRun(runId: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, "utf8");
+      if (env.split("\0").includes(`SQUADRON_RUN_ID=${runId}`)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return found;
 }

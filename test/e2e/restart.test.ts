@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createBareRepo } from "../support/git-fixtures.ts";
-import { startTestStack, type TestStack } from "./local-stack-harness.ts";
+import { processesOfRun, startTestStack, type TestStack } from "./local-stack-harness.ts";
 
 let t: TestStack;
 let root: string;
@@ -82,7 +82,13 @@ it("resumes a team waiting on approval after a restart, and approval then comple
   expect(before.view.teammates[1].phase).toBe("WaitingForDependencies");
 
   const token = t.stack.token;
-  await t.restart();
+  await t.stop();
+  // Stopped means stopped: no runner, agent CLI or MCP server of the run is left.
+  const end = Date.now() + 5000;
+  while (processesOfRun(before.view.runId).length > 0 && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 100));
+  expect(processesOfRun(before.view.runId)).toEqual([]);
+  await t.start();
   // Same data directory: the first start's token still works, and the run is resumed.
   expect(t.stack.token).toBe(token);
   expect(t.stack.recovery, JSON.stringify(t.stack.recovery)).toEqual({
