@@ -95,6 +95,11 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "CDK's AwsCustomResource provider (one DescribeCluster at deploy time) uses the basic logging policy.",
     );
   }
+  ack(
+    approvals.webhookSecret,
+    "AwsSolutions-SMG4",
+    "The gate webhooks' HMAC key is shared with their receivers; rotating it means updating them, by hand.",
+  );
   for (const secret of [approvals.signingSecret, approvals.botToken]) {
     if (secret)
       ack(
@@ -120,7 +125,9 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       stack,
       f.role,
       "*",
-      "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+      f === api.handler
+        ? "xray:PutTraceSegments/PutTelemetryRecords and the VPC network-interface actions Lambda needs (ec2:*NetworkInterface*, ec2:DescribeSubnets, ec2:Assign/UnassignPrivateIpAddresses) support no resource-level permissions."
+        : "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
     );
   }
   const o = orchestration.functions;
@@ -133,7 +140,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     );
   }
   const schedules = partitionArn("scheduler", `schedule/${stack.stackName}-deadlines/*`);
-  for (const f of [api.handler, o.cleanup, o.events]) {
+  for (const f of [o.prepare, o.cleanup, o.events]) {
     ack(
       f.role,
       `AwsSolutions-IAM5[Resource::${schedules}]`,
@@ -148,18 +155,6 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "Executions of Squadron's own state machine, named by run id.",
     );
   }
-  iam5(
-    stack,
-    api.handler.role,
-    storage.bucket.arnForObjects("configmaps/*"),
-    "Uploads go under configmaps/ only.",
-  );
-  iam5(
-    stack,
-    api.handler.role,
-    storage.bucket.arnForObjects("runs/*"),
-    "Reads run outputs under runs/ only.",
-  );
 
   // Orchestration
   const smRole = orchestration.stateMachine.role;

@@ -8,6 +8,7 @@ import type { SquadronConfig } from "./config.ts";
 import { Api } from "./constructs/api.ts";
 import { Approvals } from "./constructs/approvals.ts";
 import { Compute } from "./constructs/compute.ts";
+import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { Network } from "./constructs/network.ts";
 import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
@@ -46,16 +47,13 @@ export class SquadronStack extends Stack {
     });
     this.api = new Api(this, "Api", {
       config,
+      network: this.network,
       storage: this.storage,
-      orchestration: this.orchestration,
       approvals: this.approvals.handler.fn,
       runnerLogGroup: this.compute.logGroup,
+      ...(this.approvals.botToken ? { slackBotToken: this.approvals.botToken } : {}),
     });
-    const functions = {
-      api: this.api.handler.fn,
-      approvals: this.approvals.handler.fn,
-      ...Object.fromEntries(Object.entries(this.orchestration.functions).map(([k, v]) => [k, v.fn])),
-    };
+    const functions = Object.fromEntries(this.handlerFunctions().map((f) => [f.name, f.fn]));
     this.observability = new Observability(this, "Observability", {
       config,
       stateMachine: this.orchestration.stateMachine,
@@ -75,5 +73,10 @@ export class SquadronStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.alarmTopic.topicArn });
 
     applyNagSuppressions(this, config);
+  }
+
+  /** Every Lambda function of lambdas/, one per handler. */
+  handlerFunctions(): HandlerFunction[] {
+    return [this.api.handler, this.approvals.handler, ...Object.values(this.orchestration.functions)];
   }
 }

@@ -1,9 +1,11 @@
 /**
- * AWS bindings of the control-plane dependencies, one factory per dependency so that each Lambda
- * bundles, evaluates and constructs only the SDK clients it calls: a handler that imports
- * `awsStore` alone gets the DynamoDB client and nothing of S3, ECS or Slack (esbuild drops the
- * unused factories and, the SDK packages being side-effect free, their clients). Clients are
- * created on first use and shared by every factory of the container.
+ * AWS bindings of the control-plane dependencies, one {@link AwsDependency} per dependency so that
+ * each Lambda bundles, evaluates and constructs only the SDK clients it calls: a handler that
+ * imports `awsStore` alone gets the DynamoDB client and nothing of S3, ECS or Slack (esbuild drops
+ * the unused ones and, the SDK packages being side-effect free, their clients). Clients are
+ * created on first use and shared by every dependency of the container. Each dependency names
+ * the variables it reads, so a handler's environment is derived from the dependencies it builds
+ * (`environmentOf`) and test/infra checks the stack sets it.
  */
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -15,7 +17,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { TeamStore } from "../store/team-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
-import type { ControlDeps, ControlLogger } from "./deps.ts";
+import type { ControlLogger } from "./deps.ts";
+import { EFS_RUNS_ROOT, ENV, type EnvNeeds, mergeNeeds } from "./env-names.ts";
 import {
   type ExecutionStarter,
   type ExecutionStopper,
@@ -29,34 +32,13 @@ import { ChannelGateNotifier, type GateNotifier } from "./notifications.ts";
 import { RunIndex } from "./run-index.ts";
 import { type RunManifestWriter, S3RunManifestWriter } from "./run-manifest.ts";
 import { EfsEcsRunWorkspaces, NoopRunWorkspaces, type RunWorkspaces } from "./run-workspace.ts";
+import type { SlackInteractivityOptions } from "./slack-approvals.ts";
 import { SlackClient } from "./slack-client.ts";
 import { DynamoOnceClaims, type OnceClaims } from "./task-stops.ts";
 import { DirectoryTeamFiles, NoTeamFiles, type TeamFilesReader } from "./team-files.ts";
 import { CloudWatchTeamLogs, type TeamLogsReader } from "./team-logs.ts";
 
-/**
- * Environment of the control-plane functions (set by infra/). Everything optional is only
- * needed by the functions that use it.
- */
-export const ENV = {
-  table: "SQUADRON_TABLE_NAME",
-  stateMachine: "SQUADRON_STATE_MACHINE_ARN",
-  bucket: "SQUADRON_BUCKET",
-  fileSystem: "SQUADRON_EFS_FILE_SYSTEM_ID",
-  taskDefinition: "SQUADRON_RUNNER_TASK_DEFINITION",
-  volume: "SQUADRON_RUNNER_VOLUME",
-  runsMount: "SQUADRON_RUNS_MOUNT",
-  deadlineTarget: "SQUADRON_DEADLINE_FUNCTION_ARN",
-  deadlineRole: "SQUADRON_SCHEDULER_ROLE_ARN",
-  scheduleGroup: "SQUADRON_SCHEDULE_GROUP",
-  slackTokenSecret: "SQUADRON_SLACK_BOT_TOKEN_SECRET",
-  slackSigningSecret: "SQUADRON_SLACK_SIGNING_SECRET",
-  slackChannel: "SQUADRON_SLACK_CHANNEL",
-  slackApprovers: "SQUADRON_SLACK_APPROVERS",
-  webhookSecret: "SQUADRON_WEBHOOK_SECRET",
-  /** The runner containers' log group (awslogs driver); the api function reads `logs` from it. */
-  runnerLogGroup: "SQUADRON_RUNNER_LOG_GROUP",
-} as const;
+export { ENV, type EnvNeeds } from "./env-names.ts";
 
 function env(name: string): string | undefined {
   const v = process.env[name];
@@ -101,135 +83,217 @@ export function awsSecret(): (id: string) => Promise<string | undefined> {
   return sharedSecret;
 }
 
-/** The team table (`SQUADRON_TABLE_NAME`). */
-export function awsStore(): TeamStore {
-  return new TeamStore({ client: dynamoDbClient(), tableName: required(ENV.table) });
+/**
+ * One dependency of a handler: how to build it and which variables that reads. An object literal
+ * (not a function with a property assigned) so that esbuild can drop the ones a handler does not
+ * import, clients and all.
+ */
+export interface AwsDependency<T> {
+  readonly env: EnvNeeds;
+  make(logger: ControlLogger): T;
 }
 
-export function awsRunIndex(): RunIndex {
-  return new RunIndex(dynamoDbClient(), required(ENV.table));
+type Built<D> = { [K in keyof D]: D[K] extends AwsDependency<infer T> ? T : never };
+
+/** Builds a handler's dependencies (once per container, through `perContainer`). */
+export function buildDependencies<D extends Record<string, AwsDependency<unknown>>>(
+  dependencies: D,
+  logger: ControlLogger,
+): Built<D> & { logger: ControlLogger } {
+  const built: Record<string, unknown> = { logger };
+  for (const [key, dependency] of Object.entries(dependencies)) built[key] = dependency.make(logger);
+  return built as Built<D> & { logger: ControlLogger };
 }
+
+/** What a handler built from these dependencies reads: infra must set its required variables. */
+export function environmentOf(dependencies: Record<string, AwsDependency<unknown>>): EnvNeeds {
+  return mergeNeeds(...Object.values(dependencies).map((d) => d.env));
+}
+
+/** The team table. */
+export const awsStore: AwsDependency<TeamStore> = {
+  env: { table: "always" },
+  make: () => new TeamStore({ client: dynamoDbClient(), tableName: required(ENV.table) }),
+};
+
+export const awsRunIndex: AwsDependency<RunIndex> = {
+  env: { table: "always" },
+  make: () => new RunIndex(dynamoDbClient(), required(ENV.table)),
+};
 
 /** Once-only claims (one ECS task stop reported once) in the team table. */
-export function awsOnceClaims(): OnceClaims {
-  return new DynamoOnceClaims(dynamoDbClient(), required(ENV.table));
-}
+export const awsOnceClaims: AwsDependency<OnceClaims> = {
+  env: { table: "always" },
+  make: () => new DynamoOnceClaims(dynamoDbClient(), required(ENV.table)),
+};
 
-export function awsIdempotency(): IdempotencyKeys {
-  return new IdempotencyKeys(dynamoDbClient(), required(ENV.table));
-}
+export const awsIdempotency: AwsDependency<IdempotencyKeys> = {
+  env: { table: "always" },
+  make: () => new IdempotencyKeys(dynamoDbClient(), required(ENV.table)),
+};
 
-export function awsStarter(): ExecutionStarter {
-  const stateMachineArn = env(ENV.stateMachine);
-  return stateMachineArn
-    ? new SfnExecutionStarter(sfnClient(), stateMachineArn)
-    : { start: unconfigured(ENV.stateMachine) };
-}
+export const awsStarter: AwsDependency<ExecutionStarter> = {
+  env: { stateMachine: "always" },
+  make: () => {
+    const stateMachineArn = env(ENV.stateMachine);
+    return stateMachineArn
+      ? new SfnExecutionStarter(sfnClient(), stateMachineArn)
+      : { start: unconfigured(ENV.stateMachine) };
+  },
+};
 
-export function awsStopper(): ExecutionStopper {
-  return new SfnExecutionStopper(sfnClient());
-}
+/** Stops executions by the ARN stored on the run: no variable. */
+export const awsStopper: AwsDependency<ExecutionStopper> = {
+  env: {},
+  make: () => new SfnExecutionStopper(sfnClient()),
+};
 
-export function awsTokens(): TaskTokenResolver {
-  return new SfnTaskTokenResolver(sfnClient());
-}
+/** Resolves task tokens stored on the run: no variable. */
+export const awsTokens: AwsDependency<TaskTokenResolver> = {
+  env: {},
+  make: () => new SfnTaskTokenResolver(sfnClient()),
+};
 
-function notifierOptions(logger: ControlLogger) {
-  const secret = awsSecret();
-  const webhookSecretId = env(ENV.webhookSecret);
-  return {
-    ...(env(ENV.slackChannel) ? { defaultSlackChannel: env(ENV.slackChannel) as string } : {}),
-    secret,
-    ...(webhookSecretId ? { gateWebhookSecret: () => secret(webhookSecretId) } : {}),
-    logger,
-  };
-}
-
-/** Run-level webhooks only (`teamEvent`); for functions that never post to Slack. */
-export function awsWebhookNotifier(logger: ControlLogger): GateNotifier {
-  return new ChannelGateNotifier(notifierOptions(logger));
-}
-
-/** Webhooks and, when a bot token secret is configured, Slack approval messages. */
-export function awsSlackNotifier(logger: ControlLogger): GateNotifier {
+function slackClient(): SlackClient | undefined {
   const tokenSecret = env(ENV.slackTokenSecret);
+  if (!tokenSecret) return undefined;
   const secret = awsSecret();
-  const slack = tokenSecret
-    ? new SlackClient({
-        token: async () => {
-          const token = await secret(tokenSecret);
-          if (!token) throw new Error(`secret ${tokenSecret} has no value`);
-          return token;
-        },
-      })
-    : undefined;
-  return new ChannelGateNotifier({ ...notifierOptions(logger), ...(slack ? { slack } : {}) });
-}
-
-/** EFS access point and task-definition revision per run; a no-op where none is configured. */
-export function awsWorkspaces(): RunWorkspaces {
-  const fileSystemId = env(ENV.fileSystem);
-  return fileSystemId && env(ENV.taskDefinition)
-    ? new EfsEcsRunWorkspaces(new EFSClient({}), new ECSClient({}), {
-        fileSystemId,
-        baseTaskDefinition: required(ENV.taskDefinition),
-        volumeName: env(ENV.volume) ?? "team",
-      })
-    : new NoopRunWorkspaces();
-}
-
-export function awsDeadlines(): DeadlineScheduler {
-  const targetArn = env(ENV.deadlineTarget);
-  const roleArn = env(ENV.deadlineRole);
-  const groupName = env(ENV.scheduleGroup);
-  return targetArn && roleArn
-    ? new EventBridgeDeadlineScheduler(new SchedulerClient({}), {
-        targetArn,
-        roleArn,
-        ...(groupName ? { groupName } : {}),
-      })
-    : { arm: unconfigured("the deadline scheduler"), disarm: async () => {} };
-}
-
-export function awsRunManifests(): RunManifestWriter {
-  const bucket = env(ENV.bucket);
-  return bucket ? new S3RunManifestWriter(new S3Client({}), bucket) : { write: unconfigured(ENV.bucket) };
-}
-
-export function awsTeamFiles(): TeamFilesReader {
-  const runsMount = env(ENV.runsMount);
-  return runsMount ? new DirectoryTeamFiles(runsMount) : new NoTeamFiles();
-}
-
-/** Runner output from CloudWatch Logs; undefined (no logs route) without a runner log group. */
-export function awsTeamLogs(): TeamLogsReader | undefined {
-  const logGroup = env(ENV.runnerLogGroup);
-  return logGroup ? new CloudWatchTeamLogs(new CloudWatchLogsClient({}), logGroup) : undefined;
+  return new SlackClient({
+    token: async () => {
+      const token = await secret(tokenSecret);
+      if (!token) throw new Error(`secret ${tokenSecret} (${ENV.slackTokenSecret}) has no value`);
+      return token;
+    },
+  });
 }
 
 /**
- * Every dependency at once (all eight SDK clients). Handlers build only their own part from the
- * factories above; this stays for callers that want the whole set.
+ * Run-level webhooks only (`teamEvent`, signed with the team's own `webhook.secretRef`); for
+ * functions that never post to Slack nor ask for approvals.
  */
-export function awsControlDeps(logger: ControlLogger): ControlDeps & {
-  idempotency: IdempotencyKeys;
-  secret: (id: string) => Promise<string | undefined>;
-} {
-  const teamLogs = awsTeamLogs();
-  return {
-    store: awsStore(),
-    runs: awsRunIndex(),
-    idempotency: awsIdempotency(),
-    starter: awsStarter(),
-    stopper: awsStopper(),
-    tokens: awsTokens(),
-    notifier: awsSlackNotifier(logger),
-    workspaces: awsWorkspaces(),
-    deadlines: awsDeadlines(),
-    runManifests: awsRunManifests(),
-    teamFiles: awsTeamFiles(),
-    ...(teamLogs ? { teamLogs } : {}),
-    logger,
-    secret: awsSecret(),
-  };
-}
+export const awsWebhookNotifier: AwsDependency<GateNotifier> = {
+  env: {},
+  make: (logger) => new ChannelGateNotifier({ secret: awsSecret(), logger }),
+};
+
+/** Webhooks and, with a bot token, Slack messages: updates a decided gate's message (api). */
+export const awsSlackNotifier: AwsDependency<GateNotifier> = {
+  env: { slackTokenSecret: "slack" },
+  make: (logger) => {
+    const slack = slackClient();
+    return new ChannelGateNotifier({ secret: awsSecret(), logger, ...(slack ? { slack } : {}) });
+  },
+};
+
+/**
+ * Everything that asks for an approval (approvals): Slack messages to the default channel and
+ * gate webhooks signed with the stack's webhook secret.
+ */
+export const awsApprovalNotifier: AwsDependency<GateNotifier> = {
+  env: { slackTokenSecret: "slack", slackChannel: "slack", webhookSecret: "always" },
+  make: (logger) => {
+    const secret = awsSecret();
+    const slack = slackClient();
+    const channel = env(ENV.slackChannel);
+    const webhookSecretId = env(ENV.webhookSecret);
+    return new ChannelGateNotifier({
+      secret,
+      logger,
+      ...(slack ? { slack } : {}),
+      ...(channel ? { defaultSlackChannel: channel } : {}),
+      ...(webhookSecretId ? { gateWebhookSecret: () => secret(webhookSecretId) } : {}),
+    });
+  },
+};
+
+/** The Slack interactivity route's signing secret and default approvers (approvals). */
+export const awsSlackInteractivity: AwsDependency<SlackInteractivityOptions> = {
+  env: { slackSigningSecret: "slack", slackApprovers: "slack" },
+  make: () => {
+    const secret = awsSecret();
+    const signingSecretId = env(ENV.slackSigningSecret);
+    return {
+      signingSecret: async () => {
+        const value = signingSecretId ? await secret(signingSecretId) : undefined;
+        if (!value) throw new Error(`${ENV.slackSigningSecret} is not configured`);
+        return value;
+      },
+      defaultApprovers: (env(ENV.slackApprovers) ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    };
+  },
+};
+
+/**
+ * EFS access point and task-definition revision per run (ECS); a no-op without them (EKS, where
+ * the Job mounts `runs/<runId>` of the claim).
+ */
+export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
+  env: { fileSystem: "ecs", taskDefinition: "ecs", volume: "ecs" },
+  make: () => {
+    const fileSystemId = env(ENV.fileSystem);
+    const baseTaskDefinition = env(ENV.taskDefinition);
+    const volumeName = env(ENV.volume);
+    if (!fileSystemId && !baseTaskDefinition && !volumeName) return new NoopRunWorkspaces();
+    return new EfsEcsRunWorkspaces(new EFSClient({}), new ECSClient({}), {
+      fileSystemId: required(ENV.fileSystem),
+      baseTaskDefinition: required(ENV.taskDefinition),
+      volumeName: required(ENV.volume),
+      runsRoot: EFS_RUNS_ROOT,
+    });
+  },
+};
+
+/** Per-run deadline schedules (armed by Prepare, disarmed by Cleanup and the events function). */
+export const awsDeadlines: AwsDependency<DeadlineScheduler> = {
+  env: { deadlineTarget: "always", deadlineRole: "always", scheduleGroup: "always" },
+  make: () => {
+    const targetArn = env(ENV.deadlineTarget);
+    const roleArn = env(ENV.deadlineRole);
+    const groupName = env(ENV.scheduleGroup);
+    return targetArn && roleArn
+      ? new EventBridgeDeadlineScheduler(new SchedulerClient({}), {
+          targetArn,
+          roleArn,
+          ...(groupName ? { groupName } : {}),
+        })
+      : { arm: unconfigured("the deadline scheduler"), disarm: async () => {} };
+  },
+};
+
+export const awsRunManifests: AwsDependency<RunManifestWriter> = {
+  env: { bucket: "always" },
+  make: () => {
+    const bucket = env(ENV.bucket);
+    return bucket ? new S3RunManifestWriter(new S3Client({}), bucket) : { write: unconfigured(ENV.bucket) };
+  },
+};
+
+/** The runs' team directories through the api function's read-only EFS mount. */
+export const awsTeamFiles: AwsDependency<TeamFilesReader> = {
+  env: { runsMount: "always" },
+  make: () => {
+    const runsMount = env(ENV.runsMount);
+    return runsMount ? new DirectoryTeamFiles(runsMount) : new NoTeamFiles();
+  },
+};
+
+/** Runner output from CloudWatch Logs; undefined (no logs route) without a runner log group. */
+export const awsTeamLogs: AwsDependency<TeamLogsReader | undefined> = {
+  env: { runnerLogGroup: "always" },
+  make: () => {
+    const logGroup = env(ENV.runnerLogGroup);
+    return logGroup ? new CloudWatchTeamLogs(new CloudWatchLogsClient({}), logGroup) : undefined;
+  },
+};
+
+/** Where the runner mounts the team directory, as Prepare tells the runner (SQUADRON_TEAM_DIR). */
+export const awsRunnerLayout: AwsDependency<{ teamDir?: string }> = {
+  env: { teamDir: "always" },
+  make: () => {
+    const teamDir = env(ENV.teamDir);
+    return teamDir ? { teamDir } : {};
+  },
+};

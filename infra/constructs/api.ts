@@ -2,28 +2,62 @@
  * API: a REST API with IAM (SigV4) authorization on every route except `GET /api/health` and the
  * Slack interactivity endpoint (which the approvals function authenticates by Slack's
  * signature), request validation, JSON access logs, X-Ray, stage throttling and an optional
- * WAF web ACL.
+ * WAF web ACL. The api function runs in the VPC's private subnets with the runs' root of the EFS
+ * file system mounted read-only, for `GET .../tasks` and `GET .../messages`.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as efs from "aws-cdk-lib/aws-efs";
 import * as iam from "aws-cdk-lib/aws-iam";
-import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
+import { EFS_RUNS_ROOT, ENV } from "../../core/control/env-names.ts";
 import type { SquadronConfig } from "../config.ts";
-import { HANDLER_ENV } from "../handler-env.ts";
+import { RUNS_MOUNT } from "../handler-env.ts";
 import { HandlerFunction } from "./handler-function.ts";
-import { type Orchestration, teamRunStateMachineArn, teamRunStateMachineName } from "./orchestration.ts";
+import type { Network } from "./network.ts";
+import { teamRunStateMachineArn, teamRunStateMachineName } from "./orchestration.ts";
 import type { Storage } from "./storage.ts";
 
 export interface ApiProps {
   config: SquadronConfig;
+  network: Network;
   storage: Storage;
-  orchestration: Orchestration;
   approvals: lambda.IFunction;
   /** Where the runner containers log (awslogs driver): the logs route reads it. */
   runnerLogGroup: logs.ILogGroup;
+  /** With Slack on: the bot token, to update a gate's message when it is decided through the API. */
+  slackBotToken?: secretsmanager.ISecret;
+}
+
+/**
+ * An EFS access point mounted without write: CDK's `FileSystem.fromEfsAccessPoint` always grants
+ * ClientWrite on the whole file system. `actions` are allowed on the file system only through
+ * this access point and a mount target.
+ */
+class ReadOnlyEfsMount extends lambda.FileSystem {
+  constructor(accessPoint: efs.AccessPoint, mountPath: string, actions: string[]) {
+    super({
+      localMountPath: mountPath,
+      arn: accessPoint.accessPointArn,
+      dependency: [accessPoint.fileSystem.mountTargetsAvailable],
+      connections: accessPoint.fileSystem.connections,
+      policies: [
+        new iam.PolicyStatement({
+          actions,
+          resources: [accessPoint.fileSystem.fileSystemArn],
+          conditions: {
+            StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.accessPointArn },
+            Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
+          },
+        }),
+      ],
+    });
+  }
 }
 
 export class Api extends Construct {
@@ -31,47 +65,55 @@ export class Api extends Construct {
   readonly handler: HandlerFunction;
   readonly accessLogs: logs.LogGroup;
   readonly webAcl?: wafv2.CfnWebACL;
+  /** The api function's view of the file system: `/runs`, as root, read-only. */
+  readonly runsAccessPoint: efs.AccessPoint;
+  readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const { config, storage, orchestration } = props;
+    const { config, network, storage } = props;
     const stack = Stack.of(this);
+
+    // Each run's access point has its own POSIX uid and a 0750 root (core/control/run-workspace.ts),
+    // so no single non-root uid can read every run: the api reads as root, and only reads — it is
+    // granted ClientMount and ClientRootAccess through this access point, never ClientWrite.
+    this.runsAccessPoint = new efs.AccessPoint(this, "RunsReader", {
+      fileSystem: storage.fileSystem,
+      path: EFS_RUNS_ROOT,
+      posixUser: { uid: "0", gid: "0" },
+      // Created on first mount when no run has created it yet.
+      createAcl: { ownerUid: "0", ownerGid: "0", permissions: "755" },
+    });
+    this.securityGroup = new ec2.SecurityGroup(this, "FunctionSecurityGroup", {
+      vpc: network.vpc,
+      description: "Squadron api function: no inbound; HTTPS to AWS APIs and Slack, NFS to EFS",
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs and Slack");
 
     this.handler = new HandlerFunction(this, "Api", {
       name: "api",
       logRetentionDays: config.logRetentionDays,
       timeout: Duration.seconds(29),
+      network: { vpc: network.vpc, subnets: network.runnerSubnets, securityGroup: this.securityGroup },
+      // NFS (2049) between this function's group and the file system's: added by the mount.
+      filesystem: new ReadOnlyEfsMount(this.runsAccessPoint, RUNS_MOUNT, [
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientRootAccess",
+      ]),
       environment: {
-        [HANDLER_ENV.tableName]: storage.table.tableName,
-        [HANDLER_ENV.bucket]: storage.bucket.bucketName,
-        [HANDLER_ENV.stateMachineArn]: teamRunStateMachineArn(stack),
-        [HANDLER_ENV.defaultTimeout]: config.defaultTimeout,
-        [HANDLER_ENV.approvers]: config.approvers.join(","),
-        ...(config.defaultBudgetUsd !== undefined
-          ? { [HANDLER_ENV.defaultBudgetUsd]: String(config.defaultBudgetUsd) }
-          : {}),
-        ...orchestration.schedulerEnvironment,
-        [HANDLER_ENV.runnerLogGroup]: props.runnerLogGroup.logGroupName,
+        [ENV.table]: storage.table.tableName,
+        [ENV.stateMachine]: teamRunStateMachineArn(stack),
+        [ENV.runsMount]: RUNS_MOUNT,
+        [ENV.runnerLogGroup]: props.runnerLogGroup.logGroupName,
+        ...(props.slackBotToken ? { [ENV.slackTokenSecret]: props.slackBotToken.secretArn } : {}),
       },
     });
     const fn = this.handler.fn;
     // `GET .../teams/{name}/logs`: FilterLogEvents on the runner group only.
     props.runnerLogGroup.grant(fn, "logs:FilterLogEvents");
     storage.grantItems(fn, { namespaceIndex: true });
-    // Templates' configmaps are uploaded through the API; run outputs are read back.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-        resources: [storage.bucket.arnForObjects("configmaps/*")],
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:GetObject"],
-        resources: [storage.bucket.arnForObjects("runs/*")],
-      }),
-    );
-    orchestration.grantSchedules(fn);
+    props.slackBotToken?.grantRead(fn);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["states:StartExecution"],

@@ -1,12 +1,13 @@
 /**
- * Approvals: the approvals function (ApprovalGate waiter + Slack interactivity route) and,
- * when Slack is on, its signing secret and bot token in Secrets Manager.
+ * Approvals: the approvals function (ApprovalGate waiter + Slack interactivity route), the HMAC
+ * key it signs approval-gate webhooks with and, when Slack is on, Slack's signing secret and bot
+ * token — all in Secrets Manager, passed to the function as ARNs.
  */
 import { Duration, Stack } from "aws-cdk-lib";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { ENV } from "../../core/control/env-names.ts";
 import type { SquadronConfig } from "../config.ts";
-import { HANDLER_ENV } from "../handler-env.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import { grantTaskResponse } from "./orchestration.ts";
 import type { Storage } from "./storage.ts";
@@ -18,6 +19,8 @@ export interface ApprovalsProps {
 
 export class Approvals extends Construct {
   readonly handler: HandlerFunction;
+  /** HMAC-SHA256 key of signed gate webhooks (`X-Squadron-Signature`); receivers verify with it. */
+  readonly webhookSecret: secretsmanager.Secret;
   readonly signingSecret?: secretsmanager.Secret;
   readonly botToken?: secretsmanager.Secret;
 
@@ -25,9 +28,14 @@ export class Approvals extends Construct {
     super(scope, id);
     const { config, storage } = props;
     const stack = Stack.of(this);
+    this.webhookSecret = new secretsmanager.Secret(this, "WebhookSigningSecret", {
+      secretName: `${stack.stackName}/webhook-signing-secret`,
+      description: "HMAC key Squadron signs approval-gate webhooks with (generated; share it with receivers)",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
     const environment: Record<string, string> = {
-      [HANDLER_ENV.tableName]: storage.table.tableName,
-      [HANDLER_ENV.approvers]: config.approvers.join(","),
+      [ENV.table]: storage.table.tableName,
+      [ENV.webhookSecret]: this.webhookSecret.secretArn,
     };
     if (config.slack.enabled) {
       this.signingSecret = new secretsmanager.Secret(this, "SlackSigningSecret", {
@@ -38,9 +46,10 @@ export class Approvals extends Construct {
         secretName: `${stack.stackName}/slack-bot-token`,
         description: "Slack bot token xoxb-... (OAuth & Permissions)",
       });
-      environment[HANDLER_ENV.slackSigningSecretArn] = this.signingSecret.secretArn;
-      environment[HANDLER_ENV.slackBotTokenArn] = this.botToken.secretArn;
-      if (config.slack.channel) environment[HANDLER_ENV.slackChannel] = config.slack.channel;
+      environment[ENV.slackSigningSecret] = this.signingSecret.secretArn;
+      environment[ENV.slackTokenSecret] = this.botToken.secretArn;
+      environment[ENV.slackApprovers] = config.approvers.join(",");
+      if (config.slack.channel) environment[ENV.slackChannel] = config.slack.channel;
     }
     this.handler = new HandlerFunction(this, "Approvals", {
       name: "approvals",
@@ -49,6 +58,7 @@ export class Approvals extends Construct {
       environment,
     });
     storage.grantItems(this.handler.fn);
+    this.webhookSecret.grantRead(this.handler.fn);
     this.signingSecret?.grantRead(this.handler.fn);
     this.botToken?.grantRead(this.handler.fn);
     grantTaskResponse(this.handler.fn, stack);

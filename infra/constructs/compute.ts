@@ -24,6 +24,7 @@ import {
 } from "../../state-machines/launchers.ts";
 import { REPO_ROOT } from "../bundling.ts";
 import type { SquadronConfig } from "../config.ts";
+import { RUNNER_VOLUME, TEAM_DIR } from "../handler-env.ts";
 import type { Network } from "./network.ts";
 import type { Storage } from "./storage.ts";
 
@@ -59,6 +60,13 @@ export class Compute extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly cluster?: ecs.Cluster;
   readonly taskDefinition?: ecs.FargateTaskDefinition;
+  /**
+   * The EFS volume of the base task definition, mounted at {@link teamDir}; Prepare copies the
+   * definition per run and points this volume at the run's access point (ECS only).
+   */
+  readonly runnerVolumeName?: string;
+  /** Where the runner finds the team directory. */
+  readonly teamDir = TEAM_DIR;
   private readonly eksClusterName?: string;
   private readonly eksNamespace?: string;
 
@@ -118,7 +126,17 @@ export class Compute extends Construct {
           operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
         },
       });
-      taskDefinition.addContainer(RUNNER_CONTAINER_NAME, {
+      // Mounts the whole file system here; every revision Prepare registers replaces it with the
+      // run's access point. The base revision itself is never run.
+      taskDefinition.addVolume({
+        name: RUNNER_VOLUME,
+        efsVolumeConfiguration: {
+          fileSystemId: storage.fileSystem.fileSystemId,
+          transitEncryption: "ENABLED",
+          authorizationConfig: { iam: "ENABLED" },
+        },
+      });
+      const container = taskDefinition.addContainer(RUNNER_CONTAINER_NAME, {
         containerName: RUNNER_CONTAINER_NAME,
         image: image(),
         essential: true,
@@ -129,8 +147,10 @@ export class Compute extends Construct {
           Object.entries(this.secrets).map(([name, secret]) => [name, ecs.Secret.fromSecretsManager(secret)]),
         ),
       });
+      container.addMountPoints({ sourceVolume: RUNNER_VOLUME, containerPath: this.teamDir, readOnly: false });
       this.cluster = cluster;
       this.taskDefinition = taskDefinition;
+      this.runnerVolumeName = RUNNER_VOLUME;
       this.taskRole = taskRole;
       const executionRole = taskDefinition.obtainExecutionRole();
       this.launcher = new EcsFargateLauncher({

@@ -4,6 +4,7 @@
  * function) and its own log group with the configured retention.
  */
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
@@ -26,15 +27,21 @@ export interface HandlerFunctionProps {
   logRetentionDays: number;
   reservedConcurrentExecutions?: number;
   deadLetterQueueEnabled?: boolean;
+  /** Runs the function in these subnets with this security group (for an EFS mount). */
+  network?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroup: ec2.ISecurityGroup };
+  filesystem?: lambda.FileSystem;
 }
 
 export class HandlerFunction extends Construct {
+  /** The handler in lambdas/<name>/handler.ts. */
+  readonly name: HandlerName;
   readonly fn: nodejs.NodejsFunction;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
+    this.name = props.name;
     this.logGroup = new logs.LogGroup(this, "Logs", {
       retention: props.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -50,6 +57,23 @@ export class HandlerFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    if (props.network) {
+      // What AWSLambdaVPCAccessExecutionRole grants, inline (CDK adds that managed policy only to
+      // roles it creates). These EC2 actions support no resource-level permissions.
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+          ],
+          resources: ["*"],
+        }),
+      );
+    }
     this.fn = new nodejs.NodejsFunction(this, "Function", {
       role: this.role,
       entry: handlerEntry(props.name),
@@ -63,6 +87,14 @@ export class HandlerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       deadLetterQueueEnabled: props.deadLetterQueueEnabled,
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: props.network.subnets,
+            securityGroups: [props.network.securityGroup],
+          }
+        : {}),
+      filesystem: props.filesystem,
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
       environment: {

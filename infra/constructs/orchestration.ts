@@ -16,9 +16,9 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { ENV } from "../../core/control/env-names.ts";
 import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
 import type { SquadronConfig } from "../config.ts";
-import { HANDLER_ENV, TEAM_DIR } from "../handler-env.ts";
 import type { Compute } from "./compute.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import type { Storage } from "./storage.ts";
@@ -82,45 +82,39 @@ export class Orchestration extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    const base: Record<string, string> = {
-      [HANDLER_ENV.tableName]: storage.table.tableName,
-      [HANDLER_ENV.bucket]: storage.bucket.bucketName,
-      [HANDLER_ENV.compute]: config.compute,
-      [HANDLER_ENV.teamDir]: TEAM_DIR,
-    };
     const make = (
       name: "prepare" | "cleanup" | "dependencies" | "budget" | "deadline" | "events",
-      extra = {},
+      extra: Record<string, string> = {},
     ) =>
       new HandlerFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
         name,
         logRetentionDays: retention,
-        environment: { ...base, ...extra },
+        environment: { [ENV.table]: storage.table.tableName, ...extra },
         timeout: Duration.seconds(name === "prepare" || name === "cleanup" ? 60 : 30),
       });
 
-    const fsEnv = { [HANDLER_ENV.fileSystemId]: storage.fileSystem.fileSystemId };
-    const taskEnv =
-      compute.taskDefinition !== undefined
+    // Per-run access point and task-definition revision (awsWorkspaces): ECS only; on EKS the
+    // Job mounts runs/<runId> of the claim and Prepare creates nothing.
+    const td = compute.taskDefinition;
+    const workspaceEnv: Record<string, string> =
+      td && compute.runnerVolumeName
         ? {
-            [HANDLER_ENV.taskDefinitionFamily]: compute.taskDefinition.family,
-            [HANDLER_ENV.baseTaskDefinitionArn]: compute.taskDefinition.taskDefinitionArn,
+            [ENV.fileSystem]: storage.fileSystem.fileSystemId,
+            [ENV.taskDefinition]: td.taskDefinitionArn,
+            [ENV.volume]: compute.runnerVolumeName,
           }
         : {};
     this.functions = {
       prepare: make("prepare", {
-        ...fsEnv,
-        ...taskEnv,
-        [HANDLER_ENV.defaultTimeout]: config.defaultTimeout,
-        ...(config.defaultBudgetUsd !== undefined
-          ? { [HANDLER_ENV.defaultBudgetUsd]: String(config.defaultBudgetUsd) }
-          : {}),
+        ...workspaceEnv,
+        [ENV.bucket]: storage.bucket.bucketName,
+        [ENV.teamDir]: compute.teamDir,
       }),
-      cleanup: make("cleanup", { ...fsEnv, ...taskEnv }),
+      cleanup: make("cleanup", workspaceEnv),
       dependencies: make("dependencies"),
       budget: make("budget"),
       deadline: make("deadline"),
-      events: make("events", { ...fsEnv, ...taskEnv }),
+      events: make("events", workspaceEnv),
     };
     const fns = this.functions;
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
@@ -148,8 +142,7 @@ export class Orchestration extends Construct {
         }),
       );
     }
-    if (compute.taskDefinition) {
-      const td = compute.taskDefinition;
+    if (td) {
       // Describe/Register/Deregister do not support resource-level permissions (IAM reference).
       fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -217,10 +210,6 @@ export class Orchestration extends Construct {
         }),
       );
     }
-    for (const f of [fns.budget, fns.deadline, fns.events]) {
-      f.fn.addEnvironment(HANDLER_ENV.stateMachineArn, teamRunStateMachineArn(stack));
-    }
-
     // Budget: the table stream, filtered to run items, failures parked in the DLQ.
     fns.budget.fn.addEventSource(
       new sources.DynamoEventSource(storage.table, {
@@ -253,12 +242,17 @@ export class Orchestration extends Construct {
         onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       });
     }
-    this.schedulerEnvironment = {
-      [HANDLER_ENV.deadlineTargetArn]: fns.deadline.fn.functionArn,
-      [HANDLER_ENV.deadlineRoleArn]: schedulerRole.roleArn,
-      [HANDLER_ENV.scheduleGroup]: this.scheduleGroup.scheduleGroupName,
-    };
     this.schedulerRole = schedulerRole;
+    // Prepare arms the run's deadline; Cleanup and the events function disarm it (awsDeadlines).
+    const schedulerEnvironment = {
+      [ENV.deadlineTarget]: fns.deadline.fn.functionArn,
+      [ENV.deadlineRole]: schedulerRole.roleArn,
+      [ENV.scheduleGroup]: this.scheduleGroup.scheduleGroupName,
+    };
+    for (const f of [fns.prepare, fns.cleanup, fns.events]) {
+      for (const [name, value] of Object.entries(schedulerEnvironment)) f.fn.addEnvironment(name, value);
+    }
+    this.grantSchedules(fns.prepare.fn);
     fns.cleanup.fn.addToRolePolicy(this.deleteSchedulesStatement(stack));
     fns.events.fn.addToRolePolicy(this.deleteSchedulesStatement(stack));
 
@@ -290,8 +284,6 @@ export class Orchestration extends Construct {
     }
   }
 
-  /** Environment the api function needs to create deadline schedules. */
-  readonly schedulerEnvironment: Record<string, string>;
   readonly schedulerRole: iam.Role;
 
   /** CreateSchedule / DeleteSchedule on this group's schedules, PassRole on the scheduler role. */

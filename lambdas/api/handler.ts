@@ -9,27 +9,28 @@ import {
   awsTeamFiles,
   awsTeamLogs,
   awsTokens,
+  buildDependencies,
+  environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { iamAuthorizer } from "../../core/control/http.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 import { type ApiHandler, apiHandler } from "./routes.ts";
 
-const container = perContainer("api", (logger) => {
-  const teamLogs = awsTeamLogs();
-  return {
-    store: awsStore(),
-    runs: awsRunIndex(),
-    idempotency: awsIdempotency(),
-    starter: awsStarter(),
-    stopper: awsStopper(),
-    tokens: awsTokens(),
-    notifier: awsSlackNotifier(logger),
-    teamFiles: awsTeamFiles(),
-    ...(teamLogs ? { teamLogs } : {}),
-    logger,
-  };
-});
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  idempotency: awsIdempotency,
+  starter: awsStarter,
+  stopper: awsStopper,
+  tokens: awsTokens,
+  notifier: awsSlackNotifier,
+  teamFiles: awsTeamFiles,
+  teamLogs: awsTeamLogs,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("api", (logger) => buildDependencies(dependencies, logger));
 let api: ApiHandler | undefined;
 
 /** API Gateway (REST, proxy) → the API router. IAM has already authorised the path. */

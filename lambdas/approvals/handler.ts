@@ -1,26 +1,29 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { awaitApproval } from "../../core/control/approvals.ts";
 import {
+  awsApprovalNotifier,
   awsRunIndex,
-  awsSecret,
-  awsSlackNotifier,
+  awsSlackInteractivity,
   awsStore,
   awsTokens,
-  ENV,
+  buildDependencies,
+  environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { instrumented } from "../../core/control/observability.ts";
 import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
 import type { ApprovalGatePayload } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("approvals", (logger) => ({
-  store: awsStore(),
-  runs: awsRunIndex(),
-  tokens: awsTokens(),
-  notifier: awsSlackNotifier(logger),
-  secret: awsSecret(),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  tokens: awsTokens,
+  notifier: awsApprovalNotifier,
+  slack: awsSlackInteractivity,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("approvals", (logger) => buildDependencies(dependencies, logger));
 
 /** ApprovalGate (state machine, `awaitApproval`) and the Slack interactivity route (API Gateway). */
 export async function handler(
@@ -33,18 +36,7 @@ export async function handler(
       return {};
     });
   }
-  const signingSecretId = process.env[ENV.slackSigningSecret];
   return instrumented(t, { route: "slack" }, () =>
-    handleSlackInteraction(deps, event as APIGatewayProxyEvent, {
-      signingSecret: async () => {
-        const value = signingSecretId ? await deps.secret(signingSecretId) : undefined;
-        if (!value) throw new Error(`${ENV.slackSigningSecret} is not configured`);
-        return value;
-      },
-      defaultApprovers: (process.env[ENV.slackApprovers] ?? "")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean),
-    }),
+    handleSlackInteraction(deps, event as APIGatewayProxyEvent, deps.slack),
   );
 }

@@ -1,16 +1,24 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import { awsStopper, awsStore, awsWebhookNotifier } from "../../core/control/aws-deps.ts";
+import {
+  awsStopper,
+  awsStore,
+  awsWebhookNotifier,
+  buildDependencies,
+  environmentOf,
+} from "../../core/control/aws-deps.ts";
 import { checkBudget } from "../../core/control/guards.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("budget", (logger) => ({
-  store: awsStore(),
-  stopper: awsStopper(),
-  notifier: awsWebhookNotifier(logger),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  stopper: awsStopper,
+  notifier: awsWebhookNotifier,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("budget", (logger) => buildDependencies(dependencies, logger));
 
 /** DynamoDB stream of the team table: acts on writes that raised a run's measured cost. */
 export async function handler(event: DynamoDBStreamEvent): Promise<void> {

@@ -4,20 +4,24 @@ import {
   awsStore,
   awsWebhookNotifier,
   awsWorkspaces,
+  buildDependencies,
+  environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { cleanupRun } from "../../core/control/lifecycle.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type { CleanupPayload, CleanupResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("cleanup", (logger) => ({
-  store: awsStore(),
-  runs: awsRunIndex(),
-  workspaces: awsWorkspaces(),
-  deadlines: awsDeadlines(),
-  notifier: awsWebhookNotifier(logger),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  workspaces: awsWorkspaces,
+  deadlines: awsDeadlines,
+  notifier: awsWebhookNotifier,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("cleanup", (logger) => buildDependencies(dependencies, logger));
 
 /** Cleanup: final phase, completion time, terminal event; deletes the run's AWS resources. */
 export async function handler(payload: CleanupPayload): Promise<CleanupResult> {

@@ -1,16 +1,25 @@
-import { awsRunIndex, awsStopper, awsStore, awsWebhookNotifier } from "../../core/control/aws-deps.ts";
+import {
+  awsRunIndex,
+  awsStopper,
+  awsStore,
+  awsWebhookNotifier,
+  buildDependencies,
+  environmentOf,
+} from "../../core/control/aws-deps.ts";
 import type { DeadlineFired } from "../../core/control/deadline-scheduler.ts";
 import { onDeadline } from "../../core/control/guards.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("deadline", (logger) => ({
-  store: awsStore(),
-  runs: awsRunIndex(),
-  stopper: awsStopper(),
-  notifier: awsWebhookNotifier(logger),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  stopper: awsStopper,
+  notifier: awsWebhookNotifier,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("deadline", (logger) => buildDependencies(dependencies, logger));
 
 /** The run's one-time EventBridge Scheduler schedule fired: stop it, phase TimedOut. */
 export async function handler(event: DeadlineFired): Promise<{ stopped: boolean }> {

@@ -1,4 +1,10 @@
-import { awsRunIndex, awsStore, awsTokens } from "../../core/control/aws-deps.ts";
+import {
+  awsRunIndex,
+  awsStore,
+  awsTokens,
+  buildDependencies,
+  environmentOf,
+} from "../../core/control/aws-deps.ts";
 import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type {
@@ -8,12 +14,14 @@ import type {
 } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("dependencies", (logger) => ({
-  store: awsStore(),
-  runs: awsRunIndex(),
-  tokens: awsTokens(),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  tokens: awsTokens,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("dependencies", (logger) => buildDependencies(dependencies, logger));
 
 /** WaitForDependencies (`wait`, returns at once) and RecordAgentResult (`record`). */
 export async function handler(

@@ -6,6 +6,8 @@ import {
   awsStore,
   awsWebhookNotifier,
   awsWorkspaces,
+  buildDependencies,
+  environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { type ExecutionStatusDetail, onExecutionStatus } from "../../core/control/guards.ts";
 import { instrumented } from "../../core/control/observability.ts";
@@ -17,15 +19,17 @@ import {
 } from "../../core/control/task-stops.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("events", (logger) => ({
-  store: awsStore(),
-  runs: awsRunIndex(),
-  workspaces: awsWorkspaces(),
-  deadlines: awsDeadlines(),
-  notifier: awsWebhookNotifier(logger),
-  claims: awsOnceClaims(),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  workspaces: awsWorkspaces,
+  deadlines: awsDeadlines,
+  notifier: awsWebhookNotifier,
+  claims: awsOnceClaims,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("events", (logger) => buildDependencies(dependencies, logger));
 
 export type StatusEvent =
   | EventBridgeEvent<"Step Functions Execution Status Change", ExecutionStatusDetail>

@@ -2,31 +2,31 @@ import {
   awsDeadlines,
   awsRunIndex,
   awsRunManifests,
+  awsRunnerLayout,
   awsStore,
   awsWorkspaces,
+  buildDependencies,
+  environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { prepareRun } from "../../core/control/lifecycle.ts";
 import { instrumented } from "../../core/control/observability.ts";
 import type { PreparePayload, PrepareResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
-const container = perContainer("prepare", (logger) => ({
-  store: awsStore(),
-  runs: awsRunIndex(),
-  workspaces: awsWorkspaces(),
-  deadlines: awsDeadlines(),
-  runManifests: awsRunManifests(),
-  logger,
-}));
+const dependencies = {
+  store: awsStore,
+  runs: awsRunIndex,
+  workspaces: awsWorkspaces,
+  deadlines: awsDeadlines,
+  runManifests: awsRunManifests,
+  layout: awsRunnerLayout,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("prepare", (logger) => buildDependencies(dependencies, logger));
 
 /** Prepare: access point, task-definition revision, deadline, run manifest, phase Initializing. */
 export async function handler(payload: PreparePayload): Promise<PrepareResult> {
   const { deps, t } = container();
-  return instrumented(t, { teamRunId: payload.runId }, () =>
-    prepareRun(
-      deps,
-      payload,
-      process.env.SQUADRON_TEAM_DIR ? { teamDir: process.env.SQUADRON_TEAM_DIR } : {},
-    ),
-  );
+  return instrumented(t, { teamRunId: payload.runId }, () => prepareRun(deps, payload, deps.layout));
 }
