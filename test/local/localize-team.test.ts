@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -53,6 +53,7 @@ describe("running a team on this machine", () => {
     expect(unavailableBecause("claude", { PATH: bin })).toMatch(/ANTHROPIC_API_KEY/);
     const { team: local } = localizeTeam(team, "/checkout", { PATH: bin, ANTHROPIC_API_KEY: "k" });
     expect(local.spec.lead.cli).toBe("claude");
+    rmSync(bin, { recursive: true, force: true });
   });
 
   it("resolves relative local repository URLs against the checkout only", () => {

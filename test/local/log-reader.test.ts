@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -29,4 +29,5 @@ it("reads a run's runner logs in time order and then only what was appended", as
     1,
   );
   await expect(reader.read("../etc")).rejects.toThrow(/invalid run id/);
+  rmSync(logs, { recursive: true, force: true });
 });
