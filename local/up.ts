@@ -80,7 +80,9 @@ export async function up(options: UpOptions): Promise<number> {
   });
   const stop = (why: string) => {
     if (!stopped) {
-      print(`\n${why}: stopping the local stack (runner processes end; runs in progress resume at the next start)…`);
+      print(
+        `\n${why}: stopping the local stack (runner processes end; runs in progress resume at the next start)…`,
+      );
       stopped = stack.stop().then(() => {
         print("Stopped.");
         release();
