@@ -22,6 +22,8 @@ export interface GatewayOptions {
   pathPrefix?: string;
   /** Called for every request with its outcome (access log). */
   onRequest?: (entry: { method: string; path: string; status: number; ms: number }) => void;
+  /** Serves what is not the API (the web view) first; returns true when it answered. */
+  before?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 function single(headers: IncomingMessage["headers"]): Record<string, string> {
@@ -134,6 +136,10 @@ export function gatewayListener(handler: ProxyHandler, options: GatewayOptions =
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const done = (status: number) =>
       options.onRequest?.({ method: req.method ?? "GET", path, status, ms: performance.now() - started });
+    if (options.before?.(req, res)) {
+      res.once("finish", () => done(res.statusCode));
+      return;
+    }
     if (options.pathPrefix && !path.startsWith(options.pathPrefix)) {
       jsonError(res, 404, `no route for ${path}`);
       done(404);

@@ -18,10 +18,12 @@ import { RunIndex } from "../core/control/run-index.ts";
 import type { RunWorkspace, RunWorkspaces } from "../core/control/run-workspace.ts";
 import { posixUidFor } from "../core/control/run-workspace.ts";
 import { DirectoryTeamFiles } from "../core/control/team-files.ts";
+import { DirectoryTeamLogs } from "../core/control/team-logs.ts";
 import { TeamStore } from "../core/store/team-store.ts";
 import { apiHandler } from "../lambdas/api/routes.ts";
 import type { RunnerMode, TeamRunExecutionInput } from "../state-machines/contract.ts";
 import type { TaskHandlers } from "../state-machines/local.ts";
+import { serveWebView } from "../web/serve.ts";
 import { BudgetWatch } from "./budget-watch.ts";
 import { loadTeamRunDefinition } from "./definition.ts";
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startEmbeddedStore } from "./embedded-store.ts";
@@ -208,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }),
     runManifests: new LocalRunManifestWriter(paths.runs, teamStore, baseDir, note, env),
     teamFiles,
+    teamLogs: new DirectoryTeamLogs(paths.logs),
     logger,
   };
 
@@ -240,6 +243,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     { host: "127.0.0.1", port: options.port ?? 8787 },
     {
       onRequest: (r) => note(`${r.method} ${r.path} ${r.status} ${Math.round(r.ms)}ms`),
+      before: serveWebView,
     },
   );
 

@@ -61,6 +61,7 @@ export async function up(options: UpOptions): Promise<number> {
       `Squadron is running locally (ready in ${((performance.now() - started) / 1000).toFixed(1)} s).`,
       `  API endpoint   ${stack.endpoint}   (health: ${stack.endpoint}/api/health)`,
       `  Bearer token   ${stack.token}${stack.tokenCreated ? "   (new)" : ""}`,
+      `  Web view       ${stack.endpoint}/#token=${stack.token}`,
       `  CLI config     ${configNote}`,
       `  Data directory ${stack.paths.dataDir}`,
       `  Run files      ${stack.paths.runs}/<runId>/`,

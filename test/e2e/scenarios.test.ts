@@ -274,6 +274,21 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     expect(out.stderr).toBe("");
     expect(out.stdout).toMatch(/NAME\s+PHASE\s+READY\s+TASKS\s+DONE\s+COST\s+AGE/);
     expect(out.stdout).toMatch(/auth-refactor\s+Completed\s+3\/3\s+2\s+2\s+\$?\d/);
+
+    // The runner output of one agent, through the logs route the stack serves from its files.
+    const logs = await cli("logs", "team", "auth-refactor", "backend-api", "-n", "dev-agents");
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/"agent":"backend-api"/);
+    expect(logs.stdout).not.toMatch(/"agent":"test-coverage"/);
+  });
+
+  it("serves the web view beside the API", async () => {
+    const page = await fetch(`${t.stack.endpoint}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await page.text()).toContain("Squadron");
+    // Paths the web view does not own still reach the API handler.
+    expect((await t.api("GET", "/api/health", undefined, { token: null })).status).toBe(200);
   });
 
   it("runs a cowork team and stores its outputs locally", async () => {
