@@ -10,9 +10,10 @@ import { join } from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Bucket } from "aws-cdk-lib/aws-s3";
 import { describe, expect, it } from "vitest";
+import { ENV } from "../../core/control/env-names.ts";
 import { buildApp } from "../../infra/app.ts";
 import { OFFLINE_CONTEXT } from "../../state-machines/synth.ts";
-import { EXISTING_VPC } from "./support.ts";
+import { EXISTING_VPC, environmentMismatches, functionVariables, handlerEnvironments } from "./support.ts";
 
 interface Violation {
   ruleName: string;
@@ -38,7 +39,7 @@ function nagSynth(config: Record<string, unknown>) {
     .filter((r) => r.pluginName === "AwsSolutions")
     .flatMap((r) => r.violations.filter((v) => v.severity === "error"))
     .flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
-  return { failed, errors, template };
+  return { failed, errors, template, stack };
 }
 
 describe("cdk-nag AwsSolutions", () => {
@@ -48,7 +49,7 @@ describe("cdk-nag AwsSolutions", () => {
     expect(r.failed).toBeUndefined();
   }, 120_000);
 
-  it("finds none for EKS with an existing VPC, Slack and WAF, and that synth is offline", () => {
+  it("finds none for EKS with an existing VPC, Slack and WAF, and that synth is offline", async () => {
     const r = nagSynth({
       compute: "eks",
       eks: { clusterName: "prod" },
@@ -74,6 +75,23 @@ describe("cdk-nag AwsSolutions", () => {
     );
     expect(definition).toContain("eks:runJob.sync");
     expect(definition).toContain("persistentVolumeClaim");
+
+    // Every function gets what its handler requires with EKS runners and Slack on.
+    const needs = await handlerEnvironments();
+    expect(environmentMismatches(r.stack, template, { compute: "eks", slack: true }, needs)).toEqual([]);
+    const approvals = functionVariables(r.stack, template, r.stack.approvals.handler);
+    const botToken = r.stack.resolve(r.stack.approvals.botToken?.secretArn);
+    expect(approvals[ENV.slackSigningSecret]).toEqual(
+      r.stack.resolve(r.stack.approvals.signingSecret?.secretArn),
+    );
+    expect(approvals[ENV.slackTokenSecret]).toEqual(botToken);
+    expect(approvals[ENV.slackChannel]).toBe("#approvals");
+    // The api updates a decided gate's Slack message, so it reads the bot token too.
+    expect(functionVariables(r.stack, template, r.stack.api.handler)[ENV.slackTokenSecret]).toEqual(botToken);
+    // On EKS Prepare creates no access point or task definition.
+    expect(
+      functionVariables(r.stack, template, r.stack.orchestration.functions.prepare)[ENV.fileSystem],
+    ).toBe(undefined);
   }, 120_000);
 
   it("fails synth when a finding is not acknowledged", () => {

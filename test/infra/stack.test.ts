@@ -2,21 +2,34 @@
  * Fine-grained assertions per construct on one offline ECS synth (synth costs seconds here, so
  * it runs once for the file).
  */
+
+import type { CfnResource } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { EFS_RUNS_ROOT, ENV, type EnvNeeds } from "../../core/control/env-names.ts";
+import type { HandlerName } from "../../infra/bundling.ts";
 import { INTERFACE_ENDPOINTS } from "../../infra/constructs/network.ts";
 import { DASHBOARD_WIDGETS } from "../../infra/constructs/observability.ts";
+import { RUNS_MOUNT, TEAM_DIR } from "../../infra/handler-env.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
-import { statementsOf, synth } from "./support.ts";
+import {
+  environmentMismatches,
+  functionVariables,
+  handlerEnvironments,
+  statementsOf,
+  synth,
+} from "./support.ts";
 
 let template: Template;
 let stack: SquadronStack;
+let needs: Record<HandlerName, EnvNeeds>;
 
-beforeAll(() => {
+beforeAll(async () => {
   ({ template, stack } = synth({
     runnerImageUri: "public.ecr.aws/squadron/runner:test",
     alarmEmail: "ops@example.com",
   }));
+  needs = await handlerEnvironments();
 }, 120_000);
 
 const resourcesOf = (statements: Array<Record<string, unknown>>) =>
@@ -334,5 +347,145 @@ describe("observability", () => {
       expect.arrayContaining(["ApiUrl", "SlackInteractivityUrl", "StateMachineArn", "TableName"]),
     );
     expect(stack.stackName).toBe("Squadron");
+  });
+});
+
+describe("handler environment (ECS, no Slack)", () => {
+  const vars = (name: HandlerName) => {
+    const fn = stack.handlerFunctions().find((f) => f.name === name);
+    if (!fn) throw new Error(`no ${name} function`);
+    return functionVariables(stack, template, fn);
+  };
+  const ref = (construct: { node: { defaultChild?: unknown } }) => ({
+    Ref: stack.getLogicalId(construct.node.defaultChild as CfnResource),
+  });
+
+  it("gives every function each variable its handler requires, and none it does not read", () => {
+    expect(environmentMismatches(stack, template, { compute: "ecs", slack: false }, needs)).toEqual([]);
+  });
+
+  it("reports a required variable that is missing and one that nobody reads", () => {
+    const prepare: EnvNeeds = { ...needs.prepare };
+    delete prepare.teamDir;
+    const drifted = { ...needs, budget: { ...needs.budget, bucket: "always" as const }, prepare };
+    expect(environmentMismatches(stack, template, { compute: "ecs", slack: false }, drifted)).toEqual([
+      `prepare: ${ENV.teamDir} is set but lambdas/prepare/handler.ts never reads it`,
+      `budget: ${ENV.bucket} is required but not set`,
+    ]);
+  });
+
+  it("points Prepare at the runner's base revision, its EFS volume and mount path, and the scheduler", () => {
+    const prepare = vars("prepare");
+    const td = stack.compute.taskDefinition;
+    if (!td) throw new Error("no task definition");
+    expect(prepare[ENV.taskDefinition]).toEqual(ref(td));
+    expect(prepare[ENV.fileSystem]).toEqual(ref(stack.storage.fileSystem));
+    const definition = template.toJSON().Resources[ref(td).Ref].Properties;
+    expect(definition.Volumes).toEqual([
+      expect.objectContaining({
+        Name: prepare[ENV.volume],
+        EFSVolumeConfiguration: expect.objectContaining({ TransitEncryption: "ENABLED" }),
+      }),
+    ]);
+    expect(definition.ContainerDefinitions[0].MountPoints).toEqual([
+      { ContainerPath: TEAM_DIR, ReadOnly: false, SourceVolume: prepare[ENV.volume] },
+    ]);
+    expect(prepare[ENV.teamDir]).toBe(TEAM_DIR);
+    for (const name of ["prepare", "cleanup", "events"] as const) {
+      expect(vars(name)[ENV.deadlineTarget]).toEqual(
+        stack.resolve(stack.orchestration.functions.deadline.fn.functionArn),
+      );
+      expect(vars(name)[ENV.deadlineRole]).toEqual(stack.resolve(stack.orchestration.schedulerRole.roleArn));
+    }
+    const create = statementsOf(template, "OrchestrationPrepareRole").find((s) =>
+      JSON.stringify(s.Action).includes("scheduler:CreateSchedule"),
+    );
+    expect(JSON.stringify(create?.Resource)).toContain("schedule/Squadron-deadlines/*");
+    expect(
+      statementsOf(template, "ApiRole").some((s) => JSON.stringify(s.Action).includes("scheduler:")),
+    ).toBe(false);
+  });
+
+  it("signs gate webhooks with a generated secret that only the approvals function reads, by ARN", () => {
+    const secret = stack.approvals.webhookSecret;
+    expect(vars("approvals")[ENV.webhookSecret]).toEqual(ref(secret));
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Name: "Squadron/webhook-signing-secret",
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+    });
+    const readers = Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter((p) =>
+        (p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).some(
+          (s) =>
+            JSON.stringify(s.Action).includes("secretsmanager:GetSecretValue") &&
+            JSON.stringify(s.Resource) === JSON.stringify(ref(secret)),
+        ),
+      )
+      .map((p) => JSON.stringify(p.Properties.Roles));
+    expect(readers).toHaveLength(1);
+    expect(readers[0]).toContain("ApprovalsRole");
+  });
+
+  it("mounts the runs' root read-only into the api function, in private subnets, NFS only to EFS", () => {
+    const api = Object.values(template.findResources("AWS::Lambda::Function")).find(
+      (f) => f.Properties.Environment?.Variables?.[ENV.runsMount] !== undefined,
+    );
+    expect(api?.Properties.Environment.Variables[ENV.runsMount]).toBe(RUNS_MOUNT);
+    expect(api?.Properties.FileSystemConfigs).toEqual([
+      { Arn: stack.resolve(stack.api.runsAccessPoint.accessPointArn), LocalMountPath: RUNS_MOUNT },
+    ]);
+    const privateSubnets = stack.resolve(
+      stack.network.vpc.selectSubnets(stack.network.runnerSubnets).subnetIds,
+    );
+    expect(api?.Properties.VpcConfig.SubnetIds).toEqual(privateSubnets);
+    expect(api?.Properties.VpcConfig.SecurityGroupIds).toEqual([
+      {
+        "Fn::GetAtt": [
+          stack.getLogicalId(stack.api.securityGroup.node.defaultChild as CfnResource),
+          "GroupId",
+        ],
+      },
+    ]);
+    template.hasResourceProperties("AWS::EFS::AccessPoint", {
+      RootDirectory: { Path: EFS_RUNS_ROOT, CreationInfo: Match.objectLike({ Permissions: "755" }) },
+      PosixUser: { Uid: "0", Gid: "0" },
+    });
+
+    const efsActions = statementsOf(template, "ApiRole").filter((s) =>
+      JSON.stringify(s.Action).includes("elasticfilesystem:"),
+    );
+    expect(efsActions).toHaveLength(1);
+    expect(efsActions[0]?.Action).toEqual([
+      "elasticfilesystem:ClientMount",
+      "elasticfilesystem:ClientRootAccess",
+    ]);
+    expect(efsActions[0]?.Resource).toEqual({
+      "Fn::GetAtt": [stack.getLogicalId(stack.storage.fileSystem.node.defaultChild as CfnResource), "Arn"],
+    });
+    expect(JSON.stringify(efsActions[0]?.Condition)).toContain("elasticfilesystem:AccessPointArn");
+    // Its own role gets the ENI actions inline, not AWSLambdaVPCAccessExecutionRole.
+    expect(
+      statementsOf(template, "ApiRole").some((s) =>
+        JSON.stringify(s.Action).includes("ec2:CreateNetworkInterface"),
+      ),
+    ).toBe(true);
+
+    const apiSg = stack.getLogicalId(stack.api.securityGroup.node.defaultChild as CfnResource);
+    const sg = template.toJSON().Resources[apiSg].Properties;
+    expect(sg.SecurityGroupIngress).toBeUndefined();
+    expect(sg.SecurityGroupEgress.map((r: { FromPort: number }) => r.FromPort)).toEqual([443]);
+    const nfs = Object.values(template.findResources("AWS::EC2::SecurityGroupEgress")).filter((r) =>
+      JSON.stringify(r.Properties.GroupId).includes(apiSg),
+    );
+    expect(nfs.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
+    const ingress = Object.values(template.findResources("AWS::EC2::SecurityGroupIngress")).filter((r) =>
+      JSON.stringify(r.Properties.SourceSecurityGroupId).includes(apiSg),
+    );
+    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
+    expect(JSON.stringify(ingress[0]?.Properties.GroupId)).toContain(
+      stack.getLogicalId(
+        stack.storage.fileSystem.connections.securityGroups[0]?.node.defaultChild as CfnResource,
+      ),
+    );
   });
 });

@@ -3,7 +3,16 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import {
+  type DeploymentShape,
+  declaredNames,
+  type EnvNeeds,
+  requiredNames,
+} from "../../core/control/env-names.ts";
 import { buildApp } from "../../infra/app.ts";
+import { HANDLER_NAMES, type HandlerName } from "../../infra/bundling.ts";
+import type { HandlerFunction } from "../../infra/constructs/handler-function.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
 import { OFFLINE_CONTEXT } from "../../state-machines/synth.ts";
 
@@ -35,4 +44,63 @@ export function statementsOf(template: Template, rolePrefix: string): Array<Reco
     out.push(...(p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>));
   }
   return out;
+}
+
+/** Each handler's declared environment (`environment`, derived from the dependencies it builds). */
+export async function handlerEnvironments(): Promise<Record<HandlerName, EnvNeeds>> {
+  const entries = await Promise.all(
+    HANDLER_NAMES.map(async (name) => {
+      const module = (await import(`../../lambdas/${name}/handler.ts`)) as { environment?: EnvNeeds };
+      if (!module.environment) throw new Error(`lambdas/${name}/handler.ts exports no \`environment\``);
+      return [name, module.environment] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<HandlerName, EnvNeeds>;
+}
+
+/** The synthesised Environment.Variables of a handler function. */
+export function functionVariables(
+  stack: SquadronStack,
+  template: Template,
+  fn: HandlerFunction,
+): Record<string, unknown> {
+  const id = stack.getLogicalId(fn.fn.node.defaultChild as CfnFunction);
+  const resource = template.toJSON().Resources[id];
+  if (!resource) throw new Error(`no resource ${id} for the ${fn.name} function`);
+  return resource.Properties.Environment?.Variables ?? {};
+}
+
+/**
+ * Where the stack and the handlers disagree: a variable a function's handler requires in this
+ * deployment that the function does not get, or a SQUADRON_* variable it gets that its handler
+ * never reads (a stale or misspelt name). Empty when they agree.
+ */
+export function environmentMismatches(
+  stack: SquadronStack,
+  template: Template,
+  deployment: DeploymentShape,
+  needs: Record<HandlerName, EnvNeeds>,
+): string[] {
+  const problems: string[] = [];
+  const functions = stack.handlerFunctions();
+  const names = functions.map((f) => f.name).sort();
+  if (JSON.stringify(names) !== JSON.stringify([...HANDLER_NAMES].sort())) {
+    problems.push(
+      `the stack's functions ${names.join(", ")} are not the handlers ${HANDLER_NAMES.join(", ")}`,
+    );
+  }
+  for (const fn of functions) {
+    const variables = functionVariables(stack, template, fn);
+    const handlerNeeds = needs[fn.name];
+    for (const name of requiredNames(handlerNeeds, deployment)) {
+      if (variables[name] === undefined) problems.push(`${fn.name}: ${name} is required but not set`);
+    }
+    const declared = new Set<string>(declaredNames(handlerNeeds));
+    for (const name of Object.keys(variables)) {
+      if (name.startsWith("SQUADRON_") && !declared.has(name)) {
+        problems.push(`${fn.name}: ${name} is set but lambdas/${fn.name}/handler.ts never reads it`);
+      }
+    }
+  }
+  return problems;
 }
