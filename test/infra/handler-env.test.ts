@@ -56,9 +56,10 @@ function namesRead(dependency: awsDeps.AwsDependency<unknown>): string[] {
   return [...read].sort();
 }
 
-const dependencies = Object.entries(awsDeps).filter(
-  (entry): entry is [string, awsDeps.AwsDependency<unknown>] =>
-    typeof entry[1] === "object" && entry[1] !== null && "env" in entry[1] && "make" in entry[1],
+const isDependency = (value: unknown): value is awsDeps.AwsDependency<unknown> =>
+  typeof value === "object" && value !== null && "env" in value && "make" in value;
+const dependencies = Object.entries(awsDeps as Record<string, unknown>).flatMap(([name, value]) =>
+  isDependency(value) ? [[name, value] as const] : [],
 );
 
 describe("dependency environment declarations", () => {
