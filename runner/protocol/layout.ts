@@ -25,6 +25,13 @@ export class TeamLayout {
   lifecycle(agent: string): string {
     return join(this.lifecycleDir, `${safeName(agent)}.json`);
   }
+  /** The runner's record of each agent's CLI session, so a relaunched runner resumes it. */
+  get sessionsDir(): string {
+    return join(this.root, "team", "sessions");
+  }
+  session(agent: string): string {
+    return join(this.sessionsDir, `${safeName(agent)}.json`);
+  }
   get tasksDir(): string {
     return join(this.root, "tasks");
   }

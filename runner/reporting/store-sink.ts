@@ -9,6 +9,12 @@ export interface UsageTotalsUsd {
   totalCostUsd: number;
 }
 
+/** TASKS/DONE of a run (`status.tasks`). */
+export interface TaskCounts {
+  total: number;
+  done: number;
+}
+
 export interface PhaseDetails {
   reason?: string;
   message?: string;
@@ -32,6 +38,11 @@ export interface AgentStateSink {
    * status to the team files. Absent without a store.
    */
   endedAgents?(): Promise<string[]>;
+  /**
+   * Stores the run's task counts (the lead's runner only). The store is written only when they
+   * differ from what it holds. Absent without a store.
+   */
+  setTaskCounts?(counts: TaskCounts): Promise<void>;
 }
 
 export class NoStoreSink implements AgentStateSink {
@@ -106,6 +117,15 @@ export class TeamStoreSink implements AgentStateSink {
   async runCostUsd(): Promise<number | undefined> {
     const record = await this.store.findRun(this.ref);
     return record && record.runId === this.runId ? record.status.totalCostUsd : undefined;
+  }
+
+  async setTaskCounts(counts: TaskCounts): Promise<void> {
+    await this.store.updateStatus(this.ref, (status, record) => {
+      if (record.runId !== this.runId) return undefined;
+      if (status.tasks.total === counts.total && status.tasks.done === counts.done) return undefined;
+      status.tasks = { total: counts.total, done: counts.done };
+      return status;
+    });
   }
 
   async endedAgents(): Promise<string[]> {

@@ -11,8 +11,17 @@ import type { InboxMessage, Member, MemberStatus, Task } from "../protocol/types
 import { Heartbeat } from "../reporting/heartbeat.ts";
 import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
 import type { AgentStateSink } from "../reporting/store-sink.ts";
+import { TaskCountReporter } from "../reporting/task-counts.ts";
 import { UsageReporter } from "../reporting/usage-reporter.ts";
-import { RUNNER_SENDER, resumePrompt, systemPromptAddition, teamEndedMessage } from "./prompt.ts";
+import {
+  freshAfterRestartPrompt,
+  RUNNER_SENDER,
+  restartPrompt,
+  resumePrompt,
+  systemPromptAddition,
+  teamEndedMessage,
+} from "./prompt.ts";
+import { readSessionRecord, resumableSession, SessionRecorder } from "./session-record.ts";
 
 /** How a session ended. */
 export type SessionEnd =
@@ -41,6 +50,8 @@ export interface SessionOutcome {
   /** This agent's measured usage in this session. */
   usage: UsageDelta;
   lastResult?: TurnResult;
+  /** The CLI session an earlier runner of this agent had started and this one resumed. */
+  resumedSessionId?: string;
 }
 
 export interface SessionOptions {
@@ -83,6 +94,24 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   const isLead = agent.role === "lead";
   const reporter = new UsageReporter(options.sink, { intervalMs: timings.usageReportMs, log });
   const heartbeat = new Heartbeat(team, name, options.sink, { intervalMs: timings.heartbeatMs, log });
+  const setTaskCounts = options.sink.setTaskCounts?.bind(options.sink);
+  // The lead's runner keeps the run's TASKS/DONE in the store: one writer per run.
+  const taskCounts =
+    isLead && setTaskCounts
+      ? new TaskCountReporter(team, { setTaskCounts }, { intervalMs: timings.heartbeatMs, log })
+      : undefined;
+  // A session an earlier runner of this agent started and did not end (it was killed, or its
+  // container or the local stack restarted) is resumed rather than started over.
+  const previous = await readSessionRecord(team.root, name).catch((error: unknown) => {
+    log.warn("Could not read the session record; starting a new session", { error: errorMessage(error) });
+    return undefined;
+  });
+  const resumed = resumableSession(previous, { runId: options.runId, cli: agent.cli }) ? previous : undefined;
+  const recorder = new SessionRecorder(
+    team.root,
+    { agent: name, runId: options.runId, cli: agent.cli },
+    { log, ...(resumed ? { resumed } : {}) },
+  );
   const signal = options.signal ?? new AbortController().signal;
   const systemPrompt = systemPromptAddition(options.spec, agent, options.runId);
   const notifiedTasks = new Set<string>();
@@ -103,6 +132,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     usage: reporter.total,
     ...(sessionId ? { sessionId } : {}),
     ...(lastResult ? { lastResult } : {}),
+    ...(resumed ? { resumedSessionId: resumed.sessionId } : {}),
   });
   const stopped = (): SessionOutcome =>
     done({
@@ -136,7 +166,9 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
 
   const tasksForMe = async (): Promise<Task[]> => {
     const selfClaim = options.spec.spec.coordination.taskAssignment === "self-claim";
-    return (await team.listTasks()).filter(
+    const all = await team.listTasks();
+    taskCounts?.observe(all);
+    return all.filter(
       (t) =>
         t.status === "pending" &&
         !notifiedTasks.has(t.id) &&
@@ -252,6 +284,29 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
 
   const session = async (): Promise<SessionOutcome> => {
     let prompt = agent.prompt;
+    // An agent that called `finish` before its runner was cut off is done: no turn runs again.
+    const before = await team.lifecycle(name);
+    if (before.finished) {
+      log.info("The agent had already finished before this runner started", {
+        summary: before.finished.summary.slice(0, 500),
+      });
+      if (isLead && !(await waitForTeammates())) return stopped();
+      return done(finishedOutcome(before.finished.summary));
+    }
+    let restarting = false;
+    if (resumed) {
+      sessionId = resumed.sessionId;
+      restarting = true;
+      const inbox = await team.readInbox(name);
+      prompt = restartPrompt({
+        unreadMessages: inbox.filter((m) => !m.read).length,
+        openTasks: await team.openTasksOf(name),
+      });
+      log.info("Resuming the session an earlier runner of this agent started", {
+        sessionId,
+        turns: resumed.turns,
+      });
+    }
     for (;;) {
       if (signal.aborted) return stopped();
       if (turns >= timings.maxSessionTurns) {
@@ -287,7 +342,11 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
       log.info("Turn started", { turn: turns + 1, resume: sessionId ?? null, remainingBudgetUsd });
       const result = await runTurn(options.adapter, input, {
         signal,
-        onProgress: (event) => reporter.progress(event),
+        onProgress: (event) => {
+          reporter.progress(event);
+          // Recorded at the CLI's first event, so even a runner killed mid-turn leaves the id.
+          if (event.sessionId && !restarting) void recorder.sessionStarted(event.sessionId);
+        },
         progressIntervalMs: timings.usageReportMs,
         graceMs: timings.stopGraceMs,
         onStderr: (chunk) => log.debug("CLI stderr", { text: chunk.slice(0, 2000) }),
@@ -295,7 +354,26 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
       turns++;
       lastResult = result;
       await reporter.endTurn(result);
-      if (result.sessionId) sessionId = result.sessionId;
+      if (restarting) {
+        restarting = false;
+        if (resumeRefused(result)) {
+          // The CLI no longer has the session (e.g. its transcript was in the dead container's
+          // home directory): start a new one, told what happened.
+          log.warn("The CLI could not resume the earlier session; starting a new one", {
+            sessionId,
+            result: result.resultText.slice(0, 500),
+          });
+          sessionId = undefined;
+          recorder.abandon();
+          prompt = freshAfterRestartPrompt(agent.prompt);
+          continue;
+        }
+      }
+      if (result.sessionId) {
+        sessionId = result.sessionId;
+        await recorder.sessionStarted(result.sessionId);
+      }
+      await recorder.turnEnded();
       log.info("Turn ended", {
         turn: turns,
         sessionId: result.sessionId,
@@ -343,6 +421,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
 
   reporter.start();
   heartbeat.start();
+  taskCounts?.start();
   await heartbeat.setStatus("active");
   // Store round trips run alongside the first turn rather than delaying its start; the run's
   // spend so far is awaited only when a budget needs it.
@@ -365,7 +444,11 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     outcome = failed("RunnerError", `The runner failed: ${errorMessage(error)}`);
   }
   await Promise.all([running, spent]);
-  await reporter.close();
+  await Promise.all([
+    reporter.close(),
+    taskCounts?.close(),
+    recorder.ended({ end: outcome.end, reason: outcome.reason }),
+  ]);
   outcome.usage = reporter.total;
   await heartbeat.stop(memberStatusOf(outcome.end));
   const phase = phaseOf(outcome.end);
@@ -409,6 +492,22 @@ export function exitCodeOf(outcome: Pick<SessionOutcome, "end">): number {
   if (outcome.end === "stopped") return EXIT.signal;
   if (outcome.end === "failed") return EXIT.failed;
   return EXIT.ok;
+}
+
+/**
+ * A resumed turn that failed before the model did anything: the CLI did not know the session.
+ * A turn that stopped, ran out of budget or could not start says nothing about the session.
+ */
+function resumeRefused(result: TurnResult): boolean {
+  if (!result.isError || result.stopped) return false;
+  if (
+    result.errorKind === "max_budget" ||
+    result.errorKind === "spawn_failed" ||
+    result.errorKind === "stopped"
+  ) {
+    return false;
+  }
+  return result.inputTokens + result.outputTokens === 0 && result.costUsd === 0;
 }
 
 function abortReason(signal: AbortSignal): string {

@@ -121,3 +121,27 @@ export function teamEndedMessage(teammates: { name: string; status: string }[]):
     ? `Every teammate has ended: ${list}. Review the outcome (task_list, read_messages) and call finish with a summary of what the team delivered.`
     : "This team has no teammates. Call finish with a summary of what you delivered.";
 }
+
+/** The prompt of the turn that resumes a session after the runner was started again. */
+export function restartPrompt(state: { unreadMessages: number; openTasks: Task[] }): string {
+  const parts = [
+    "Your runner was restarted (its container or the local stack restarted) while you were working; this is the same session, resumed. Continue where you left off: do not redo steps you already completed.",
+  ];
+  if (state.unreadMessages > 0) {
+    parts.push(
+      `You have ${state.unreadMessages} unread message${state.unreadMessages === 1 ? "" : "s"}: read them with \`read_messages\`.`,
+    );
+  }
+  if (state.openTasks.length > 0) {
+    parts.push(
+      `Your open tasks: ${state.openTasks.map((t) => `#${t.id} "${t.subject}" (${t.status})`).join(", ")}.`,
+    );
+  }
+  parts.push("Call `finish` when your work is done.");
+  return parts.join("\n\n");
+}
+
+/** The first prompt of a new session when the earlier one could not be resumed after a restart. */
+export function freshAfterRestartPrompt(original: string): string {
+  return `${original}\n\nNote: your runner was restarted and your earlier session could not be resumed. Work you did before is still there: your files and commits, the team's tasks (\`task_list\`) and messages (\`read_messages\`). Check them first and continue from there rather than starting over.`;
+}

@@ -1,0 +1,118 @@
+import { mkdir } from "node:fs/promises";
+import type { AgentCli } from "../../core/manifest/types.ts";
+import { readJson, writeJsonAtomic } from "../protocol/atomic-file.ts";
+import { TeamLayout } from "../protocol/layout.ts";
+import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
+
+/**
+ * `team/sessions/<agent>.json`: the agent's CLI session as its runner last knew it. It lives in
+ * the team directory (EFS), so a runner started again after a crash, a container restart or a
+ * restart of the local stack finds the session and resumes it instead of starting over.
+ */
+export interface SessionRecord {
+  agent: string;
+  runId: string;
+  cli: AgentCli;
+  sessionId: string;
+  /** Turns of this session over every runner that ran it. */
+  turns: number;
+  startedAt: string;
+  updatedAt: string;
+  /** Set when a runner ended the session itself; a record without it was interrupted. */
+  ended?: { end: string; reason: string; at: string };
+}
+
+export async function readSessionRecord(teamDir: string, agent: string): Promise<SessionRecord | undefined> {
+  return readJson<SessionRecord>(new TeamLayout(teamDir).session(agent));
+}
+
+/**
+ * Whether a relaunched runner should resume `record`: same run, same CLI, and the session was cut
+ * off from outside (the runner died, or was stopped by SIGTERM) rather than ended by its own
+ * rules. A session that failed (crashes, turn cap, budget) starts afresh, as a restart after a
+ * failure always has.
+ */
+export function resumableSession(
+  record: SessionRecord | undefined,
+  expect: { runId: string; cli: AgentCli },
+): record is SessionRecord {
+  if (!record?.sessionId) return false;
+  if (record.runId !== expect.runId || record.cli !== expect.cli) return false;
+  return !record.ended || record.ended.end === "stopped";
+}
+
+/**
+ * Writes the record as the session goes: as soon as the adapter reports the session id (the
+ * CLI's first event), after every turn, and once at the end. Writes are atomic and one at a time;
+ * a failed write is logged and never reaches the agent.
+ */
+export class SessionRecorder {
+  private record: SessionRecord | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly path: string;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly teamDir: string,
+    private readonly identity: { agent: string; runId: string; cli: AgentCli },
+    options: { log?: Logger; resumed?: SessionRecord } = {},
+  ) {
+    this.path = new TeamLayout(teamDir).session(identity.agent);
+    this.log = options.log ?? silentLogger;
+    if (options.resumed) {
+      const { ended: _ended, ...rest } = options.resumed;
+      this.record = rest;
+    }
+  }
+
+  get current(): SessionRecord | undefined {
+    return this.record;
+  }
+
+  /** The CLI reported `sessionId` (a new session, or the one being resumed). */
+  sessionStarted(sessionId: string): Promise<void> {
+    if (!sessionId || this.record?.sessionId === sessionId) return this.writing;
+    const at = new Date().toISOString();
+    this.record = { ...this.identity, sessionId, turns: 0, startedAt: at, updatedAt: at };
+    return this.write();
+  }
+
+  turnEnded(): Promise<void> {
+    if (!this.record) return this.writing;
+    this.record = { ...this.record, turns: this.record.turns + 1, updatedAt: new Date().toISOString() };
+    return this.write();
+  }
+
+  /** Forgets the session: the next session the CLI reports replaces it. */
+  abandon(): void {
+    this.record = undefined;
+  }
+
+  ended(end: { end: string; reason: string }): Promise<void> {
+    if (!this.record) return this.writing;
+    const at = new Date().toISOString();
+    this.record = { ...this.record, updatedAt: at, ended: { ...end, at } };
+    return this.write();
+  }
+
+  /** Waits for the writes queued so far. */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+
+  private write(): Promise<void> {
+    const snapshot = this.record;
+    this.writing = this.writing.then(async () => {
+      if (!snapshot) return;
+      try {
+        await mkdir(new TeamLayout(this.teamDir).sessionsDir, { recursive: true });
+        await writeJsonAtomic(this.path, snapshot);
+      } catch (error) {
+        this.log.warn("Could not write the session record; a restarted runner would start a new session", {
+          error: errorMessage(error),
+        });
+      }
+    });
+    return this.writing;
+  }
+}

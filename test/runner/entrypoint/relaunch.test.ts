@@ -1,0 +1,207 @@
+import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { AgentTeam } from "../../../core/manifest/types.ts";
+import { createTable, TeamStore } from "../../../core/store/index.ts";
+import { Team } from "../../../runner/protocol/team.ts";
+import { readSessionRecord } from "../../../runner/session/session-record.ts";
+import {
+  bundledRunner,
+  coworkTeam,
+  initRunDir,
+  scriptedAgent,
+  startRunner,
+  writeRunManifest,
+} from "../session/fixtures.ts";
+
+/**
+ * Runner processes against DynamoDB Local: the lead's runner keeps the run's task counts in the
+ * store, and a runner started again after a crash resumes the agent's session.
+ */
+describe("runner state kept across the run and across relaunches", () => {
+  const endpoint = inject("dynamoDbLocalEndpoint");
+  const client = new DynamoDBClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+  const tableName = `squadron-relaunch-${randomUUID().slice(0, 8)}`;
+  const store = new TeamStore({ client, tableName });
+  const dirs: string[] = [];
+  let entry: string;
+  beforeAll(async () => {
+    const [dist] = await Promise.all([bundledRunner(), createTable(client, tableName)]);
+    entry = join(dist, "entrypoint.js");
+  });
+  afterAll(async () => {
+    client.destroy();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  const env = (dir: string, runId: string, agent: string) => ({
+    SQUADRON_MODE: "agent",
+    SQUADRON_RUN_ID: runId,
+    SQUADRON_AGENT_NAME: agent,
+    SQUADRON_TEAM_DIR: dir,
+    SQUADRON_TABLE_NAME: tableName,
+    SQUADRON_DYNAMODB_ENDPOINT: endpoint,
+    SQUADRON_POLL_INTERVAL_MS: "50",
+    SQUADRON_HEARTBEAT_MS: "200",
+    SQUADRON_USAGE_REPORT_MS: "200",
+    SQUADRON_STOP_GRACE_MS: "2000",
+    SQUADRON_SCRIPTED_POLL_MS: "50",
+  });
+
+  async function setUp(team: AgentTeam, runId: string) {
+    await store.createRun(team, { runId });
+    const { dir, protocol } = await initRunDir(team, runId);
+    dirs.push(dir);
+    await writeRunManifest(dir, runId, team);
+    return { dir, protocol };
+  }
+
+  async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it("the lead's runner keeps status.tasks current as scripted agents create, delete and complete tasks", async () => {
+    const runId = `run-${randomUUID().slice(0, 8)}`;
+    const lead = scriptedAgent("lead", "lead", [
+      { call: "task_create", args: { subject: "Write A", owner: "dev" } },
+      { call: "task_create", args: { subject: "Write B", owner: "dev" } },
+      { call: "task_create", args: { subject: "Scrap" } },
+      { call: "task_update", args: { id: "3", status: "deleted" } },
+      { waitFor: "task:Write B:completed", timeoutMs: 20_000 },
+      { call: "finish", args: { summary: "Both written." } },
+    ]);
+    const work = (n: number) => [
+      { waitFor: "assigned-task" as const, as: `t${n}`, timeoutMs: 20_000 },
+      { call: "task_claim", args: { id: `{{t${n}.id}}` } },
+      { sleepMs: 600 },
+      { call: "task_update", args: { id: `{{t${n}.id}}`, status: "completed" } },
+    ];
+    const dev = scriptedAgent("dev", "teammate", [
+      ...work(1),
+      ...work(2),
+      { call: "finish", args: { summary: "Done." } },
+    ]);
+    const team = coworkTeam(lead, [dev], `counts-${runId}`);
+    const { dir } = await setUp(team, runId);
+
+    const seen: string[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const { total, done } = (await store.getRun(team.metadata)).status.tasks;
+        if (seen.at(-1) !== `${total}/${done}`) seen.push(`${total}/${done}`);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    })();
+    const leadRun = startRunner(entry, env(dir, runId, "lead"));
+    const devRun = startRunner(entry, env(dir, runId, "dev"));
+    const [leadResult, devResult] = await Promise.all([leadRun.result, devRun.result]);
+    watching = false;
+    await watcher;
+    expect(leadResult.code, leadResult.stderr).toBe(0);
+    expect(devResult.code, devResult.stderr).toBe(0);
+
+    const record = await store.getRun(team.metadata);
+    // The deleted task is not counted; both others were completed.
+    expect(record.status.tasks).toEqual({ total: 2, done: 2 });
+    // Along the way, while the teammate worked: two tasks, not all done yet.
+    expect(seen).toContain("2/0");
+    expect(seen).toContain("2/1");
+    expect(seen.at(-1)).toBe("2/2");
+  });
+
+  it("a runner started again after a crash resumes the agent's CLI session instead of starting over", async () => {
+    const runId = `run-${randomUUID().slice(0, 8)}`;
+    const lead = scriptedAgent("lead", "lead", [
+      { call: "task_create", args: { subject: "Only once" } },
+      { endTurn: true },
+      { call: "task_create", args: { subject: "After the restart" } },
+      { call: "finish", args: { summary: "Done after a restart." } },
+    ]);
+    // A teammate whose runner is not started keeps the lead waiting between its turns.
+    const team = coworkTeam(lead, [scriptedAgent("dev", "teammate")], `resume-${runId}`);
+    const { dir, protocol } = await setUp(team, runId);
+
+    const first = startRunner(entry, env(dir, runId, "lead"));
+    await until(
+      async () => (await protocol.member("lead")).status === "idle",
+      "the lead's first turn to end",
+    );
+    const before = await readSessionRecord(dir, "lead");
+    expect(before).toMatchObject({ agent: "lead", runId, cli: "scripted", turns: 1 });
+    expect(before?.ended).toBeUndefined();
+    first.kill("SIGKILL");
+    const crashed = await first.result;
+    expect(crashed.code).toBeNull();
+    expect((await protocol.listTasks()).map((t) => t.subject)).toEqual(["Only once"]);
+
+    await protocol.updateMember("dev", { status: "stopped" });
+    const second = await startRunner(entry, env(dir, runId, "lead")).result;
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.result).toMatchObject({
+      ok: true,
+      end: "finished",
+      turns: 1,
+      sessionId: before?.sessionId,
+    });
+    expect(second.stderr).toContain("Resuming the session an earlier runner of this agent started");
+    // The script went on from where the first runner's session stopped: nothing ran twice.
+    expect((await protocol.listTasks()).map((t) => t.subject)).toEqual(["Only once", "After the restart"]);
+    expect(await readSessionRecord(dir, "lead")).toMatchObject({
+      sessionId: before?.sessionId,
+      turns: 2,
+      ended: { end: "finished", reason: "Finished" },
+    });
+    const stored = await store.getRun(team.metadata);
+    expect(stored.status.agents.lead).toMatchObject({ phase: "Succeeded", message: "Done after a restart." });
+    expect(stored.status.tasks).toEqual({ total: 2, done: 0 });
+
+    // Started once more, the finished agent runs no turn.
+    const third = await startRunner(entry, env(dir, runId, "lead")).result;
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.result).toMatchObject({ end: "finished", turns: 0 });
+    expect(await protocol.listTasks()).toHaveLength(2);
+  });
+
+  it("starts a new session, told about the restart, when the CLI no longer has the old one", async () => {
+    const runId = `run-${randomUUID().slice(0, 8)}`;
+    const lead = scriptedAgent("lead", "lead", [
+      { call: "task_create", args: { subject: "Plan" } },
+      { endTurn: true },
+      { call: "finish", args: { summary: "Finished in a new session." } },
+    ]);
+    const team = coworkTeam(lead, [scriptedAgent("dev", "teammate")], `fresh-${runId}`);
+    const { dir, protocol } = await setUp(team, runId);
+    const first = startRunner(entry, env(dir, runId, "lead"));
+    await until(
+      async () => (await protocol.member("lead")).status === "idle",
+      "the lead's first turn to end",
+    );
+    const before = await readSessionRecord(dir, "lead");
+    first.kill("SIGKILL");
+    await first.result;
+    // As in a new container: the CLI's own session store is gone.
+    await rm(join(dir, "workspace", ".squadron-scripted"), { recursive: true, force: true });
+
+    await protocol.updateMember("dev", { status: "stopped" });
+    const second = await startRunner(entry, env(dir, runId, "lead")).result;
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain("The CLI could not resume the earlier session");
+    const after = await readSessionRecord(dir, "lead");
+    expect(after?.sessionId).toBeDefined();
+    expect(after?.sessionId).not.toBe(before?.sessionId);
+    expect(second.result).toMatchObject({ end: "finished", sessionId: after?.sessionId });
+    // A new session starts its script from the top (a real model reads the tasks first).
+    expect((await new Team(dir).listTasks()).map((t) => t.subject)).toEqual(["Plan", "Plan"]);
+  });
+});
