@@ -38,7 +38,6 @@ import {
 } from "./recovery.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 import { bindTaskStates } from "./task-bindings.ts";
-import { TaskCountSync } from "./task-counts.ts";
 import { loadOrCreateTokens } from "./tokens.ts";
 
 export interface LocalStackOptions {
@@ -151,7 +150,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const events = new EventEmitter();
   const journal = new ExecutionJournal(paths.journal);
   const teamFiles = new DirectoryTeamFiles(paths.runs);
-  const taskCounts = new TaskCountSync(teamStore, teamFiles);
   // The late-bound parts: deps need the step functions, which need the deps for their handlers.
   let deps!: ControlDeps;
   const sfn: LocalStepFunctions = new LocalStepFunctions({
@@ -166,15 +164,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           baseDir,
           runnerEnv,
           stopGraceMs: options.stopGraceMs ?? 5_000,
-          taskCounts,
           onProcess: (e) => events.emit("process", { ...e, at: performance.now() } satisfies ProcessEvent),
           log: note,
         },
         execution,
       ),
     onStatusChange: async (detail) => {
-      const ref = await deps.runs.resolve(detail.name);
-      await taskCounts.unwatch(detail.name, ref);
       await onExecutionStatus(deps, detail);
     },
     onRunningChange: () => {
@@ -260,7 +255,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await gateway.close();
       const running = activeInputs();
       await sfn.shutdown();
-      taskCounts.close();
       await budget.close();
       await markInterrupted(deps, running);
       await journal.write(running);

@@ -27,7 +27,6 @@ import { runnerEnvironmentOf, StatesError, type TaskHandlers } from "../state-ma
 import { type LocalPaths, runDir } from "./paths.ts";
 import { logFileFor, RunnerProcess } from "./runner-process.ts";
 import type { LocalExecution, LocalStepFunctions } from "./step-functions.ts";
-import type { TaskCountSync } from "./task-counts.ts";
 
 export interface BindingContext {
   deps: ControlDeps;
@@ -38,7 +37,6 @@ export interface BindingContext {
   /** The environment every runner process gets (store endpoint, object store, GitHub, timings). */
   runnerEnv: Record<string, string>;
   stopGraceMs: number;
-  taskCounts: TaskCountSync;
   /** Notified when a runner process starts and ends (benchmarks, progress). */
   onProcess?: (event: {
     runId: string;
@@ -132,13 +130,9 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
     },
 
     WorkspaceInit: async () => {
-      if (execution.replay && existsSync(join(dir, INIT_DONE))) {
-        await ctx.taskCounts.watch(execution.runId, ref, join(dir, "tasks"));
-        return ecsStoppedTask();
-      }
+      if (execution.replay && existsSync(join(dir, INIT_DONE))) return ecsStoppedTask();
       const { stopped } = await runContainer("init");
       await writeFile(join(dir, INIT_DONE), new Date().toISOString());
-      await ctx.taskCounts.watch(execution.runId, ref, join(dir, "tasks"));
       return stopped;
     },
 
@@ -182,7 +176,6 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
     },
 
     Finalize: async () => {
-      await ctx.taskCounts.sync(execution.runId, ref);
       try {
         const { exit, stopped } = await runContainer("finalize");
         const r = exit.result ?? {};
