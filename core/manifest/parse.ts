@@ -21,8 +21,8 @@ interface Unit {
 
 /**
  * Parses YAML (one or many documents) or JSON text holding resources, validates and normalizes
- * each. A top-level list is read as several resources (what `-o json` prints for many). Never
- * throws: every problem is in `issues`.
+ * each. A top-level list is read as several resources (what `-o json` prints for many). Every
+ * problem of the text is in `issues`; only invalid options throw (ManifestOptionsError).
  */
 export function parseManifests(text: string, options?: ManifestOptions): ParseResult {
   const lineCounter = new LineCounter();

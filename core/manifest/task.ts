@@ -35,7 +35,7 @@ export function teamFromTask(task: unknown, options: TaskTeamOptions = {}): Agen
   }
   if (task.trim() === "")
     throw ManifestError.single("task", "The task is empty; say what the agent should do.");
-  const { maxPromptBytes, maxTeammates, ...rest } = options;
+  const { maxPromptBytes, maxTeammates, defaults, ...rest } = options;
   const lifecycle =
     rest.timeout !== undefined || rest.budgetLimit !== undefined
       ? { timeout: rest.timeout, budgetLimit: rest.budgetLimit }
@@ -56,7 +56,7 @@ export function teamFromTask(task: unknown, options: TaskTeamOptions = {}): Agen
       lifecycle,
     },
   };
-  return normalizeResource(dropUndefined(manifest), { maxPromptBytes, maxTeammates }) as AgentTeam;
+  return normalizeResource(dropUndefined(manifest), { maxPromptBytes, maxTeammates, defaults }) as AgentTeam;
 }
 
 function dropUndefined(value: unknown): unknown {

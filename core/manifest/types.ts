@@ -166,11 +166,11 @@ export interface ApprovalGateSpec {
 }
 
 export interface LifecycleSpec {
-  /** As written, e.g. "2h", "90m", "1h30m". Defaults to "4h". */
+  /** As written, e.g. "2h", "90m", "1h30m". Defaults to the deployment's default timeout, else "4h". */
   timeout: string;
   /** The timeout in seconds. */
   timeoutSeconds: number;
-  /** USD; absent means no budget. */
+  /** USD; defaults to the deployment's default budget; absent means no budget. */
   budgetLimit?: number;
   /** Defaults to "notify". */
   onComplete: OnComplete;

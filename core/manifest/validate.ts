@@ -6,7 +6,7 @@ import {
   type PathIssue,
   toValidationIssue,
 } from "./issues.ts";
-import { type ManifestOptions, resolveOptions } from "./options.ts";
+import { type ManifestOptions, type ResolvedDefaults, resolveOptions } from "./options.ts";
 import { checkResourceRules } from "./rules.ts";
 import { type ResourceKind, SCHEMA_BY_KIND } from "./schema.ts";
 import type { SquadronResource, ValidationIssue } from "./types.ts";
@@ -25,7 +25,10 @@ export interface ValidationResult {
 
 const KINDS = Object.keys(SCHEMA_BY_KIND) as ResourceKind[];
 
-/** Validates and normalizes one resource given as a plain object, keeping structured paths. */
+/**
+ * Validates and normalizes one resource given as a plain object, keeping structured paths. Throws
+ * ManifestOptionsError (only) when the options themselves are invalid.
+ */
 export function checkResource(input: unknown, options?: ManifestOptions): CheckedResource {
   const resolved = resolveOptions(options);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -52,10 +55,38 @@ export function checkResource(input: unknown, options?: ManifestOptions): Checke
 
   const issues = [...errors, ...checkResourceRules(raw, resolved), ...unknownKeys];
   if (hasErrors(issues) || !first.success) return { issues };
-  return { resource: first.data as SquadronResource, issues };
+  return { resource: withDefaults(first.data as SquadronResource, raw, resolved.defaults), issues };
 }
 
-/** Validates and normalizes one resource; never throws. */
+/**
+ * The deployment's defaults where the manifest itself is silent. The schema has already put
+ * kagents' "4h" into a lifecycle without a timeout, so the raw manifest tells whether the timeout
+ * was written. A run without a lifecycle keeps none: the template's then applies whole.
+ */
+function withDefaults(
+  resource: SquadronResource,
+  raw: Record<string, unknown>,
+  defaults: ResolvedDefaults,
+): SquadronResource {
+  const lifecycle = resource.spec.lifecycle;
+  if (!lifecycle) return resource;
+  const spec = raw.spec as { lifecycle?: { timeout?: unknown; timeoutSeconds?: unknown } } | undefined;
+  const written = spec?.lifecycle ?? {};
+  if (
+    defaults.timeoutSeconds !== undefined &&
+    written.timeout === undefined &&
+    written.timeoutSeconds === undefined
+  ) {
+    lifecycle.timeout = defaults.timeout as string;
+    lifecycle.timeoutSeconds = defaults.timeoutSeconds;
+  }
+  if (defaults.budgetLimit !== undefined && lifecycle.budgetLimit === undefined) {
+    lifecycle.budgetLimit = defaults.budgetLimit;
+  }
+  return resource;
+}
+
+/** Validates and normalizes one resource; throws only ManifestOptionsError (invalid options). */
 export function validateResource(input: unknown, options?: ManifestOptions): ValidationResult {
   const checked = checkResource(input, options);
   const issues = checked.issues.map(toValidationIssue);
