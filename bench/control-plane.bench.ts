@@ -4,7 +4,9 @@
  *    with a structural check that nothing in the definition loops on time;
  * 2. latency from a dependency's result being recorded to its dependant's RunAgent starting;
  * 3. budget reaction, from the usage write that crosses the limit to StopExecution.
- * All three run the definition extracted from the CDK synth with aws-local-stepfunctions.
+ * All three run the definition extracted from the CDK synth with aws-local-stepfunctions; the
+ * dependency latency is measured twice: with the domain code on DynamoDB Local and no processes,
+ * and through the whole local stack with runner processes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { recordAgentResult, waitForDependencies } from "../core/control/dependencies.ts";
@@ -28,6 +30,7 @@ import {
 } from "../state-machines/local.ts";
 import { type AslDefinition, extractTeamRunDefinition } from "../state-machines/synth.ts";
 import { startControlPlane } from "./control-plane-harness.ts";
+import { localStackDependencyFigures } from "./control-plane-local.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 /** Step Functions Standard: $0.025 per 1,000 state transitions (us-east-1, after the free tier). */
@@ -489,6 +492,7 @@ const bench: Benchmark = async () => {
     ...(await transitionFigures(definition)),
     ...(await dependencyFigures(definition)),
     ...(await budgetFigures(definition)),
+    ...(await localStackDependencyFigures()),
   ];
 };
 
