@@ -48,7 +48,8 @@ export type RecoveryDecision = { resume: true; relaunch: string[] } | { resume: 
  * replayed without repeating work: finished agents are skipped, waits (dependencies, approvals)
  * are entered again with new tokens, a decided gate resumes at once. Agents whose process was
  * running are launched again in their workspace, as a container restart would be (their commits,
- * tasks and messages are on disk; the CLI starts a new session). A run whose record is no longer
+ * tasks and messages are on disk, and the runner resumes the agent's CLI session from
+ * team/sessions/<agent>.json). A run whose record is no longer
  * consistent (an agent stopped while the run goes on) cannot be replayed and is failed.
  */
 export function recoveryDecision(record: TeamRunRecord): RecoveryDecision {
