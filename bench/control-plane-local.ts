@@ -104,7 +104,7 @@ export async function localStackDependencyFigures(teams = 3): Promise<BenchFigur
     await stack.stop();
     rmSync(root, { recursive: true, force: true });
   }
-  const note = `${latencies.length} teams at once through the local stack (dynalite, runner processes, scripted agents); from backend-api's finishedAt to test-coverage's runner spawn`;
+  const note = `${latencies.length} teams at once (2 shared cores, runner start-ups contend) through the local stack (dynalite, runner processes, scripted agents); from backend-api's finishedAt to test-coverage's runner spawn`;
   return [
     {
       name: "deps.local-stack.release-to-runagent.p50",
