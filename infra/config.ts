@@ -5,6 +5,7 @@
  * names the key.
  */
 import { z } from "zod";
+import { tryParseDuration } from "../core/manifest/duration.ts";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -70,13 +71,21 @@ export const configSchema = z
       .default({ enabled: false }),
     /** Slack user ids / IAM principal names allowed to approve when a gate names none. */
     approvers: z.array(z.string().min(1)).default([]),
-    /** Applied when a manifest sets no budget (USD); absent means no default budget. */
+    /**
+     * Budget (USD) of a team whose manifest sets no `lifecycle.budgetLimit`; absent means no
+     * default budget. The api function gets it as SQUADRON_DEFAULT_BUDGET_USD.
+     */
     defaultBudgetUsd: z.number().positive().optional(),
-    /** Applied when a manifest sets no timeout. */
+    /**
+     * Timeout of a team whose manifest sets no `lifecycle.timeout`, read as manifests read one
+     * (core/manifest/duration.ts). The api function gets it as SQUADRON_DEFAULT_TIMEOUT.
+     */
     defaultTimeout: z
       .string()
-      .regex(/^(\d+h)?(\d+m)?(\d+s)?$/, "must be a duration like 4h, 90m or 1h30m")
-      .refine((v) => v.length > 0, "must not be empty")
+      .refine(
+        (v) => (tryParseDuration(v) ?? 0) > 0,
+        "must be a duration longer than zero like 4h, 90m or 1h30m",
+      )
       .default("4h"),
     /** Agents running at once within one run. */
     maxConcurrentAgents: z.number().int().min(1).max(40).default(20),

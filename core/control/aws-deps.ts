@@ -15,6 +15,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { TeamStore } from "../store/team-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ControlLogger } from "./deps.ts";
@@ -296,4 +297,17 @@ export const awsRunnerLayout: AwsDependency<{ teamDir?: string }> = {
     const teamDir = env(ENV.teamDir);
     return teamDir ? { teamDir } : {};
   },
+};
+
+/**
+ * The deployment's default timeout and budget for manifests that set none (api). Checked when the
+ * container starts: a bad value fails every request with the variable's name rather than passing.
+ */
+export const awsManifestDefaults: AwsDependency<ManifestDefaults> = {
+  env: { defaultTimeout: "optional", defaultBudget: "optional" },
+  make: () =>
+    parseManifestDefaults(
+      { timeout: env(ENV.defaultTimeout), budgetLimit: env(ENV.defaultBudget) },
+      { timeout: ENV.defaultTimeout, budgetLimit: ENV.defaultBudget },
+    ),
 };

@@ -30,6 +30,10 @@ export const ENV = {
   webhookSecret: "SQUADRON_WEBHOOK_SECRET_ARN",
   /** The runner containers' log group (awslogs driver); the api function reads `logs` from it. */
   runnerLogGroup: "SQUADRON_RUNNER_LOG_GROUP",
+  /** The deployment's timeout for manifests that set none (a duration such as "2h"; else "4h"). */
+  defaultTimeout: "SQUADRON_DEFAULT_TIMEOUT",
+  /** The deployment's budget in USD for manifests that set none (else no budget). */
+  defaultBudget: "SQUADRON_DEFAULT_BUDGET_USD",
 } as const;
 
 export type EnvKey = keyof typeof ENV;

@@ -106,6 +106,11 @@ export class Api extends Construct {
         [ENV.stateMachine]: teamRunStateMachineArn(stack),
         [ENV.runsMount]: RUNS_MOUNT,
         [ENV.runnerLogGroup]: props.runnerLogGroup.logGroupName,
+        // For manifests that set none (core/manifest ManifestOptions.defaults).
+        [ENV.defaultTimeout]: config.defaultTimeout,
+        ...(config.defaultBudgetUsd !== undefined
+          ? { [ENV.defaultBudget]: String(config.defaultBudgetUsd) }
+          : {}),
         ...(props.slackBotToken ? { [ENV.slackTokenSecret]: props.slackBotToken.secretArn } : {}),
       },
     });

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import {
   awsIdempotency,
+  awsManifestDefaults,
   awsRunIndex,
   awsSlackNotifier,
   awsStarter,
@@ -27,6 +28,7 @@ const dependencies = {
   notifier: awsSlackNotifier,
   teamFiles: awsTeamFiles,
   teamLogs: awsTeamLogs,
+  manifestDefaults: awsManifestDefaults,
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);

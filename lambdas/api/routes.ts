@@ -17,6 +17,11 @@ import type { IdempotencyKeys } from "../../core/control/idempotency.ts";
 import { cancelTeamRun, createTeamRun, teamSummary, teamView } from "../../core/control/team-runs.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
+import {
+  checkManifestDefaults,
+  type ManifestDefaults,
+  type ManifestOptions,
+} from "../../core/manifest/options.ts";
 import { parseResource } from "../../core/manifest/parse.ts";
 import { type TaskTeamOptions, teamFromTask } from "../../core/manifest/task.ts";
 import {
@@ -45,6 +50,8 @@ export interface ApiDeps
   authorize: Authorizer;
   /** Namespace of `POST /api/tasks`. */
   taskNamespace?: string;
+  /** The deployment's timeout and budget for manifests (teams, templates, runs, tasks) that set none. */
+  manifestDefaults?: ManifestDefaults;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -121,7 +128,7 @@ function sinceOf(raw: string): Date {
 }
 
 /** Manifest text (YAML or JSON; JSON is YAML) → one resource, namespace defaulted from the path. */
-function manifestFrom(req: HttpRequest, namespace: string): SquadronResource {
+function manifestFrom(req: HttpRequest, namespace: string, options: ManifestOptions): SquadronResource {
   if (req.body.trim() === "")
     throw new HttpError(400, "request body is empty; send a manifest (YAML or JSON)");
   if (Buffer.byteLength(req.body) > MAX_BODY_BYTES) throw new HttpError(413, "manifest is larger than 1 MiB");
@@ -142,7 +149,7 @@ function manifestFrom(req: HttpRequest, namespace: string): SquadronResource {
       );
     }
   }
-  const resource = parseResource(req.body);
+  const resource = parseResource(req.body, options);
   resource.metadata.namespace = namespace;
   return resource;
 }
@@ -151,6 +158,7 @@ async function teamFromManifest(
   deps: ApiDeps,
   resource: SquadronResource,
   namespace: string,
+  options: ManifestOptions,
 ): Promise<AgentTeam> {
   if (resource.kind === "AgentTeam") return resource;
   if (resource.kind === "AgentTeamRun") {
@@ -167,7 +175,7 @@ async function teamFromManifest(
         }
         throw error;
       });
-    return mergeTemplateRun(template.template, resource as AgentTeamRun);
+    return mergeTemplateRun(template.template, resource as AgentTeamRun, options);
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
     { path: "kind", message: "templates are created under /templates" },
@@ -193,6 +201,8 @@ function ref(req: HttpRequest): TeamRunRef {
 
 export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
   const taskNamespace = deps.taskNamespace ?? "default";
+  // Checked here, once, so a misconfigured deployment fails at start-up and never answers 400.
+  const manifestOptions: ManifestOptions = { defaults: checkManifestDefaults(deps.manifestDefaults ?? {}) };
   const router = new Router(deps.authorize, logger);
   const ns = "/api/namespaces/{namespace}";
 
@@ -212,7 +222,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
           { path: "task", message: "say what the agent should do" },
         ]);
       }
-      const options: TaskTeamOptions = { namespace: taskNamespace };
+      const options: TaskTeamOptions = { ...manifestOptions, namespace: taskNamespace };
       for (const k of [
         "name",
         "model",
@@ -268,8 +278,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     guarded(async (req) => {
       const namespace = req.params.namespace as string;
       return idempotent(deps, req, namespace, async () => {
-        const resource = manifestFrom(req, namespace);
-        return createAndView(deps, await teamFromManifest(deps, resource, namespace));
+        const resource = manifestFrom(req, namespace, manifestOptions);
+        return createAndView(deps, await teamFromManifest(deps, resource, namespace, manifestOptions));
       });
     }),
   );
@@ -392,7 +402,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     updatedAt: string;
   }) => t;
   const templateFrom = (req: HttpRequest): AgentTeamTemplate => {
-    const resource = manifestFrom(req, req.params.namespace as string);
+    const resource = manifestFrom(req, req.params.namespace as string, manifestOptions);
     if (resource.kind !== "AgentTeamTemplate") {
       throw new HttpError(400, `expected an AgentTeamTemplate, got ${resource.kind}`, [
         { path: "kind", message: "must be AgentTeamTemplate" },
@@ -484,8 +494,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
           }
           doc.spec.templateRef = { name: req.params.name };
         }
-        const resource = manifestFrom({ ...req, body: JSON.stringify(doc) }, namespace);
-        return createAndView(deps, await teamFromManifest(deps, resource, namespace));
+        const resource = manifestFrom({ ...req, body: JSON.stringify(doc) }, namespace, manifestOptions);
+        return createAndView(deps, await teamFromManifest(deps, resource, namespace, manifestOptions));
       });
     }),
   );
