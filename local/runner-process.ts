@@ -30,8 +30,22 @@ export interface RunnerExit {
   pid: number;
 }
 
+/** What local mode needs of a container state's process: its exit, and a way to stop or kill it. */
+export interface ContainerProcess {
+  readonly exited: Promise<RunnerExit>;
+  /** StopExecution: the process gets a chance to record the stop (SIGTERM, then SIGKILL). */
+  stop(): Promise<RunnerExit>;
+  /** Shutdown: gone at once, nothing recorded. */
+  kill(): Promise<RunnerExit>;
+}
+
+/** Starts the process of a container state; tests inject a scripted stand-in for the runner. */
+export type ContainerLauncher = (launch: RunnerLaunch, stopGraceMs: number) => ContainerProcess;
+
+export const spawnRunner: ContainerLauncher = (launch, stopGraceMs) => new RunnerProcess(launch, stopGraceMs);
+
 /** One runner process in its own process group, so stopping it also stops the agent CLI and MCP server. */
-export class RunnerProcess {
+export class RunnerProcess implements ContainerProcess {
   readonly exited: Promise<RunnerExit>;
   private readonly child: ChildProcess;
   private killTimer: NodeJS.Timeout | undefined;

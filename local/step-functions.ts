@@ -7,10 +7,10 @@
 import { randomUUID } from "node:crypto";
 import type { ExecutionStarter, ExecutionStopper, TaskTokenResolver } from "../core/control/execution.ts";
 import type { ExecutionStatusDetail } from "../core/control/guards.ts";
-import type { TeamRunExecutionInput } from "../state-machines/contract.ts";
+import type { StateName, TeamRunExecutionInput } from "../state-machines/contract.ts";
 import { executeLocally, StatesError, type TaskHandlers } from "../state-machines/local.ts";
 import type { AslDefinition } from "../state-machines/synth.ts";
-import type { RunnerProcess } from "./runner-process.ts";
+import type { ContainerProcess } from "./runner-process.ts";
 
 /** The ARN executeLocally gives `$$.Execution.Id`; Prepare stores it, Stop receives it. */
 export function localExecutionArn(runId: string): string {
@@ -30,7 +30,7 @@ interface Waiter {
 /** One execution: what StopExecution must reach (its processes and token waits). */
 export class LocalExecution {
   readonly controller = new AbortController();
-  readonly processes = new Set<RunnerProcess>();
+  readonly processes = new Set<ContainerProcess>();
   readonly tokens = new Set<string>();
   state: "queued" | "running" | "ended" = "queued";
   stopped?: { error: string; cause: string };
@@ -70,7 +70,16 @@ export interface LocalStepFunctionsOptions {
   /** EventBridge's "Execution Status Change" of an execution that ended (not on shutdown). */
   onStatusChange(detail: ExecutionStatusDetail): Promise<void>;
   onRunningChange?(runIds: string[]): void;
+  /** The interpreter's report of an execution that ended, with the states it entered (tests, figures). */
+  onExecuted?(runId: string, report: ExecutionReport): void;
   log?(message: string): void;
+}
+
+export interface ExecutionReport {
+  status: "SUCCEEDED" | "FAILED";
+  error?: { Error: string; Cause: string };
+  /** States entered, in order (Map iterations interleaved); empty if the interpreter itself failed. */
+  visited: StateName[];
 }
 
 export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, TaskTokenResolver {
@@ -139,10 +148,14 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
       { ...execution.input },
       this.options.handlersFor(execution),
       { name: execution.runId, signal: execution.controller.signal },
-    ).catch((error: unknown) => ({
-      status: "FAILED" as const,
-      error: { Error: "States.Runtime", Cause: (error as Error).message },
-    }));
+    ).catch(
+      (error: unknown): ExecutionReport => ({
+        status: "FAILED",
+        error: { Error: "States.Runtime", Cause: (error as Error).message },
+        visited: [],
+      }),
+    );
+    this.options.onExecuted?.(execution.runId, outcome);
     if (execution.interrupted) return;
     const detail: ExecutionStatusDetail = execution.stopped
       ? { executionArn: execution.arn, name: execution.runId, status: "ABORTED", ...execution.stopped }

@@ -25,7 +25,7 @@ import {
 } from "../state-machines/contract.ts";
 import { runnerEnvironmentOf, StatesError, type TaskHandlers } from "../state-machines/local.ts";
 import { type LocalPaths, runDir } from "./paths.ts";
-import { logFileFor, RunnerProcess } from "./runner-process.ts";
+import { type ContainerLauncher, logFileFor, spawnRunner } from "./runner-process.ts";
 import type { LocalExecution, LocalStepFunctions } from "./step-functions.ts";
 
 export interface BindingContext {
@@ -37,6 +37,8 @@ export interface BindingContext {
   /** The environment every runner process gets (store endpoint, object store, GitHub, timings). */
   runnerEnv: Record<string, string>;
   stopGraceMs: number;
+  /** Starts the container states' processes; default: the runner's entrypoint as a child process. */
+  launcher?: ContainerLauncher;
   /** Notified when a runner process starts and ends (benchmarks, progress). */
   onProcess?: (event: {
     runId: string;
@@ -75,7 +77,7 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
   async function runContainer(mode: RunnerMode, agent?: string, attempt?: number) {
     if (execution.aborted) throw new StatesError("ExecutionAborted", "The execution was stopped.");
     const logFile = await logFileFor(ctx.paths.logs, execution.runId, agent ?? mode);
-    const process = new RunnerProcess(
+    const process = (ctx.launcher ?? spawnRunner)(
       {
         mode,
         runId: execution.runId,
