@@ -19,6 +19,7 @@ import type { RunWorkspace, RunWorkspaces } from "../core/control/run-workspace.
 import { posixUidFor } from "../core/control/run-workspace.ts";
 import { DirectoryTeamFiles } from "../core/control/team-files.ts";
 import { DirectoryTeamLogs } from "../core/control/team-logs.ts";
+import { checkManifestDefaults, type ManifestDefaults } from "../core/manifest/options.ts";
 import { TeamStore } from "../core/store/team-store.ts";
 import { apiHandler } from "../lambdas/api/routes.ts";
 import type { RunnerMode, TeamRunExecutionInput } from "../state-machines/contract.ts";
@@ -59,6 +60,8 @@ export interface LocalStackOptions {
   stopGraceMs?: number;
   /** Progress and notices for a person (default: nothing). The stack log always gets them. */
   print?: (line: string) => void;
+  /** Timeout and budget of manifests that set none (as a deployment's defaultTimeout/defaultBudgetUsd). */
+  manifestDefaults?: ManifestDefaults;
 }
 
 export interface ProcessEvent {
@@ -128,6 +131,8 @@ function localSecret(env: Record<string, string | undefined>) {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const print = options.print ?? (() => {});
+  // Before anything starts, so a bad default leaves nothing running (throws ManifestOptionsError).
+  const manifestDefaults = checkManifestDefaults(options.manifestDefaults ?? {});
   const paths = localPaths(options.dataDir ?? ".local");
   const env = options.env ?? process.env;
   for (const dir of [paths.dataDir, paths.runs, paths.objects, paths.logs, paths.cache]) {
@@ -232,7 +237,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   store.onUsageWrite((pk) => budget.notify(pk));
 
   const idempotency = new IdempotencyKeys(store.client, store.tableName);
-  const api = apiHandler({ ...deps, idempotency, authorize: bearerTokenAuthorizer(tokens) }, logger);
+  const api = apiHandler(
+    { ...deps, idempotency, authorize: bearerTokenAuthorizer(tokens), manifestDefaults },
+    logger,
+  );
   const gateway = await serveGateway(
     api,
     { host: "127.0.0.1", port: options.port ?? 8787 },

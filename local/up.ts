@@ -1,6 +1,7 @@
 /** `npm start` and `squadron up`: the local stack, the demo, and a clean stop on Ctrl-C. */
 import { type Command, InvalidArgumentError } from "commander";
 import { configPath, updateConfig } from "../cli/config/index.ts";
+import { ManifestOptionsError, parseManifestDefaults } from "../core/manifest/options.ts";
 import { runDemo } from "./demo.ts";
 import { type LocalStack, startLocalStack } from "./stack.ts";
 
@@ -12,6 +13,10 @@ export interface UpOptions {
   exitAfterDemo: boolean;
   maxRuns: number;
   saveConfig: boolean;
+  /** Timeout of manifests that set none (else kagents' 4h). */
+  defaultTimeout?: string;
+  /** Budget in USD of manifests that set none (else no budget). */
+  defaultBudget?: number;
 }
 
 function int(name: string, min: number) {
@@ -20,6 +25,22 @@ function int(name: string, min: number) {
     if (!Number.isInteger(n) || n < min)
       throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}.`);
     return n;
+  };
+}
+
+const DEFAULT_LABELS = { timeout: "--default-timeout", budgetLimit: "--default-budget" };
+
+/** A flag read as a manifest default, refused with the manifest code's own message. */
+function manifestDefault<K extends "timeout" | "budgetLimit">(key: K) {
+  return (value: string) => {
+    try {
+      const parsed = parseManifestDefaults({ [key]: value }, DEFAULT_LABELS)[key];
+      if (parsed === undefined) throw new InvalidArgumentError(`${DEFAULT_LABELS[key]} must not be empty.`);
+      return parsed;
+    } catch (error) {
+      if (!(error instanceof ManifestOptionsError)) throw error;
+      throw new InvalidArgumentError(error.message.split("\n").slice(1).join(" ").trim());
+    }
   };
 }
 
@@ -32,7 +53,17 @@ export function addUpOptions(command: Command): Command {
     .option("--no-auto-approve", "let the demo wait for you to approve its gate (the command is printed)")
     .option("--exit-after-demo", "stop the stack when the demo team has ended (exit code 0 if it completed)")
     .option("--max-runs <n>", "team runs executing at once; more wait as Pending", int("--max-runs", 1), 8)
-    .option("--no-save-config", "do not write the endpoint and token to the CLI config");
+    .option("--no-save-config", "do not write the endpoint and token to the CLI config")
+    .option(
+      "--default-timeout <duration>",
+      "timeout of teams whose manifest sets none, e.g. 2h or 90m (default: 4h)",
+      manifestDefault("timeout"),
+    )
+    .option(
+      "--default-budget <usd>",
+      "budget in US dollars of teams whose manifest sets none (default: no budget)",
+      manifestDefault("budgetLimit"),
+    );
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -48,6 +79,10 @@ export async function up(options: UpOptions): Promise<number> {
     dataDir: options.dataDir,
     maxConcurrentRuns: options.maxRuns,
     print,
+    manifestDefaults: {
+      ...(options.defaultTimeout !== undefined ? { timeout: options.defaultTimeout } : {}),
+      ...(options.defaultBudget !== undefined ? { budgetLimit: options.defaultBudget } : {}),
+    },
   });
   let configNote = "not saved (--no-save-config)";
   if (options.saveConfig) {
