@@ -139,7 +139,7 @@ describe("dependencies", () => {
       "agent",
       "finalize",
     ]);
-    // The dependant's wait was registered before its dependency ended, and released by it.
+    // The dependant entered its token wait (backend-api was still running: it takes 300 ms).
     expect(report.visited).toContain("WaitForDependencies");
 
     const team = await getTeam("deps-ok");
