@@ -36,6 +36,8 @@ const FULL_ENV: Record<EnvName, string> = {
   [ENV.slackApprovers]: "U1,U2",
   [ENV.webhookSecret]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook",
   [ENV.runnerLogGroup]: "/squadron/runner",
+  [ENV.defaultTimeout]: "2h",
+  [ENV.defaultBudget]: "25",
 };
 
 /** Builds a dependency with every variable set and returns the SQUADRON_* names it read. */
