@@ -22,6 +22,22 @@ const eksSchema = z
     secretName: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron-runner"),
     /** The cluster's IAM OIDC provider issuer without https:// (IRSA for the runner), optional. */
     oidcIssuer: z.string().min(1).optional(),
+    /**
+     * Create the namespace, service account, EFS PersistentVolume and claim on the cluster at
+     * deploy (through CDK's kubectl provider). false: apply them yourself (docs/deploy.md).
+     */
+    manageKubernetesObjects: z.boolean().default(true),
+    /**
+     * IAM role with cluster-admin on the cluster that CDK's kubectl provider assumes to apply
+     * those objects; required unless manageKubernetesObjects is false.
+     */
+    kubectlRoleArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+        "must be an IAM role ARN like arn:aws:iam::123456789012:role/squadron-kubectl",
+      )
+      .optional(),
   })
   .strict();
 
@@ -119,6 +135,14 @@ export const configSchema = z
         code: "custom",
         path: ["eks"],
         message: 'is required when compute is "eks" (at least clusterName)',
+      });
+    }
+    if (c.eks?.manageKubernetesObjects && !c.eks.kubectlRoleArn) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eks", "kubectlRoleArn"],
+        message:
+          "is required to create the namespace, service account and EFS volume on the cluster: an IAM role with cluster-admin there (e.g. an access entry with AmazonEKSClusterAdminPolicy) that CDK's kubectl provider assumes; or set eks.manageKubernetesObjects to false and apply them yourself (docs/deploy.md)",
       });
     }
     if (c.compute === "ecs" && c.eks) {

@@ -3,7 +3,9 @@
  * finding (IAM5 findings carry the resource), and says why it is acceptable. Anything not
  * listed here fails synth and test/infra/nag.test.ts.
  */
-import { type Stack, Token, Validations } from "aws-cdk-lib";
+import { Stack, Token, Validations } from "aws-cdk-lib";
+import * as eks from "aws-cdk-lib/aws-eks";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
 import type { SquadronConfig } from "./config.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
@@ -95,6 +97,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "CDK's AwsCustomResource provider (one DescribeCluster at deploy time) uses the basic logging policy.",
     );
   }
+  if (compute.eksCluster) acknowledgeKubectlProvider(compute.eksCluster);
   ack(
     approvals.webhookSecret,
     "AwsSolutions-SMG4",
@@ -234,4 +237,54 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "WAF is optional (squadron.waf); IAM auth and throttling apply.",
     );
   }
+}
+
+/**
+ * CDK's kubectl provider (a nested stack) applies the runners' namespace, service account and
+ * volume on an EKS cluster; its two functions and roles are CDK's, configured as CDK ships them.
+ */
+function acknowledgeKubectlProvider(cluster: eks.ICluster): void {
+  const provider = eks.KubectlProvider.getOrCreate(cluster, cluster) as unknown as IConstruct;
+  const handler = provider.node.tryFindChild("Handler") as lambda.Function | undefined;
+  const framework = provider.node.tryFindChild("Provider")?.node.tryFindChild("framework-onEvent") as
+    | lambda.Function
+    | undefined;
+  const nested = Stack.of(provider);
+  const managed = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+  ack(
+    handler?.role,
+    managed("service-role/AWSLambdaBasicExecutionRole"),
+    "CDK's kubectl handler logs with the basic execution policy; it runs only at deploy.",
+  );
+  ack(
+    handler?.role,
+    managed("AmazonEC2ContainerRegistryPullOnly"),
+    "CDK's kubectl handler can pull Helm charts from ECR; Squadron applies plain manifests only.",
+  );
+  const publicEcr = provider.node.tryFindChild("conditionalPolicy") as
+    | { managedPolicyArn: string }
+    | undefined;
+  if (!publicEcr) throw new Error("cdk-nag acknowledgement: the kubectl provider has no conditionalPolicy.");
+  ack(
+    handler?.role,
+    `AwsSolutions-IAM4[Policy::${JSON.stringify(nested.resolve(publicEcr.managedPolicyArn))}]`,
+    "CDK's kubectl handler can pull Helm charts from ECR Public (aws partition only); Squadron applies plain manifests only.",
+  );
+  ack(
+    handler,
+    "AwsSolutions-L1",
+    "The kubectl handler's runtime is set by aws-cdk-lib (its bundled Python handler), not by Squadron.",
+  );
+  ack(
+    framework?.role,
+    managed("service-role/AWSLambdaBasicExecutionRole"),
+    "CDK's custom-resource framework function logs with the basic execution policy; it runs only at deploy.",
+  );
+  if (!handler) throw new Error("cdk-nag acknowledgement: the kubectl provider has no Handler.");
+  iam5(
+    nested,
+    framework?.role as IConstruct,
+    `${handler.functionArn}:*`,
+    "The custom-resource framework invokes the kubectl handler's versions (CDK's grant).",
+  );
 }

@@ -4,8 +4,11 @@
  *   runner image, the base task definition (Prepare registers one revision per run in its
  *   family, adding the run's EFS access point), the task role and the runner's secrets.
  * - eks: an existing cluster imported by name; its endpoint and CA are read at deploy time
- *   (DescribeCluster), and the state machine's role gets a namespaced access entry.
+ *   (DescribeCluster), and the state machine's role gets a namespaced access entry. Unless
+ *   eks.manageKubernetesObjects is false, CDK's kubectl provider (assuming eks.kubectlRoleArn)
+ *   creates the runners' namespace, service account and EFS volume on the cluster.
  */
+import { KubectlV33Layer } from "@aws-cdk/lambda-layer-kubectl-v33";
 import { IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -25,6 +28,7 @@ import {
 import { REPO_ROOT } from "../bundling.ts";
 import type { SquadronConfig } from "../config.ts";
 import { RUNNER_VOLUME, TEAM_DIR } from "../handler-env.ts";
+import { runnerKubernetesObjects } from "./kubernetes-objects.ts";
 import type { Network } from "./network.ts";
 import type { Storage } from "./storage.ts";
 
@@ -67,6 +71,15 @@ export class Compute extends Construct {
   readonly runnerVolumeName?: string;
   /** Where the runner finds the team directory. */
   readonly teamDir = TEAM_DIR;
+  /** The imported cluster the stack applies Kubernetes objects to (EKS, when managed). */
+  readonly eksCluster?: eks.ICluster;
+  /** Those objects, applied by the kubectl provider (EKS, when managed). */
+  readonly kubernetesManifests?: {
+    namespace: eks.KubernetesManifest;
+    serviceAccount: eks.KubernetesManifest;
+    persistentVolume: eks.KubernetesManifest;
+    persistentVolumeClaim: eks.KubernetesManifest;
+  };
   private readonly eksClusterName?: string;
   private readonly eksNamespace?: string;
 
@@ -224,6 +237,33 @@ export class Compute extends Construct {
           serviceAccount: eksConfig.serviceAccountName,
           roleArn: this.taskRole.roleArn,
         });
+      }
+      if (eksConfig.manageKubernetesObjects) {
+        if (!eksConfig.kubectlRoleArn) throw new Error("squadron.eks.kubectlRoleArn is required");
+        // kubectl 1.33 talks to clusters 1.32-1.34 (kubectl's one-minor-version skew).
+        const cluster = eks.Cluster.fromClusterAttributes(this, "EksCluster", {
+          clusterName: eksConfig.clusterName,
+          kubectlRoleArn: eksConfig.kubectlRoleArn,
+          kubectlLayer: new KubectlV33Layer(this, "KubectlLayer"),
+        });
+        const objects = runnerKubernetesObjects({
+          namespace: eksConfig.namespace,
+          serviceAccountName: eksConfig.serviceAccountName,
+          claimName: eksConfig.claimName,
+          fileSystemId: storage.fileSystem.fileSystemId,
+          serviceAccountRoleArn: issuer ? this.taskRole.roleArn : undefined,
+        });
+        // overwrite: `kubectl apply`, so objects applied by hand before are adopted, not refused.
+        const apply = (id: string, manifest: Record<string, unknown>) =>
+          new eks.KubernetesManifest(this, id, { cluster, manifest: [manifest], overwrite: true });
+        const namespace = apply("RunnerNamespace", objects.namespace);
+        const serviceAccount = apply("RunnerServiceAccount", objects.serviceAccount);
+        const persistentVolume = apply("TeamVolume", objects.persistentVolume);
+        const persistentVolumeClaim = apply("TeamVolumeClaim", objects.persistentVolumeClaim);
+        serviceAccount.node.addDependency(namespace);
+        persistentVolumeClaim.node.addDependency(namespace, persistentVolume);
+        this.eksCluster = cluster;
+        this.kubernetesManifests = { namespace, serviceAccount, persistentVolume, persistentVolumeClaim };
       }
       this.eksClusterName = eksConfig.clusterName;
       this.eksNamespace = eksConfig.namespace;

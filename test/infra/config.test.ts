@@ -19,7 +19,25 @@ describe("configuration (cdk.json context `squadron`)", () => {
   });
 
   it("accepts a JSON string (as -c passes it)", () => {
-    expect(parseConfig('{"compute":"eks","eks":{"clusterName":"prod"}}').eks?.namespace).toBe("squadron");
+    const c = parseConfig(
+      '{"compute":"eks","eks":{"clusterName":"prod","kubectlRoleArn":"arn:aws:iam::123456789012:role/kubectl"}}',
+    );
+    expect(c.eks).toMatchObject({ namespace: "squadron", manageKubernetesObjects: true });
+  });
+
+  it("needs a kubectl role for the cluster objects the stack creates, unless told not to create them", () => {
+    expect(() => parseConfig({ compute: "eks", eks: { clusterName: "prod" } })).toThrow(
+      /squadron\.eks\.kubectlRoleArn: is required .*cluster-admin.*manageKubernetesObjects/,
+    );
+    expect(() =>
+      parseConfig({ compute: "eks", eks: { clusterName: "prod", kubectlRoleArn: "kubectl-admin" } }),
+    ).toThrow(/squadron\.eks\.kubectlRoleArn: must be an IAM role ARN/);
+    const manual = parseConfig({
+      compute: "eks",
+      eks: { clusterName: "prod", manageKubernetesObjects: false },
+    });
+    expect(manual.eks).toMatchObject({ manageKubernetesObjects: false });
+    expect(manual.eks?.kubectlRoleArn).toBeUndefined();
   });
 
   it("reports every invalid key by name", () => {

@@ -21,6 +21,8 @@ interface Violation {
   violatingConstructs: Array<{ constructPath: string }>;
 }
 
+const KUBECTL_ROLE_ARN = "arn:aws:iam::123456789012:role/squadron-kubectl";
+
 function nagSynth(config: Record<string, unknown>) {
   const outdir = mkdtempSync(join(tmpdir(), "squadron-nag-"));
   const { app, stack } = buildApp({ context: { ...OFFLINE_CONTEXT, squadron: config }, outdir });
@@ -42,6 +44,18 @@ function nagSynth(config: Record<string, unknown>) {
   return { failed, errors, template, stack };
 }
 
+/** A manifest property as a string, each `Ref` shown as `<LogicalId>` (JSON stays valid). */
+function renderJoin(value: unknown): string {
+  if (typeof value === "string") return value;
+  const o = value as Record<string, unknown>;
+  if ("Ref" in o) return `<${String(o.Ref)}>`;
+  if ("Fn::Join" in o) {
+    const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
+    return parts.map(renderJoin).join(sep);
+  }
+  throw new Error(`renderJoin: cannot render ${JSON.stringify(value)}`);
+}
+
 describe("cdk-nag AwsSolutions", () => {
   it("finds no unacknowledged error in the default (ECS, new VPC) app", () => {
     const r = nagSynth({ runnerImageUri: "public.ecr.aws/squadron/runner:test" });
@@ -52,7 +66,7 @@ describe("cdk-nag AwsSolutions", () => {
   it("finds none for EKS with an existing VPC, Slack and WAF, and that synth is offline", async () => {
     const r = nagSynth({
       compute: "eks",
-      eks: { clusterName: "prod" },
+      eks: { clusterName: "prod", kubectlRoleArn: KUBECTL_ROLE_ARN },
       vpc: EXISTING_VPC,
       slack: { enabled: true, channel: "#approvals" },
       waf: true,
@@ -67,6 +81,37 @@ describe("cdk-nag AwsSolutions", () => {
       AccessPolicies: [
         { AccessScope: { Type: "namespace", Namespaces: ["squadron"] }, PolicyArn: Match.anyValue() },
       ],
+    });
+    // The runners' namespace, service account and EFS volume, applied by CDK's kubectl provider
+    // as the configured role, the volume on this stack's file system.
+    const manifests = Object.values(template.findResources("Custom::AWSCDK-EKS-KubernetesResource")).map(
+      (resource) => resource.Properties as Record<string, unknown>,
+    );
+    for (const p of manifests) expect(p).toMatchObject({ ClusterName: "prod", RoleArn: KUBECTL_ROLE_ARN });
+    const objects = manifests.flatMap((p) => JSON.parse(renderJoin(p.Manifest)) as Array<{ kind: string }>);
+    const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
+    expect(objects.map((o) => o.kind).sort()).toEqual([
+      "Namespace",
+      "PersistentVolume",
+      "PersistentVolumeClaim",
+      "ServiceAccount",
+    ]);
+    expect(byKind("Namespace")[0]).toMatchObject({ metadata: { name: "squadron" } });
+    expect(byKind("ServiceAccount")[0]).toMatchObject({
+      metadata: { name: "squadron-runner", namespace: "squadron" },
+    });
+    const fileSystemRef = r.stack.resolve(r.stack.storage.fileSystem.fileSystemId) as { Ref: string };
+    expect(byKind("PersistentVolume")[0]).toMatchObject({
+      metadata: { name: "squadron-team" },
+      spec: {
+        accessModes: ["ReadWriteMany"],
+        persistentVolumeReclaimPolicy: "Retain",
+        csi: { driver: "efs.csi.aws.com", volumeHandle: `<${fileSystemRef.Ref}>` },
+      },
+    });
+    expect(byKind("PersistentVolumeClaim")[0]).toMatchObject({
+      metadata: { name: "squadron-team", namespace: "squadron" },
+      spec: { volumeName: "squadron-team", storageClassName: "" },
     });
     template.resourceCountIs("AWS::WAFv2::WebACLAssociation", 1);
     const definition = JSON.stringify(
