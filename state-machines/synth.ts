@@ -105,7 +105,8 @@ export function synthTemplate(options: SynthOptions = {}): Template {
   const config: Record<string, unknown> = {
     compute,
     runnerImageUri: "public.ecr.aws/squadron/runner:local",
-    ...(compute === "eks" ? { eks: { clusterName: "squadron-test" } } : {}),
+    // The definition does not depend on the Kubernetes objects; skipping them keeps synth light.
+    ...(compute === "eks" ? { eks: { clusterName: "squadron-test", manageKubernetesObjects: false } } : {}),
     ...options.config,
   };
   const outdir = mkdtempSync(join(tmpdir(), "squadron-synth-"));
