@@ -137,14 +137,17 @@ export async function recordAgentResult(
       a.reason = "Restarting";
       a.message = reason;
     } else {
+      // The runner may already have recorded why its agent failed (e.g. BudgetExceeded when the
+      // CLI's own budget cap ended the turn); that says more than the container's exit.
+      const runnerSaid = ownFailure && a.phase === "Failed" && a.reason ? a.reason : undefined;
       a.phase = "Failed";
       a.reason =
         error === APPROVAL_DENIED
           ? "ApprovalDenied"
           : error === DEPENDENCY_FAILED
             ? DEPENDENCY_FAILED
-            : "AgentFailed";
-      a.message = reason;
+            : (runnerSaid ?? "AgentFailed");
+      a.message = runnerSaid && a.message ? a.message : reason;
       a.finishedAt = at;
     }
     return status;

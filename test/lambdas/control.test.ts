@@ -200,6 +200,43 @@ describe("control plane against DynamoDB Local", () => {
     expect(lead.restart).toBe(false);
   });
 
+  it("keeps the reason the runner recorded for its own failure (a budget cap), not just the exit", async () => {
+    const { record, ref } = await startRun(h, "own-reason");
+    await h.deps.store.updateStatus(ref, (status) => {
+      const lead = status.agents.lead!;
+      lead.phase = "Starting";
+      return status;
+    });
+    await h.deps.store.updateStatus(ref, (status) => {
+      const lead = status.agents.lead!;
+      lead.phase = "Running";
+      return status;
+    });
+    await h.deps.store.updateStatus(ref, (status) => {
+      const lead = status.agents.lead!;
+      lead.phase = "Failed";
+      lead.reason = "BudgetExceeded";
+      lead.message = "The CLI stopped at its budget cap of $0.50.";
+      return status;
+    });
+    await recordAgentResult(h.deps, {
+      action: "record",
+      runId: record.runId,
+      agentName: "lead",
+      role: "lead",
+      maxRestarts: 3,
+      state: {
+        attempt: 0,
+        error: { Error: "States.TaskFailed", Cause: "Essential container exited with code 1" },
+      },
+    });
+    expect((await h.deps.store.getRun(ref)).status.agents.lead).toMatchObject({
+      phase: "Failed",
+      reason: "BudgetExceeded",
+      message: "The CLI stopped at its budget cap of $0.50.",
+    });
+  });
+
   it("approval gate: stores the token, notifies Slack once, a double click resolves once and updates the message", async () => {
     const { record, ref } = await startRun(
       h,
