@@ -7,6 +7,7 @@ import { Stack, Token, Validations } from "aws-cdk-lib";
 import * as eks from "aws-cdk-lib/aws-eks";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
+import { TEAM_SECRET_PREFIX } from "../core/control/team-secrets.ts";
 import type { SquadronConfig } from "./config.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { INTERFACE_ENDPOINTS } from "./constructs/network.ts";
@@ -156,6 +157,20 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       f.role,
       `AwsSolutions-IAM5[Resource::${executions}]`,
       "Executions of Squadron's own state machine, named by run id.",
+    );
+  }
+
+  // Team secrets (squadron/<namespace>/<name>): named per team in manifests, created by users, so
+  // only the prefix can be granted.
+  const teamSecrets = partitionArn("secretsmanager", `secret:${TEAM_SECRET_PREFIX}/*`);
+  const teamSecretReaders: IConstruct[] = [o.budget.role, o.cleanup.role, o.deadline.role, o.events.role];
+  teamSecretReaders.push(approvals.handler.role);
+  if (compute.taskDefinition) teamSecretReaders.push(compute.taskDefinition.obtainExecutionRole());
+  for (const role of teamSecretReaders) {
+    ack(
+      role,
+      `AwsSolutions-IAM5[Resource::${teamSecrets}]`,
+      "Team secrets are named in manifests and created by users under the squadron/ prefix; the prefix is the narrowest grant (the trailing * covers the -?????? suffix).",
     );
   }
 

@@ -38,6 +38,7 @@ import { SlackClient } from "./slack-client.ts";
 import { DynamoOnceClaims, type OnceClaims } from "./task-stops.ts";
 import { DirectoryTeamFiles, NoTeamFiles, type TeamFilesReader } from "./team-files.ts";
 import { CloudWatchTeamLogs, type TeamLogsReader } from "./team-logs.ts";
+import { teamSecretId } from "./team-secrets.ts";
 
 export { ENV, type EnvNeeds } from "./env-names.ts";
 
@@ -82,6 +83,13 @@ let sharedSecret: ((id: string) => Promise<string | undefined>) | undefined;
 export function awsSecret(): (id: string) => Promise<string | undefined> {
   sharedSecret ??= secretReader(secretsManagerClient());
   return sharedSecret;
+}
+
+/** Reads a team's named secret through the naming scheme (`squadron/<namespace>/<name>`). */
+export function teamSecretReader(
+  read: (id: string) => Promise<string | undefined>,
+): (namespace: string, name: string) => Promise<string | undefined> {
+  return (namespace, name) => read(teamSecretId(namespace, name));
 }
 
 /**
@@ -174,7 +182,7 @@ function slackClient(): SlackClient | undefined {
  */
 export const awsWebhookNotifier: AwsDependency<GateNotifier> = {
   env: {},
-  make: (logger) => new ChannelGateNotifier({ secret: awsSecret(), logger }),
+  make: (logger) => new ChannelGateNotifier({ teamSecret: teamSecretReader(awsSecret()), logger }),
 };
 
 /** Webhooks and, with a bot token, Slack messages: updates a decided gate's message (api). */
@@ -182,7 +190,11 @@ export const awsSlackNotifier: AwsDependency<GateNotifier> = {
   env: { slackTokenSecret: "slack" },
   make: (logger) => {
     const slack = slackClient();
-    return new ChannelGateNotifier({ secret: awsSecret(), logger, ...(slack ? { slack } : {}) });
+    return new ChannelGateNotifier({
+      teamSecret: teamSecretReader(awsSecret()),
+      logger,
+      ...(slack ? { slack } : {}),
+    });
   },
 };
 
@@ -198,7 +210,7 @@ export const awsApprovalNotifier: AwsDependency<GateNotifier> = {
     const channel = env(ENV.slackChannel);
     const webhookSecretId = env(ENV.webhookSecret);
     return new ChannelGateNotifier({
-      secret,
+      teamSecret: teamSecretReader(secret),
       logger,
       ...(slack ? { slack } : {}),
       ...(channel ? { defaultSlackChannel: channel } : {}),

@@ -85,7 +85,12 @@ export async function prepareRun(
   const details = await deps.runs.details(payload.runId);
   const workspace =
     details.workspace ??
-    (await deps.workspaces.create({ runId: payload.runId, namespace: ref.namespace, teamName: ref.name }));
+    (await deps.workspaces.create({
+      runId: payload.runId,
+      namespace: ref.namespace,
+      teamName: ref.name,
+      team: record.team,
+    }));
   if (!details.workspace) await deps.runs.putWorkspace(payload.runId, workspace);
   const startedAt = Date.parse(payload.startedAt) || Date.now();
   const deadline = new Date(startedAt + record.team.spec.lifecycle.timeoutSeconds * 1000);

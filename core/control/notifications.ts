@@ -31,8 +31,13 @@ export interface ChannelNotifierOptions {
   slack?: SlackClient;
   /** Slack channel used when a gate names none. */
   defaultSlackChannel?: string;
-  /** Resolves a webhook secret reference (Secrets Manager in AWS) to its value. */
+  /** Resolves a webhook secret reference to its value (local mode: an environment lookup). */
   secret?: (ref: string) => Promise<string | undefined>;
+  /**
+   * Resolves a team's named secret in its namespace (AWS: `squadron/<namespace>/<name>` in
+   * Secrets Manager, see team-secrets.ts); preferred to `secret` when given.
+   */
+  teamSecret?: (namespace: string, name: string) => Promise<string | undefined>;
   /** HMAC secret for gate webhooks (which have no secretRef of their own). */
   gateWebhookSecret?: () => Promise<string | undefined>;
   logger?: ControlLogger;
@@ -61,7 +66,7 @@ export class ChannelGateNotifier implements GateNotifier {
       const base = `/api/namespaces/${ref.namespace}/teams/${ref.team}/gates/${encodeURIComponent(gate.event)}`;
       const secret = gate.webhookUrl
         ? await this.options.gateWebhookSecret?.()
-        : await this.resolveSecret(team.spec.observability.webhook?.secretRef);
+        : await this.resolveSecret(team, team.spec.observability.webhook?.secretRef);
       await sendWebhook({
         url,
         payload: {
@@ -107,7 +112,7 @@ export class ChannelGateNotifier implements GateNotifier {
   ): Promise<void> {
     const hook = team.spec.observability.webhook;
     if (!hook) return;
-    const secret = await this.resolveSecret(hook.secretRef);
+    const secret = await this.resolveSecret(team, hook.secretRef);
     await sendWebhook({
       url: hook.url,
       payload: {
@@ -121,8 +126,9 @@ export class ChannelGateNotifier implements GateNotifier {
     });
   }
 
-  private async resolveSecret(ref: string | undefined): Promise<string | undefined> {
+  private async resolveSecret(team: AgentTeam, ref: string | undefined): Promise<string | undefined> {
     if (!ref) return undefined;
+    if (this.options.teamSecret) return this.options.teamSecret(team.metadata.namespace, ref);
     return this.options.secret?.(ref);
   }
 

@@ -6,6 +6,7 @@ import {
   type ECSClient,
   RegisterTaskDefinitionCommand,
   type RegisterTaskDefinitionCommandInput,
+  type TaskDefinition,
 } from "@aws-sdk/client-ecs";
 import {
   AccessPointNotFound,
@@ -14,6 +15,9 @@ import {
   DescribeAccessPointsCommand,
   type EFSClient,
 } from "@aws-sdk/client-efs";
+import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
+import type { AgentTeam } from "../manifest/types.ts";
+import { runnerSecrets, teamSecretArn } from "./team-secrets.ts";
 
 /**
  * Per-run isolation in AWS: one EFS access point (own POSIX uid, own root directory) and one
@@ -27,8 +31,16 @@ export interface RunWorkspace {
   taskDefinitionArn: string;
 }
 
+export interface RunWorkspaceRequest {
+  runId: string;
+  namespace: string;
+  teamName: string;
+  /** The team whose named secrets the runner receives (ECS: container `secrets`). */
+  team?: AgentTeam;
+}
+
 export interface RunWorkspaces {
-  create(run: { runId: string; namespace: string; teamName: string }): Promise<RunWorkspace>;
+  create(run: RunWorkspaceRequest): Promise<RunWorkspace>;
   /** Deletes what `create` made; safe to call twice or with parts already gone. */
   delete(workspace: RunWorkspace): Promise<void>;
 }
@@ -64,7 +76,7 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
     private readonly options: EfsEcsWorkspaceOptions,
   ) {}
 
-  async create(run: { runId: string; namespace: string; teamName: string }): Promise<RunWorkspace> {
+  async create(run: RunWorkspaceRequest): Promise<RunWorkspace> {
     const uid = posixUidFor(run.runId);
     const root = `${this.options.runsRoot ?? "/runs"}/${run.runId}`;
     const tags = [
@@ -104,7 +116,7 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
       taskRoleArn: td.taskRoleArn,
       executionRoleArn: td.executionRoleArn,
       networkMode: td.networkMode,
-      containerDefinitions: td.containerDefinitions,
+      containerDefinitions: withTeamSecrets(td, run),
       volumes,
       placementConstraints: td.placementConstraints,
       requiresCompatibilities: td.requiresCompatibilities,
@@ -163,9 +175,40 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
   }
 }
 
+/**
+ * The base containers with the team's secrets added to the runner's `secrets` (valueFrom: the
+ * secret's ARN under the team prefix, resolved by the task execution role); a team secret
+ * replaces a deployment-wide one of the same variable (e.g. ANTHROPIC_API_KEY).
+ */
+function withTeamSecrets(
+  td: TaskDefinition,
+  run: RunWorkspaceRequest,
+): TaskDefinition["containerDefinitions"] {
+  const team = run.team;
+  const containers = td.containerDefinitions;
+  if (!team || !containers) return containers;
+  const wanted = runnerSecrets(team);
+  if (wanted.length === 0) return containers;
+  const arnBase = td.taskDefinitionArn;
+  if (!arnBase) throw new Error("the base task definition has no ARN to place team secrets in");
+  if (!containers.some((c) => c.name === RUNNER_CONTAINER_NAME)) {
+    throw new Error(`the base task definition has no "${RUNNER_CONTAINER_NAME}" container for team secrets`);
+  }
+  const added = wanted.map((s) => ({
+    name: s.env,
+    valueFrom: teamSecretArn(arnBase, run.namespace, s.secret),
+  }));
+  const replaced = new Set(added.map((s) => s.name));
+  return containers.map((c) =>
+    c.name === RUNNER_CONTAINER_NAME
+      ? { ...c, secrets: [...(c.secrets ?? []).filter((s) => !replaced.has(s.name ?? "")), ...added] }
+      : c,
+  );
+}
+
 /** Local mode and EKS: the run's directory stands in for the access point. */
 export class NoopRunWorkspaces implements RunWorkspaces {
-  async create(run: { runId: string }): Promise<RunWorkspace> {
+  async create(run: Pick<RunWorkspaceRequest, "runId">): Promise<RunWorkspace> {
     return { accessPointId: "", posixUid: posixUidFor(run.runId), taskDefinitionArn: "" };
   }
   async delete(): Promise<void> {}

@@ -11,6 +11,7 @@ import type { SquadronConfig } from "../config.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import { grantTaskResponse } from "./orchestration.ts";
 import type { Storage } from "./storage.ts";
+import { grantTeamSecrets } from "./team-secrets.ts";
 
 export interface ApprovalsProps {
   config: SquadronConfig;
@@ -61,6 +62,8 @@ export class Approvals extends Construct {
     this.webhookSecret.grantRead(this.handler.fn);
     this.signingSecret?.grantRead(this.handler.fn);
     this.botToken?.grantRead(this.handler.fn);
+    // Gate webhooks to the team's own webhook are signed with its webhook.secretRef.
+    grantTeamSecrets(this.handler.fn);
     grantTaskResponse(this.handler.fn, stack);
   }
 }

@@ -31,6 +31,7 @@ import { RUNNER_VOLUME, TEAM_DIR } from "../handler-env.ts";
 import { runnerKubernetesObjects } from "./kubernetes-objects.ts";
 import type { Network } from "./network.ts";
 import type { Storage } from "./storage.ts";
+import { grantTeamSecrets } from "./team-secrets.ts";
 
 export interface ComputeProps {
   config: SquadronConfig;
@@ -166,6 +167,9 @@ export class Compute extends Construct {
       this.runnerVolumeName = RUNNER_VOLUME;
       this.taskRole = taskRole;
       const executionRole = taskDefinition.obtainExecutionRole();
+      // The execution role resolves the per-run revision's team secrets (valueFrom under the
+      // team prefix); the task role, which the agents' code runs with, never reads them.
+      grantTeamSecrets(executionRole);
       this.launcher = new EcsFargateLauncher({
         clusterArn: cluster.clusterArn,
         clusterName: cluster.clusterName,

@@ -22,6 +22,7 @@ import type { SquadronConfig } from "../config.ts";
 import type { Compute } from "./compute.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import type { Storage } from "./storage.ts";
+import { grantTeamSecrets } from "./team-secrets.ts";
 
 export interface OrchestrationProps {
   config: SquadronConfig;
@@ -118,6 +119,9 @@ export class Orchestration extends Construct {
     };
     const fns = this.functions;
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
+    // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
+    // team's webhook.secretRef.
+    for (const f of [fns.budget, fns.cleanup, fns.deadline, fns.events]) grantTeamSecrets(f.fn);
 
     // Prepare / Cleanup: the run's access point and task-definition revision.
     const accessPointArns = stack.formatArn({

@@ -1,0 +1,30 @@
+/**
+ * Read access to the teams' named secrets (`squadron/<namespace>/<name>`, core/control/
+ * team-secrets.ts): the prefix only, never the deployment's own secrets or anyone else's.
+ */
+import { ArnFormat, Stack } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type { IConstruct } from "constructs";
+import { TEAM_SECRET_PREFIX } from "../../core/control/team-secrets.ts";
+
+/**
+ * The ARN pattern of every team secret. The trailing `*` also covers the 6-character suffix
+ * (`-??????`) Secrets Manager appends to each secret's ARN.
+ */
+export function teamSecretsArn(scope: IConstruct): string {
+  return Stack.of(scope).formatArn({
+    service: "secretsmanager",
+    resource: "secret",
+    resourceName: `${TEAM_SECRET_PREFIX}/*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+/** Lets `principal` read team secrets (GetSecretValue on the prefix). */
+export function grantTeamSecrets(principal: iam.IGrantable & IConstruct): void {
+  iam.Grant.addToPrincipal({
+    grantee: principal,
+    actions: ["secretsmanager:GetSecretValue"],
+    resourceArns: [teamSecretsArn(principal)],
+  });
+}

@@ -1,0 +1,74 @@
+import type { CfnResource } from "aws-cdk-lib";
+import type { Template } from "aws-cdk-lib/assertions";
+import type { IConstruct } from "constructs";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { SquadronStack } from "../../infra/stack.ts";
+import { synth } from "./support.ts";
+
+let template: Template;
+let stack: SquadronStack;
+
+beforeAll(() => {
+  ({ template, stack } = synth({ runnerImageUri: "public.ecr.aws/squadron/runner:test" }));
+}, 120_000);
+
+const TEAM_SECRETS = {
+  "Fn::Join": [
+    "",
+    [
+      "arn:",
+      { Ref: "AWS::Partition" },
+      ":secretsmanager:",
+      { Ref: "AWS::Region" },
+      ":",
+      { Ref: "AWS::AccountId" },
+      ":secret:squadron/*",
+    ],
+  ],
+};
+
+/** Logical ids of the roles whose policies grant something on the team-secret prefix, and what. */
+function prefixGrants(): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  for (const policy of Object.values(template.findResources("AWS::IAM::Policy"))) {
+    for (const s of policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>) {
+      const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+      if (!resources.some((r) => JSON.stringify(r).includes(":secret:squadron/"))) continue;
+      expect(resources).toEqual([TEAM_SECRETS]);
+      for (const role of policy.Properties.Roles as Array<{ Ref: string }>) {
+        out.set(role.Ref, [...(out.get(role.Ref) ?? []), s.Action]);
+      }
+    }
+  }
+  return out;
+}
+
+const id = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnResource);
+
+describe("team secrets (squadron/<namespace>/<name>)", () => {
+  it("lets the webhook-signing functions and the runner's execution role read the prefix, and only them", () => {
+    const o = stack.orchestration.functions;
+    const td = stack.compute.taskDefinition;
+    if (!td) throw new Error("no task definition");
+    const expected = [o.budget, o.cleanup, o.deadline, o.events, stack.approvals.handler]
+      .map((f) => id(f.role))
+      .concat(id(td.obtainExecutionRole()))
+      .sort();
+    const grants = prefixGrants();
+    expect([...grants.keys()].sort()).toEqual(expected);
+    for (const actions of grants.values()) expect(actions).toEqual(["secretsmanager:GetSecretValue"]);
+  });
+
+  it("never lets the task role (the agents' code), the api, prepare or dependencies read them", () => {
+    const grants = prefixGrants();
+    const o = stack.orchestration.functions;
+    for (const role of [
+      stack.compute.taskRole,
+      stack.api.handler.role,
+      o.prepare.role,
+      o.dependencies.role,
+    ]) {
+      expect(grants.has(id(role))).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,233 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secretReader, teamSecretReader } from "../../core/control/aws-deps.ts";
+import { ChannelGateNotifier } from "../../core/control/notifications.ts";
+import { EfsEcsRunWorkspaces } from "../../core/control/run-workspace.ts";
+import {
+  mcpSecretVariable,
+  runnerSecrets,
+  teamSecretArn,
+  teamSecretId,
+} from "../../core/control/team-secrets.ts";
+import { signWebhookBody } from "../../core/control/webhook.ts";
+import { parseTeam } from "../../core/manifest/parse.ts";
+import { secretVariable } from "../../runner/session/agent-setup.ts";
+
+const TEAM = `apiVersion: claude.amcheste.io/v1alpha1
+kind: AgentTeam
+metadata:
+  name: billing
+  namespace: payments
+spec:
+  repository:
+    url: "https://github.com/acme/billing.git"
+    credentialsSecret: "billing-git-token"
+  auth:
+    apiKeySecret: "anthropic-key"
+    cliSecrets:
+      codex: "openai-key"
+  lead:
+    prompt: "Coordinate."
+    mcpServers:
+      - name: linear
+        url: "https://mcp.linear.app/mcp"
+        authSecret: "linear.token"
+  teammates:
+    - name: "backend"
+      prompt: "Implement."
+      mcpServers:
+        - name: linear
+          url: "https://mcp.linear.app/mcp"
+          authSecret: "linear.token"
+  observability:
+    webhook:
+      url: "https://hooks.example.com/squadron"
+      secretRef: "billing-webhook"
+`;
+
+const EXPECTED_SECRETS = [
+  { env: "ANTHROPIC_API_KEY", secret: "anthropic-key" },
+  { env: "OPENAI_API_KEY", secret: "openai-key" },
+  { env: "SQUADRON_GIT_TOKEN", secret: "billing-git-token" },
+  { env: "SQUADRON_GITHUB_TOKEN", secret: "billing-git-token" },
+  { env: "SQUADRON_SECRET_LINEAR_TOKEN", secret: "linear.token" },
+  { env: "SQUADRON_WEBHOOK_SECRET", secret: "billing-webhook" },
+];
+
+describe("team secret naming scheme", () => {
+  it("maps (namespace, name) to squadron/<namespace>/<name> and its ARN in the deployment's account", () => {
+    expect(teamSecretId("payments", "billing-git-token")).toBe("squadron/payments/billing-git-token");
+    expect(
+      teamSecretArn("arn:aws:ecs:eu-west-1:123456789012:task-definition/squadron-runner:7", "payments", "x"),
+    ).toBe("arn:aws:secretsmanager:eu-west-1:123456789012:secret:squadron/payments/x");
+  });
+
+  it("refuses names that would leave the namespace's part of the prefix or are not secret names", () => {
+    expect(() => teamSecretId("payments", "../other/token")).toThrow(
+      /secret name "..\/other\/token" cannot name a Secrets Manager secret/,
+    );
+    expect(() => teamSecretId("pay ments", "x")).toThrow(/namespace "pay ments"/);
+    expect(() => teamSecretArn("squadron-runner", "payments", "x")).toThrow(/not a regional ARN/);
+  });
+
+  it("names MCP secrets' variables exactly as the runner reads them", () => {
+    for (const name of ["linear.token", "github-pat", "Notion_Key2"]) {
+      expect(mcpSecretVariable(name)).toBe(secretVariable(name));
+    }
+  });
+
+  it("lists each referenced secret once, under the variable the runner reads", () => {
+    expect(runnerSecrets(parseTeam(TEAM))).toEqual(EXPECTED_SECRETS);
+    const bare = parseTeam(
+      TEAM.replace(/ {2}repository:\n.*\n.*\n/, "  workspace: {}\n")
+        .replace(/ {2}auth:\n.*\n.*\n.*\n/, "")
+        .replace(/ {4}mcpServers:[\s\S]*?authSecret: "linear.token"\n/, "")
+        .replace(/ {6}mcpServers:[\s\S]*?authSecret: "linear.token"\n/, "")
+        .replace(/ {2}observability:[\s\S]*$/, ""),
+    );
+    expect(runnerSecrets(bare)).toEqual([]);
+  });
+});
+
+/** Answers with response shapes recorded from the EFS and ECS APIs. */
+function recorder(responses: Record<string, (input: Record<string, unknown>) => unknown>) {
+  const calls: Array<{ command: string; input: Record<string, unknown> }> = [];
+  return {
+    calls,
+    async send(command: { constructor: { name: string }; input: unknown }): Promise<never> {
+      const name = command.constructor.name.replace(/Command$/, "");
+      const input = command.input as Record<string, unknown>;
+      calls.push({ command: name, input });
+      const respond = responses[name];
+      if (!respond) throw new Error(`unexpected ${name}`);
+      return { $metadata: { httpStatusCode: 200 }, ...(respond(input) as object) } as never;
+    },
+  };
+}
+
+describe("Prepare's per-run task definition", () => {
+  it("adds the team's secrets to the runner container as ARNs under squadron/<namespace>/", async () => {
+    const efs = recorder({
+      CreateAccessPoint: () => ({ AccessPointId: "fsap-0123456789abcdef0", LifeCycleState: "available" }),
+    });
+    const deploymentKey =
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:Squadron/anthropic-api-key-AbCdEf";
+    const githubToken = "arn:aws:secretsmanager:us-east-1:123456789012:secret:Squadron/github-token-GhIjKl";
+    const ecs = recorder({
+      DescribeTaskDefinition: () => ({
+        taskDefinition: {
+          taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/Squadron-runner:7",
+          family: "Squadron-runner",
+          revision: 7,
+          taskRoleArn: "arn:aws:iam::123456789012:role/runner",
+          executionRoleArn: "arn:aws:iam::123456789012:role/runner-exec",
+          networkMode: "awsvpc",
+          containerDefinitions: [
+            {
+              name: "runner",
+              image: "runner:latest",
+              environment: [{ name: "SQUADRON_TABLE_NAME", value: "squadron" }],
+              secrets: [
+                { name: "ANTHROPIC_API_KEY", valueFrom: deploymentKey },
+                { name: "GITHUB_TOKEN", valueFrom: githubToken },
+              ],
+              mountPoints: [{ sourceVolume: "team", containerPath: "/mnt/team" }],
+            },
+          ],
+          volumes: [{ name: "team", efsVolumeConfiguration: { fileSystemId: "fs-12345678" } }],
+          requiresCompatibilities: ["FARGATE"],
+          cpu: "1024",
+          memory: "4096",
+          status: "ACTIVE",
+        },
+      }),
+      RegisterTaskDefinition: (i) => ({
+        taskDefinition: {
+          ...i,
+          taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/Squadron-runner:8",
+          revision: 8,
+        },
+      }),
+    });
+    const workspaces = new EfsEcsRunWorkspaces(efs, ecs, {
+      fileSystemId: "fs-12345678",
+      baseTaskDefinition: "Squadron-runner",
+      volumeName: "team",
+    });
+    const team = parseTeam(TEAM);
+    await workspaces.create({ runId: "billing-1a2b3c4d", namespace: "payments", teamName: "billing", team });
+    const registered = ecs.calls.find((c) => c.command === "RegisterTaskDefinition")?.input as {
+      containerDefinitions: Array<{ name: string; secrets: Array<{ name: string; valueFrom: string }> }>;
+    };
+    const arn = (name: string) =>
+      `arn:aws:secretsmanager:us-east-1:123456789012:secret:squadron/payments/${name}`;
+    expect(registered.containerDefinitions[0]?.secrets).toEqual([
+      { name: "GITHUB_TOKEN", valueFrom: githubToken },
+      ...EXPECTED_SECRETS.map((s) => ({ name: s.env, valueFrom: arn(s.secret) })),
+    ]);
+
+    // Without team secrets the base container is registered as it is.
+    ecs.calls.length = 0;
+    await workspaces.create({ runId: "plain-1a2b3c4d", namespace: "payments", teamName: "plain" });
+    const plain = ecs.calls.find((c) => c.command === "RegisterTaskDefinition")?.input as typeof registered;
+    expect(plain.containerDefinitions[0]?.secrets).toEqual([
+      { name: "ANTHROPIC_API_KEY", valueFrom: deploymentKey },
+      { name: "GITHUB_TOKEN", valueFrom: githubToken },
+    ]);
+  });
+});
+
+describe("run-level webhooks in AWS", () => {
+  let server: Server;
+  let url: string;
+  const received: Array<{ signature: string | undefined; body: string }> = [];
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      received.push({ signature: req.headers["x-squadron-signature"] as string | undefined, body });
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("are signed with webhook.secretRef read from squadron/<namespace>/<secretRef>", async () => {
+    const asked: string[] = [];
+    // Secrets Manager double answering GetSecretValue as the API does (SecretString).
+    const secretsManager = {
+      send: async (command: { input: { SecretId: string } }) => {
+        asked.push(command.input.SecretId);
+        if (command.input.SecretId !== "squadron/payments/billing-webhook") {
+          throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+            name: "ResourceNotFoundException",
+          });
+        }
+        return { Name: command.input.SecretId, SecretString: "team-hmac-key", VersionStages: ["AWSCURRENT"] };
+      },
+    };
+    const notifier = new ChannelGateNotifier({
+      teamSecret: teamSecretReader(secretReader(secretsManager as never)),
+      webhookAttempts: 1,
+    });
+    const team = parseTeam(TEAM.replace("https://hooks.example.com/squadron", url));
+    await notifier.teamEvent(team, {
+      event: "budget-warning",
+      phase: "Running",
+      message: "80% of the budget",
+    });
+    await notifier.teamEvent(team, { event: "finished", phase: "Succeeded", message: "done" });
+    expect(asked).toEqual(["squadron/payments/billing-webhook"]);
+    expect(received).toHaveLength(2);
+    for (const r of received) expect(r.signature).toBe(signWebhookBody("team-hmac-key", r.body));
+    expect(JSON.parse(received[0]?.body ?? "{}")).toMatchObject({
+      event: "budget-warning",
+      team: "billing",
+      namespace: "payments",
+    });
+  });
+});
