@@ -352,7 +352,7 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
   it("runs a single task from POST /api/tasks and refuses an empty one", async () => {
     const accepted = await t.api("POST", "/api/tasks", { task: "Summarise what this team can do." });
     expect(accepted.status).toBe(202);
-    expect(accepted.body.id).toBeTruthy();
+    expect(accepted.body.id).toMatch(/^[a-z0-9][a-z0-9-]*$/);
     const status = await t.api("GET", `/api/tasks/${accepted.body.id}`);
     expect(status.status).toBe(200);
     const { view } = await t.follow("default", accepted.body.id);
