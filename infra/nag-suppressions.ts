@@ -164,6 +164,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
   // only the prefix can be granted.
   const teamSecrets = partitionArn("secretsmanager", `secret:${TEAM_SECRET_PREFIX}/*`);
   const teamSecretReaders: IConstruct[] = [o.budget.role, o.cleanup.role, o.deadline.role, o.events.role];
+  if (compute.taskDefinition) teamSecretReaders.push(o.prepare.role);
   teamSecretReaders.push(approvals.handler.role);
   if (compute.taskDefinition) teamSecretReaders.push(compute.taskDefinition.obtainExecutionRole());
   for (const role of teamSecretReaders) {

@@ -13,7 +13,12 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { EFSClient } from "@aws-sdk/client-efs";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { TeamStore } from "../store/team-store.ts";
@@ -90,6 +95,34 @@ export function teamSecretReader(
   read: (id: string) => Promise<string | undefined>,
 ): (namespace: string, name: string) => Promise<string | undefined> {
   return (namespace, name) => read(teamSecretId(namespace, name));
+}
+
+/**
+ * Full ARN of a team secret from its partial ARN (DescribeSecret: metadata, never the value), so
+ * that the runner's task definition names it as ECS documents and a missing secret fails Prepare
+ * with its name instead of the task failing to start.
+ */
+export function secretArnResolver(
+  client: Pick<SecretsManagerClient, "send">,
+): (partialArn: string) => Promise<string> {
+  return async (partialArn) => {
+    try {
+      const out = await client.send(new DescribeSecretCommand({ SecretId: partialArn }));
+      if (!out.ARN) throw new Error(`Secrets Manager described ${partialArn} without an ARN`);
+      return out.ARN;
+    } catch (error) {
+      if (
+        error instanceof ResourceNotFoundException ||
+        (error as Error).name === "ResourceNotFoundException"
+      ) {
+        const name = partialArn.slice(partialArn.indexOf(":secret:") + ":secret:".length);
+        throw new Error(
+          `the team's secret ${name} does not exist in Secrets Manager: create it (docs/deploy.md, "A team's own secrets")`,
+        );
+      }
+      throw error;
+    }
+  };
 }
 
 /**
@@ -255,6 +288,7 @@ export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
       baseTaskDefinition: required(ENV.taskDefinition),
       volumeName: required(ENV.volume),
       runsRoot: EFS_RUNS_ROOT,
+      resolveSecretArn: secretArnResolver(secretsManagerClient()),
     });
   },
 };

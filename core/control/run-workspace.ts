@@ -65,6 +65,11 @@ export interface EfsEcsWorkspaceOptions {
   /** How long Prepare waits for a new access point to become available. */
   availableTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Turns a team secret's partial ARN into its full ARN (the one ECS documents for `valueFrom`),
+   * failing clearly when the secret does not exist; without it the partial ARN is used.
+   */
+  resolveSecretArn?: (partialArn: string) => Promise<string>;
 }
 
 type Send<C> = Pick<C, Extract<keyof C, "send">>;
@@ -116,7 +121,7 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
       taskRoleArn: td.taskRoleArn,
       executionRoleArn: td.executionRoleArn,
       networkMode: td.networkMode,
-      containerDefinitions: withTeamSecrets(td, run),
+      containerDefinitions: await withTeamSecrets(td, run, this.options.resolveSecretArn),
       volumes,
       placementConstraints: td.placementConstraints,
       requiresCompatibilities: td.requiresCompatibilities,
@@ -180,10 +185,11 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
  * secret's ARN under the team prefix, resolved by the task execution role); a team secret
  * replaces a deployment-wide one of the same variable (e.g. ANTHROPIC_API_KEY).
  */
-function withTeamSecrets(
+async function withTeamSecrets(
   td: TaskDefinition,
   run: RunWorkspaceRequest,
-): TaskDefinition["containerDefinitions"] {
+  resolve: (partialArn: string) => Promise<string> = async (arn) => arn,
+): Promise<TaskDefinition["containerDefinitions"]> {
   const team = run.team;
   const containers = td.containerDefinitions;
   if (!team || !containers) return containers;
@@ -194,10 +200,12 @@ function withTeamSecrets(
   if (!containers.some((c) => c.name === RUNNER_CONTAINER_NAME)) {
     throw new Error(`the base task definition has no "${RUNNER_CONTAINER_NAME}" container for team secrets`);
   }
-  const added = wanted.map((s) => ({
-    name: s.env,
-    valueFrom: teamSecretArn(arnBase, run.namespace, s.secret),
-  }));
+  const added = await Promise.all(
+    wanted.map(async (s) => ({
+      name: s.env,
+      valueFrom: await resolve(teamSecretArn(arnBase, run.namespace, s.secret)),
+    })),
+  );
   const replaced = new Set(added.map((s) => s.name));
   return containers.map((c) =>
     c.name === RUNNER_CONTAINER_NAME

@@ -22,7 +22,7 @@ import type { SquadronConfig } from "../config.ts";
 import type { Compute } from "./compute.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import type { Storage } from "./storage.ts";
-import { grantTeamSecrets } from "./team-secrets.ts";
+import { grantDescribeTeamSecrets, grantTeamSecrets } from "./team-secrets.ts";
 
 export interface OrchestrationProps {
   config: SquadronConfig;
@@ -122,6 +122,8 @@ export class Orchestration extends Construct {
     // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
     // team's webhook.secretRef.
     for (const f of [fns.budget, fns.cleanup, fns.deadline, fns.events]) grantTeamSecrets(f.fn);
+    // Prepare puts the team secrets' full ARNs in the runner's task definition (ECS only).
+    if (td) grantDescribeTeamSecrets(fns.prepare.fn);
 
     // Prepare / Cleanup: the run's access point and task-definition revision.
     const accessPointArns = stack.formatArn({

@@ -28,3 +28,15 @@ export function grantTeamSecrets(principal: iam.IGrantable & IConstruct): void {
     resourceArns: [teamSecretsArn(principal)],
   });
 }
+
+/**
+ * Lets `principal` describe team secrets (DescribeSecret: metadata, not values), for Prepare to
+ * put their full ARNs in the runner's task definition.
+ */
+export function grantDescribeTeamSecrets(principal: iam.IGrantable & IConstruct): void {
+  iam.Grant.addToPrincipal({
+    grantee: principal,
+    actions: ["secretsmanager:DescribeSecret"],
+    resourceArns: [teamSecretsArn(principal)],
+  });
+}

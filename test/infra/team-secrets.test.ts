@@ -55,19 +55,23 @@ describe("team secrets (squadron/<namespace>/<name>)", () => {
       .concat(id(td.obtainExecutionRole()))
       .sort();
     const grants = prefixGrants();
-    expect([...grants.keys()].sort()).toEqual(expected);
-    for (const actions of grants.values()) expect(actions).toEqual(["secretsmanager:GetSecretValue"]);
+    const prepare = id(o.prepare.role);
+    expect([...grants.keys()].filter((k) => k !== prepare).sort()).toEqual(expected);
+    for (const [role, actions] of grants) {
+      if (role !== prepare) expect(actions).toEqual(["secretsmanager:GetSecretValue"]);
+    }
   });
 
-  it("never lets the task role (the agents' code), the api, prepare or dependencies read them", () => {
+  it("lets Prepare only describe them (their full ARNs for the task definition), never read a value", () => {
+    expect(prefixGrants().get(id(stack.orchestration.functions.prepare.role))).toEqual([
+      "secretsmanager:DescribeSecret",
+    ]);
+  });
+
+  it("never lets the task role (the agents' code), the api or dependencies near them", () => {
     const grants = prefixGrants();
     const o = stack.orchestration.functions;
-    for (const role of [
-      stack.compute.taskRole,
-      stack.api.handler.role,
-      o.prepare.role,
-      o.dependencies.role,
-    ]) {
+    for (const role of [stack.compute.taskRole, stack.api.handler.role, o.dependencies.role]) {
       expect(grants.has(id(role))).toBe(false);
     }
   });

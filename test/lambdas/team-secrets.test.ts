@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ResourceNotFoundException } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { secretReader, teamSecretReader } from "../../core/control/aws-deps.ts";
+import { secretArnResolver, secretReader, teamSecretReader } from "../../core/control/aws-deps.ts";
 import { ChannelGateNotifier } from "../../core/control/notifications.ts";
 import { EfsEcsRunWorkspaces } from "../../core/control/run-workspace.ts";
 import {
@@ -175,6 +176,58 @@ describe("Prepare's per-run task definition", () => {
       { name: "ANTHROPIC_API_KEY", valueFrom: deploymentKey },
       { name: "GITHUB_TOKEN", valueFrom: githubToken },
     ]);
+
+    // With a resolver (AWS: DescribeSecret) the revision names each secret by its full ARN.
+    ecs.calls.length = 0;
+    const resolving = new EfsEcsRunWorkspaces(efs, ecs, {
+      fileSystemId: "fs-12345678",
+      baseTaskDefinition: "Squadron-runner",
+      volumeName: "team",
+      resolveSecretArn: async (partial) => `${partial}-Xy12Zq`,
+    });
+    await resolving.create({ runId: "billing-2b3c4d5e", namespace: "payments", teamName: "billing", team });
+    const full = ecs.calls.find((c) => c.command === "RegisterTaskDefinition")?.input as typeof registered;
+    expect(full.containerDefinitions[0]?.secrets.slice(1).map((s) => s.valueFrom)).toEqual(
+      EXPECTED_SECRETS.map((s) => `${arn(s.secret)}-Xy12Zq`),
+    );
+  });
+});
+
+describe("team secrets' full ARNs (Prepare, DescribeSecret)", () => {
+  const existing = new Set(["squadron/payments/billing-git-token"]);
+  const secretsManager = recorder({
+    DescribeSecret: (i) => {
+      const name = String(i.SecretId).split(":secret:")[1] as string;
+      if (!existing.has(name)) {
+        throw new ResourceNotFoundException({
+          message: "Secrets Manager can't find the specified secret.",
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return {
+        ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-Xy12Zq`,
+        Name: name,
+        LastChangedDate: new Date("2026-11-01T00:00:00Z"),
+        VersionIdsToStages: { "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111": ["AWSCURRENT"] },
+      };
+    },
+  });
+  const resolve = secretArnResolver(secretsManager as never);
+
+  it("puts the full ARN (with its suffix) in the task definition", async () => {
+    await expect(
+      resolve("arn:aws:secretsmanager:us-east-1:123456789012:secret:squadron/payments/billing-git-token"),
+    ).resolves.toBe(
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:squadron/payments/billing-git-token-Xy12Zq",
+    );
+  });
+
+  it("fails Prepare naming the missing secret and where to create it", async () => {
+    await expect(
+      resolve("arn:aws:secretsmanager:us-east-1:123456789012:secret:squadron/payments/billing-webhook"),
+    ).rejects.toThrow(
+      /the team's secret squadron\/payments\/billing-webhook does not exist in Secrets Manager: create it \(docs\/deploy.md/,
+    );
   });
 });
 
