@@ -20,6 +20,26 @@ import { TeamStore } from "../../core/store/team-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
 
 /**
+ * An AWS SDK client stand-in (EFS, ECS, Scheduler, Secrets Manager...) that answers each
+ * command with a response shape recorded from the real API and keeps the calls; a command with
+ * no recorded answer fails the test.
+ */
+export function recorder(responses: Record<string, (input: Record<string, unknown>) => unknown>) {
+  const calls: Array<{ command: string; input: Record<string, unknown> }> = [];
+  return {
+    calls,
+    async send(command: { constructor: { name: string }; input: unknown }): Promise<never> {
+      const name = command.constructor.name.replace(/Command$/, "");
+      const input = command.input as Record<string, unknown>;
+      calls.push({ command: name, input });
+      const respond = responses[name];
+      if (!respond) throw new Error(`unexpected ${name}`);
+      return { $metadata: { httpStatusCode: 200 }, ...(respond(input) as object) } as never;
+    },
+  };
+}
+
+/**
  * A fake Step Functions client that answers with the shapes the real API returns (recorded from
  * StartExecution / StopExecution / SendTaskSuccess / SendTaskFailure responses), and keeps calls.
  */

@@ -5,22 +5,7 @@ import {
   scheduleNameFor,
 } from "../../core/control/deadline-scheduler.ts";
 import { EfsEcsRunWorkspaces, posixUidFor } from "../../core/control/run-workspace.ts";
-
-/** Answers with response shapes recorded from the EFS, ECS and Scheduler APIs. */
-function recorder(responses: Record<string, (input: Record<string, unknown>) => unknown>) {
-  const calls: Array<{ command: string; input: Record<string, unknown> }> = [];
-  return {
-    calls,
-    async send(command: { constructor: { name: string }; input: unknown }): Promise<never> {
-      const name = command.constructor.name.replace(/Command$/, "");
-      const input = command.input as Record<string, unknown>;
-      calls.push({ command: name, input });
-      const respond = responses[name];
-      if (!respond) throw new Error(`unexpected ${name}`);
-      return { $metadata: { httpStatusCode: 200 }, ...(respond(input) as object) } as never;
-    },
-  };
-}
+import { recorder } from "./harness.ts";
 
 describe("per-run EFS access point and task definition", () => {
   it("creates the access point with the run's uid and root, registers a revision that mounts it, and deletes both", async () => {

@@ -14,6 +14,7 @@ import {
 import { signWebhookBody } from "../../core/control/webhook.ts";
 import { parseTeam } from "../../core/manifest/parse.ts";
 import { secretVariable } from "../../runner/session/agent-setup.ts";
+import { recorder } from "./harness.ts";
 
 const TEAM = `apiVersion: claude.amcheste.io/v1alpha1
 kind: AgentTeam
@@ -90,22 +91,6 @@ describe("team secret naming scheme", () => {
     expect(runnerSecrets(bare)).toEqual([]);
   });
 });
-
-/** Answers with response shapes recorded from the EFS and ECS APIs. */
-function recorder(responses: Record<string, (input: Record<string, unknown>) => unknown>) {
-  const calls: Array<{ command: string; input: Record<string, unknown> }> = [];
-  return {
-    calls,
-    async send(command: { constructor: { name: string }; input: unknown }): Promise<never> {
-      const name = command.constructor.name.replace(/Command$/, "");
-      const input = command.input as Record<string, unknown>;
-      calls.push({ command: name, input });
-      const respond = responses[name];
-      if (!respond) throw new Error(`unexpected ${name}`);
-      return { $metadata: { httpStatusCode: 200 }, ...(respond(input) as object) } as never;
-    },
-  };
-}
 
 describe("Prepare's per-run task definition", () => {
   it("adds the team's secrets to the runner container as ARNs under squadron/<namespace>/", async () => {
