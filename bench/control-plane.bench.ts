@@ -16,7 +16,6 @@ import { teamPk } from "../core/store/items.ts";
 import { TeamStore } from "../core/store/team-store.ts";
 import {
   type AgentItem,
-  DEPENDENCY_FAILED,
   ecsStoppedTask,
   type PrepareResult,
   type RecordAgentResultPayload,
@@ -29,6 +28,7 @@ import {
   type TaskHandlers,
 } from "../state-machines/local.ts";
 import { type AslDefinition, extractTeamRunDefinition } from "../state-machines/synth.ts";
+import { agentItem, DependencyBoard, fakePrepareResult } from "../test/support/state-machine-fakes.ts";
 import { startControlPlane } from "./control-plane-harness.ts";
 import { localStackDependencyFigures } from "./control-plane-local.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
@@ -95,60 +95,17 @@ function isBoundedRestart(edge: Structure["backEdges"][number]): boolean {
   );
 }
 
-function item(name: string, extra: Partial<AgentItem> = {}): AgentItem {
-  const dependsOn = extra.dependsOn ?? [];
-  return {
-    name,
-    role: name === "lead" ? "lead" : "teammate",
-    cli: "claude",
-    dependsOn,
-    waitForDependencies: dependsOn.length > 0,
-    approvalGate: null,
-    maxRestarts: name === "lead" ? 0 : 2,
-    resources: { ecsCpu: "1024", ecsMemory: "2048", k8sCpu: "1", k8sMemory: "2Gi" },
-    ...extra,
-  };
-}
-
 /**
  * Light handlers with the semantics the contract asks of the real ones (as in
  * test/state-machines/team-run.test.ts): dependency releases by event, gates approved at once,
  * RunAgent busy for `agentMs` of real time.
  */
 function lightHandlers(agents: AgentItem[], agentMs: number): TaskHandlers {
-  const outcomes = new Map<string, "Succeeded" | "Failed">();
-  const waiters: Array<{ deps: string[]; resolve: () => void; reject: (e: Error) => void }> = [];
-  const settle = () => {
-    for (const w of [...waiters]) {
-      const failed = w.deps.find((d) => outcomes.get(d) === "Failed");
-      if (failed) w.reject(new StatesError(DEPENDENCY_FAILED, `dependency ${failed} failed`));
-      else if (w.deps.every((d) => outcomes.get(d) === "Succeeded")) w.resolve();
-      else continue;
-      waiters.splice(waiters.indexOf(w), 1);
-    }
-  };
+  const board = new DependencyBoard();
   return {
-    Prepare: async (input): Promise<PrepareResult> => ({
-      run: {
-        runId: input.runId,
-        namespace: input.namespace,
-        teamName: input.teamName,
-        mode: "coding",
-        taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/Squadron-runner:7",
-        accessPointId: "fsap-0123",
-        posixUid: 20001,
-        teamDir: "/mnt/team",
-        deadline: new Date(Date.now() + 3_600_000).toISOString(),
-        timeoutSeconds: 3600,
-      },
-      agents,
-    }),
+    Prepare: async (input): Promise<PrepareResult> => fakePrepareResult(input, agents),
     WorkspaceInit: async () => ecsStoppedTask(),
-    WaitForDependencies: (input) =>
-      new Promise((resolve, reject) => {
-        waiters.push({ deps: input.dependsOn, resolve: () => resolve({}), reject });
-        settle();
-      }),
+    WaitForDependencies: (input) => board.wait(input.dependsOn).then(() => ({})),
     ApprovalGate: async () => ({ approvedBy: "U123" }),
     RunAgent: async (input) => {
       runnerEnvironmentOf(input); // the container parameters must be well formed
@@ -157,8 +114,7 @@ function lightHandlers(agents: AgentItem[], agentMs: number): TaskHandlers {
     },
     RecordAgentResult: async (input: RecordAgentResultPayload): Promise<RecordAgentResultResult> => {
       const outcome = input.state.error ? "Failed" : "Succeeded";
-      outcomes.set(input.agentName, outcome);
-      settle();
+      board.record(input.agentName, outcome);
       return {
         attempt: input.state.attempt,
         outcome,
@@ -212,7 +168,10 @@ async function transitionFigures(definition: AslDefinition): Promise<BenchFigure
   ];
   let maxDifference = 0;
   for (const size of [1, 4, 16]) {
-    const agents = [item("lead"), ...Array.from({ length: size - 1 }, (_, i) => item(`mate-${i + 1}`))];
+    const agents = [
+      agentItem("lead"),
+      ...Array.from({ length: size - 1 }, (_, i) => agentItem(`mate-${i + 1}`)),
+    ];
     const counts: number[] = [];
     for (const d of durations) counts.push(await countTransitions(definition, agents, d.ms));
     maxDifference = Math.max(maxDifference, Math.max(...counts) - Math.min(...counts));
@@ -256,9 +215,9 @@ async function transitionFigures(definition: AslDefinition): Promise<BenchFigure
 
   // The dearest shape: every teammate behind a dependency on the previous one and an approval gate.
   const gated = [
-    item("lead"),
+    agentItem("lead"),
     ...Array.from({ length: 15 }, (_, i) =>
-      item(`mate-${i + 1}`, {
+      agentItem(`mate-${i + 1}`, {
         dependsOn: i === 0 ? [] : [`mate-${i}`],
         approvalGate: `spawn-mate-${i + 1}`,
       }),

@@ -12,7 +12,6 @@ import {
   type CleanupPayload,
   DEPENDENCY_FAILED,
   ecsStoppedTask,
-  type PrepareResult,
   type RecordAgentResultPayload,
   type RecordAgentResultResult,
   type StateName,
@@ -24,6 +23,7 @@ import {
   type TaskHandlers,
 } from "../../state-machines/local.ts";
 import { type AslDefinition, extractTeamRunDefinition, stateNamesOf } from "../../state-machines/synth.ts";
+import { agentItem, DependencyBoard, fakePrepareResult } from "../support/state-machine-fakes.ts";
 
 let definition: AslDefinition;
 const visitedOverall = new Set<StateName>();
@@ -40,21 +40,6 @@ afterAll(() => {
   );
 });
 
-function agent(name: string, extra: Partial<AgentItem> = {}): AgentItem {
-  const dependsOn = extra.dependsOn ?? [];
-  return {
-    name,
-    role: name === "lead" ? "lead" : "teammate",
-    cli: "scripted",
-    dependsOn,
-    waitForDependencies: dependsOn.length > 0,
-    approvalGate: null,
-    maxRestarts: name === "lead" ? 0 : 2,
-    resources: { ecsCpu: "1024", ecsMemory: "2048", k8sCpu: "1", k8sMemory: "2Gi" },
-    ...extra,
-  };
-}
-
 interface Scenario {
   agents: AgentItem[];
   /** Exit behaviour per agent launch: true = exits 0; a string = fails with that cause. */
@@ -65,8 +50,7 @@ interface Scenario {
 
 /** Handlers with the dependency semantics the contract requires of the real `dependencies`. */
 function harness(s: Scenario) {
-  const outcomes = new Map<string, "Succeeded" | "Failed">();
-  const waiters: Array<{ deps: string[]; resolve: () => void; reject: (e: Error) => void }> = [];
+  const board = new DependencyBoard();
   const order: string[] = [];
   const calls: Record<string, unknown[]> = {};
   let cleanupPayload: CleanupPayload | undefined;
@@ -74,34 +58,10 @@ function harness(s: Scenario) {
     calls[state] ??= [];
     calls[state].push(input);
   };
-  const settle = () => {
-    for (const w of [...waiters]) {
-      const failed = w.deps.find((d) => outcomes.get(d) === "Failed");
-      if (failed) w.reject(new StatesError(DEPENDENCY_FAILED, `dependency ${failed} failed`));
-      else if (w.deps.every((d) => outcomes.get(d) === "Succeeded")) w.resolve();
-      else continue;
-      waiters.splice(waiters.indexOf(w), 1);
-    }
-  };
   const handlers: TaskHandlers = {
     Prepare: async (input) => {
       log("Prepare", input);
-      const result: PrepareResult = {
-        run: {
-          runId: input.runId,
-          namespace: input.namespace,
-          teamName: input.teamName,
-          mode: "coding",
-          taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/Squadron-runner:7",
-          accessPointId: "fsap-0123",
-          posixUid: 20001,
-          teamDir: "/mnt/team",
-          deadline: new Date(Date.now() + 3_600_000).toISOString(),
-          timeoutSeconds: 3600,
-        },
-        agents: s.agents,
-      };
-      return result;
+      return fakePrepareResult(input, s.agents);
     },
     WorkspaceInit: async (input) => {
       log("WorkspaceInit", input);
@@ -111,10 +71,7 @@ function harness(s: Scenario) {
     },
     WaitForDependencies: (input) => {
       log("WaitForDependencies", input);
-      return new Promise<unknown>((resolve, reject) => {
-        waiters.push({ deps: input.dependsOn, resolve: () => resolve({}), reject });
-        settle();
-      });
+      return board.wait(input.dependsOn).then(() => ({}));
     },
     ApprovalGate: async (input) => {
       log("ApprovalGate", input);
@@ -146,8 +103,7 @@ function harness(s: Scenario) {
         };
       }
       const outcome = error ? "Failed" : "Succeeded";
-      outcomes.set(input.agentName, outcome);
-      settle();
+      board.record(input.agentName, outcome);
       return { attempt: input.state.attempt, outcome, restart: false, reason: error?.Cause ?? "" };
     },
     Finalize: async (input) => {
@@ -182,9 +138,9 @@ describe("team-run definition (extracted from the synthesised template)", () => 
   it("runs a 3-agent team with a dependency and a gate from Prepare to Cleanup", async () => {
     const r = await run({
       agents: [
-        agent("lead"),
-        agent("backend-api", { approvalGate: "spawn-backend-api" }),
-        agent("test-coverage", { dependsOn: ["backend-api"] }),
+        agentItem("lead"),
+        agentItem("backend-api", { approvalGate: "spawn-backend-api" }),
+        agentItem("test-coverage", { dependsOn: ["backend-api"] }),
       ],
     });
     expect(r.status).toBe("SUCCEEDED");
@@ -224,7 +180,7 @@ describe("team-run definition (extracted from the synthesised template)", () => 
 
   it("catches a failing lead's RunAgent into Cleanup with the reason, and fails the execution", async () => {
     const r = await run({
-      agents: [agent("lead"), agent("worker")],
+      agents: [agentItem("lead"), agentItem("worker")],
       run: (a) => (a === "lead" ? "exit code 3" : true),
     });
     expect(r.status).toBe("FAILED");
@@ -238,7 +194,7 @@ describe("team-run definition (extracted from the synthesised template)", () => 
   });
 
   it("catches a WorkspaceInit failure into Cleanup without starting agents", async () => {
-    const r = await run({ agents: [agent("lead")], failWorkspaceInit: true });
+    const r = await run({ agents: [agentItem("lead")], failWorkspaceInit: true });
     expect(r.status).toBe("FAILED");
     expect(r.visited).not.toContain("RunAgents");
     expect(r.cleanup()?.failure).toEqual({
@@ -249,7 +205,7 @@ describe("team-run definition (extracted from the synthesised template)", () => 
 
   it("restarts a failing teammate up to maxRestarts, then records it failed and carries on", async () => {
     const r = await run({
-      agents: [agent("lead"), agent("flaky", { maxRestarts: 2 })],
+      agents: [agentItem("lead"), agentItem("flaky", { maxRestarts: 2 })],
       run: (a) => (a === "flaky" ? "OOM killed" : true),
     });
     expect(r.status).toBe("SUCCEEDED");
@@ -261,7 +217,7 @@ describe("team-run definition (extracted from the synthesised template)", () => 
 
   it("a teammate that recovers on restart succeeds", async () => {
     const r = await run({
-      agents: [agent("lead"), agent("flaky", { maxRestarts: 3 })],
+      agents: [agentItem("lead"), agentItem("flaky", { maxRestarts: 3 })],
       run: (a, attempt) => (a === "flaky" && attempt === 0 ? "crashed" : true),
     });
     expect(r.status).toBe("SUCCEEDED");
@@ -272,7 +228,7 @@ describe("team-run definition (extracted from the synthesised template)", () => 
   });
 
   it("never restarts the lead, even when the handler asks for it", async () => {
-    const h = harness({ agents: [agent("lead", { maxRestarts: 0 })], run: () => "boom" });
+    const h = harness({ agents: [agentItem("lead", { maxRestarts: 0 })], run: () => "boom" });
     const record = h.handlers.RecordAgentResult;
     h.handlers.RecordAgentResult = async (input) => ({
       ...((await record(input)) as RecordAgentResultResult),
@@ -292,9 +248,9 @@ describe("team-run definition (extracted from the synthesised template)", () => 
   it("a denied gate fails that agent, and its dependants fail with DependencyFailed", async () => {
     const r = await run({
       agents: [
-        agent("lead"),
-        agent("backend-api", { approvalGate: "spawn-backend-api" }),
-        agent("test-coverage", { dependsOn: ["backend-api"] }),
+        agentItem("lead"),
+        agentItem("backend-api", { approvalGate: "spawn-backend-api" }),
+        agentItem("test-coverage", { dependsOn: ["backend-api"] }),
       ],
       approve: () => false,
     });
