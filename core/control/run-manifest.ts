@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { runManifestKey } from "../bucket-layout.ts";
 import type { AgentTeam } from "../manifest/types.ts";
 
 /** What the runner reads at start: the normalized team and its run id (`run.json`). */
@@ -14,7 +15,7 @@ export interface RunManifestWriter {
   write(manifest: RunManifest): Promise<string>;
 }
 
-/** AWS: `s3://<bucket>/runs/<runId>/run.json` (the runner gets SQUADRON_BUCKET and SQUADRON_RUN_ID). */
+/** AWS: `s3://<bucket>/run-manifests/<runId>.json` (the runner gets SQUADRON_BUCKET and SQUADRON_RUN_ID). */
 export class S3RunManifestWriter implements RunManifestWriter {
   constructor(
     private readonly s3: Pick<S3Client, "send">,
@@ -22,7 +23,7 @@ export class S3RunManifestWriter implements RunManifestWriter {
   ) {}
 
   async write(manifest: RunManifest): Promise<string> {
-    const key = `runs/${manifest.runId}/run.json`;
+    const key = runManifestKey(manifest.runId);
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { runManifestKey } from "../../core/bucket-layout.ts";
 import type { RunnerMode } from "../../state-machines/contract.ts";
 import { ConfigError } from "./exit-codes.ts";
 
@@ -125,7 +126,7 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv, argv: string[] = []): R
   } else {
     const local = join(teamDir, "run.json");
     // In AWS the control plane writes run.json to S3 (core/control/run-manifest.ts).
-    manifestLocation = !existsSync(local) && bucket ? `s3://${bucket}/runs/${runId}/run.json` : local;
+    manifestLocation = !existsSync(local) && bucket ? `s3://${bucket}/${runManifestKey(runId)}` : local;
   }
 
   const tableName = optional(env, "SQUADRON_TABLE_NAME");

@@ -47,7 +47,7 @@ describe("runner configuration", () => {
       ["finalize"],
     );
     expect(config.mode).toBe("finalize");
-    expect(config.manifestLocation).toBe("s3://squadron-b/runs/r2/run.json");
+    expect(config.manifestLocation).toBe("s3://squadron-b/run-manifests/r2.json");
   });
 
   it.each([
