@@ -1,3 +1,5 @@
+import { BUCKET_AREAS, namespaceOutputArea } from "../bucket-layout.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { findCycles } from "./graph.ts";
 import { error, type IssuePath, type PathIssue, warning } from "./issues.ts";
 import type { ResolvedOptions } from "./options.ts";
@@ -32,6 +34,9 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
     );
   }
   const spec = asObject(raw.spec);
+  if (raw.kind === "AgentTeam" || raw.kind === "AgentTeamTemplate" || raw.kind === "AgentTeamRun") {
+    checkBucketPrefixes(spec, namespaceOf(raw), issues);
+  }
   switch (raw.kind) {
     case "AgentTeam":
       checkRepositoryOrWorkspace(spec, issues, true);
@@ -150,6 +155,57 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
   }
 
   checkApprovalGates(asObject(spec.lifecycle), teammateIndex, issues);
+}
+
+function namespaceOf(raw: Raw): string {
+  const namespace = asObject(raw.metadata).namespace;
+  return typeof namespace === "string" && namespace !== "" ? namespace : DEFAULTS.namespace;
+}
+
+/**
+ * A relative `s3Prefix` names Squadron's own bucket, shared by every team of a deployment, so it
+ * may only point where the team is allowed: inputs and skills are read from `inputs/` (the runner's
+ * read grant; a ConfigMap is named with `configMap`, scoped to the namespace), and outputs are
+ * delivered under the namespace's own `outputs/<namespace>/` (core/bucket-layout.ts).
+ */
+function checkBucketPrefixes(spec: Raw, namespace: string, issues: PathIssue[]): void {
+  const relative = (value: unknown): value is string =>
+    typeof value === "string" && value !== "" && !value.startsWith("s3://");
+  const readable = (value: string, path: IssuePath) => {
+    if (!value.startsWith(BUCKET_AREAS.inputs)) {
+      issues.push(
+        error(
+          path,
+          `"${value}" is outside ${BUCKET_AREAS.inputs}: a relative prefix names Squadron's bucket, where runners read only ${BUCKET_AREAS.inputs} (name a ConfigMap with configMap, another bucket with s3://bucket/prefix/).`,
+        ),
+      );
+    }
+  };
+  const workspace = asObject(spec.workspace);
+  asArray(workspace.inputs).forEach((input, i) => {
+    const prefix = asObject(input).s3Prefix;
+    if (relative(prefix)) readable(prefix, ["spec", "workspace", "inputs", i, "s3Prefix"]);
+  });
+  const output = asObject(workspace.output).s3Prefix;
+  const area = namespaceOutputArea(namespace);
+  if (relative(output) && !output.startsWith(area)) {
+    issues.push(
+      error(
+        ["spec", "workspace", "output", "s3Prefix"],
+        `"${output}" is outside ${area}: in Squadron's bucket a team in namespace "${namespace}" delivers outputs only there (leave s3Prefix out for the run's own prefix, or use s3://bucket/prefix/ for another bucket).`,
+      ),
+    );
+  }
+  const agents: Array<[unknown, IssuePath]> = [[spec.lead, ["spec", "lead"]]];
+  asArray(spec.teammates).forEach((teammate, i) => {
+    agents.push([teammate, ["spec", "teammates", i]]);
+  });
+  for (const [agent, path] of agents) {
+    asArray(asObject(agent).skills).forEach((skill, j) => {
+      const prefix = asObject(asObject(skill).source).s3Prefix;
+      if (relative(prefix)) readable(prefix, [...path, "skills", j, "source", "s3Prefix"]);
+    });
+  }
 }
 
 function knownNames(teammates: ReadonlyMap<string, number>): string {

@@ -298,6 +298,42 @@ describe("validation rules, each reported with its path and a sentence", () => {
     ]);
   });
 
+  it("relative S3 prefixes stay in the team's areas of Squadron's bucket", () => {
+    const team = baseTeam();
+    team.metadata.namespace = "analysts";
+    delete team.spec.repository;
+    team.spec.workspace = {
+      inputs: [
+        { mountPath: "/in/ok", s3Prefix: "inputs/q3/data/" },
+        { mountPath: "/in/other-bucket", s3Prefix: "s3://partner-data/q3/" },
+        { mountPath: "/in/configmap", s3Prefix: "configmaps/finance/ledger/" },
+        { mountPath: "/in/outputs", s3Prefix: "runs/finance/payroll/r1/output/" },
+      ],
+      output: { mountPath: "/workspace/output", s3Prefix: "outputs/finance/q3/" },
+    };
+    team.spec.teammates[0].skills = [
+      { name: "style", source: { s3Prefix: "inputs/skills/style/" } },
+      { name: "leak", source: { s3Prefix: "run-manifests/" } },
+    ];
+    const outsideInputs = (prefix: string) =>
+      `"${prefix}" is outside inputs/: a relative prefix names Squadron's bucket, where runners read only inputs/ (name a ConfigMap with configMap, another bucket with s3://bucket/prefix/).`;
+    expect(issuesOf(team)).toEqual([
+      err("spec.workspace.inputs[2].s3Prefix", outsideInputs("configmaps/finance/ledger/")),
+      err("spec.workspace.inputs[3].s3Prefix", outsideInputs("runs/finance/payroll/r1/output/")),
+      err(
+        "spec.workspace.output.s3Prefix",
+        '"outputs/finance/q3/" is outside outputs/analysts/: in Squadron\'s bucket a team in namespace "analysts" delivers outputs only there (leave s3Prefix out for the run\'s own prefix, or use s3://bucket/prefix/ for another bucket).',
+      ),
+      err("spec.teammates[0].skills[1].source.s3Prefix", outsideInputs("run-manifests/")),
+    ]);
+    team.spec.workspace.inputs = [{ mountPath: "/in/ok", s3Prefix: "inputs/q3/data/" }];
+    team.spec.workspace.output = { mountPath: "/workspace/output", s3Prefix: "outputs/analysts/q3/" };
+    team.spec.teammates[0].skills = [];
+    expect(issuesOf(team)).toEqual([]);
+    team.spec.workspace.output = { mountPath: "/workspace/output", s3Prefix: "s3://partner-reports/q3/" };
+    expect(issuesOf(team)).toEqual([]);
+  });
+
   it("reports every problem of a manifest at once", () => {
     const team = baseTeam();
     team.metadata.name = "Bad";
