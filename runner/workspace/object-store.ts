@@ -1,9 +1,10 @@
-import { createWriteStream } from "node:fs";
-import { cp, mkdir, readdir, readFile, stat } from "node:fs/promises";
+import { constants, createWriteStream } from "node:fs";
+import { cp, type FileHandle, mkdir, open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
 import { safeJoin } from "./layout.ts";
 
 /**
@@ -35,7 +36,7 @@ export function parseS3Location(text: string): ObjectLocation {
 
 /** kagents' configMap inputs live at `configmaps/<namespace>/<name>/` of Squadron's bucket. */
 export function configMapLocation(namespace: string, name: string): ObjectLocation {
-  return { prefix: `configmaps/${namespace}/${name}/` };
+  return { prefix: `${BUCKET_AREAS.configMaps}${namespace}/${name}/` };
 }
 
 function normalisePrefix(prefix: string): string {
@@ -58,6 +59,24 @@ export async function listFiles(dir: string): Promise<string[]> {
     )
     .map((p) => p.split(path.sep).join("/"))
     .sort();
+}
+
+/**
+ * Opens a file to upload only if it is a regular file, never through a symbolic link. Uploads run
+ * with more rights than the agents that wrote the directory (the outputs function reads every run
+ * as root): a link planted in an output directory must not deliver another run's files.
+ */
+async function openRegularFile(file: string): Promise<FileHandle | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") return undefined;
+    throw error;
+  }
+  if ((await handle.stat()).isFile()) return handle;
+  await handle.close();
+  return undefined;
 }
 
 /** The local-mode store: `<root>/<prefix>` for Squadron's bucket, `<root>/s3/<bucket>/<prefix>` for others. */
@@ -84,15 +103,53 @@ export class LocalDirectoryStore implements ObjectStore {
 
   async upload(dir: string, to: ObjectLocation): Promise<string[]> {
     const target = this.dirOf(to);
-    const files = await listFiles(dir);
     await mkdir(target, { recursive: true });
-    if (files.length > 0) await cp(dir, target, { recursive: true, force: true });
-    return files.map((f) => `${normalisePrefix(to.prefix)}${f}`);
+    const keys: string[] = [];
+    for (const file of await listFiles(dir)) {
+      const handle = await openRegularFile(path.join(dir, file));
+      if (!handle) continue;
+      try {
+        const destination = path.join(target, file);
+        await mkdir(path.dirname(destination), { recursive: true });
+        await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(destination));
+      } finally {
+        await handle.close();
+      }
+      keys.push(`${normalisePrefix(to.prefix)}${file}`);
+    }
+    return keys;
   }
 
   describe(location: ObjectLocation): string {
     return this.dirOf(location);
   }
+}
+
+/**
+ * The SDK does not retry a request whose body is a stream, so uploads retry S3's transient
+ * answers (5xx, throttling, dropped connections) themselves, each from a fresh read of the file.
+ * Refusals such as AccessDenied are final at once.
+ */
+async function withTransientRetries<T>(attempt: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (n >= attempts || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** n));
+    }
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  const e = error as { $fault?: string; $retryable?: unknown; code?: string; name?: string };
+  return (
+    e.$fault === "server" ||
+    e.$retryable !== undefined ||
+    e.name === "SlowDown" ||
+    e.name === "TimeoutError" ||
+    ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE"].includes(e.code ?? "")
+  );
 }
 
 /** The AWS store: S3 through the SDK, Squadron's bucket unless the location names another. */
@@ -133,9 +190,26 @@ export class S3ObjectStore implements ObjectStore {
     const keys: string[] = [];
     for (const file of await listFiles(dir)) {
       const key = `${prefix}${file}`;
-      await this.client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(path.join(dir, file)) }),
-      );
+      const delivered = await withTransientRetries(async () => {
+        const handle = await openRegularFile(path.join(dir, file));
+        if (!handle) return false;
+        try {
+          // Streamed with its length, so a large output never has to fit in memory (PutObject: 5 GiB max).
+          const { size } = await handle.stat();
+          await this.client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              Body: handle.createReadStream({ autoClose: false }),
+              ContentLength: size,
+            }),
+          );
+          return true;
+        } finally {
+          await handle.close();
+        }
+      });
+      if (!delivered) continue;
       keys.push(key);
     }
     return keys;
