@@ -140,6 +140,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       },
       RecordAgentResult: (payload) => recordAgentResult(deps, payload),
       Finalize: async () => ecsStoppedTask(),
+      DeliverOutputs: async () => ({ location: "", files: 0 }),
       Cleanup: (payload) => cleanupRun(deps, payload),
     };
   }

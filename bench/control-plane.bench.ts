@@ -123,6 +123,7 @@ function lightHandlers(agents: AgentItem[], agentMs: number): TaskHandlers {
       };
     },
     Finalize: async () => ecsStoppedTask(),
+    DeliverOutputs: async () => ({ location: "", files: 0 }),
     Cleanup: async (input) => ({ phase: input.failure ? "Failed" : "Succeeded" }),
   };
 }

@@ -17,6 +17,7 @@ export const HANDLER_NAMES = [
   "budget",
   "deadline",
   "events",
+  "outputs",
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

@@ -54,6 +54,13 @@ const existingVpcSchema = z
     message: "privateSubnetIds and availabilityZones must have the same length (one subnet per zone)",
   });
 
+const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "must be an S3 bucket name like team-reports (no s3://, no prefix)",
+  );
+
 const cpuValues = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
 
 export const configSchema = z
@@ -103,6 +110,16 @@ export const configSchema = z
         "must be a duration longer than zero like 4h, 90m or 1h30m",
       )
       .default("4h"),
+    /**
+     * Buckets besides Squadron's own that manifests read inputs and skills from (`s3://bucket/...`):
+     * the runner may list and read them. Another account's bucket must also allow it in its policy.
+     */
+    inputBuckets: z.array(bucketName).default([]),
+    /**
+     * Buckets besides Squadron's own that manifests deliver outputs to (`workspace.output.s3Prefix`):
+     * the outputs function may write them. Another account's bucket must also allow it.
+     */
+    outputBuckets: z.array(bucketName).default([]),
     /** Agents running at once within one run. */
     maxConcurrentAgents: z.number().int().min(1).max(40).default(20),
     /** CloudWatch Logs retention in days (must be a value CloudWatch accepts). */

@@ -7,6 +7,7 @@ import { Stack, Token, Validations } from "aws-cdk-lib";
 import * as eks from "aws-cdk-lib/aws-eks";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
+import { BUCKET_AREAS, READABLE_INPUT_AREAS } from "../core/bucket-layout.ts";
 import { TEAM_SECRET_PREFIX } from "../core/control/team-secrets.ts";
 import type { SquadronConfig } from "./config.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
@@ -45,7 +46,7 @@ function iam5(stack: Stack, construct: IConstruct, resource: string, reason: str
 }
 
 export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfig): void {
-  const { network, storage, compute, orchestration, api, approvals } = stack;
+  const { network, storage, compute, orchestration, api, approvals, outputs } = stack;
   const partitionArn = (service: string, resource: string) =>
     `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
 
@@ -83,9 +84,38 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "ecr:GetAuthorizationToken (pulling the runner image asset) has no resource-level permissions.",
     );
   }
-  const bucketPrefixes = "The runner's access is confined to these prefixes of its own bucket.";
-  for (const prefix of ["runs/*", "configmaps/*", "inputs/*"]) {
-    iam5(stack, compute.taskRole, storage.bucket.arnForObjects(prefix), bucketPrefixes);
+  const readPrefixes =
+    "Reads only: run manifests, inputs and skills, named per run or team inside these prefixes of Squadron's bucket.";
+  for (const area of [BUCKET_AREAS.runManifests, ...READABLE_INPUT_AREAS]) {
+    iam5(stack, compute.taskRole, storage.bucket.arnForObjects(`${area}*`), readPrefixes);
+  }
+  for (const bucket of config.inputBuckets) {
+    iam5(
+      stack,
+      compute.taskRole,
+      `arn:<AWS::Partition>:s3:::${bucket}/*`,
+      "Reads of a bucket the operator listed in inputBuckets, for inputs that manifests name in it.",
+    );
+  }
+  // The prepare function writes each run's manifest; the outputs function delivers a run's outputs.
+  iam5(
+    stack,
+    orchestration.functions.prepare.role,
+    storage.bucket.arnForObjects(`${BUCKET_AREAS.runManifests}*`),
+    "One manifest per run, keyed by the run id, under this prefix.",
+  );
+  const deliveryAreas =
+    "Writes only: a run's outputs under runs/<namespace>/<team>/<runId>/, or where its manifest says under outputs/<namespace>/ (checked at apply).";
+  for (const area of [BUCKET_AREAS.runs, BUCKET_AREAS.outputs]) {
+    iam5(stack, outputs.handler.role, storage.bucket.arnForObjects(`${area}*`), deliveryAreas);
+  }
+  for (const bucket of config.outputBuckets) {
+    iam5(
+      stack,
+      outputs.handler.role,
+      `arn:<AWS::Partition>:s3:::${bucket}/*`,
+      "Writes to a bucket the operator listed in outputBuckets, for outputs that manifests deliver there.",
+    );
   }
 
   // The AwsCustomResource (EKS DescribeCluster) runs on CDK's singleton provider function.
@@ -117,6 +147,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
   const functions: HandlerFunction[] = [
     api.handler,
     approvals.handler,
+    outputs.handler,
     ...Object.values(orchestration.functions),
   ];
   for (const f of functions) {
@@ -129,7 +160,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       stack,
       f.role,
       "*",
-      f === api.handler
+      f === api.handler || f === outputs.handler
         ? "xray:PutTraceSegments/PutTelemetryRecords and the VPC network-interface actions Lambda needs (ec2:*NetworkInterface*, ec2:DescribeSubnets, ec2:Assign/UnassignPrivateIpAddresses) support no resource-level permissions."
         : "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
     );
@@ -183,7 +214,13 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     "*",
     "X-Ray and CloudWatch Logs delivery actions support no resource-level permissions.",
   );
-  for (const fn of [o.prepare.fn, o.dependencies.fn, o.cleanup.fn, approvals.handler.fn]) {
+  for (const fn of [
+    o.prepare.fn,
+    o.dependencies.fn,
+    o.cleanup.fn,
+    approvals.handler.fn,
+    outputs.handler.fn,
+  ]) {
     iam5(
       stack,
       smRole,

@@ -12,6 +12,7 @@ import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { Network } from "./constructs/network.ts";
 import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
+import { OutputsDelivery } from "./constructs/outputs.ts";
 import { Storage } from "./constructs/storage.ts";
 import { applyNagSuppressions } from "./nag-suppressions.ts";
 
@@ -24,6 +25,7 @@ export class SquadronStack extends Stack {
   readonly storage: Storage;
   readonly compute: Compute;
   readonly approvals: Approvals;
+  readonly outputs: OutputsDelivery;
   readonly orchestration: Orchestration;
   readonly api: Api;
   readonly observability: Observability;
@@ -39,11 +41,17 @@ export class SquadronStack extends Stack {
     });
     this.compute = new Compute(this, "Compute", { config, network: this.network, storage: this.storage });
     this.approvals = new Approvals(this, "Approvals", { config, storage: this.storage });
+    this.outputs = new OutputsDelivery(this, "Outputs", {
+      config,
+      network: this.network,
+      storage: this.storage,
+    });
     this.orchestration = new Orchestration(this, "Orchestration", {
       config,
       storage: this.storage,
       compute: this.compute,
       approvals: this.approvals.handler.fn,
+      outputs: this.outputs.handler.fn,
     });
     this.api = new Api(this, "Api", {
       config,
@@ -68,6 +76,8 @@ export class SquadronStack extends Stack {
     new CfnOutput(this, "StateMachineArn", { value: this.orchestration.stateMachine.stateMachineArn });
     new CfnOutput(this, "TableName", { value: this.storage.table.tableName });
     new CfnOutput(this, "BucketName", { value: this.storage.bucket.bucketName });
+    // For a bucket policy on another bucket that receives outputs (docs/deploy.md).
+    new CfnOutput(this, "OutputsFunctionRoleArn", { value: this.outputs.handler.role.roleArn });
     new CfnOutput(this, "FileSystemId", { value: this.storage.fileSystem.fileSystemId });
     new CfnOutput(this, "RunnerSecurityGroupId", { value: this.network.runnerSecurityGroup.securityGroupId });
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.alarmTopic.topicArn });
@@ -77,6 +87,11 @@ export class SquadronStack extends Stack {
 
   /** Every Lambda function of lambdas/, one per handler. */
   handlerFunctions(): HandlerFunction[] {
-    return [this.api.handler, this.approvals.handler, ...Object.values(this.orchestration.functions)];
+    return [
+      this.api.handler,
+      this.approvals.handler,
+      this.outputs.handler,
+      ...Object.values(this.orchestration.functions),
+    ];
   }
 }

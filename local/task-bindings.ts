@@ -1,6 +1,6 @@
 /**
  * Every Task state of the team-run definition bound to what runs it in AWS: the same control-plane
- * domain functions the Lambdas call (prepare, dependencies, approvals, cleanup) and the runner's
+ * domain functions the Lambdas call (prepare, dependencies, approvals, outputs, cleanup) and the runner's
  * entrypoint as a child process for the container states (WorkspaceInit, RunAgent, Finalize).
  */
 import { existsSync } from "node:fs";
@@ -10,12 +10,15 @@ import { awaitApproval } from "../core/control/approvals.ts";
 import { recordAgentResult, waitForDependencies } from "../core/control/dependencies.ts";
 import type { ControlDeps } from "../core/control/deps.ts";
 import { cleanupRun, prepareRun } from "../core/control/lifecycle.ts";
+import { deliverRunOutputs } from "../core/control/run-outputs.ts";
 import { recordEvent } from "../core/control/team-runs.ts";
 import { normalEvent, warningEvent } from "../core/status/status.ts";
 import type { AgentStatus } from "../core/status/types.ts";
+import { LocalDirectoryStore } from "../runner/workspace/object-store.ts";
 import {
   type ApprovalGatePayload,
   type CleanupPayload,
+  type DeliverOutputsPayload,
   ecsStoppedTask,
   type PreparePayload,
   type RecordAgentResultPayload,
@@ -185,7 +188,6 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
         const parts = [
           typeof r.branch === "string" ? `branch ${r.branch}${r.pushed ? " (pushed)" : ""}` : undefined,
           typeof r.pullRequestUrl === "string" ? `pull request ${r.pullRequestUrl}` : undefined,
-          Array.isArray(r.outputs) ? `${r.outputs.length} output file(s)` : undefined,
         ].filter(Boolean);
         await recordEvent(
           deps,
@@ -209,6 +211,17 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
         throw error;
       }
     },
+
+    DeliverOutputs: async (payload: DeliverOutputsPayload) =>
+      deliverRunOutputs(
+        {
+          store: deps.store,
+          objects: new LocalDirectoryStore(ctx.paths.objects),
+          runsDir: ctx.paths.runs,
+          ...(deps.logger ? { logger: deps.logger } : {}),
+        },
+        payload,
+      ),
 
     Cleanup: async (payload: CleanupPayload) => cleanupRun(deps, payload),
   };

@@ -14,6 +14,7 @@
  *   $.init         ContainerRunResult       (written by WorkspaceInit)
  *   $.agents       AgentOutcome[]           (written by the Map)
  *   $.finalize     ContainerRunResult       (written by Finalize)
+ *   $.outputs      DeliverOutputsResult     (written by DeliverOutputs; cowork runs only)
  *   $.failure      StatesError              (written by any Catch; absent on success)
  *   $.cleanup      CleanupResult            (written by Cleanup)
  * Inside one Map iteration:
@@ -257,11 +258,32 @@ export const LEAD_FAILED = "LeadFailed";
  */
 
 // ---------------------------------------------------------------------------------------
+// DeliverOutputs (Lambda `outputs`, plain invoke; only when `$.prepared.run.mode` is cowork)
+
+/**
+ * Copies the run's output directory from the shared file system to the object store (the run's
+ * own prefix, or the manifest's `workspace.output.s3Prefix`). A function, not the runner, does it
+ * so that runner containers hold no write access to the bucket (core/control/run-outputs.ts).
+ */
+export interface DeliverOutputsPayload extends TeamRunExecutionInput {}
+
+export interface DeliverOutputsResult {
+  /** `s3://bucket/prefix/` (a directory locally); "" when the run has no outputs to deliver. */
+  location: string;
+  /** Number of files delivered. */
+  files: number;
+}
+
+/** Error of DeliverOutputs when the outputs could not be written (the run then fails). */
+export const OUTPUTS_NOT_DELIVERED = "OutputsNotDelivered";
+
+// ---------------------------------------------------------------------------------------
 // Cleanup (Lambda `cleanup`, plain invoke)
 
 /**
  * Cleanup receives the whole execution state. `failure` is present when a Catch led here
- * (Prepare, WorkspaceInit, the Map — e.g. LeadFailed — or Finalize) and absent on success.
+ * (Prepare, WorkspaceInit, the Map — e.g. LeadFailed —, Finalize or DeliverOutputs) and absent
+ * on success.
  * Fields after a failing step may be absent (e.g. `prepared` when Prepare failed).
  *
  * Cleanup does NOT run when an execution is stopped (StopExecution by budget, deadline or
@@ -273,6 +295,7 @@ export interface CleanupPayload extends TeamRunExecutionInput {
   init?: ContainerRunResult;
   agents?: AgentOutcome[];
   finalize?: ContainerRunResult;
+  outputs?: DeliverOutputsResult;
   failure?: StatesError;
 }
 
@@ -281,7 +304,13 @@ export interface CleanupResult {
 }
 
 /** Names of the Lambda handlers the definition invokes (lambdas/<name>/handler.ts). */
-export const STATE_MACHINE_FUNCTIONS = ["prepare", "dependencies", "approvals", "cleanup"] as const;
+export const STATE_MACHINE_FUNCTIONS = [
+  "prepare",
+  "dependencies",
+  "approvals",
+  "outputs",
+  "cleanup",
+] as const;
 export type StateMachineFunction = (typeof STATE_MACHINE_FUNCTIONS)[number];
 
 /** Every state of the definition by role; tests and local mode bind Task states by these names. */
@@ -300,6 +329,8 @@ export const STATE_NAMES = {
   teammateFailed: "TeammateFailed",
   leadFailed: "LeadFailed",
   finalize: "Finalize",
+  deliversOutputs: "DeliversOutputs",
+  deliverOutputs: "DeliverOutputs",
   cleanup: "Cleanup",
   checkOutcome: "CheckOutcome",
   teamRunSucceeded: "TeamRunSucceeded",
@@ -316,6 +347,7 @@ export const TASK_STATE_NAMES = [
   STATE_NAMES.runAgent,
   STATE_NAMES.recordAgentResult,
   STATE_NAMES.finalize,
+  STATE_NAMES.deliverOutputs,
   STATE_NAMES.cleanup,
 ] as const;
 export type TaskStateName = (typeof TASK_STATE_NAMES)[number];

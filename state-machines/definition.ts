@@ -17,6 +17,8 @@ export interface TeamRunFunctions {
   prepare: lambda.IFunction;
   dependencies: lambda.IFunction;
   approvals: lambda.IFunction;
+  /** Delivers a cowork run's outputs from the shared file system to the bucket. */
+  outputs: lambda.IFunction;
   cleanup: lambda.IFunction;
 }
 
@@ -238,6 +240,23 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
     })
     .addCatch(cleanup, toCleanup);
 
+  // Only the trusted outputs function writes to the bucket: runner containers cannot.
+  const deliverOutputs = invoke(
+    scope,
+    STATE_NAMES.deliverOutputs,
+    functions.outputs,
+    sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt("$.runId"),
+      namespace: sfn.JsonPath.stringAt("$.namespace"),
+      teamName: sfn.JsonPath.stringAt("$.teamName"),
+    }),
+    "$.outputs",
+  ).addCatch(cleanup, toCleanup);
+  deliverOutputs.next(cleanup);
+  const deliversOutputs = new sfn.Choice(scope, STATE_NAMES.deliversOutputs)
+    .when(sfn.Condition.stringEquals(`${PREPARED_RUN}.mode`, "cowork"), deliverOutputs)
+    .otherwise(cleanup);
+
   const checkOutcome = new sfn.Choice(scope, STATE_NAMES.checkOutcome)
     .when(
       sfn.Condition.isPresent("$.failure"),
@@ -249,5 +268,5 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
     .otherwise(new sfn.Succeed(scope, STATE_NAMES.teamRunSucceeded));
   cleanup.next(checkOutcome);
 
-  return prepare.next(workspaceInit).next(runAgents).next(finalize).next(cleanup);
+  return prepare.next(workspaceInit).next(runAgents).next(finalize).next(deliversOutputs);
 }

@@ -20,6 +20,7 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { type ObjectStore, S3ObjectStore } from "../../runner/workspace/object-store.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { TeamStore } from "../store/team-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
@@ -316,6 +317,18 @@ export const awsRunManifests: AwsDependency<RunManifestWriter> = {
     const bucket = env(ENV.bucket);
     return bucket ? new S3RunManifestWriter(new S3Client({}), bucket) : { write: unconfigured(ENV.bucket) };
   },
+};
+
+/** Squadron's bucket as an object store (the outputs function writes a run's outputs to it). */
+export const awsObjects: AwsDependency<ObjectStore> = {
+  env: { bucket: "always" },
+  make: () => new S3ObjectStore(new S3Client({}), required(ENV.bucket)),
+};
+
+/** The runs' root through the function's read-only EFS mount (`<mount>/<runId>` is a run's directory). */
+export const awsRunsDir: AwsDependency<string> = {
+  env: { runsMount: "always" },
+  make: () => required(ENV.runsMount),
 };
 
 /** The runs' team directories through the api function's read-only EFS mount. */

@@ -8,19 +8,19 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
-import * as efs from "aws-cdk-lib/aws-efs";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
-import { EFS_RUNS_ROOT, ENV } from "../../core/control/env-names.ts";
+import { ENV } from "../../core/control/env-names.ts";
 import type { SquadronConfig } from "../config.ts";
 import { RUNS_MOUNT } from "../handler-env.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import type { Network } from "./network.ts";
 import { teamRunStateMachineArn, teamRunStateMachineName } from "./orchestration.ts";
+import { ReadOnlyEfsMount } from "./read-only-efs-mount.ts";
 import type { Storage } from "./storage.ts";
 
 export interface ApiProps {
@@ -34,39 +34,11 @@ export interface ApiProps {
   slackBotToken?: secretsmanager.ISecret;
 }
 
-/**
- * An EFS access point mounted without write: CDK's `FileSystem.fromEfsAccessPoint` always grants
- * ClientWrite on the whole file system. `actions` are allowed on the file system only through
- * this access point and a mount target.
- */
-class ReadOnlyEfsMount extends lambda.FileSystem {
-  constructor(accessPoint: efs.AccessPoint, mountPath: string, actions: string[]) {
-    super({
-      localMountPath: mountPath,
-      arn: accessPoint.accessPointArn,
-      dependency: [accessPoint.fileSystem.mountTargetsAvailable],
-      connections: accessPoint.fileSystem.connections,
-      policies: [
-        new iam.PolicyStatement({
-          actions,
-          resources: [accessPoint.fileSystem.fileSystemArn],
-          conditions: {
-            StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.accessPointArn },
-            Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
-          },
-        }),
-      ],
-    });
-  }
-}
-
 export class Api extends Construct {
   readonly restApi: apigw.RestApi;
   readonly handler: HandlerFunction;
   readonly accessLogs: logs.LogGroup;
   readonly webAcl?: wafv2.CfnWebACL;
-  /** The api function's view of the file system: `/runs`, as root, read-only. */
-  readonly runsAccessPoint: efs.AccessPoint;
   readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
@@ -74,16 +46,6 @@ export class Api extends Construct {
     const { config, network, storage } = props;
     const stack = Stack.of(this);
 
-    // Each run's access point has its own POSIX uid and a 0750 root (core/control/run-workspace.ts),
-    // so no single non-root uid can read every run: the api reads as root, and only reads — it is
-    // granted ClientMount and ClientRootAccess through this access point, never ClientWrite.
-    this.runsAccessPoint = new efs.AccessPoint(this, "RunsReader", {
-      fileSystem: storage.fileSystem,
-      path: EFS_RUNS_ROOT,
-      posixUser: { uid: "0", gid: "0" },
-      // Created on first mount when no run has created it yet.
-      createAcl: { ownerUid: "0", ownerGid: "0", permissions: "755" },
-    });
     this.securityGroup = new ec2.SecurityGroup(this, "FunctionSecurityGroup", {
       vpc: network.vpc,
       description: "Squadron api function: no inbound; HTTPS to AWS APIs and Slack, NFS to EFS",
@@ -97,10 +59,8 @@ export class Api extends Construct {
       timeout: Duration.seconds(29),
       network: { vpc: network.vpc, subnets: network.runnerSubnets, securityGroup: this.securityGroup },
       // NFS (2049) between this function's group and the file system's: added by the mount.
-      filesystem: new ReadOnlyEfsMount(this.runsAccessPoint, RUNS_MOUNT, [
-        "elasticfilesystem:ClientMount",
-        "elasticfilesystem:ClientRootAccess",
-      ]),
+      // Reads every run as root, and only reads (storage.runsReader).
+      filesystem: new ReadOnlyEfsMount(storage.runsReader, RUNS_MOUNT),
       environment: {
         [ENV.table]: storage.table.tableName,
         [ENV.stateMachine]: teamRunStateMachineArn(stack),

@@ -18,6 +18,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as cr from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { BUCKET_AREAS, READABLE_INPUT_AREAS } from "../../core/bucket-layout.ts";
 import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
 import {
   EcsFargateLauncher,
@@ -127,7 +128,7 @@ export class Compute extends Construct {
       });
       const taskRole = new iam.Role(this, "RunnerTaskRole", {
         assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-        description: "Squadron runner: team table items, the runs/ prefix of the bucket, EFS mounts",
+        description: "Squadron runner: team table items, reads of run manifests and inputs, EFS mounts",
       });
       const family = `${stack.stackName}-runner`;
       const taskDefinition = new ecs.FargateTaskDefinition(this, "RunnerTaskDefinition", {
@@ -225,7 +226,7 @@ export class Compute extends Construct {
               "sts:AssumeRoleWithWebIdentity",
             )
           : new iam.ServicePrincipal("pods.eks.amazonaws.com"),
-        description: "Squadron runner on EKS: team table items, the runs/ prefix of the bucket",
+        description: "Squadron runner on EKS: team table items, reads of run manifests and inputs",
       });
       if (!issuer) {
         // EKS Pod Identity: the association binds the service account to the role.
@@ -285,27 +286,42 @@ export class Compute extends Construct {
       });
     }
 
-    // The runner writes only items of the team table and objects under runs/ (its outputs).
+    // Runner containers run model-driven shells, so they write no object at all: they read their
+    // run manifest, inputs and skills, and a run's outputs are delivered by the outputs function
+    // (infra/constructs/outputs.ts). Table items are theirs to write (usage, heartbeats, phases).
     storage.grantItems(this.taskRole);
-    this.taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["s3:GetObject", "s3:PutObject"],
-        resources: [storage.bucket.arnForObjects("runs/*")],
+    const readable = [BUCKET_AREAS.runManifests, ...READABLE_INPUT_AREAS];
+    const inputBuckets = config.inputBuckets.map((bucket) => ({
+      bucket: stack.formatArn({ service: "s3", region: "", account: "", resource: bucket }),
+      objects: stack.formatArn({
+        service: "s3",
+        region: "",
+        account: "",
+        resource: bucket,
+        resourceName: "*",
       }),
-    );
+    }));
     this.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["s3:GetObject"],
-        resources: [storage.bucket.arnForObjects("configmaps/*"), storage.bucket.arnForObjects("inputs/*")],
+        resources: [
+          ...readable.map((area) => storage.bucket.arnForObjects(`${area}*`)),
+          ...inputBuckets.map((b) => b.objects),
+        ],
       }),
     );
     this.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["s3:ListBucket"],
         resources: [storage.bucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": ["runs/*", "configmaps/*", "inputs/*"] } },
+        conditions: { StringLike: { "s3:prefix": READABLE_INPUT_AREAS.map((area) => `${area}*`) } },
       }),
     );
+    if (inputBuckets.length > 0) {
+      this.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: inputBuckets.map((b) => b.bucket) }),
+      );
+    }
     this.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],

@@ -16,6 +16,7 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
 import { ENV } from "../../core/control/env-names.ts";
 import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
 import type { SquadronConfig } from "../config.ts";
@@ -30,6 +31,8 @@ export interface OrchestrationProps {
   compute: Compute;
   /** The approvals function (approvals construct) serves the ApprovalGate state. */
   approvals: lambda.IFunction;
+  /** The outputs function (outputs construct) serves the DeliverOutputs state. */
+  outputs: lambda.IFunction;
 }
 
 /** Longest a run may take (the per-run deadline is enforced separately and is shorter). */
@@ -125,6 +128,14 @@ export class Orchestration extends Construct {
     // Prepare puts the team secrets' full ARNs in the runner's task definition (ECS only).
     if (td) grantDescribeTeamSecrets(fns.prepare.fn);
 
+    // Prepare writes each run's manifest, which the run's runner containers read.
+    fns.prepare.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject"],
+        resources: [storage.bucket.arnForObjects(`${BUCKET_AREAS.runManifests}*`)],
+      }),
+    );
+
     // Prepare / Cleanup: the run's access point and task-definition revision.
     const accessPointArns = stack.formatArn({
       service: "elasticfilesystem",
@@ -184,6 +195,7 @@ export class Orchestration extends Construct {
         prepare: fns.prepare.fn,
         dependencies: fns.dependencies.fn,
         approvals: props.approvals,
+        outputs: props.outputs,
         cleanup: fns.cleanup.fn,
       },
       launcher: compute.launcher,

@@ -12,6 +12,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { TABLE_DEFINITION } from "../../core/store/table-definition.ts";
 import type { SquadronConfig } from "../config.ts";
+import { runsReaderAccessPoint } from "./read-only-efs-mount.ts";
 
 export interface StorageProps {
   config: SquadronConfig;
@@ -81,6 +82,8 @@ export class Storage extends Construct {
   readonly fileSystem: efs.FileSystem;
   readonly table: dynamodb.TableV2;
   readonly bucket: s3.Bucket;
+  /** `/runs` as root, for the functions that read runs' directories (read-only mounts). */
+  readonly runsReader: efs.AccessPoint;
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
@@ -108,6 +111,8 @@ export class Storage extends Construct {
         conditions: { Bool: { "aws:SecureTransport": "false" } },
       }),
     );
+
+    this.runsReader = runsReaderAccessPoint(this, this.fileSystem);
 
     this.table = new dynamodb.TableV2(this, "TeamTable", tableProps(removalPolicy));
 

@@ -11,8 +11,7 @@ import {
   runLayout,
   teammateBranch,
 } from "../workspace/layout.ts";
-import type { ObjectStore } from "../workspace/object-store.ts";
-import { parseS3Location } from "../workspace/object-store.ts";
+import { listFiles } from "../workspace/object-store.ts";
 import { type GateResult, runQualityGates } from "./gates.ts";
 import { apiBaseUrl, githubClient, openPullRequest, parseGitHubUrl, renderTemplate } from "./github.ts";
 import {
@@ -60,8 +59,6 @@ export interface FinalizeOptions {
   scopePolicy?: "fail" | "exclude";
   /** Commit what agents left uncommitted before merging (default true). */
   commitPending?: boolean;
-  /** Cowork outputs go here (S3 in AWS, a directory locally). */
-  store?: ObjectStore;
   gateTimeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -84,7 +81,8 @@ export interface FinalizeResult {
   /** Files agents left uncommitted outside their scope (not delivered). */
   skippedFiles?: { agent: string; files: string[] }[];
   gates: GateResult[];
-  outputs?: { location: string; files: string[] };
+  /** Cowork: the files the run left for delivery (DeliverOutputs copies them to the bucket). */
+  outputs?: { mountPath: string; files: string[] };
   notification?: { url: string; attempts: number; status?: number; error?: string };
   costUsd: number;
   /** Why ok is false, as one sentence (gate output is in `gates`). */
@@ -304,15 +302,13 @@ async function finalizeCowork(options: FinalizeOptions, layout: RunLayout, resul
     );
     return;
   }
+  // Delivery is not the runner's: the state machine's DeliverOutputs step copies this directory to
+  // the bucket with a role the runner does not hold (core/control/run-outputs.ts).
   const output = team.spec.workspace?.output ?? { mountPath: "/workspace/output", size: "5Gi" };
-  const outputDir = resolveMountPath(layout, output.mountPath);
-  if (!options.store)
-    throw new Error("cowork finalize needs an object store to deliver outputs to, and none is configured");
-  const location = output.s3Prefix
-    ? parseS3Location(output.s3Prefix)
-    : { prefix: `runs/${team.metadata.namespace}/${team.metadata.name}/${options.runId}/output/` };
-  const files = await options.store.upload(outputDir, location);
-  result.outputs = { location: options.store.describe(location), files };
+  result.outputs = {
+    mountPath: output.mountPath,
+    files: await listFiles(resolveMountPath(layout, output.mountPath)),
+  };
 }
 
 /** Posts the outcome to `observability.webhook`, signed, with retries. Never throws. */

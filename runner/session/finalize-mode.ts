@@ -66,7 +66,6 @@ export async function runFinalizeMode(input: FinalizeModeInput) {
     runId: config.runId,
     agents,
     ...(owner && repo ? { github: { owner, repo } } : {}),
-    ...(services.objectStore ? { store: services.objectStore } : {}),
     log: (line) => log.info(line),
   });
   if (!result.ok) log.error("Finalize failed", { error: result.error });
@@ -83,6 +82,9 @@ export async function runFinalizeMode(input: FinalizeModeInput) {
     ...(result.conflicts?.length ? { conflicts: result.conflicts } : {}),
     ...(result.scopeViolations?.length ? { scopeViolations: result.scopeViolations } : {}),
     gates: result.gates.map((g) => ({ ...g, output: undefined })),
+    ...(result.outputs
+      ? { outputs: { mountPath: result.outputs.mountPath, files: result.outputs.files.length } }
+      : {}),
     ...(result.error ? { error: result.error } : {}),
   };
 }

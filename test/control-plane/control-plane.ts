@@ -33,7 +33,7 @@ import { DirectoryTeamFiles } from "../../core/control/team-files.ts";
 import { RUN_SK, teamPk } from "../../core/store/items.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
-import { localPaths } from "../../local/paths.ts";
+import { type LocalPaths, localPaths } from "../../local/paths.ts";
 import { type ExecutionReport, LocalStepFunctions } from "../../local/step-functions.ts";
 import { bindTaskStates } from "../../local/task-bindings.ts";
 import type { StateName } from "../../state-machines/contract.ts";
@@ -70,6 +70,8 @@ export interface ControlPlane {
   deps: ControlDeps & ApiDeps;
   sfn: LocalStepFunctions;
   launcher: ScriptedLauncher;
+  /** The data directory: run directories (`runs/`) and the object store (`objects/`). */
+  paths: LocalPaths;
   /** The API handler, called with API Gateway proxy events (bearer token `admin` unless told). */
   api(
     method: string,
@@ -311,6 +313,7 @@ export async function startControlPlane(options: { definition?: AslDefinition } 
     deps,
     sfn,
     launcher,
+    paths,
     api: async (method, path, opts = {}) => {
       const res = await handler(
         event(method, path, {

@@ -4,6 +4,8 @@
  * exit with a code, report usage, block until stopped — and every start, exit and stop is
  * logged in order. No process is spawned: the runner's own path is covered by test/e2e.
  */
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type {
   ContainerLauncher,
   ContainerProcess,
@@ -21,6 +23,8 @@ export interface LaunchStep {
   block?: boolean;
   /** The runner's one-line JSON result (Finalize reports what it delivered). */
   result?: Record<string, unknown>;
+  /** Files the launch writes, relative to the run's team directory (e.g. cowork outputs). */
+  files?: Record<string, string>;
 }
 
 /** Per agent (or `init` / `finalize`): one step for every attempt, or a list by attempt (the last repeats). */
@@ -121,6 +125,11 @@ export class ScriptedLauncher {
     const exited = (async (): Promise<RunnerExit> => {
       const run = (async () => {
         if (step.delayMs) await sleep(step.delayMs);
+        for (const [file, content] of Object.entries(step.files ?? {})) {
+          const target = join(launch.env.SQUADRON_TEAM_DIR ?? "", file);
+          await mkdir(dirname(target), { recursive: true });
+          await writeFile(target, content);
+        }
         for (const usd of step.usageUsd ?? []) await this.writeUsage(launch.runId, record.name, usd);
         if (step.block) await new Promise(() => {});
         return step.exitCode ?? 0;

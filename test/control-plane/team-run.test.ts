@@ -4,6 +4,8 @@
  * runner replaced by a scripted launcher. Each scenario drives a team through the real API
  * handler and checks what users see in `GET team`: phases, reasons, events.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from "../../core/control/slack-interaction.ts";
 import type { teamView } from "../../core/control/team-runs.ts";
@@ -454,6 +456,40 @@ describe("restarts", () => {
     expect(team.message).toContain("exited with code 2");
     expect(agentOf(team, "lead")).toMatchObject({ phase: "Failed", restarts: 0 });
     expect(reasons(team)).toEqual(expect.arrayContaining(["AgentFailed", "Failed"]));
+  });
+});
+
+describe("cowork outputs", () => {
+  it("delivers what the agents wrote to the run's own prefix after Finalize, and says where", async () => {
+    const body = manifest(
+      "report",
+      [{ name: "writer" }],
+      {},
+      {
+        repository: undefined,
+        workspace: {
+          inputs: [{ mountPath: "/workspace/brief", files: { "brief.md": "# Brief\n" } }],
+          output: { mountPath: "/workspace/report" },
+        },
+      },
+    );
+    const runId = await createTeam(body, {
+      writer: {
+        files: { "workspace/report/summary.md": "# Summary\n", "workspace/report/data/t.csv": "a\n" },
+      },
+      lead: { files: { "workspace/notes.md": "not an output\n" } },
+    });
+    const report = await plane.ended(runId);
+    expect(report.status).toBe("SUCCEEDED");
+    const team = await getTeam("report");
+    expect(team.phase).toBe("Completed");
+    const delivered = join(plane.paths.objects, "runs", NS, "report", runId, "output");
+    expect(readFileSync(join(delivered, "summary.md"), "utf8")).toBe("# Summary\n");
+    expect(readFileSync(join(delivered, "data/t.csv"), "utf8")).toBe("a\n");
+    expect(existsSync(join(delivered, "notes.md"))).toBe(false);
+    expect(eventOf(team, "OutputsDelivered").message).toBe(`Delivered 2 output files to ${delivered}.`);
+    // Delivered before the run completed: Cleanup comes after DeliverOutputs.
+    expect(reasons(team).indexOf("OutputsDelivered")).toBeLessThan(reasons(team).indexOf("Completed"));
   });
 });
 

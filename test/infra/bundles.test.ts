@@ -10,7 +10,7 @@
  *   nothing to do);
  * - clear errors for events the handler must refuse (a run id the table does not know, a
  *   Slack request without a configured signing secret, an unknown action): dependencies,
- *   approvals, prepare, cleanup, deadline. Their happy paths call Step Functions, EFS, ECS,
+ *   approvals, prepare, outputs, cleanup, deadline. Their happy paths call Step Functions, EFS, ECS,
  *   S3 or Scheduler, which are not reachable offline; test/lambdas covers them with recorded shapes.
  */
 import { execFile } from "node:child_process";
@@ -168,8 +168,9 @@ describe("Lambda bundles", () => {
       readFileSync(bundles.get(name)?.file as string, "utf8").includes("https://slack.com/api");
     expect(HANDLER_NAMES.filter(callsSlack)).toEqual(["api", "approvals"]);
     expect(has("dependencies", "@aws-sdk/client-secrets-manager/")).toBe(false);
-    // Only Prepare writes run manifests to S3; only the api reads CloudWatch Logs.
-    expect(HANDLER_NAMES.filter((n) => has(n, "@aws-sdk/client-s3/"))).toEqual(["prepare"]);
+    // Only Prepare (run manifests) and the outputs function (a run's outputs) write to S3; only the
+    // api reads CloudWatch Logs.
+    expect(HANDLER_NAMES.filter((n) => has(n, "@aws-sdk/client-s3/"))).toEqual(["prepare", "outputs"]);
     expect(HANDLER_NAMES.filter((n) => has(n, "@aws-sdk/client-cloudwatch-logs/"))).toEqual(["api"]);
     // The manifest schemas are the api's alone.
     expect(HANDLER_NAMES.filter((n) => has(n, "core/manifest/schema.ts"))).toEqual(["api"]);
@@ -243,12 +244,17 @@ describe("Lambda bundles", () => {
     expect(expectError(slack).message).toBe(`${ENV.slackSigningSecret} is not configured`);
   });
 
-  it("prepare and cleanup: a team the table does not hold is a clear error", async () => {
-    const [prepare, cleanup] = await Promise.all([
+  it("prepare, outputs and cleanup: a team the table does not hold is a clear error", async () => {
+    const [prepare, outputs, cleanup] = await Promise.all([
       invoke("prepare", unknownRun),
+      invoke(
+        "outputs",
+        { runId: unknownRun.runId, namespace: unknownRun.namespace, teamName: unknownRun.teamName },
+        { [ENV.bucket]: "squadron-data", [ENV.runsMount]: outRoot },
+      ),
       invoke("cleanup", { ...unknownRun, failure: { Error: "States.TaskFailed", Cause: "test" } }),
     ]);
-    for (const answer of [prepare, cleanup]) {
+    for (const answer of [prepare, outputs, cleanup]) {
       const error = expectError(answer);
       expect(error.name).toBe("NotFoundError");
       expect(error.message).toContain("no-such-team");

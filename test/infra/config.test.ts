@@ -15,7 +15,16 @@ describe("configuration (cdk.json context `squadron`)", () => {
       logRetentionDays: 30,
       removalPolicy: "retain",
       waf: false,
+      inputBuckets: [],
+      outputBuckets: [],
     });
+  });
+
+  it("takes extra input and output buckets by name only", () => {
+    expect(parseConfig({ outputBuckets: ["team-reports"] }).outputBuckets).toEqual(["team-reports"]);
+    expect(() => parseConfig({ inputBuckets: ["s3://team-data/"], outputBuckets: ["Reports"] })).toThrow(
+      /squadron\.inputBuckets\.0: must be an S3 bucket name[^\n]*\n\s*squadron\.outputBuckets\.0: must be an S3 bucket name/,
+    );
   });
 
   it("accepts a JSON string (as -c passes it)", () => {

@@ -63,17 +63,38 @@ describe("cdk-nag AwsSolutions", () => {
     expect(r.failed).toBeUndefined();
   }, 120_000);
 
-  it("finds none for EKS with an existing VPC, Slack and WAF, and that synth is offline", async () => {
+  it("finds none for EKS with an existing VPC, Slack, WAF and extra buckets, and that synth is offline", async () => {
     const r = nagSynth({
       compute: "eks",
       eks: { clusterName: "prod", kubectlRoleArn: KUBECTL_ROLE_ARN },
       vpc: EXISTING_VPC,
       slack: { enabled: true, channel: "#approvals" },
       waf: true,
+      inputBuckets: ["partner-data"],
+      outputBuckets: ["partner-reports"],
     });
     expect(r.errors).toEqual([]);
     expect(r.failed).toBeUndefined();
     const template = r.template as Template;
+    // The listed buckets: the runner may read one, the outputs function write the other, no more.
+    const statements = (rolePrefix: string) =>
+      Object.values(template.findResources("AWS::IAM::Policy"))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${rolePrefix}`))
+        .flatMap(
+          (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>,
+        );
+    const grantsOn = (rolePrefix: string, bucket: string) =>
+      statements(rolePrefix)
+        .filter((s) => JSON.stringify(s.Resource).includes(`:s3:::${bucket}`))
+        .flatMap((s) => [s.Action].flat())
+        .sort();
+    expect(grantsOn("ComputeRunnerServiceAccountRole", "partner-data")).toEqual([
+      "s3:GetObject",
+      "s3:ListBucket",
+    ]);
+    expect(grantsOn("ComputeRunnerServiceAccountRole", "partner-reports")).toEqual([]);
+    expect(grantsOn("OutputsRole", "partner-reports")).toEqual(["s3:PutObject"]);
+    expect(grantsOn("OutputsRole", "partner-data")).toEqual([]);
     template.resourceCountIs("AWS::ECS::Cluster", 0);
     template.resourceCountIs("AWS::EC2::VPC", 0);
     template.hasResourceProperties("AWS::EKS::AccessEntry", {

@@ -7,7 +7,7 @@ import type { CfnResource } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EFS_RUNS_ROOT, ENV, type EnvNeeds } from "../../core/control/env-names.ts";
-import type { HandlerName } from "../../infra/bundling.ts";
+import { HANDLER_NAMES, type HandlerName } from "../../infra/bundling.ts";
 import { INTERFACE_ENDPOINTS } from "../../infra/constructs/network.ts";
 import { DASHBOARD_WIDGETS } from "../../infra/constructs/observability.ts";
 import { RUNS_MOUNT, TEAM_DIR } from "../../infra/handler-env.ts";
@@ -34,6 +34,29 @@ beforeAll(async () => {
 
 const resourcesOf = (statements: Array<Record<string, unknown>>) =>
   statements.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+
+/**
+ * Object-level S3 grants on Squadron's bucket: action -> key patterns (the part after the bucket
+ * ARN), sorted. Fails on an object grant in any other bucket.
+ */
+function objectGrants(statements: Array<Record<string, unknown>>): Record<string, string[]> {
+  const bucketId = stack.getLogicalId(stack.storage.bucket.node.defaultChild as CfnResource);
+  const out: Record<string, string[]> = {};
+  for (const s of statements) {
+    const actions = ([s.Action].flat() as string[]).filter((a) => a.endsWith("Object"));
+    if (actions.length === 0) continue;
+    for (const resource of [s.Resource].flat()) {
+      const parts = (resource as { "Fn::Join": [string, unknown[]] })["Fn::Join"]?.[1];
+      const ref = JSON.stringify(parts?.[0]);
+      if (!ref?.includes(bucketId))
+        throw new Error(`object grant outside the bucket: ${JSON.stringify(resource)}`);
+      const pattern = String(parts?.[1]).replace(/^\//, "");
+      for (const action of actions) out[action] = [...(out[action] ?? []), pattern];
+    }
+  }
+  for (const list of Object.values(out)) list.sort();
+  return out;
+}
 
 describe("network", () => {
   it("creates a VPC with private subnets, flow logs and the endpoints runners need", () => {
@@ -148,14 +171,49 @@ describe("compute (ecs)", () => {
     expect(plain).not.toMatch(/KEY|TOKEN|SECRET/);
   });
 
-  it("lets the runner write only table items and its bucket prefixes", () => {
+  it("lets the runner write table items only: no object write, reads of manifests and inputs", () => {
     const statements = statementsOf(template, "ComputeRunnerTaskRole");
-    const actions = statements.flatMap((s) => s.Action as string[]);
+    const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
     expect(actions).not.toContain("dynamodb:Scan");
-    expect(actions).not.toContain("s3:DeleteObject");
-    const resources = JSON.stringify(resourcesOf(statements));
-    expect(resources).toContain("/runs/*");
-    expect(resources).not.toContain('"*"');
+    expect(actions.filter((a) => a.startsWith("s3:")).sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+    expect(objectGrants(statements)).toEqual({
+      "s3:GetObject": ["configmaps/*", "inputs/*", "run-manifests/*"],
+    });
+    const list = statements.find((s) => s.Action === "s3:ListBucket");
+    expect(list?.Condition).toEqual({ StringLike: { "s3:prefix": ["inputs/*", "configmaps/*"] } });
+    expect(JSON.stringify(resourcesOf(statements))).not.toContain('"*"');
+  });
+});
+
+describe("outputs", () => {
+  it("lets only the outputs function write a run's outputs, and prepare only run manifests", () => {
+    expect(objectGrants(statementsOf(template, "OutputsRole"))).toEqual({
+      "s3:PutObject": ["outputs/*", "runs/*"],
+    });
+    expect(objectGrants(statementsOf(template, "OrchestrationPrepareRole"))).toEqual({
+      "s3:PutObject": ["run-manifests/*"],
+    });
+    // No other role may put objects in Squadron's bucket.
+    const writers = Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter((p) =>
+        (p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).some((s) =>
+          JSON.stringify(s.Action).includes("s3:PutObject"),
+        ),
+      )
+      .map((p) => JSON.stringify(p.Properties.Roles).match(/"(\w+?)Role[0-9A-F]{8}"/)?.[1]);
+    expect(writers.sort()).toEqual(["OrchestrationPrepare", "Outputs"]);
+  });
+
+  it("is the DeliverOutputs state's function, with the run's fifteen minutes", () => {
+    const fn = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+      id.startsWith("OutputsFunction"),
+    )?.[1];
+    expect(fn?.Properties.Timeout).toBe(900);
+    const definition = JSON.stringify(template.findResources("AWS::StepFunctions::StateMachine"));
+    expect(definition).toContain("DeliverOutputs");
+    expect(definition).toContain(
+      stack.getLogicalId(stack.outputs.handler.fn.node.defaultChild as CfnResource),
+    );
   });
 });
 
@@ -191,9 +249,9 @@ describe("orchestration", () => {
     const fns = Object.values(template.findResources("AWS::Lambda::Function")).filter(
       (f) => f.Properties.Runtime === "nodejs22.x",
     );
-    expect(fns).toHaveLength(8);
+    expect(fns).toHaveLength(HANDLER_NAMES.length);
     const roles = new Set(fns.map((f) => JSON.stringify(f.Properties.Role)));
-    expect(roles.size).toBe(8);
+    expect(roles.size).toBe(HANDLER_NAMES.length);
     for (const f of fns) {
       expect(f.Properties.TracingConfig).toEqual({ Mode: "Active" });
       expect(f.Properties.LoggingConfig.LogGroup).toBeDefined();
@@ -202,7 +260,7 @@ describe("orchestration", () => {
     const roleResources = template.findResources("AWS::IAM::Role", {
       Properties: { Description: Match.stringLikeRegexp("^Squadron .* function$") },
     });
-    expect(Object.keys(roleResources)).toHaveLength(8);
+    expect(Object.keys(roleResources)).toHaveLength(HANDLER_NAMES.length);
     for (const r of Object.values(roleResources)) expect(r.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
@@ -426,66 +484,67 @@ describe("handler environment (ECS, no Slack)", () => {
     expect(readers[0]).toContain("ApprovalsRole");
   });
 
-  it("mounts the runs' root read-only into the api function, in private subnets, NFS only to EFS", () => {
-    const api = Object.values(template.findResources("AWS::Lambda::Function")).find(
-      (f) => f.Properties.Environment?.Variables?.[ENV.runsMount] !== undefined,
-    );
-    expect(api?.Properties.Environment.Variables[ENV.runsMount]).toBe(RUNS_MOUNT);
-    expect(api?.Properties.FileSystemConfigs).toEqual([
-      { Arn: stack.resolve(stack.api.runsAccessPoint.accessPointArn), LocalMountPath: RUNS_MOUNT },
-    ]);
-    const privateSubnets = stack.resolve(
-      stack.network.vpc.selectSubnets(stack.network.runnerSubnets).subnetIds,
-    );
-    expect(api?.Properties.VpcConfig.SubnetIds).toEqual(privateSubnets);
-    expect(api?.Properties.VpcConfig.SecurityGroupIds).toEqual([
-      {
-        "Fn::GetAtt": [
-          stack.getLogicalId(stack.api.securityGroup.node.defaultChild as CfnResource),
-          "GroupId",
-        ],
-      },
-    ]);
-    template.hasResourceProperties("AWS::EFS::AccessPoint", {
-      RootDirectory: { Path: EFS_RUNS_ROOT, CreationInfo: Match.objectLike({ Permissions: "755" }) },
-      PosixUser: { Uid: "0", Gid: "0" },
-    });
+  it.each([
+    ["api", "Api", () => stack.api.securityGroup],
+    ["outputs", "Outputs", () => stack.outputs.securityGroup],
+  ] as const)(
+    "mounts the runs' root read-only into the %s function, in private subnets, NFS only to EFS",
+    (_name, prefix, securityGroup) => {
+      const [fnId, fn] = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+        id.startsWith(`${prefix}Function`),
+      ) ?? [undefined, undefined];
+      expect(fnId).toBeDefined();
+      expect(fn?.Properties.Environment.Variables[ENV.runsMount]).toBe(RUNS_MOUNT);
+      expect(fn?.Properties.FileSystemConfigs).toEqual([
+        { Arn: stack.resolve(stack.storage.runsReader.accessPointArn), LocalMountPath: RUNS_MOUNT },
+      ]);
+      const privateSubnets = stack.resolve(
+        stack.network.vpc.selectSubnets(stack.network.runnerSubnets).subnetIds,
+      );
+      expect(fn?.Properties.VpcConfig.SubnetIds).toEqual(privateSubnets);
+      const sgId = stack.getLogicalId(securityGroup().node.defaultChild as CfnResource);
+      expect(fn?.Properties.VpcConfig.SecurityGroupIds).toEqual([{ "Fn::GetAtt": [sgId, "GroupId"] }]);
+      template.hasResourceProperties("AWS::EFS::AccessPoint", {
+        RootDirectory: { Path: EFS_RUNS_ROOT, CreationInfo: Match.objectLike({ Permissions: "755" }) },
+        PosixUser: { Uid: "0", Gid: "0" },
+      });
 
-    const efsActions = statementsOf(template, "ApiRole").filter((s) =>
-      JSON.stringify(s.Action).includes("elasticfilesystem:"),
-    );
-    expect(efsActions).toHaveLength(1);
-    expect(efsActions[0]?.Action).toEqual([
-      "elasticfilesystem:ClientMount",
-      "elasticfilesystem:ClientRootAccess",
-    ]);
-    expect(efsActions[0]?.Resource).toEqual({
-      "Fn::GetAtt": [stack.getLogicalId(stack.storage.fileSystem.node.defaultChild as CfnResource), "Arn"],
-    });
-    expect(JSON.stringify(efsActions[0]?.Condition)).toContain("elasticfilesystem:AccessPointArn");
-    // Its own role gets the ENI actions inline, not AWSLambdaVPCAccessExecutionRole.
-    expect(
-      statementsOf(template, "ApiRole").some((s) =>
-        JSON.stringify(s.Action).includes("ec2:CreateNetworkInterface"),
-      ),
-    ).toBe(true);
+      const role = `${prefix}Role`;
+      const efsActions = statementsOf(template, role).filter((s) =>
+        JSON.stringify(s.Action).includes("elasticfilesystem:"),
+      );
+      expect(efsActions).toHaveLength(1);
+      expect(efsActions[0]?.Action).toEqual([
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientRootAccess",
+      ]);
+      expect(efsActions[0]?.Resource).toEqual({
+        "Fn::GetAtt": [stack.getLogicalId(stack.storage.fileSystem.node.defaultChild as CfnResource), "Arn"],
+      });
+      expect(JSON.stringify(efsActions[0]?.Condition)).toContain("elasticfilesystem:AccessPointArn");
+      // Its own role gets the ENI actions inline, not AWSLambdaVPCAccessExecutionRole.
+      expect(
+        statementsOf(template, role).some((s) =>
+          JSON.stringify(s.Action).includes("ec2:CreateNetworkInterface"),
+        ),
+      ).toBe(true);
 
-    const apiSg = stack.getLogicalId(stack.api.securityGroup.node.defaultChild as CfnResource);
-    const sg = template.toJSON().Resources[apiSg].Properties;
-    expect(sg.SecurityGroupIngress).toBeUndefined();
-    expect(sg.SecurityGroupEgress.map((r: { FromPort: number }) => r.FromPort)).toEqual([443]);
-    const nfs = Object.values(template.findResources("AWS::EC2::SecurityGroupEgress")).filter((r) =>
-      JSON.stringify(r.Properties.GroupId).includes(apiSg),
-    );
-    expect(nfs.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
-    const ingress = Object.values(template.findResources("AWS::EC2::SecurityGroupIngress")).filter((r) =>
-      JSON.stringify(r.Properties.SourceSecurityGroupId).includes(apiSg),
-    );
-    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
-    expect(JSON.stringify(ingress[0]?.Properties.GroupId)).toContain(
-      stack.getLogicalId(
-        stack.storage.fileSystem.connections.securityGroups[0]?.node.defaultChild as CfnResource,
-      ),
-    );
-  });
+      const sg = template.toJSON().Resources[sgId].Properties;
+      expect(sg.SecurityGroupIngress).toBeUndefined();
+      expect(sg.SecurityGroupEgress.map((r: { FromPort: number }) => r.FromPort)).toEqual([443]);
+      const nfs = Object.values(template.findResources("AWS::EC2::SecurityGroupEgress")).filter((r) =>
+        JSON.stringify(r.Properties.GroupId).includes(sgId),
+      );
+      expect(nfs.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
+      const ingress = Object.values(template.findResources("AWS::EC2::SecurityGroupIngress")).filter((r) =>
+        JSON.stringify(r.Properties.SourceSecurityGroupId).includes(sgId),
+      );
+      expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[2049, 2049]]);
+      expect(JSON.stringify(ingress[0]?.Properties.GroupId)).toContain(
+        stack.getLogicalId(
+          stack.storage.fileSystem.connections.securityGroups[0]?.node.defaultChild as CfnResource,
+        ),
+      );
+    },
+  );
 });

@@ -12,6 +12,7 @@ import {
   type CleanupPayload,
   DEPENDENCY_FAILED,
   ecsStoppedTask,
+  OUTPUTS_NOT_DELIVERED,
   type RecordAgentResultPayload,
   type RecordAgentResultResult,
   type StateName,
@@ -46,6 +47,9 @@ interface Scenario {
   run?: (agentName: string, attempt: number) => true | string;
   approve?: (gate: string) => boolean;
   failWorkspaceInit?: boolean;
+  mode?: "coding" | "cowork";
+  /** DeliverOutputs fails with this cause (cowork runs). */
+  failDelivery?: string;
 }
 
 /** Handlers with the dependency semantics the contract requires of the real `dependencies`. */
@@ -61,7 +65,7 @@ function harness(s: Scenario) {
   const handlers: TaskHandlers = {
     Prepare: async (input) => {
       log("Prepare", input);
-      return fakePrepareResult(input, s.agents);
+      return fakePrepareResult(input, s.agents, s.mode);
     },
     WorkspaceInit: async (input) => {
       log("WorkspaceInit", input);
@@ -109,6 +113,11 @@ function harness(s: Scenario) {
     Finalize: async (input) => {
       log("Finalize", input);
       return ecsStoppedTask();
+    },
+    DeliverOutputs: async (input) => {
+      log("DeliverOutputs", input);
+      if (s.failDelivery) throw new StatesError(OUTPUTS_NOT_DELIVERED, s.failDelivery);
+      return { location: `s3://bucket/runs/default/team/${input.runId}/output/`, files: 2 };
     },
     Cleanup: async (input: CleanupPayload) => {
       log("Cleanup", input);
@@ -174,8 +183,46 @@ describe("team-run definition (extracted from the synthesised template)", () => 
     expect(runnerEnvironmentOf(r.calls.Finalize?.[0]).SQUADRON_MODE).toBe("finalize");
     expect(r.cleanup()?.failure).toBeUndefined();
     expect(r.cleanup()?.agents?.map((a) => a.outcome)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
+    // A coding run has no outputs to deliver: the Choice goes straight to Cleanup.
+    expect(r.visited).toContain("DeliversOutputs");
+    expect(r.visited).not.toContain("DeliverOutputs");
     // Transitions depend on the team's shape only.
     console.log(`3-agent run: ${r.transitions} state entries`);
+  });
+
+  it("delivers a cowork run's outputs after Finalize, through the outputs function only", async () => {
+    const r = await run({ agents: [agentItem("lead"), agentItem("writer")], mode: "cowork" });
+    expect(r.status).toBe("SUCCEEDED");
+    const tail = r.visited.slice(r.visited.indexOf("Finalize"));
+    expect(tail).toEqual([
+      "Finalize",
+      "DeliversOutputs",
+      "DeliverOutputs",
+      "Cleanup",
+      "CheckOutcome",
+      "TeamRunSucceeded",
+    ]);
+    const payload = r.calls.DeliverOutputs?.[0] as Record<string, unknown>;
+    // The function derives the target from the run; the state gives it nothing else to trust.
+    expect(Object.keys(payload).sort()).toEqual(["namespace", "runId", "teamName"]);
+    expect(r.cleanup()?.outputs).toEqual({
+      location: `s3://bucket/runs/default/team/${payload.runId}/output/`,
+      files: 2,
+    });
+  });
+
+  it("fails the run when the outputs cannot be delivered, through Cleanup with the reason", async () => {
+    const r = await run({
+      agents: [agentItem("lead")],
+      mode: "cowork",
+      failDelivery: "AccessDenied on s3://elsewhere/reports/",
+    });
+    expect(r.status).toBe("FAILED");
+    expect(r.cleanup()?.failure).toEqual({
+      Error: OUTPUTS_NOT_DELIVERED,
+      Cause: "AccessDenied on s3://elsewhere/reports/",
+    });
+    expect(r.visited.at(-1)).toBe("TeamRunFailed");
   });
 
   it("catches a failing lead's RunAgent into Cleanup with the reason, and fails the execution", async () => {

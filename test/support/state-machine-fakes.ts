@@ -32,13 +32,17 @@ export function agentItem(
   };
 }
 
-export function fakePrepareResult(input: PreparePayload, agents: AgentItem[]): PrepareResult {
+export function fakePrepareResult(
+  input: PreparePayload,
+  agents: AgentItem[],
+  mode: "coding" | "cowork" = "coding",
+): PrepareResult {
   return {
     run: {
       runId: input.runId,
       namespace: input.namespace,
       teamName: input.teamName,
-      mode: "coding",
+      mode,
       taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/Squadron-runner:7",
       accessPointId: "fsap-0123",
       posixUid: 20001,

@@ -98,23 +98,19 @@ describe("cowork workspace", () => {
     ).rejects.toThrow(/must be relative and stay inside/);
   });
 
-  it("finalize runs the validation script and uploads the outputs to the store", async () => {
+  it("finalize runs the validation script and lists the outputs, leaving delivery to DeliverOutputs", async () => {
     const runDir = path.join(root, "run");
     const team = coworkTeam();
-    const empty = await finalize({ runDir, team, runId: "c1", store });
+    const empty = await finalize({ runDir, team, runId: "c1" });
     expect(empty.ok).toBe(false);
     expect(empty.gates[0]).toMatchObject({ name: "validation", ok: false, exitCode: 1 });
 
     write(path.join(runDir, "workspace/output/report.md"), "# Findings\n");
     write(path.join(runDir, "workspace/output/charts/q1.svg"), "<svg/>\n");
-    const result = await finalize({ runDir, team, runId: "c1", store });
+    const result = await finalize({ runDir, team, runId: "c1" });
     expect(result.ok, result.error).toBe(true);
-    expect(result.outputs?.files).toEqual([
-      "runs/analysts/research/c1/output/charts/q1.svg",
-      "runs/analysts/research/c1/output/report.md",
-    ]);
-    expect(readFileSync(path.join(dataDir, "runs/analysts/research/c1/output/report.md"), "utf8")).toBe(
-      "# Findings\n",
-    );
+    expect(result.outputs).toEqual({ mountPath: "/workspace/output", files: ["charts/q1.svg", "report.md"] });
+    // The runner writes nothing to the object store: it holds no write access to the bucket.
+    expect(existsSync(path.join(dataDir, "runs"))).toBe(false);
   });
 });

@@ -1,0 +1,30 @@
+import {
+  awsObjects,
+  awsRunsDir,
+  awsStore,
+  buildDependencies,
+  environmentOf,
+} from "../../core/control/aws-deps.ts";
+import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { deliverRunOutputs } from "../../core/control/run-outputs.ts";
+import type { DeliverOutputsPayload, DeliverOutputsResult } from "../../state-machines/contract.ts";
+import { perContainer } from "../shared.ts";
+
+const dependencies = {
+  store: awsStore,
+  objects: awsObjects,
+  runsDir: awsRunsDir,
+};
+/** The variables this function reads (test/infra checks the stack sets them). */
+export const environment = environmentOf(dependencies);
+const container = perContainer("outputs", (logger) => buildDependencies(dependencies, logger));
+
+/** DeliverOutputs: a cowork run's output directory (read-only EFS mount) to its bucket prefix. */
+export async function handler(payload: DeliverOutputsPayload): Promise<DeliverOutputsResult> {
+  const { deps, t } = container();
+  return instrumented(t, { teamRunId: payload.runId }, async () => {
+    const result = await deliverRunOutputs(deps, payload);
+    t.metrics.addMetric("OutputFilesDelivered", MetricUnit.Count, result.files);
+    return result;
+  });
+}
