@@ -144,7 +144,12 @@ export class Orchestration extends Construct {
     });
     fns.prepare.fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ["elasticfilesystem:CreateAccessPoint", "elasticfilesystem:TagResource"],
+        // Describe: CreateAccessPoint answers "creating"; Prepare waits for "available".
+        actions: [
+          "elasticfilesystem:CreateAccessPoint",
+          "elasticfilesystem:TagResource",
+          "elasticfilesystem:DescribeAccessPoints",
+        ],
         resources: [storage.fileSystem.fileSystemArn, accessPointArns],
       }),
     );
