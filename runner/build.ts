@@ -36,7 +36,7 @@ export interface BuildRunnerOptions {
 
 export async function buildRunner(
   options: BuildRunnerOptions = {},
-): Promise<{ outdir: string; files: string[] }> {
+): Promise<{ outdir: string; files: string[]; inputs: string[] }> {
   const outdir = resolve(options.outdir ?? join(here, "..", "dist", "runner"));
   await mkdir(outdir, { recursive: true });
   const result = await build({
@@ -47,6 +47,9 @@ export async function buildRunner(
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
     platform: "node",
+    // The SDK's ES module builds: one module per command, so esbuild keeps only the commands the
+    // runner references (test/infra/iam-coverage.test.ts reads them), as the Lambda bundles do.
+    mainFields: ["module", "main"],
     format: "esm",
     target: options.target ?? "node20",
     outdir,
@@ -63,7 +66,15 @@ export async function buildRunner(
   const shim = join(outdir, "scripted-claude");
   await writeFile(shim, SCRIPTED_SHIM);
   await chmod(shim, 0o755);
-  return { outdir, files: [...Object.keys(result.metafile.outputs), shim] };
+  // Source files that contributed code, for checks of what the bundle can do (test/infra IAM).
+  const inputs = new Set(
+    Object.values(result.metafile.outputs).flatMap((o) =>
+      Object.entries(o.inputs)
+        .filter(([, use]) => use.bytesInOutput > 0)
+        .map(([input]) => input),
+    ),
+  );
+  return { outdir, files: [...Object.keys(result.metafile.outputs), shim], inputs: [...inputs] };
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

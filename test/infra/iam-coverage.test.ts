@@ -8,7 +8,7 @@
  * The stack is synthesised with ECS and Slack on: the configuration where the handlers reach the
  * most services (EKS runs create no access points or task definitions; without Slack the api
  * reads no bot token). Resources are checked by the per-construct assertions in stack.test.ts;
- * this test checks actions.
+ * this test checks actions. The runner's bundle is checked against its task role the same way.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleHandler, HANDLER_NAMES, type HandlerName } from "../../infra/bundling.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
+import { buildRunner } from "../../runner/build.ts";
 import { synth } from "./support.ts";
 
 /** SDK package → IAM service prefix. */
@@ -66,9 +67,16 @@ const NEVER_SENT_BY: Partial<Record<HandlerName, Record<string, string>>> = {
   },
 };
 
+/** The runner container (its task role): the commands its bundle holds but never sends. */
+const RUNNER_NEVER_SENT: Record<string, string> = {
+  "s3:PutObject":
+    "S3ObjectStore.upload: a cowork run's outputs are delivered by the outputs function, never by a runner",
+};
+
 let template: Template;
 let stack: SquadronStack;
 const bundled = new Map<HandlerName, string[]>();
+let runnerCommands: string[] = [];
 const outRoot = mkdtempSync(join(tmpdir(), "squadron-iam-"));
 
 beforeAll(async () => {
@@ -77,26 +85,32 @@ beforeAll(async () => {
     slack: { enabled: true, channel: "#approvals" },
   }));
   for (const name of HANDLER_NAMES) {
-    const bundle = await bundleHandler(name, join(outRoot, name));
-    const actions = bundle.inputs
-      .map((input) => /@aws-sdk\/(client-[a-z0-9-]+)\/dist-es\/commands\/(\w+)Command\.js$/.exec(input))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map(([, client, command]) => {
-        const prefix = SERVICE_PREFIX[client as string];
-        if (!prefix) throw new Error(`${name}: no IAM prefix known for @aws-sdk/${client}`);
-        return `${prefix}:${command}`;
-      });
-    bundled.set(name, [...new Set(actions)].sort());
+    bundled.set(name, commandsOf(name, (await bundleHandler(name, join(outRoot, name))).inputs));
   }
+  runnerCommands = commandsOf("runner", (await buildRunner({ outdir: join(outRoot, "runner") })).inputs);
 }, 120_000);
+
+/** The IAM actions of the SDK command modules among a bundle's inputs, e.g. `s3:PutObject`. */
+function commandsOf(what: string, inputs: string[]): string[] {
+  const actions = inputs
+    .map((input) => /@aws-sdk\/(client-[a-z0-9-]+)\/dist-(?:es|cjs)\/commands\/(\w+)Command\.js$/.exec(input))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, client, command]) => {
+      const prefix = SERVICE_PREFIX[client as string];
+      if (!prefix) throw new Error(`${what}: no IAM prefix known for @aws-sdk/${client}`);
+      return `${prefix}:${command}`;
+    });
+  return [...new Set(actions)].sort();
+}
 
 afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
-/** Every action the role of handler `name` is allowed (any resource), from the template. */
-function grantedActions(name: HandlerName): Set<string> {
-  const fn = stack.handlerFunctions().find((f) => f.name === name);
-  if (!fn) throw new Error(`no function for ${name}`);
-  const roleId = stack.getLogicalId(fn.role.node.defaultChild as CfnResource);
+/** Every action the role of handler `name` (or the runner's task role) is allowed, any resource. */
+function grantedActions(name: HandlerName | "runner"): Set<string> {
+  const role =
+    name === "runner" ? stack.compute.taskRole : stack.handlerFunctions().find((f) => f.name === name)?.role;
+  if (!role) throw new Error(`no role for ${name}`);
+  const roleId = stack.getLogicalId(role.node.defaultChild as CfnResource);
   const granted = new Set<string>();
   for (const policy of Object.values(template.findResources("AWS::IAM::Policy"))) {
     const roles = policy.Properties.Roles as Array<{ Ref?: string }>;
@@ -129,6 +143,20 @@ describe("IAM: every AWS command in a Lambda bundle is granted to its function",
       .map((command) => ACTION_OF_COMMAND[command] ?? command)
       .filter((action) => !allows(granted, action));
     expect(missing, `${name} sends these without a grant`).toEqual([]);
+  });
+
+  it("the runner: each command is allowed by the task role, and it cannot put objects", () => {
+    expect(runnerCommands).toEqual(
+      expect.arrayContaining(["dynamodb:UpdateItem", "s3:GetObject", "s3:PutObject"]),
+    );
+    const granted = grantedActions("runner");
+    const neverSent = { ...NEVER_SENT, ...RUNNER_NEVER_SENT };
+    const missing = runnerCommands
+      .filter((command) => !(command in neverSent))
+      .map((command) => ACTION_OF_COMMAND[command] ?? command)
+      .filter((action) => !allows(granted, action));
+    expect(missing, "the runner sends these without a grant").toEqual([]);
+    expect(allows(granted, "s3:PutObject")).toBe(false);
   });
 
   it.each(Object.keys(NEVER_SENT_BY) as HandlerName[])(
