@@ -5,6 +5,7 @@
  * names the key.
  */
 import { z } from "zod";
+import { SECRET_NAME_PART, TEAM_SECRET_PREFIX } from "../core/control/team-secrets.ts";
 import { tryParseDuration } from "../core/manifest/duration.ts";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -110,6 +111,14 @@ export const configSchema = z
         "must be a duration longer than zero like 4h, 90m or 1h30m",
       )
       .default("4h"),
+    /**
+     * Secrets Manager name prefix of the teams' own secrets (`<prefix>/<namespace>/<name>`). Give
+     * each deployment in an account its own (e.g. squadron-prod), so none can read another's.
+     */
+    teamSecretPrefix: z
+      .string()
+      .regex(SECRET_NAME_PART, 'must be a Secrets Manager name part: letters, digits and _+=.@- (no "/")')
+      .default(TEAM_SECRET_PREFIX),
     /**
      * Buckets besides Squadron's own that manifests read inputs and skills from (`s3://bucket/...`):
      * the runner may list and read them. Another account's bucket must also allow it in its policy.

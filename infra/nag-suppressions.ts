@@ -8,7 +8,6 @@ import * as eks from "aws-cdk-lib/aws-eks";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
 import { BUCKET_AREAS, READABLE_INPUT_AREAS } from "../core/bucket-layout.ts";
-import { TEAM_SECRET_PREFIX } from "../core/control/team-secrets.ts";
 import type { SquadronConfig } from "./config.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { INTERFACE_ENDPOINTS } from "./constructs/network.ts";
@@ -193,7 +192,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
 
   // Team secrets (squadron/<namespace>/<name>): named per team in manifests, created by users, so
   // only the prefix can be granted.
-  const teamSecrets = partitionArn("secretsmanager", `secret:${TEAM_SECRET_PREFIX}/*`);
+  const teamSecrets = partitionArn("secretsmanager", `secret:${config.teamSecretPrefix}/*`);
   const teamSecretReaders: IConstruct[] = [o.budget.role, o.cleanup.role, o.deadline.role, o.events.role];
   if (compute.taskDefinition) teamSecretReaders.push(o.prepare.role);
   teamSecretReaders.push(approvals.handler.role);
@@ -202,7 +201,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     ack(
       role,
       `AwsSolutions-IAM5[Resource::${teamSecrets}]`,
-      "Team secrets are named in manifests and created by users under the squadron/ prefix; the prefix is the narrowest grant (the trailing * covers the -?????? suffix).",
+      "Team secrets are named in manifests and created by users under the deployment's teamSecretPrefix; the prefix is the narrowest grant (the trailing * covers the -?????? suffix).",
     );
   }
 

@@ -44,7 +44,7 @@ import { SlackClient } from "./slack-client.ts";
 import { DynamoOnceClaims, type OnceClaims } from "./task-stops.ts";
 import { DirectoryTeamFiles, NoTeamFiles, type TeamFilesReader } from "./team-files.ts";
 import { CloudWatchTeamLogs, type TeamLogsReader } from "./team-logs.ts";
-import { teamSecretId } from "./team-secrets.ts";
+import { TEAM_SECRET_PREFIX, teamSecretId } from "./team-secrets.ts";
 
 export { ENV, type EnvNeeds } from "./env-names.ts";
 
@@ -91,11 +91,20 @@ export function awsSecret(): (id: string) => Promise<string | undefined> {
   return sharedSecret;
 }
 
-/** Reads a team's named secret through the naming scheme (`squadron/<namespace>/<name>`). */
+/** Reads a team's named secret through the naming scheme (`<prefix>/<namespace>/<name>`). */
 export function teamSecretReader(
   read: (id: string) => Promise<string | undefined>,
+  prefix: string = teamSecretPrefix(),
 ): (namespace: string, name: string) => Promise<string | undefined> {
-  return (namespace, name) => read(teamSecretId(namespace, name));
+  return (namespace, name) => read(teamSecretId(namespace, name, prefix));
+}
+
+/**
+ * The deployment's team secret prefix. Declared "always" by the dependencies that use it, so the
+ * stack must set it (test/infra); the default only serves handlers run outside a deployment.
+ */
+function teamSecretPrefix(): string {
+  return env(ENV.teamSecretPrefix) ?? TEAM_SECRET_PREFIX;
 }
 
 /**
@@ -215,13 +224,13 @@ function slackClient(): SlackClient | undefined {
  * functions that never post to Slack nor ask for approvals.
  */
 export const awsWebhookNotifier: AwsDependency<GateNotifier> = {
-  env: {},
+  env: { teamSecretPrefix: "always" },
   make: (logger) => new ChannelGateNotifier({ teamSecret: teamSecretReader(awsSecret()), logger }),
 };
 
 /** Webhooks and, with a bot token, Slack messages: updates a decided gate's message (api). */
 export const awsSlackNotifier: AwsDependency<GateNotifier> = {
-  env: { slackTokenSecret: "slack" },
+  env: { slackTokenSecret: "slack", teamSecretPrefix: "always" },
   make: (logger) => {
     const slack = slackClient();
     return new ChannelGateNotifier({
@@ -237,7 +246,12 @@ export const awsSlackNotifier: AwsDependency<GateNotifier> = {
  * gate webhooks signed with the stack's webhook secret.
  */
 export const awsApprovalNotifier: AwsDependency<GateNotifier> = {
-  env: { slackTokenSecret: "slack", slackChannel: "slack", webhookSecret: "always" },
+  env: {
+    slackTokenSecret: "slack",
+    slackChannel: "slack",
+    webhookSecret: "always",
+    teamSecretPrefix: "always",
+  },
   make: (logger) => {
     const secret = awsSecret();
     const slack = slackClient();
@@ -278,7 +292,7 @@ export const awsSlackInteractivity: AwsDependency<SlackInteractivityOptions> = {
  * the Job mounts `runs/<runId>` of the claim).
  */
 export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
-  env: { fileSystem: "ecs", taskDefinition: "ecs", volume: "ecs" },
+  env: { fileSystem: "ecs", taskDefinition: "ecs", volume: "ecs", teamSecretPrefix: "ecs" },
   make: () => {
     const fileSystemId = env(ENV.fileSystem);
     const baseTaskDefinition = env(ENV.taskDefinition);
@@ -290,6 +304,7 @@ export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
       volumeName: required(ENV.volume),
       runsRoot: EFS_RUNS_ROOT,
       resolveSecretArn: secretArnResolver(secretsManagerClient()),
+      teamSecretPrefix: teamSecretPrefix(),
     });
   },
 };

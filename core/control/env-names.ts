@@ -26,6 +26,8 @@ export const ENV = {
   slackChannel: "SQUADRON_SLACK_CHANNEL",
   /** Comma-separated Slack user ids allowed to approve when a gate names none. */
   slackApprovers: "SQUADRON_SLACK_APPROVERS",
+  /** Name prefix of the teams' own secrets in Secrets Manager (`<prefix>/<namespace>/<name>`). */
+  teamSecretPrefix: "SQUADRON_TEAM_SECRET_PREFIX",
   /** HMAC key of signed approval-gate webhooks (a gate's `webhookUrl`). */
   webhookSecret: "SQUADRON_WEBHOOK_SECRET_ARN",
   /** The runner containers' log group (awslogs driver); the api function reads `logs` from it. */

@@ -70,6 +70,8 @@ export interface EfsEcsWorkspaceOptions {
    * failing clearly when the secret does not exist; without it the partial ARN is used.
    */
   resolveSecretArn?: (partialArn: string) => Promise<string>;
+  /** The deployment's team secret prefix (core/control/team-secrets.ts); "squadron" by default. */
+  teamSecretPrefix?: string;
 }
 
 type Send<C> = Pick<C, Extract<keyof C, "send">>;
@@ -121,7 +123,7 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
       taskRoleArn: td.taskRoleArn,
       executionRoleArn: td.executionRoleArn,
       networkMode: td.networkMode,
-      containerDefinitions: await withTeamSecrets(td, run, this.options.resolveSecretArn),
+      containerDefinitions: await withTeamSecrets(td, run, this.options),
       volumes,
       placementConstraints: td.placementConstraints,
       requiresCompatibilities: td.requiresCompatibilities,
@@ -188,8 +190,9 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
 async function withTeamSecrets(
   td: TaskDefinition,
   run: RunWorkspaceRequest,
-  resolve: (partialArn: string) => Promise<string> = async (arn) => arn,
+  options: Pick<EfsEcsWorkspaceOptions, "resolveSecretArn" | "teamSecretPrefix">,
 ): Promise<TaskDefinition["containerDefinitions"]> {
+  const resolve = options.resolveSecretArn ?? (async (arn: string) => arn);
   const team = run.team;
   const containers = td.containerDefinitions;
   if (!team || !containers) return containers;
@@ -203,7 +206,7 @@ async function withTeamSecrets(
   const added = await Promise.all(
     wanted.map(async (s) => ({
       name: s.env,
-      valueFrom: await resolve(teamSecretArn(arnBase, run.namespace, s.secret)),
+      valueFrom: await resolve(teamSecretArn(arnBase, run.namespace, s.secret, options.teamSecretPrefix)),
     })),
   );
   const replaced = new Set(added.map((s) => s.name));

@@ -4,32 +4,34 @@
  * Manifests name secrets by name only (`repository.credentialsSecret`, `auth.apiKeySecret`,
  * `auth.cliSecrets`, an MCP server's `authSecret`, `observability.webhook.secretRef`). In AWS the
  * secret `<name>` of a team in namespace `<namespace>` is the Secrets Manager secret
- * `squadron/<namespace>/<name>`: one prefix, so IAM grants (the webhook-signing functions, the
- * runner's task execution role) cover team secrets and nothing else, and a namespace cannot name
- * another namespace's secret.
+ * `<prefix>/<namespace>/<name>`, the prefix being the deployment's `teamSecretPrefix` ("squadron"
+ * unless configured): one prefix per deployment, so IAM grants (the webhook-signing functions, the
+ * runner's task execution role) cover that deployment's team secrets and nothing else, and a
+ * namespace cannot name another namespace's secret.
  */
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 
-/** The Secrets Manager name prefix of every team secret (IAM grants `secret:squadron/*`). */
+/** The default Secrets Manager name prefix of team secrets (IAM grants `secret:<prefix>/*`). */
 export const TEAM_SECRET_PREFIX = "squadron";
 
 // Secrets Manager allows [A-Za-z0-9/_+=.@-]; "/" is left out so a name cannot reach into
 // another namespace's part of the prefix.
-const SAFE_PART = /^[A-Za-z0-9_+=.@-]+$/;
+export const SECRET_NAME_PART = /^[A-Za-z0-9_+=.@-]+$/;
 
 /** The Secrets Manager secret id (its name) of the team secret `name` in `namespace`. */
-export function teamSecretId(namespace: string, name: string): string {
+export function teamSecretId(namespace: string, name: string, prefix: string = TEAM_SECRET_PREFIX): string {
   for (const [what, value] of [
+    ["team secret prefix", prefix],
     ["namespace", namespace],
     ["secret name", name],
   ] as const) {
-    if (!SAFE_PART.test(value)) {
+    if (!SECRET_NAME_PART.test(value)) {
       throw new Error(
         `${what} "${value}" cannot name a Secrets Manager secret: use only letters, digits and _+=.@- (no "/" or spaces)`,
       );
     }
   }
-  return `${TEAM_SECRET_PREFIX}/${namespace}/${name}`;
+  return `${prefix}/${namespace}/${name}`;
 }
 
 /**
@@ -37,12 +39,17 @@ export function teamSecretId(namespace: string, name: string): string {
  * e.g. the runner's task definition): ECS `secrets[].valueFrom` and GetSecretValue both accept
  * it (Secrets Manager adds a 6-character suffix to full ARNs).
  */
-export function teamSecretArn(sameAccountArn: string, namespace: string, name: string): string {
+export function teamSecretArn(
+  sameAccountArn: string,
+  namespace: string,
+  name: string,
+  prefix: string = TEAM_SECRET_PREFIX,
+): string {
   const [arn, partition, , region, account] = sameAccountArn.split(":");
   if (arn !== "arn" || !partition || !region || !account) {
     throw new Error(`"${sameAccountArn}" is not a regional ARN to take the account and region from`);
   }
-  return `arn:${partition}:secretsmanager:${region}:${account}:secret:${teamSecretId(namespace, name)}`;
+  return `arn:${partition}:secretsmanager:${region}:${account}:secret:${teamSecretId(namespace, name, prefix)}`;
 }
 
 /**

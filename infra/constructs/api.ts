@@ -66,6 +66,7 @@ export class Api extends Construct {
         [ENV.stateMachine]: teamRunStateMachineArn(stack),
         [ENV.runsMount]: RUNS_MOUNT,
         [ENV.runnerLogGroup]: props.runnerLogGroup.logGroupName,
+        [ENV.teamSecretPrefix]: config.teamSecretPrefix,
         // For manifests that set none (core/manifest ManifestOptions.defaults).
         [ENV.defaultTimeout]: config.defaultTimeout,
         ...(config.defaultBudgetUsd !== undefined

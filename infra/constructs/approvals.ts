@@ -37,6 +37,7 @@ export class Approvals extends Construct {
     const environment: Record<string, string> = {
       [ENV.table]: storage.table.tableName,
       [ENV.webhookSecret]: this.webhookSecret.secretArn,
+      [ENV.teamSecretPrefix]: config.teamSecretPrefix,
     };
     if (config.slack.enabled) {
       this.signingSecret = new secretsmanager.Secret(this, "SlackSigningSecret", {
@@ -63,7 +64,7 @@ export class Approvals extends Construct {
     this.signingSecret?.grantRead(this.handler.fn);
     this.botToken?.grantRead(this.handler.fn);
     // Gate webhooks to the team's own webhook are signed with its webhook.secretRef.
-    grantTeamSecrets(this.handler.fn);
+    grantTeamSecrets(this.handler.fn, config.teamSecretPrefix);
     grantTaskResponse(this.handler.fn, stack);
   }
 }

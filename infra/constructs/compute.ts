@@ -170,7 +170,7 @@ export class Compute extends Construct {
       const executionRole = taskDefinition.obtainExecutionRole();
       // The execution role resolves the per-run revision's team secrets (valueFrom under the
       // team prefix); the task role, which the agents' code runs with, never reads them.
-      grantTeamSecrets(executionRole);
+      grantTeamSecrets(executionRole, config.teamSecretPrefix);
       this.launcher = new EcsFargateLauncher({
         clusterArn: cluster.clusterArn,
         clusterName: cluster.clusterName,

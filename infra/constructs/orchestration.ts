@@ -108,25 +108,30 @@ export class Orchestration extends Construct {
             [ENV.volume]: compute.runnerVolumeName,
           }
         : {};
+    // The functions that read or name team secrets (webhook signing keys, Prepare's ECS secrets).
+    const teamSecrets = { [ENV.teamSecretPrefix]: config.teamSecretPrefix };
     this.functions = {
       prepare: make("prepare", {
         ...workspaceEnv,
+        ...(td ? teamSecrets : {}),
         [ENV.bucket]: storage.bucket.bucketName,
         [ENV.teamDir]: compute.teamDir,
       }),
-      cleanup: make("cleanup", workspaceEnv),
+      cleanup: make("cleanup", { ...workspaceEnv, ...teamSecrets }),
       dependencies: make("dependencies"),
-      budget: make("budget"),
-      deadline: make("deadline"),
-      events: make("events", workspaceEnv),
+      budget: make("budget", teamSecrets),
+      deadline: make("deadline", teamSecrets),
+      events: make("events", { ...workspaceEnv, ...teamSecrets }),
     };
     const fns = this.functions;
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
     // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
     // team's webhook.secretRef.
-    for (const f of [fns.budget, fns.cleanup, fns.deadline, fns.events]) grantTeamSecrets(f.fn);
+    for (const f of [fns.budget, fns.cleanup, fns.deadline, fns.events]) {
+      grantTeamSecrets(f.fn, config.teamSecretPrefix);
+    }
     // Prepare puts the team secrets' full ARNs in the runner's task definition (ECS only).
-    if (td) grantDescribeTeamSecrets(fns.prepare.fn);
+    if (td) grantDescribeTeamSecrets(fns.prepare.fn, config.teamSecretPrefix);
 
     // Prepare writes each run's manifest, which the run's runner containers read.
     fns.prepare.fn.addToRolePolicy(

@@ -1,31 +1,31 @@
 /**
- * Read access to the teams' named secrets (`squadron/<namespace>/<name>`, core/control/
- * team-secrets.ts): the prefix only, never the deployment's own secrets or anyone else's.
+ * Read access to the teams' named secrets (`<teamSecretPrefix>/<namespace>/<name>`, core/control/
+ * team-secrets.ts): the deployment's prefix only, never its own secrets, another deployment's
+ * team secrets (given each its own prefix) or anyone else's.
  */
 import { ArnFormat, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type { IConstruct } from "constructs";
-import { TEAM_SECRET_PREFIX } from "../../core/control/team-secrets.ts";
 
 /**
  * The ARN pattern of every team secret. The trailing `*` also covers the 6-character suffix
  * (`-??????`) Secrets Manager appends to each secret's ARN.
  */
-export function teamSecretsArn(scope: IConstruct): string {
+export function teamSecretsArn(scope: IConstruct, prefix: string): string {
   return Stack.of(scope).formatArn({
     service: "secretsmanager",
     resource: "secret",
-    resourceName: `${TEAM_SECRET_PREFIX}/*`,
+    resourceName: `${prefix}/*`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
 }
 
 /** Lets `principal` read team secrets (GetSecretValue on the prefix). */
-export function grantTeamSecrets(principal: iam.IGrantable & IConstruct): void {
+export function grantTeamSecrets(principal: iam.IGrantable & IConstruct, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee: principal,
     actions: ["secretsmanager:GetSecretValue"],
-    resourceArns: [teamSecretsArn(principal)],
+    resourceArns: [teamSecretsArn(principal, prefix)],
   });
 }
 
@@ -33,10 +33,10 @@ export function grantTeamSecrets(principal: iam.IGrantable & IConstruct): void {
  * Lets `principal` describe team secrets (DescribeSecret: metadata, not values), for Prepare to
  * put their full ARNs in the runner's task definition.
  */
-export function grantDescribeTeamSecrets(principal: iam.IGrantable & IConstruct): void {
+export function grantDescribeTeamSecrets(principal: iam.IGrantable & IConstruct, prefix: string): void {
   iam.Grant.addToPrincipal({
     grantee: principal,
     actions: ["secretsmanager:DescribeSecret"],
-    resourceArns: [teamSecretsArn(principal)],
+    resourceArns: [teamSecretsArn(principal, prefix)],
   });
 }

@@ -20,6 +20,14 @@ describe("configuration (cdk.json context `squadron`)", () => {
     });
   });
 
+  it("takes a team secret prefix that is one Secrets Manager name part", () => {
+    expect(parseConfig(undefined).teamSecretPrefix).toBe("squadron");
+    expect(parseConfig({ teamSecretPrefix: "squadron-prod" }).teamSecretPrefix).toBe("squadron-prod");
+    expect(() => parseConfig({ teamSecretPrefix: "squadron/prod" })).toThrow(
+      /squadron\.teamSecretPrefix: must be a Secrets Manager name part/,
+    );
+  });
+
   it("takes extra input and output buckets by name only", () => {
     expect(parseConfig({ outputBuckets: ["team-reports"] }).outputBuckets).toEqual(["team-reports"]);
     expect(() => parseConfig({ inputBuckets: ["s3://team-data/"], outputBuckets: ["Reports"] })).toThrow(

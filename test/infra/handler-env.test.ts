@@ -38,6 +38,7 @@ const FULL_ENV: Record<EnvName, string> = {
   [ENV.runnerLogGroup]: "/squadron/runner",
   [ENV.defaultTimeout]: "2h",
   [ENV.defaultBudget]: "25",
+  [ENV.teamSecretPrefix]: "squadron-prod",
 };
 
 /** Builds a dependency with every variable set and returns the SQUADRON_* names it read. */

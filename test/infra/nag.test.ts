@@ -63,7 +63,7 @@ describe("cdk-nag AwsSolutions", () => {
     expect(r.failed).toBeUndefined();
   }, 120_000);
 
-  it("finds none for EKS with an existing VPC, Slack, WAF and extra buckets, and that synth is offline", async () => {
+  it("finds none for EKS with an existing VPC, Slack, WAF, extra buckets and a secret prefix, offline", async () => {
     const r = nagSynth({
       compute: "eks",
       eks: { clusterName: "prod", kubectlRoleArn: KUBECTL_ROLE_ARN },
@@ -72,6 +72,7 @@ describe("cdk-nag AwsSolutions", () => {
       waf: true,
       inputBuckets: ["partner-data"],
       outputBuckets: ["partner-reports"],
+      teamSecretPrefix: "squadron-prod",
     });
     expect(r.errors).toEqual([]);
     expect(r.failed).toBeUndefined();

@@ -2,6 +2,7 @@ import type { CfnResource } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ENV } from "../../core/control/env-names.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
 import { synth } from "./support.ts";
 
@@ -45,7 +46,7 @@ function prefixGrants(): Map<string, unknown[]> {
 
 const id = (c: IConstruct) => stack.getLogicalId(c.node.defaultChild as CfnResource);
 
-describe("team secrets (squadron/<namespace>/<name>)", () => {
+describe("team secrets (<teamSecretPrefix>/<namespace>/<name>, squadron/ by default)", () => {
   it("lets the webhook-signing functions and the runner's execution role read the prefix, and only them", () => {
     const o = stack.orchestration.functions;
     const td = stack.compute.taskDefinition;
@@ -66,6 +67,31 @@ describe("team secrets (squadron/<namespace>/<name>)", () => {
     expect(prefixGrants().get(id(stack.orchestration.functions.prepare.role))).toEqual([
       "secretsmanager:DescribeSecret",
     ]);
+  });
+
+  it("grants and names a deployment's own prefix when teamSecretPrefix is set, and nothing under squadron/", () => {
+    const prod = synth({
+      runnerImageUri: "public.ecr.aws/squadron/runner:test",
+      teamSecretPrefix: "squadron-prod",
+    });
+    const policies = JSON.stringify(prod.template.findResources("AWS::IAM::Policy"));
+    expect(policies).toContain(":secret:squadron-prod/*");
+    expect(policies).not.toContain(":secret:squadron/*");
+    const o = prod.stack.orchestration.functions;
+    const readers = [
+      o.prepare,
+      o.budget,
+      o.cleanup,
+      o.deadline,
+      o.events,
+      prod.stack.approvals.handler,
+      prod.stack.api.handler,
+    ];
+    for (const f of readers) {
+      const fn =
+        prod.template.toJSON().Resources[prod.stack.getLogicalId(f.fn.node.defaultChild as CfnResource)];
+      expect(fn.Properties.Environment.Variables[ENV.teamSecretPrefix], f.name).toBe("squadron-prod");
+    }
   });
 
   it("never lets the task role (the agents' code), the api or dependencies near them", () => {

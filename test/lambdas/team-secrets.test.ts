@@ -73,6 +73,15 @@ describe("team secret naming scheme", () => {
     expect(() => teamSecretArn("squadron-runner", "payments", "x")).toThrow(/not a regional ARN/);
   });
 
+  it("puts them under the deployment's own prefix when it has one", () => {
+    expect(teamSecretId("payments", "billing-git-token", "squadron-prod")).toBe(
+      "squadron-prod/payments/billing-git-token",
+    );
+    expect(() => teamSecretId("payments", "x", "squadron/prod")).toThrow(
+      /team secret prefix "squadron\/prod"/,
+    );
+  });
+
   it("names MCP secrets' variables exactly as the runner reads them", () => {
     for (const name of ["linear.token", "github-pat", "Notion_Key2"]) {
       expect(mcpSecretVariable(name)).toBe(secretVariable(name));
@@ -174,6 +183,23 @@ describe("Prepare's per-run task definition", () => {
     const full = ecs.calls.find((c) => c.command === "RegisterTaskDefinition")?.input as typeof registered;
     expect(full.containerDefinitions[0]?.secrets.slice(1).map((s) => s.valueFrom)).toEqual(
       EXPECTED_SECRETS.map((s) => `${arn(s.secret)}-Xy12Zq`),
+    );
+
+    // A deployment with its own prefix names its own team secrets, not another deployment's.
+    ecs.calls.length = 0;
+    const prod = new EfsEcsRunWorkspaces(efs, ecs, {
+      fileSystemId: "fs-12345678",
+      baseTaskDefinition: "Squadron-runner",
+      volumeName: "team",
+      teamSecretPrefix: "squadron-prod",
+    });
+    await prod.create({ runId: "billing-3c4d5e6f", namespace: "payments", teamName: "billing", team });
+    const prefixed = ecs.calls.find((c) => c.command === "RegisterTaskDefinition")
+      ?.input as typeof registered;
+    expect(prefixed.containerDefinitions[0]?.secrets.slice(1).map((s) => s.valueFrom)).toEqual(
+      EXPECTED_SECRETS.map(
+        (s) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:squadron-prod/payments/${s.secret}`,
+      ),
     );
   });
 });
