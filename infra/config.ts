@@ -39,6 +39,15 @@ const eksSchema = z
         "must be an IAM role ARN like arn:aws:iam::123456789012:role/squadron-kubectl",
       )
       .optional(),
+    /**
+     * For a cluster whose API endpoint is private: a security group the cluster's endpoint admits
+     * (e.g. the cluster security group). CDK's kubectl provider then runs in the stack's private
+     * subnets with it; the VPC must be the cluster's (vpc: {vpcId, ...}).
+     */
+    kubectlSecurityGroupId: z
+      .string()
+      .regex(/^sg-[0-9a-f]+$/, "must look like sg-0123abcd")
+      .optional(),
   })
   .strict();
 
@@ -169,6 +178,14 @@ export const configSchema = z
         path: ["eks", "kubectlRoleArn"],
         message:
           "is required to create the namespace, service account and EFS volume on the cluster: an IAM role with cluster-admin there (e.g. an access entry with AmazonEKSClusterAdminPolicy) that CDK's kubectl provider assumes; or set eks.manageKubernetesObjects to false and apply them yourself (docs/deploy.md)",
+      });
+    }
+    if (c.eks?.kubectlSecurityGroupId && c.vpc === "new") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eks", "kubectlSecurityGroupId"],
+        message:
+          "needs the cluster's VPC: set vpc to {vpcId, privateSubnetIds, availabilityZones} of the cluster's VPC, where the kubectl provider can reach the private endpoint",
       });
     }
     if (c.compute === "ecs" && c.eks) {

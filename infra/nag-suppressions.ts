@@ -127,7 +127,9 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "CDK's AwsCustomResource provider (one DescribeCluster at deploy time) uses the basic logging policy.",
     );
   }
-  if (compute.eksCluster) acknowledgeKubectlProvider(compute.eksCluster);
+  if (compute.eksCluster) {
+    acknowledgeKubectlProvider(compute.eksCluster, config.eks?.kubectlSecurityGroupId !== undefined);
+  }
   ack(
     approvals.webhookSecret,
     "AwsSolutions-SMG4",
@@ -295,7 +297,7 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
  * CDK's kubectl provider (a nested stack) applies the runners' namespace, service account and
  * volume on an EKS cluster; its two functions and roles are CDK's, configured as CDK ships them.
  */
-function acknowledgeKubectlProvider(cluster: eks.ICluster): void {
+function acknowledgeKubectlProvider(cluster: eks.ICluster, inVpc: boolean): void {
   const provider = eks.KubectlProvider.getOrCreate(cluster, cluster) as unknown as IConstruct;
   const handler = provider.node.tryFindChild("Handler") as lambda.Function | undefined;
   const framework = provider.node.tryFindChild("Provider")?.node.tryFindChild("framework-onEvent") as
@@ -332,6 +334,15 @@ function acknowledgeKubectlProvider(cluster: eks.ICluster): void {
     managed("service-role/AWSLambdaBasicExecutionRole"),
     "CDK's custom-resource framework function logs with the basic execution policy; it runs only at deploy.",
   );
+  if (inVpc) {
+    for (const role of [handler?.role, framework?.role]) {
+      ack(
+        role,
+        managed("service-role/AWSLambdaVPCAccessExecutionRole"),
+        "CDK's kubectl provider, in the cluster's VPC to reach a private endpoint (eks.kubectlSecurityGroupId), takes the VPC execution policy; it runs only at deploy.",
+      );
+    }
+  }
   if (!handler) throw new Error("cdk-nag acknowledgement: the kubectl provider has no Handler.");
   iam5(
     nested,

@@ -250,6 +250,14 @@ export class Compute extends Construct {
           clusterName: eksConfig.clusterName,
           kubectlRoleArn: eksConfig.kubectlRoleArn,
           kubectlLayer: new KubectlV33Layer(this, "KubectlLayer"),
+          // A private endpoint: kubectl runs in the cluster's VPC, admitted by this group.
+          ...(eksConfig.kubectlSecurityGroupId
+            ? {
+                vpc: network.vpc,
+                kubectlPrivateSubnetIds: network.vpc.selectSubnets(network.runnerSubnets).subnetIds,
+                kubectlSecurityGroupId: eksConfig.kubectlSecurityGroupId,
+              }
+            : {}),
         });
         const objects = runnerKubernetesObjects({
           namespace: eksConfig.namespace,

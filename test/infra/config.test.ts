@@ -20,6 +20,20 @@ describe("configuration (cdk.json context `squadron`)", () => {
     });
   });
 
+  it("runs kubectl for a private cluster endpoint only in an imported VPC (the cluster's)", () => {
+    const eks = {
+      clusterName: "prod",
+      kubectlRoleArn: "arn:aws:iam::123456789012:role/kubectl",
+      kubectlSecurityGroupId: "sg-0abc1234",
+    };
+    expect(() => parseConfig({ compute: "eks", eks })).toThrow(
+      /squadron\.eks\.kubectlSecurityGroupId: needs the cluster's VPC/,
+    );
+    expect(() => parseConfig({ compute: "eks", eks: { ...eks, kubectlSecurityGroupId: "default" } })).toThrow(
+      /squadron\.eks\.kubectlSecurityGroupId: must look like sg-0123abcd/,
+    );
+  });
+
   it("takes a team secret prefix that is one Secrets Manager name part", () => {
     expect(parseConfig(undefined).teamSecretPrefix).toBe("squadron");
     expect(parseConfig({ teamSecretPrefix: "squadron-prod" }).teamSecretPrefix).toBe("squadron-prod");

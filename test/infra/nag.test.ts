@@ -7,8 +7,11 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import * as eks from "aws-cdk-lib/aws-eks";
 import { Bucket } from "aws-cdk-lib/aws-s3";
+import type { IConstruct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { ENV } from "../../core/control/env-names.ts";
 import { buildApp } from "../../infra/app.ts";
@@ -159,6 +162,33 @@ describe("cdk-nag AwsSolutions", () => {
     expect(
       functionVariables(r.stack, template, r.stack.orchestration.functions.prepare)[ENV.fileSystem],
     ).toBe(undefined);
+  }, 120_000);
+
+  it("runs the kubectl provider in the cluster's VPC for a private endpoint, with no new finding", () => {
+    const r = nagSynth({
+      compute: "eks",
+      eks: {
+        clusterName: "prod",
+        kubectlRoleArn: KUBECTL_ROLE_ARN,
+        kubectlSecurityGroupId: "sg-0abc1234abcd12345",
+      },
+      vpc: EXISTING_VPC,
+    });
+    expect(r.errors).toEqual([]);
+    expect(r.failed).toBeUndefined();
+    const cluster = r.stack.compute.eksCluster;
+    if (!cluster) throw new Error("no cluster");
+    const provider = eks.KubectlProvider.getOrCreate(cluster, cluster) as unknown as IConstruct;
+    const functions = Object.values(
+      Template.fromStack(Stack.of(provider) as Stack).findResources("AWS::Lambda::Function"),
+    );
+    const inVpc = functions.filter((f) => f.Properties.VpcConfig);
+    // The kubectl handler and the provider framework's function, both in the given group.
+    expect(inVpc.length).toBeGreaterThanOrEqual(1);
+    for (const f of inVpc) {
+      expect(f.Properties.VpcConfig.SecurityGroupIds).toEqual(["sg-0abc1234abcd12345"]);
+      expect(f.Properties.VpcConfig.SubnetIds).toEqual(EXISTING_VPC.privateSubnetIds);
+    }
   }, 120_000);
 
   it("fails synth when a finding is not acknowledged", () => {
