@@ -50,23 +50,9 @@ export class SquadronClient {
       if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
     }
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    let headers: Record<string, string> = { accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    headers = await this.authorize(this.connection.auth, { method, url, headers, body });
-    // fetch sets Host itself from the URL, the same value that was signed.
-    delete headers.host;
-
-    let response: Response;
-    try {
-      response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (problem) {
-      throw new UnreachableError(
-        `cannot reach ${this.connection.endpoint.origin}: ${networkReason(problem, this.timeoutMs)}`,
-      );
-    }
-    const text = await response.text();
-    const parsed = parseJson(text);
-    if (!response.ok) {
+    const response = await this.send(method, url, body, body === undefined ? undefined : "application/json");
+    const parsed = parseJson(response.text);
+    if (response.status < 200 || response.status > 299) {
       const record = (parsed ?? {}) as { error?: unknown; issues?: unknown };
       const error =
         typeof record.error === "string"
@@ -75,6 +61,39 @@ export class SquadronClient {
       throw new ApiError(response.status, error, issuesOf(record.issues), parsed);
     }
     return parsed as T;
+  }
+
+  /**
+   * Sends a request to `pathAndQuery` under the endpoint with this connection's auth and returns
+   * the answer as it came (`squadron web` relays it to the browser). Rejects only when the API
+   * cannot be reached or the request cannot be signed.
+   */
+  async send(
+    method: string,
+    target: URL | string,
+    body?: string,
+    contentType?: string,
+  ): Promise<{ status: number; statusText: string; contentType: string | null; text: string }> {
+    const url = typeof target === "string" ? new URL(this.base + target) : target;
+    let headers: Record<string, string> = { accept: "application/json" };
+    if (contentType !== undefined) headers["content-type"] = contentType;
+    headers = await this.authorize(this.connection.auth, { method, url, headers, body });
+    // fetch sets Host itself from the URL, the same value that was signed.
+    delete headers.host;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (problem) {
+      throw new UnreachableError(
+        `cannot reach ${this.connection.endpoint.origin}: ${networkReason(problem, this.timeoutMs)}`,
+      );
+    }
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      contentType: response.headers.get("content-type"),
+      text: await response.text(),
+    };
   }
 
   private async authorize(

@@ -84,7 +84,13 @@ export interface CliResult {
  */
 export function squadron(
   args: string[],
-  options: { env?: Record<string, string>; input?: string; onStdout?: (soFar: string) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    onStdout?: (soFar: string) => void;
+    /** Sends SIGINT (Ctrl-C) when it aborts, for commands that run until stopped. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ["bin/squadron.js", ...args], {
@@ -108,6 +114,7 @@ export function squadron(
       stderr += chunk;
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+    options.signal?.addEventListener("abort", () => child.kill("SIGINT"), { once: true });
     child.on("error", fail);
     child.on("close", (code) => {
       clearTimeout(timer);
