@@ -202,7 +202,7 @@ async function transitionFigures(definition: AslDefinition): Promise<BenchFigure
       value: (per16 - per1) / 15,
       unit: "transitions",
       better: "lower",
-      note: `(16-agent − 1-agent) / 15; run overhead ${per1 - (per16 - per1) / 15} (Prepare, WorkspaceInit, Map, Finalize, Cleanup, CheckOutcome, Succeed)`,
+      note: `(16-agent − 1-agent) / 15; run overhead ${per1 - (per16 - per1) / 15} (Prepare, WorkspaceInit, Map, Finalize, DeliversOutputs, Cleanup, CheckOutcome, Succeed; a cowork run adds DeliverOutputs)`,
     },
     {
       name: "sfn.transitions.duration-dependence",
