@@ -30,7 +30,15 @@ export interface WebProxy {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+/** A host name or address of this machine (127.0.0.0/8, ::1, localhost). */
+function isLoopback(host: string): boolean {
+  return (
+    host === "localhost" ||
+    host === "[::1]" ||
+    host === "::1" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  );
+}
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -57,7 +65,7 @@ export async function startWebProxy(options: WebProxyOptions): Promise<WebProxy>
   const token = options.token ?? randomBytes(24).toString("base64url");
   const expected = Buffer.from(`Bearer ${token}`);
   const limit = options.maxBodyBytes ?? 1024 * 1024;
-  const loopbackOnly = LOOPBACK.has(options.host) || options.host.startsWith("127.");
+  const loopbackOnly = isLoopback(options.host);
 
   const authorized = (req: IncomingMessage): boolean => {
     const given = Buffer.from(req.headers.authorization ?? "");
@@ -91,7 +99,7 @@ export async function startWebProxy(options: WebProxyOptions): Promise<WebProxy>
 
   const server: Server = createServer((req, res) => {
     const hostname = (req.headers.host ?? "").replace(/:\d+$/, "");
-    if (loopbackOnly && !LOOPBACK.has(hostname)) {
+    if (loopbackOnly && !isLoopback(hostname)) {
       json(res, 403, { error: `requests must name this machine (127.0.0.1 or localhost), not ${hostname}` });
       return;
     }

@@ -36,5 +36,8 @@ export function namespaceOutputArea(namespace: string): string {
   return `${BUCKET_AREAS.outputs}${namespace}/`;
 }
 
-/** Areas a relative input or skill `s3Prefix` may read from (the runner's read grant). */
+/**
+ * Where runners read inputs and skills (their read grant): `inputs/`, the only area a relative
+ * `s3Prefix` may name (core/manifest/rules.ts), and `configmaps/`, reached through `configMap`.
+ */
 export const READABLE_INPUT_AREAS = [BUCKET_AREAS.inputs, BUCKET_AREAS.configMaps] as const;
