@@ -17,6 +17,8 @@ export interface HttpResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** The body is sent as it is (a string) instead of as JSON. */
+  raw?: boolean;
 }
 
 /** Who is calling, as established by the authorizer. */
@@ -66,12 +68,25 @@ export interface Logger {
 }
 
 export const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 
 export function json(status: number, body: unknown, headers?: Record<string, string>): HttpResponse {
   return headers ? { status, body, headers } : { status, body };
 }
 
+/** A plain-text answer, for clients that expect one (the seed API's `GET /health` → `OK`). */
+export function text(status: number, body: string): HttpResponse {
+  return { status, body, raw: true };
+}
+
 function render(res: HttpResponse): APIGatewayProxyResult {
+  if (res.raw) {
+    return {
+      statusCode: res.status,
+      headers: { ...TEXT_HEADERS, ...res.headers },
+      body: String(res.body ?? ""),
+    };
+  }
   return {
     statusCode: res.status,
     headers: { ...JSON_HEADERS, ...res.headers },

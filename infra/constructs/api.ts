@@ -142,6 +142,10 @@ export class Api extends Construct {
     api
       .addResource("health")
       .addMethod("GET", integration, { authorizationType: apigw.AuthorizationType.NONE });
+    // The seed "agent orchestrator" API's health check, answered `200 OK` as plain text by the same handler.
+    this.restApi.root
+      .addResource("health")
+      .addMethod("GET", integration, { authorizationType: apigw.AuthorizationType.NONE });
     api.addMethod("ANY", integration, { requestValidator: validator });
     api.addResource("{proxy+}").addMethod("ANY", integration, {
       requestValidator: validator,

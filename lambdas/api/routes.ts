@@ -12,6 +12,7 @@ import {
   type Logger,
   parseJsonBody,
   Router,
+  text,
 } from "../../core/control/http.ts";
 import type { IdempotencyKeys } from "../../core/control/idempotency.ts";
 import { cancelTeamRun, createTeamRun, teamSummary, teamView } from "../../core/control/team-runs.ts";
@@ -207,6 +208,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
   const ns = "/api/namespaces/{namespace}";
 
   router.on("GET", "/api/health", async () => json(200, { status: "ok" }), { public: true });
+  // The simple "agent orchestrator" API Squadron is compatible with serves `GET /health` → 200 `OK`.
+  router.on("GET", "/health", async () => text(200, "OK"), { public: true });
 
   router.on(
     "POST",
@@ -218,7 +221,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
         throw new HttpError(400, 'body must be a JSON object like {"task": "..."}');
       }
       if (typeof body.task !== "string" || body.task.trim() === "") {
-        throw new HttpError(400, "task is required and must be a non-empty string", [
+        // Word for word the seed API's answer, so clients written for it keep working.
+        throw new HttpError(400, "task field is required and cannot be empty", [
           { path: "task", message: "say what the agent should do" },
         ]);
       }
@@ -237,6 +241,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
       return idempotent(deps, req, taskNamespace, async () => {
         const record = await createTeamRun(deps, teamFromTask(body.task, options));
         return json(202, {
+          status: "accepted",
+          message: "Task has been accepted and is being processed",
           id: record.name,
           name: record.name,
           namespace: record.namespace,

@@ -15,6 +15,7 @@ import { writeConfig } from "../../cli/config/index.ts";
 import type { ProcessEvent } from "../../local/stack.ts";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.ts";
 import { createBareRepo, runGit } from "../support/git-fixtures.ts";
+import { seedClient } from "../support/seed-client.ts";
 import { alive, startTestStack, type TestStack } from "./local-stack-harness.ts";
 
 const exec = promisify(execFile);
@@ -362,5 +363,21 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     expect((await t.api("POST", "/api/tasks", { task: "" })).status).toBe(400);
     expect((await t.api("POST", "/api/tasks", { task: "   " })).status).toBe(400);
     expect((await t.api("POST", "/api/tasks", {})).status).toBe(400);
+  });
+
+  it("serves a client written for the seed agent-orchestrator API unchanged", async () => {
+    const client = seedClient(t.stack.endpoint, { Authorization: `Bearer ${t.stack.token}` });
+    expect(await client.healthy()).toBe(true);
+    expect(await client.submitTask("Summarise what this team can do.")).toEqual({
+      accepted: true,
+      message: "Task has been accepted and is being processed",
+    });
+    expect(await client.submitTask("")).toEqual({
+      accepted: false,
+      message: "",
+      error: "task field is required and cannot be empty",
+    });
+    // /health is public, as it is for the seed API's load balancers.
+    expect(await seedClient(t.stack.endpoint).healthy()).toBe(true);
   });
 });

@@ -304,11 +304,11 @@ describe("api", () => {
         .filter(([, a]) => a === "NONE")
         .map(([h]) => h)
         .sort(),
-    ).toEqual(["GET", "POST"]);
+    ).toEqual(["GET", "GET", "POST"]);
     expect(byAuth.filter(([, a]) => a === "AWS_IAM")).toHaveLength(2);
   });
 
-  it("serves the unsigned health check at /api/health, where the handler answers it", () => {
+  it("serves the unsigned health checks at /api/health and the seed API's /health, where the handler answers them", () => {
     const resources = template.findResources("AWS::ApiGateway::Resource");
     const pathOf = (id: string): string => {
       const resource = resources[id];
@@ -320,7 +320,10 @@ describe("api", () => {
     const unsignedGet = methods().filter(
       (m) => m.Properties.HttpMethod === "GET" && m.Properties.AuthorizationType === "NONE",
     );
-    expect(unsignedGet.map((m) => pathOf(m.Properties.ResourceId.Ref))).toEqual(["/api/health"]);
+    expect(unsignedGet.map((m) => pathOf(m.Properties.ResourceId.Ref)).sort()).toEqual([
+      "/api/health",
+      "/health",
+    ]);
   });
 
   it("validates requests and requires Slack's signature headers", () => {

@@ -15,6 +15,13 @@ describe("api handler against DynamoDB Local", () => {
     expect(res).toMatchObject({ status: 200, body: { status: "ok" } });
   });
 
+  it("answers the seed API's GET /health with a plain-text OK, without a token", async () => {
+    const res = await h.api(event("GET", "/health", { token: null }));
+    expect(res.statusCode).toBe(200);
+    expect(res.headers?.["content-type"]).toMatch(/^text\/plain/);
+    expect(res.body).toBe("OK");
+  });
+
   it("creates a team from YAML, starts its execution named after the run id, and shows its status", async () => {
     const created = await call(h, "POST", `${NS}/teams`, { body: teamYaml("alpha") });
     expect(created.status).toBe(201);
@@ -159,14 +166,21 @@ describe("api handler against DynamoDB Local", () => {
   it("runs a single task as a one-agent team (202), and rejects an empty task (400)", async () => {
     const res = await call(h, "POST", "/api/tasks", { body: { task: "Summarise the README" } });
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ namespace: "default", phase: "Pending" });
+    expect(res.body).toMatchObject({
+      status: "accepted",
+      message: "Task has been accepted and is being processed",
+      namespace: "default",
+      phase: "Pending",
+    });
     expect(res.body.id).toMatch(/^task-/);
     const got = await call(h, "GET", `/api/tasks/${res.body.id}`);
     expect(got.body).toMatchObject({ ready: "0/1", teammates: [] });
     for (const body of [{ task: "" }, { task: "   " }, {}, { task: 42 }, "[]", "nope"]) {
       const bad = await call(h, "POST", "/api/tasks", { body });
       expect(bad.status).toBe(400);
-      expect(bad.body.error).toBeTypeOf("string");
+      expect(bad.body.error).toEqual(
+        typeof body === "object" ? "task field is required and cannot be empty" : expect.any(String),
+      );
     }
     expect((await call(h, "POST", "/api/tasks", { body: { task: "x" }, token: null })).status).toBe(401);
   });
