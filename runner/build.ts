@@ -1,13 +1,14 @@
 /**
  * Bundles the runner for the container image: `node --import tsx runner/build.ts [outdir]`
- * (default dist/runner). Three self-contained ESM files and one shim:
+ * (default dist/runner). Three self-contained ESM files, one shim and the scope hook program:
  *   entrypoint.js      the runner (modes init | agent | finalize)
  *   team-server.js     the team MCP server the runner hands to each agent CLI
  *   scripted-agent.js  the scripted agent, and `scripted-claude`, the executable that runs it
  *                      with Claude Code's command line (cli: scripted, simulated agents)
+ *   scope-check.cjs    the scope rules and pre-commit hook, copied into scoped worktrees
  * The entrypoint finds the other files next to itself (see bundledFiles in entrypoint.ts).
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -66,6 +67,9 @@ export async function buildRunner(
   const shim = join(outdir, "scripted-claude");
   await writeFile(shim, SCRIPTED_SHIM);
   await chmod(shim, 0o755);
+  // The scope pre-commit hook is this file itself, copied into scoped worktrees (runner/scope/hook.ts).
+  const scopeCheck = join(outdir, "scope-check.cjs");
+  await copyFile(join(here, "scope", "scope-check.cjs"), scopeCheck);
   // Source files that contributed code, for checks of what the bundle can do (test/infra IAM).
   const inputs = new Set(
     Object.values(result.metafile.outputs).flatMap((o) =>
@@ -74,7 +78,7 @@ export async function buildRunner(
         .map(([input]) => input),
     ),
   );
-  return { outdir, files: [...Object.keys(result.metafile.outputs), shim], inputs: [...inputs] };
+  return { outdir, files: [...Object.keys(result.metafile.outputs), shim, scopeCheck], inputs: [...inputs] };
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

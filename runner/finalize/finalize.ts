@@ -80,6 +80,12 @@ export interface FinalizeResult {
   scopeViolations?: ScopeViolation[];
   /** Files agents left uncommitted outside their scope (not delivered). */
   skippedFiles?: { agent: string; files: string[] }[];
+  /**
+   * Commits the runner made for agents that left work uncommitted (a fallback, never the
+   * agent's own commit): reported as Warning events, so a team whose agents could not commit
+   * does not look as if they had.
+   */
+  fallbackCommits?: { agent: string; sha: string; files: string[] }[];
   gates: GateResult[];
   /** Cowork: the files the run left for delivery (DeliverOutputs copies them to the bucket). */
   outputs?: { mountPath: string; files: string[] };
@@ -153,7 +159,13 @@ async function finalizeCoding(
   if (options.commitPending ?? true) {
     for (const agent of agents) {
       const pending = await commitPending(dirOf(agent), agent.name, agent.scope);
-      if (pending.sha) log(`committed changes ${agent.name} left uncommitted: ${pending.sha}`);
+      if (pending.sha) {
+        log(`committed changes ${agent.name} left uncommitted: ${pending.sha}`);
+        result.fallbackCommits = [
+          ...(result.fallbackCommits ?? []),
+          { agent: agent.name, sha: pending.sha, files: pending.files },
+        ];
+      }
       if (pending.skipped.length > 0) {
         result.skippedFiles = [...(result.skippedFiles ?? []), { agent: agent.name, files: pending.skipped }];
       }

@@ -50,22 +50,23 @@ export async function commitPending(
   dir: string,
   agent: string,
   scope: ScopeSpec | undefined,
-): Promise<{ sha?: string; skipped: string[] }> {
+): Promise<{ sha?: string; files: string[]; skipped: string[] }> {
   const status = await git(["status", "--porcelain"], { cwd: dir });
-  if (status.trim() === "") return { skipped: [] };
+  if (status.trim() === "") return { files: [], skipped: [] };
   await git(["add", "-A"], { cwd: dir });
   let skipped: string[] = [];
   if (isRestricted(scope)) {
     skipped = await stagedOutOfScope(dir, scope);
     if (skipped.length > 0) await git(["reset", "-q", "--", ...skipped], { cwd: dir });
   }
-  const staged = await git(["diff", "--cached", "--name-only"], { cwd: dir });
-  if (staged.trim() === "") return { skipped };
+  const staged = await git(["diff", "--cached", "--name-only", "-z"], { cwd: dir });
+  const files = staged.split("\0").filter(Boolean);
+  if (files.length === 0) return { files, skipped };
   // The hook would refuse nothing here (out-of-scope files were just unstaged).
   await git(["commit", "--no-verify", "-q", "-m", `squadron: commit changes ${agent} left uncommitted`], {
     cwd: dir,
   });
-  return { sha: (await git(["rev-parse", "HEAD"], { cwd: dir })).trim(), skipped };
+  return { sha: (await git(["rev-parse", "HEAD"], { cwd: dir })).trim(), files, skipped };
 }
 
 /** Leaves a main checkout with no merge in progress (after a crash mid-finalize). */

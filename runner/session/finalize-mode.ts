@@ -1,4 +1,5 @@
 import type { AgentTeam } from "../../core/manifest/types.ts";
+import { warningEvent } from "../../core/status/status.ts";
 import type { TeamStore } from "../../core/store/team-store.ts";
 import type { RunnerConfig } from "../config/env.ts";
 import type { RunManifest } from "../config/manifest.ts";
@@ -69,6 +70,7 @@ export async function runFinalizeMode(input: FinalizeModeInput) {
     log: (line) => log.info(line),
   });
   if (!result.ok) log.error("Finalize failed", { error: result.error });
+  await reportFallbackCommits(result.fallbackCommits ?? [], { config, manifest, services, log });
   return {
     ok: result.ok,
     action: result.action,
@@ -81,10 +83,46 @@ export async function runFinalizeMode(input: FinalizeModeInput) {
     agents,
     ...(result.conflicts?.length ? { conflicts: result.conflicts } : {}),
     ...(result.scopeViolations?.length ? { scopeViolations: result.scopeViolations } : {}),
+    ...(result.fallbackCommits?.length ? { fallbackCommits: result.fallbackCommits } : {}),
     gates: result.gates.map((g) => ({ ...g, output: undefined })),
     ...(result.outputs
       ? { outputs: { mountPath: result.outputs.mountPath, files: result.outputs.files.length } }
       : {}),
     ...(result.error ? { error: result.error } : {}),
   };
+}
+
+/** The event message for work the runner had to commit on an agent's behalf. */
+export function fallbackCommitMessage(commit: { agent: string; sha: string; files: string[] }): string {
+  const shown = commit.files.slice(0, 5).join(", ");
+  const more = commit.files.length > 5 ? ` and ${commit.files.length - 5} more` : "";
+  return (
+    `${commit.agent} left ${commit.files.length} file(s) uncommitted (${shown}${more}); the runner ` +
+    `committed them for it (${commit.sha.slice(0, 8)}) so the work is not lost. The agent did not ` +
+    "commit its own work: check its logs for refused or failed git commands."
+  );
+}
+
+/**
+ * A fallback commit is never silent: a Warning event per agent on the run (the store is there in
+ * AWS and in local mode; without one the log line and the result carry it).
+ */
+async function reportFallbackCommits(
+  commits: { agent: string; sha: string; files: string[] }[],
+  { config, manifest, services, log }: FinalizeModeInput,
+): Promise<void> {
+  for (const commit of commits) {
+    const message = fallbackCommitMessage(commit);
+    log.warn(message, { agent: commit.agent, commit: commit.sha });
+    if (!services.store) continue;
+    const { name, namespace } = manifest.team.metadata;
+    await services.store
+      .appendEvent(
+        { name, namespace, runId: config.runId },
+        warningEvent("RunnerCommitted", message, { agent: commit.agent }),
+      )
+      .catch((error: unknown) =>
+        log.warn("Could not record the fallback commit event", { error: errorMessage(error) }),
+      );
+  }
 }

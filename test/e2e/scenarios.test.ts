@@ -214,6 +214,13 @@ beforeAll(async () => {
   );
   await post(
     "/api/namespaces/default/teams",
+    leadOnly("forgetful", { timeout: "10m" }, [
+      { write: { path: "notes/forgotten.md", content: "never committed\n" } },
+      { call: "finish", args: { summary: "wrote notes" } },
+    ]),
+  );
+  await post(
+    "/api/namespaces/default/teams",
     leadOnly("too-slow", { timeout: "6s" }, [
       { sleepMs: 120000 },
       { call: "finish", args: { summary: "never" } },
@@ -262,6 +269,20 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     expect(runGit(root, ["--git-dir", bare, "branch", "--list", pull?.head ?? "none"])).toContain(pull?.head);
     const files = runGit(root, ["--git-dir", bare, "ls-tree", "-r", "--name-only", pull?.head ?? "none"]);
     expect(files).toContain("src/api/auth/backend-api.md");
+    // Every agent committed its own work: the scoped backend-api's commit passed its scope hook,
+    // so the runner made no fallback commit for anyone.
+    expect(view.events.filter((e: any) => e.reason === "RunnerCommitted")).toEqual([]);
+    const author = runGit(root, [
+      "--git-dir",
+      bare,
+      "log",
+      "-1",
+      "--format=%an",
+      pull?.head ?? "none",
+      "--",
+      "src/api/auth/backend-api.md",
+    ]);
+    expect(author.trim()).toBe("backend-api");
 
     // `get teams` along the way: agents becoming ready, tasks counted, cost rising, then done.
     watching = false;
@@ -341,6 +362,16 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     if (view.lead.phase === "Failed") expect(view.lead.reason).toBe("BudgetExceeded");
     else expect(view.lead.phase).toBe("Stopped");
     await expectNothingRunning(view.runId);
+  });
+
+  it("says so in a Warning event when the runner had to commit an agent's work for it", async () => {
+    const { view } = await t.follow("default", "forgetful");
+    expect(view.phase, view.message).toBe("Completed");
+    const warnings = view.events.filter((e: any) => e.reason === "RunnerCommitted");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ type: "Warning", agent: "lead" });
+    expect(warnings[0].message).toContain("notes/forgotten.md");
+    expect(warnings[0].message).toContain("did not commit its own work");
   });
 
   it("stops a team at its timeout", async () => {
