@@ -98,7 +98,7 @@ async function runMode(
     }
     case "finalize": {
       const { runFinalizeMode } = await import("./session/finalize-mode.ts");
-      const result = await runFinalizeMode({ config, manifest, services, log });
+      const result = await runFinalizeMode({ config, manifest, services, log, signal });
       return { ...base, ...result, exitCode: result.ok ? EXIT.ok : EXIT.failed };
     }
   }

@@ -12,7 +12,7 @@ import {
   teammateBranch,
 } from "../workspace/layout.ts";
 import { listFiles } from "../workspace/object-store.ts";
-import { type GateResult, runQualityGates } from "./gates.ts";
+import { describeFailedGates, type GateResult, runQualityGates } from "./gates.ts";
 import { apiBaseUrl, githubClient, openPullRequest, parseGitHubUrl, renderTemplate } from "./github.ts";
 import {
   abortUnfinishedMerge,
@@ -60,6 +60,8 @@ export interface FinalizeOptions {
   /** Commit what agents left uncommitted before merging (default true). */
   commitPending?: boolean;
   gateTimeoutMs?: number;
+  /** Aborted when the run is stopped: running gates are ended with everything they started. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -220,13 +222,12 @@ async function finalizeCoding(
   result.gates = await runQualityGates(team.spec.qualityGates, repoDir, {
     env,
     timeoutMs: options.gateTimeoutMs,
+    signal: options.signal,
+    log,
   });
   const failed = result.gates.filter((g) => !g.ok);
   if (failed.length > 0) {
-    fail(
-      result,
-      `quality gate${failed.length > 1 ? "s" : ""} failed: ${failed.map((g) => `${g.name} (exit ${g.exitCode})`).join(", ")}\n${failed.map((g) => g.output).join("\n")}`,
-    );
+    fail(result, describeFailedGates(failed));
     return;
   }
 
@@ -305,13 +306,12 @@ async function finalizeCowork(options: FinalizeOptions, layout: RunLayout, resul
   result.gates = await runQualityGates(team.spec.qualityGates, layout.workspaceDir, {
     env: options.env,
     timeoutMs: options.gateTimeoutMs,
+    signal: options.signal,
+    ...(options.log ? { log: options.log } : {}),
   });
   const failed = result.gates.filter((g) => !g.ok);
   if (failed.length > 0) {
-    fail(
-      result,
-      `quality gate${failed.length > 1 ? "s" : ""} failed: ${failed.map((g) => `${g.name} (exit ${g.exitCode})`).join(", ")}\n${failed.map((g) => g.output).join("\n")}`,
-    );
+    fail(result, describeFailedGates(failed));
     return;
   }
   // Delivery is not the runner's: the state machine's DeliverOutputs step copies this directory to

@@ -14,6 +14,8 @@ export interface FinalizeModeInput {
   manifest: RunManifest;
   services: RunnerServices;
   log: Logger;
+  /** Aborted when the runner is told to stop (SIGTERM): quality gates are ended with their children. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function runFinalizeMode(input: FinalizeModeInput) {
     agents,
     ...(owner && repo ? { github: { owner, repo } } : {}),
     log: (line) => log.info(line),
+    ...(input.signal ? { signal: input.signal } : {}),
   });
   if (!result.ok) log.error("Finalize failed", { error: result.error });
   await reportFallbackCommits(result.fallbackCommits ?? [], { config, manifest, services, log });

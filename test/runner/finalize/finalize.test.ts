@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -194,6 +195,87 @@ describe("finalize: quality gates", () => {
     const env = { ...process.env, SQUADRON_GIT_TOKEN: "ghs_secretsecret", GITHUB_TOKEN: "ghs_other" };
     const result = await finalize({ runDir, team, runId: "r6", env });
     expect(result.gates[0]?.ok, result.gates[0]?.output).toBe(true);
+  });
+});
+
+describe("finalize: quality gates stay in the repository and end with the run", () => {
+  it("never runs an enclosing project's tests: without package.json the default test gate has nothing to run", async () => {
+    // The run sits under a project whose own `npm test` would leave a marker (locally: the
+    // Squadron checkout encloses .local/runs/...; npm looks for package.json upwards).
+    const outer = path.join(root, `enclosing-${++counter}`);
+    const marker = path.join(outer, "outer-tests-ran");
+    execFileSync("mkdir", ["-p", outer]);
+    writeFileSync(
+      path.join(outer, "package.json"),
+      JSON.stringify({ name: "outer", private: true, scripts: { test: `touch ${marker}` } }),
+    );
+    const { bare } = createBareRepo(outer, { "README.md": "# not a node project\n" });
+    const team = codingTeam(bare, [agent("frontend", "teammate")], {
+      qualityGates: { requireTests: true, requireLint: true },
+    });
+    const runDir = path.join(outer, "run");
+    await initWorkspace({ runDir, team });
+    commitFiles(path.join(runDir, "worktrees", "frontend"), { "notes.md": "n\n" }, "frontend: notes");
+    const result = await finalize({ runDir, team, runId: "r-outer" });
+    expect(result.ok, result.error).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+    expect(result.gates.map((g) => [g.name, g.ok, g.skipped])).toEqual([
+      ["tests", true, "no package.json in the repository: nothing to test with `npm test`"],
+      ["lint", true, "no package.json in the repository: nothing to lint with `npm run lint`"],
+    ]);
+  });
+
+  it("reports a failed gate in a few plain lines and logs the whole output", async () => {
+    const { team, runDir, wt } = await setup({
+      qualityGates: {
+        requireTests: true,
+        requireLint: false,
+        testCommand: 'for i in $(seq 1 100); do printf "\\033[31mline %s\\033[0m\\n" "$i"; done; exit 3',
+      },
+    });
+    commitFiles(wt("frontend"), { "web/y.ts": "y\n" }, "frontend: y");
+    const logged: string[] = [];
+    const result = await finalize({ runDir, team, runId: "r-noisy", log: (l) => logged.push(l) });
+    expect(result.ok).toBe(false);
+    expect(result.error).toBe(
+      "quality gate failed: tests (exit 3):\nline 96\nline 97\nline 98\nline 99\nline 100",
+    );
+    const full = logged.find((l) => l.startsWith("gate tests"));
+    expect(full).toContain("line 1\u001b[0m");
+    expect(full).toContain("line 50");
+  });
+
+  it("ends a running gate and everything it started when the run is stopped", async () => {
+    const pidFile = path.join(root, `gate-child-${++counter}.pid`);
+    const { team, runDir, wt } = await setup({
+      qualityGates: {
+        requireTests: true,
+        requireLint: false,
+        // A grandchild that would outlive its shell, as npm's test runner (or a JVM) would.
+        testCommand: `bash -c 'sleep 300' & echo $! > ${pidFile}; wait`,
+      },
+    });
+    commitFiles(wt("frontend"), { "web/z.ts": "z\n" }, "frontend: z");
+    const stop = new AbortController();
+    const running = finalize({ runDir, team, runId: "r-stop", signal: stop.signal });
+    while (!existsSync(pidFile) || readFileSync(pidFile, "utf8").trim() === "")
+      await new Promise((r) => setTimeout(r, 50));
+    const grandchild = Number(readFileSync(pidFile, "utf8").trim());
+    stop.abort();
+    const result = await running;
+    expect(result.ok).toBe(false);
+    expect(result.gates[0]).toMatchObject({ name: "tests", ok: false, stopped: true });
+    expect(result.error).toContain("tests (was stopped)");
+    const alive = () => {
+      try {
+        process.kill(grandchild, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(false);
   });
 });
 
