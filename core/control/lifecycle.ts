@@ -2,6 +2,7 @@ import type {
   AgentItem,
   CleanupPayload,
   CleanupResult,
+  DeliverOutputsResult,
   LaunchResources,
   PreparePayload,
   PrepareResult,
@@ -181,6 +182,31 @@ export async function releaseRunResources(
   if (workspace) await deps.workspaces.delete(workspace);
 }
 
+/**
+ * What a completed run delivered, said only as far as this run's state shows it: a cowork run's
+ * DeliverOutputs result counts its files; a coding run got past Finalize, which fails when the
+ * push or the pull request does.
+ */
+export function completionMessage(team: AgentTeam, outputs: DeliverOutputsResult | undefined): string {
+  if (team.spec.mode === "cowork") {
+    if (!outputs) return "Every agent finished.";
+    return outputs.files > 0
+      ? `Every agent finished; ${outputs.files} output file${outputs.files === 1 ? "" : "s"} delivered to ${outputs.location}.`
+      : "Every agent finished; the run wrote no output files, so nothing was delivered.";
+  }
+  switch (team.spec.lifecycle.onComplete) {
+    case "create-pr":
+      return "Every agent finished; the merged branch was pushed and the pull request opened.";
+    case "push-branch":
+      return "Every agent finished; the merged branch was pushed.";
+    case "notify":
+      // A webhook that cannot be reached does not fail Finalize, so this says nothing of delivery.
+      return "Every agent finished (onComplete: notify).";
+    default:
+      return "Every agent finished; onComplete is none, so nothing was delivered.";
+  }
+}
+
 /** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
 export async function cleanupRun(
   deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "notifier" | "logger">,
@@ -197,13 +223,7 @@ export async function cleanupRun(
         payload.failure?.Error ?? "Failed",
         payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed.",
       )
-    : await finishRun(
-        deps,
-        ref,
-        "Completed",
-        "Completed",
-        "Every agent finished and the results were delivered.",
-      );
+    : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
   try {
     await releaseRunResources(deps, payload.runId);
   } catch (error) {

@@ -14,6 +14,12 @@ export interface DefaultScriptInput {
   timeoutMs?: number;
   /** The file a teammate writes (default `<name>.md`), e.g. inside its scope. */
   file?: string;
+  /**
+   * Cowork mode: the output directory relative to the working directory. Teammates write their
+   * file there and the lead writes `<lead>-summary.md`, so the run has deliverables where the manifest's
+   * `workspace.output.mountPath` says.
+   */
+  outputDir?: string;
 }
 
 /**
@@ -46,11 +52,21 @@ export function defaultScript(input: DefaultScriptInput): ScriptStep[] {
       ...(teammates.length ? [{ waitFor: "all-tasks-completed", timeoutMs } as ScriptStep] : []),
       { call: "read_messages", args: { markRead: true } },
       { usage: { inputTokens: 2000, outputTokens: 300 } },
+      ...(input.outputDir
+        ? [
+            {
+              write: {
+                path: inOutput(input.outputDir, `${input.name}-summary.md`),
+                content: `# Summary\n\n${summary}\n`,
+              },
+            },
+          ]
+        : []),
       { say: summary },
       { call: "finish", args: { summary } },
     ];
   }
-  const file = input.file ?? `${input.name}.md`;
+  const file = input.file ?? inOutput(input.outputDir, `${input.name}.md`);
   const steps: ScriptStep[] = [
     { waitFor: "assigned-task", timeoutMs },
     { call: "task_claim", args: { id: "{{task.id}}" } },
@@ -77,4 +93,8 @@ export function defaultScript(input: DefaultScriptInput): ScriptStep[] {
     { call: "finish", args: { summary: `Completed "{{task.subject}}" and wrote ${file}.` } },
   );
   return steps;
+}
+
+function inOutput(outputDir: string | undefined, file: string): string {
+  return outputDir && outputDir !== "." ? `${outputDir.replace(/\/+$/, "")}/${file}` : file;
 }

@@ -74,6 +74,7 @@ async function scriptFromEnv(env: NodeJS.ProcessEnv): Promise<ScriptStep[]> {
       members: (env.SQUADRON_TEAM_MEMBERS ?? "").split(",").filter(Boolean),
       ...(env.SQUADRON_LEAD_NAME ? { lead: env.SQUADRON_LEAD_NAME } : {}),
       coding: env.SQUADRON_TEAM_MODE !== "cowork",
+      ...(env.SQUADRON_OUTPUT_DIR ? { outputDir: env.SQUADRON_OUTPUT_DIR } : {}),
     });
   }
   return [{ usage: { inputTokens: 100, outputTokens: 20 } }, { say: "Scripted agent: nothing to do." }];

@@ -5,6 +5,8 @@ import { buildMcpConfig, writeMcpConfig } from "../adapters/mcp-config.ts";
 import type { TurnMcp } from "../adapters/types.ts";
 import { ConfigError } from "../config/exit-codes.ts";
 import { teamServerLaunch } from "../mcp/launch.ts";
+import { DEFAULT_OUTPUT_MOUNT_PATH } from "../workspace/cowork.ts";
+import { mountPathInWorkspace } from "../workspace/layout.ts";
 
 export interface AgentSetupInput {
   team: AgentTeam;
@@ -80,6 +82,12 @@ export async function prepareAgentSetup(input: AgentSetupInput): Promise<AgentSe
     SQUADRON_TEAM_MODE: team.spec.mode,
     SQUADRON_RUN_ID: runId,
   };
+  if (team.spec.mode === "cowork") {
+    // Where deliverables go, relative to the agent's working directory (the workspace): the
+    // scripted agent writes there, as a real agent is told to in its system prompt.
+    cliEnv.SQUADRON_OUTPUT_DIR =
+      mountPathInWorkspace(team.spec.workspace?.output?.mountPath ?? DEFAULT_OUTPUT_MOUNT_PATH) || ".";
+  }
   if (agent.script && agent.script.length > 0) {
     const scriptPath = join(dirname(written.mcp.path), "script.json");
     await writeFile(scriptPath, JSON.stringify(agent.script), { mode: 0o600 });

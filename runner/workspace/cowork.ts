@@ -4,6 +4,9 @@ import type { AgentTeam } from "../../core/manifest/types.ts";
 import { type RunLayout, resolveMountPath, safeJoin } from "./layout.ts";
 import { configMapLocation, type ObjectStore, parseS3Location } from "./object-store.ts";
 
+/** Where a cowork team's deliverables go when the manifest names no `workspace.output`. */
+export const DEFAULT_OUTPUT_MOUNT_PATH = "/workspace/output";
+
 export interface CoworkWorkspace {
   workspaceDir: string;
   inputs: { mountPath: string; dir: string; files: string[] }[];
@@ -18,7 +21,7 @@ export async function prepareCoworkWorkspace(
 ): Promise<CoworkWorkspace> {
   const workspace = team.spec.workspace ?? {
     inputs: [],
-    output: { mountPath: "/workspace/output", size: "5Gi" },
+    output: { mountPath: DEFAULT_OUTPUT_MOUNT_PATH, size: "5Gi" },
   };
   await mkdir(layout.workspaceDir, { recursive: true });
   const inputs: CoworkWorkspace["inputs"] = [];

@@ -48,12 +48,17 @@ export function agentWorkdir(layout: RunLayout, team: AgentTeam, agent: AgentSpe
   return agent.role === "lead" ? layout.repoDir : path.join(layout.worktreesDir, agent.name);
 }
 
+/** A manifest mount path relative to the workspace: `/workspace/output` and `output` → `output`. */
+export function mountPathInWorkspace(mountPath: string): string {
+  return mountPath.replace(/^\/workspace(\/|$)/, "").replace(/^\/+/, "");
+}
+
 /**
  * Maps a manifest mount path (`/workspace/input`, as seen inside kagents' pods) to a
  * directory of the run: `/workspace/x` and `x` both become `<workspaceDir>/x`.
  */
 export function resolveMountPath(layout: RunLayout, mountPath: string): string {
-  const relative = mountPath.replace(/^\/workspace(\/|$)/, "").replace(/^\/+/, "");
+  const relative = mountPathInWorkspace(mountPath);
   const resolved = path.resolve(layout.workspaceDir, relative);
   if (resolved !== layout.workspaceDir && !resolved.startsWith(layout.workspaceDir + path.sep)) {
     throw new Error(`mount path ${mountPath} leaves the workspace; use a path under /workspace`);

@@ -320,6 +320,14 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     expect(readFileSync(join(out, "sales.csv"), "utf8")).toContain("Q3,42");
     expect(readFileSync(join(out, "findings.md"), "utf8")).toContain("Audience: the board.");
     expect(existsSync(join(out, "summary.md"))).toBe(true);
+    // The simulated lead writes where the manifest's output mount says, like its teammates.
+    expect(readFileSync(join(out, "lead-summary.md"), "utf8")).toContain("All 1 tasks are completed");
+    // What the events say was delivered is what was: no "nothing was delivered" beside a claim.
+    const delivered = view.events.find((e: any) => e.reason === "OutputsDelivered");
+    expect(delivered?.message).toContain("Delivered 4 output files to ");
+    const completed = view.events.find((e: any) => e.reason === "Completed");
+    expect(completed?.message).toMatch(/^Every agent finished; 4 output files delivered to .+\.$/);
+    expect(completed?.message).toContain(view.runId);
   });
 
   it("starts a gated agent once approved with `squadron approve`", async () => {
@@ -390,6 +398,8 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     const { view } = await t.follow("default", accepted.body.id);
     expect(view.phase, view.message).toBe("Completed");
     expect(view.lead.simulated).toBe(true);
+    // A one-agent cowork team: the simulated lead's summary is the run's one deliverable.
+    expect(view.message).toMatch(/^Every agent finished; 1 output file delivered to .+\/output\.$/);
 
     expect((await t.api("POST", "/api/tasks", { task: "" })).status).toBe(400);
     expect((await t.api("POST", "/api/tasks", { task: "   " })).status).toBe(400);
