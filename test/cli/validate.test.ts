@@ -47,9 +47,21 @@ spec:
 `;
 
 describe("squadron validate (a real process)", () => {
-  it("prints every example normalized as YAML documents and exits 0", () => {
+  it("prints a one-line verdict per file and exits 0 when every manifest is valid", () => {
     const files = ["auth-refactor", "q3-report", "hello-team"].map((name) => `examples/${name}.yaml`);
     const { code, stdout, stderr } = squadron(["validate", ...files]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(stdout.trimEnd().split("\n")).toEqual([
+      "examples/auth-refactor.yaml: valid: AgentTeam dev-agents/auth-refactor",
+      "examples/q3-report.yaml: valid: AgentTeam cowork-agents/q3-report",
+      "examples/hello-team.yaml: valid: AgentTeam default/hello-team",
+    ]);
+  });
+
+  it("prints every example normalized as YAML documents with -o yaml", () => {
+    const files = ["auth-refactor", "q3-report", "hello-team"].map((name) => `examples/${name}.yaml`);
+    const { code, stdout, stderr } = squadron(["validate", "-o", "yaml", ...files]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     const { resources, issues } = parseManifests(stdout);
@@ -65,9 +77,12 @@ describe("squadron validate (a real process)", () => {
     expect(JSON.parse(stdout)).toStrictEqual(parseResource(manifest));
   });
 
-  it("lists every problem with file, line and path on stderr, prints nothing and exits 1", () => {
+  it("lists every problem with file, line and path on stderr, the file's verdict on stdout, and exits 1", () => {
     const path = file("broken.yaml", BROKEN);
-    const { code, stdout, stderr } = squadron(["validate", path]);
+    const verdict = squadron(["validate", path]);
+    expect(verdict.code).toBe(1);
+    expect(verdict.stdout).toBe(`${path}: invalid: 3 errors, 1 warning\n`);
+    const { code, stdout, stderr } = squadron(["validate", "-o", "yaml", path]);
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr.trimEnd().split("\n")).toEqual([
