@@ -205,7 +205,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   };
   if (view.phase === "Completed") {
     print(
-      `Team ${name} completed. Cost $${view.cost.usd.toFixed(4)} (measured usage of the simulated agents).`,
+      `Team ${name} completed. Simulated cost $${view.cost.usd.toFixed(4)} (the scripted agents' usage at list prices; nothing was spent).`,
     );
     if (branch)
       print(`Result: branch ${branch} in ${repo.path}  (git -C ${repo.path} log --oneline ${branch})`);

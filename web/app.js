@@ -161,11 +161,16 @@ function renderTeams() {
 function costMeter(cost) {
   const spent = Number(cost?.usd ?? 0);
   const budget = cost?.budgetUsd;
+  // Scripted stand-ins report priced usage, not spending.
+  const simulated = cost?.simulated
+    ? h("span", { class: "muted", "data-testid": "cost-simulated" }, " (simulated)")
+    : null;
   if (!budget)
     return h(
       "div",
       { class: "cost" },
       h("span", { class: "cost-figure" }, usd(spent)),
+      simulated,
       h("span", { class: "muted" }, " no budget limit"),
     );
   const pct = Math.min(100, (spent / budget) * 100);
@@ -176,6 +181,7 @@ function costMeter(cost) {
     "div",
     { class: "cost" },
     h("span", { class: "cost-figure", "data-testid": "cost" }, usd(spent)),
+    simulated,
     h("span", { class: "muted" }, ` of ${usd(budget)} budget`),
     h(
       "div",
@@ -223,7 +229,8 @@ function renderHeader(v, tasks) {
       { class: "title-row" },
       h("h1", { id: "team-title" }, v.name),
       badge(v.phase, "badge-lg"),
-      v.reason ? h("span", { class: "reason" }, v.reason) : null,
+      // A reason that only repeats the phase ("Completed Completed") says nothing.
+      v.reason && v.reason !== v.phase ? h("span", { class: "reason" }, v.reason) : null,
     ),
     v.message ? h("p", { class: "message" }, v.message) : null,
     h(

@@ -12,7 +12,7 @@ export interface TeamSummary {
   phase: string;
   ready: string;
   tasks: { total: number; done: number };
-  cost: { usd: number; budgetUsd?: number | null };
+  cost: { usd: number; budgetUsd?: number | null; simulated?: boolean };
   age?: string;
   createdAt: string;
 }

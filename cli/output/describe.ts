@@ -27,7 +27,8 @@ export function describeTeam({ team, events, tasks, now = new Date() }: Describe
     ["Tasks", `${team.tasks?.done ?? 0}/${team.tasks?.total ?? 0} done`],
     [
       "Cost",
-      budget == null ? dollars(team.cost?.usd) : `${dollars(team.cost?.usd)} of ${dollars(budget)} budget`,
+      (budget == null ? dollars(team.cost?.usd) : `${dollars(team.cost?.usd)} of ${dollars(budget)} budget`) +
+        (team.cost?.simulated ? " (simulated agents: priced usage of scripted stand-ins, not spending)" : ""),
     ],
     ["Created", timeWithAge(team.createdAt, now)],
     ["Started", timeWithAge(team.startedAt, now)],

@@ -119,6 +119,14 @@ export interface AgentView {
   dependsOn: string[];
 }
 
+/**
+ * Costs are sums of many binary fractions (0.01 + 0.02 = 0.030000000000000002); shown to the
+ * micro-dollar they say what was measured without the float noise.
+ */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
+}
+
 function agentView(record: TeamRunRecord, status: TeamStatus, name: string): AgentView {
   const spec = [record.team.spec.lead, ...record.team.spec.teammates].find((a) => a.name === name);
   const a = status.agents[name];
@@ -133,7 +141,7 @@ function agentView(record: TeamRunRecord, status: TeamStatus, name: string): Age
     message: a?.message ?? null,
     pendingApproval: a?.pendingApproval ?? null,
     restarts: a?.restarts ?? 0,
-    costUsd: a?.costUsd ?? 0,
+    costUsd: roundUsd(a?.costUsd ?? 0),
     tokens: {
       input: a?.inputTokens ?? 0,
       output: a?.outputTokens ?? 0,
@@ -155,7 +163,12 @@ export function teamSummary(record: Omit<TeamRunRecord, "tokens">, now = new Dat
     phase: record.status.phase,
     ready: readyLabel(record.status),
     tasks: record.status.tasks,
-    cost: { usd: record.status.totalCostUsd, budgetUsd: record.team.spec.lifecycle.budgetLimit ?? null },
+    cost: {
+      usd: roundUsd(record.status.totalCostUsd),
+      budgetUsd: record.team.spec.lifecycle.budgetLimit ?? null,
+      // Scripted stand-ins report priced usage, not spending: every view says so.
+      simulated: Object.values(record.status.agents).some((a) => a?.simulated === true),
+    },
     age: age(record.createdAt, now),
     createdAt: record.createdAt,
   };
