@@ -16,7 +16,7 @@ function record(mutate: (r: TeamRunRecord) => void): TeamRunRecord {
     version: 1,
     createdAt: "2026-01-01T00:00:00.000Z",
     updatedAt: "2026-01-01T00:00:00.000Z",
-    tokens: {},
+    tokens: { gates: {}, waits: {} },
   };
   mutate(r);
   return r;
