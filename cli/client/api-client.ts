@@ -133,8 +133,12 @@ export class SquadronClient {
     return this.request("GET", "/api/health");
   }
 
-  listTeams(ns: string): Promise<TeamSummary[]> {
-    return this.all(`/api/namespaces/${segment(ns)}/teams`, { limit: 100 });
+  /** `labelSelector` as kubectl's `-l` takes it (`app=web,tier!=db`); the API applies it. */
+  listTeams(ns: string, options: { labelSelector?: string } = {}): Promise<TeamSummary[]> {
+    return this.all(`/api/namespaces/${segment(ns)}/teams`, {
+      limit: 100,
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    });
   }
 
   getTeam(ns: string, name: string): Promise<TeamView> {

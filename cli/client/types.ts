@@ -15,6 +15,7 @@ export interface TeamSummary {
   cost: { usd: number; budgetUsd?: number | null; simulated?: boolean };
   age?: string;
   createdAt: string;
+  labels?: Record<string, string>;
 }
 
 export interface AgentView {

@@ -16,6 +16,7 @@ import { watchTeams } from "./shared/watch.ts";
 
 interface GetOptions extends ConnectionOptions {
   output: Output;
+  selector?: string;
   watch?: boolean;
   interval: number;
 }
@@ -37,6 +38,10 @@ const command: CliCommand = {
         "teams: keep the list up to date until every team shown has finished (Ctrl-C to stop)",
       )
       .option("--interval <seconds>", "seconds between refreshes with -w", positiveNumber, 2)
+      .option(
+        "-l, --selector <selector>",
+        "teams: only those whose metadata.labels match (key=value, key!=value, key, !key; comma = and)",
+      )
       .addHelpText(
         "after",
         "\nREADY counts running plus completed agents out of all; TASKS and DONE count the shared task list;" +
@@ -46,6 +51,7 @@ const command: CliCommand = {
             "squadron get teams",
             "squadron get teams auth-refactor -n reviews -o yaml",
             "squadron get teams -w",
+            "squadron get teams -l app=billing,tier!=experimental",
             "squadron get templates -o json",
           ),
       );
@@ -54,19 +60,22 @@ const command: CliCommand = {
       action(async (resource: string, name: string | undefined, options: GetOptions) => {
         const kind = resourceKind(resource, ["team", "template"]);
         if (options.watch && kind !== "team") throw new CliError("-w works with teams only", EXIT.usage);
+        if (options.selector && (kind !== "team" || name))
+          throw new CliError("-l selects from a list of teams: give no name", EXIT.usage);
+        const list = { ...(options.selector ? { labelSelector: options.selector } : {}) };
         const { client, namespace } = await contextFor(options);
         if (kind === "template") return await getTemplates(client, namespace, name, options.output);
         if (options.watch) {
           const interrupted = await watchTeams({
             fetch: async () =>
-              name ? [await client.getTeam(namespace, name)] : await client.listTeams(namespace),
+              name ? [await client.getTeam(namespace, name)] : await client.listTeams(namespace, list),
             output: options.output,
             intervalMs: options.interval * 1000,
           });
           if (interrupted) process.exitCode = EXIT.interrupted;
           return;
         }
-        await getTeams(client, namespace, name, options.output);
+        await getTeams(client, namespace, name, options.output, list);
       }),
     );
   },
@@ -74,17 +83,24 @@ const command: CliCommand = {
 
 export default command;
 
-async function getTeams(client: SquadronClient, namespace: string, name: string | undefined, output: Output) {
+async function getTeams(
+  client: SquadronClient,
+  namespace: string,
+  name: string | undefined,
+  output: Output,
+  list: { labelSelector?: string },
+) {
   if (name) {
     const team: TeamView = await client.getTeam(namespace, name);
     process.stdout.write(output === "table" ? `${teamsTable([team]).join("\n")}\n` : serialize(team, output));
     return;
   }
-  const teams: TeamSummary[] = await client.listTeams(namespace);
+  const teams: TeamSummary[] = await client.listTeams(namespace, list);
   if (output !== "table") {
     process.stdout.write(serialize({ items: teams }, output));
   } else if (teams.length === 0) {
-    process.stderr.write(`No teams found in namespace ${namespace}.\n`);
+    const matching = list.labelSelector ? ` matching ${list.labelSelector}` : "";
+    process.stderr.write(`No teams${matching} found in namespace ${namespace}.\n`);
   } else {
     process.stdout.write(`${teamsTable(teams).join("\n")}\n`);
   }

@@ -171,6 +171,7 @@ export function teamSummary(record: Omit<TeamRunRecord, "tokens">, now = new Dat
     },
     age: age(record.createdAt, now),
     createdAt: record.createdAt,
+    labels: record.team.metadata.labels,
   };
 }
 

@@ -15,6 +15,12 @@ import {
   text,
 } from "../../core/control/http.ts";
 import type { IdempotencyKeys } from "../../core/control/idempotency.ts";
+import {
+  type LabelRequirement,
+  LabelSelectorError,
+  matchesLabels,
+  parseLabelSelector,
+} from "../../core/control/label-selector.ts";
 import { cancelTeamRun, createTeamRun, teamSummary, teamView } from "../../core/control/team-runs.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
@@ -98,6 +104,18 @@ function pageOptions(req: HttpRequest): { limit: number; nextToken?: string } {
     ]);
   }
   return req.query.nextToken ? { limit, nextToken: req.query.nextToken } : { limit };
+}
+
+/** `?labelSelector=` as kubectl sends it; a page holds the matching runs of the page read. */
+function labelSelectorOf(req: HttpRequest): LabelRequirement[] | undefined {
+  const raw = req.query.labelSelector;
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    return parseLabelSelector(raw);
+  } catch (error) {
+    if (!(error instanceof LabelSelectorError)) throw error;
+    throw new HttpError(400, "invalid label selector", [{ path: "labelSelector", message: error.message }]);
+  }
 }
 
 const LOGS_DEFAULT_LIMIT = 500;
@@ -269,10 +287,14 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     "GET",
     `${ns}/teams`,
     guarded(async (req) => {
+      const selector = labelSelectorOf(req);
       const page = await deps.store.listRuns(req.params.namespace as string, pageOptions(req));
       const now = new Date();
+      const runs = selector
+        ? page.items.filter((r) => matchesLabels(r.team.metadata.labels, selector))
+        : page.items;
       return json(200, {
-        items: page.items.map((r) => teamSummary(r, now)),
+        items: runs.map((r) => teamSummary(r, now)),
         ...(page.nextToken ? { nextToken: page.nextToken } : {}),
       });
     }),

@@ -313,6 +313,20 @@ describe("squadron describe, approve, deny, tasks, messages, delete", () => {
     );
   });
 
+  it("takes kubectl's forms: KIND/NAME, and options before the subcommand", async () => {
+    const slash = await squadron(["describe", "team/auth-refactor", "-n", "apply-ns"], { env });
+    expect(slash.code, slash.stderr).toBe(0);
+    expect(slash.stdout).toMatch(/^Name: +auth-refactor$/m);
+    const leading = await squadron(["-n", "apply-ns", "get", "teams/auth-refactor", "-o", "json"], { env });
+    expect(leading.code, leading.stderr).toBe(0);
+    expect(JSON.parse(leading.stdout)).toMatchObject({ name: "auth-refactor", namespace: "apply-ns" });
+    const value = await squadron(["--namespace=apply-ns", "describe", "team", "auth-refactor"], { env });
+    expect(value.code, value.stderr).toBe(0);
+    const selected = await squadron(["get", "teams", "-l", "app=nothing-has-this", "-n", "apply-ns"], { env });
+    expect(selected.code, selected.stderr).toBe(0);
+    expect(selected.stderr).toBe("No teams matching app=nothing-has-this found in namespace apply-ns.\n");
+  });
+
   it("approves and denies gates; deciding twice is a conflict (exit 4)", async () => {
     const approve = await squadron(
       ["approve", "team", "auth-refactor", "spawn-backend-api", "-n", "apply-ns"],
@@ -455,7 +469,13 @@ describe("exit codes and connection", () => {
     expect(missing.stderr).toMatch(/^squadron: .*nope.*\n$/);
     const usage = await squadron(["get", "teams", "--bogus"], { env });
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toContain("unknown option '--bogus'");
+    // One line and a hint, not the whole help.
+    expect(usage.stderr).toBe(
+      "error: unknown option '--bogus'\nRun 'squadron --help' or 'squadron COMMAND --help' for usage.\n",
+    );
+    const version = await squadron(["version"], { env });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^squadron \d+\.\d+\.\d+ \(node v\d+/);
     const kind = await squadron(["get", "pods"], { env });
     expect(kind.code).toBe(2);
     expect(kind.stderr).toBe('squadron: unknown resource type "pods"; use "team" or "template"\n');
