@@ -51,6 +51,11 @@ export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
         // Team directories outlive the claim: deleting it must never touch the file system.
         persistentVolumeReclaimPolicy: "Retain",
         storageClassName: "",
+        // The file system's policy refuses anonymous mounts (storage.ts allowAnonymousAccess:
+        // false): without `iam` the EFS CSI driver mounts anonymously and gets "mount.nfs4:
+        // access denied by server" (aws-efs-csi-driver#280, #422). With it, efs-utils signs the
+        // mount with the CSI node's role (compute.ts grants it mount and write, via a mount target).
+        mountOptions: ["iam", "tls"],
         csi: {
           driver: "efs.csi.aws.com",
           volumeHandle: props.fileSystemId,

@@ -1,3 +1,7 @@
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { PersistentVolume } from "kubernetes-models/v1/PersistentVolume";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { describe, expect, it } from "vitest";
 import { runnerKubernetesObjects } from "../../infra/constructs/kubernetes-objects.ts";
 
@@ -9,6 +13,23 @@ const base = {
 };
 
 describe("runner Kubernetes objects", () => {
+  it("are each valid against Kubernetes' schema (kubernetes-models 5.1.0: Kubernetes 1.34 OpenAPI)", () => {
+    for (const props of [base, { ...base, serviceAccountRoleArn: "arn:aws:iam::123456789012:role/runner" }]) {
+      const o = runnerKubernetesObjects(props);
+      expect(() => new Namespace(o.namespace as never).validate()).not.toThrow();
+      expect(() => new ServiceAccount(o.serviceAccount as never).validate()).not.toThrow();
+      expect(() => new PersistentVolume(o.persistentVolume as never).validate()).not.toThrow();
+      expect(() => new PersistentVolumeClaim(o.persistentVolumeClaim as never).validate()).not.toThrow();
+    }
+  });
+
+  it("mounts EFS with IAM authorisation and TLS, which the file system's policy requires", () => {
+    // Without `iam` the EFS CSI driver mounts anonymously: "access denied by server".
+    expect(runnerKubernetesObjects(base).persistentVolume).toMatchObject({
+      spec: { mountOptions: ["iam", "tls"] },
+    });
+  });
+
   it("annotates the service account with the runner role for IRSA, and not with Pod Identity", () => {
     const role = "arn:aws:iam::123456789012:role/runner";
     expect(runnerKubernetesObjects({ ...base, serviceAccountRoleArn: role }).serviceAccount).toMatchObject({
