@@ -10,6 +10,7 @@
  */
 import { KubectlV33Layer } from "@aws-cdk/lambda-layer-kubectl-v33";
 import { IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as eks from "aws-cdk-lib/aws-eks";
@@ -195,13 +196,43 @@ export class Compute extends Construct {
           action: "describeCluster",
           parameters: { name: eksConfig.clusterName },
           physicalResourceId: cr.PhysicalResourceId.of(eksConfig.clusterName),
-          outputPaths: ["cluster.endpoint", "cluster.certificateAuthority.data"],
+          outputPaths: [
+            "cluster.endpoint",
+            "cluster.certificateAuthority.data",
+            "cluster.resourcesVpcConfig.clusterSecurityGroupId",
+          ],
         },
         policy: cr.AwsCustomResourcePolicy.fromStatements([
           new iam.PolicyStatement({ actions: ["eks:DescribeCluster"], resources: [clusterArn] }),
         ]),
         installLatestAwsSdk: false,
       });
+      // Pods reach EFS from their node's group (or their own, with security groups for pods): the
+      // cluster security group (what managed node groups use) and any the operator lists.
+      const podGroups = [
+        ec2.SecurityGroup.fromSecurityGroupId(
+          this,
+          "ClusterSecurityGroup",
+          describe.getResponseField("cluster.resourcesVpcConfig.clusterSecurityGroupId"),
+          { mutable: false },
+        ),
+        ...eksConfig.nodeSecurityGroupIds.map((id) =>
+          ec2.SecurityGroup.fromSecurityGroupId(this, `NodeSecurityGroup-${id}`, id, { mutable: false }),
+        ),
+      ];
+      for (const group of podGroups) {
+        storage.fileSystem.connections.allowDefaultPortFrom(group, "EKS runner pods mount team directories");
+      }
+      if (eksConfig.efsCsiNodeRoleArn) {
+        // With the PV's `iam` mount option, efs-utils in the CSI node pod mounts as this role.
+        iam.Role.fromRoleArn(this, "EfsCsiNodeRole", eksConfig.efsCsiNodeRoleArn).addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            resources: [storage.fileSystem.fileSystemArn],
+            conditions: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+          }),
+        );
+      }
       const imageUri =
         config.runnerImageUri ??
         new ecrAssets.DockerImageAsset(this, "RunnerImage", { directory: REPO_ROOT, ...RUNNER_IMAGE_ASSET })

@@ -3,7 +3,9 @@ import { PersistentVolume } from "kubernetes-models/v1/PersistentVolume";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { runnerKubernetesObjects } from "../../infra/constructs/kubernetes-objects.ts";
+import { deployDocBlock } from "./support.ts";
 
 const base = {
   namespace: "squadron",
@@ -51,5 +53,11 @@ describe("runner Kubernetes objects", () => {
       metadata: { namespace: "squadron" },
       spec: { volumeName: "squadron-team", storageClassName: "" },
     });
+  });
+
+  it("are the ones docs/deploy.md tells an operator to apply by hand", () => {
+    const documented = parseAllDocuments(deployDocBlock("eks-objects", "yaml")).map((d) => d.toJS());
+    const o = runnerKubernetesObjects({ ...base, fileSystemId: "FILE_SYSTEM_ID" });
+    expect(documented).toEqual([o.namespace, o.serviceAccount, o.persistentVolume, o.persistentVolumeClaim]);
   });
 });
