@@ -56,7 +56,9 @@ const eksSchema = z
      * besides the cluster security group (which the stack reads from the cluster): the file
      * system admits NFS from each.
      */
-    nodeSecurityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, "must look like sg-0123abcd")).default([]),
+    nodeSecurityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]+$/, "must look like sg-0123abcd"))
+      .default([]),
     /**
      * The IAM role of the EFS CSI driver's node service account (efs-csi-node-sa): with the
      * PersistentVolume's `iam` mount option the driver mounts as this role, and the stack grants
@@ -201,7 +203,7 @@ export const configSchema = z
         code: "custom",
         path: ["vpc"],
         message:
-          'must be the EKS cluster\'s VPC when compute is "eks" ({vpcId, privateSubnetIds, availabilityZones} of the subnets its nodes run in): the file system\'s mount targets are created there, and pods can mount only mount targets in their own VPC',
+          "must be the EKS cluster's VPC when compute is \"eks\" ({vpcId, privateSubnetIds, availabilityZones} of the subnets its nodes run in): the file system's mount targets are created there, and pods can mount only mount targets in their own VPC",
       });
     }
     if (c.eks?.endpointAccess === "private") {

@@ -38,7 +38,12 @@ import { IdempotencyKeys } from "./idempotency.ts";
 import { ChannelGateNotifier, type GateNotifier } from "./notifications.ts";
 import { RunIndex } from "./run-index.ts";
 import { type RunManifestWriter, S3RunManifestWriter } from "./run-manifest.ts";
-import { EfsEcsRunWorkspaces, NoopRunWorkspaces, type RunWorkspaces } from "./run-workspace.ts";
+import {
+  EfsEcsRunWorkspaces,
+  NoopRunWorkspaces,
+  PosixRunDirectories,
+  type RunWorkspaces,
+} from "./run-workspace.ts";
 import type { SlackInteractivityOptions } from "./slack-approvals.ts";
 import { SlackClient } from "./slack-client.ts";
 import { DynamoOnceClaims, type OnceClaims } from "./task-stops.ts";
@@ -306,6 +311,19 @@ export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
       resolveSecretArn: secretArnResolver(secretsManagerClient()),
       teamSecretPrefix: teamSecretPrefix(),
     });
+  },
+};
+
+/**
+ * Prepare's workspaces: on ECS as {@link awsWorkspaces}; on EKS the run's own directory (uid,
+ * 0700) under Prepare's root mount of the runs' root, which the Jobs mount as `runs/<runId>`.
+ */
+export const awsPrepareWorkspaces: AwsDependency<RunWorkspaces> = {
+  env: { ...awsWorkspaces.env, runDirectories: "eks" },
+  make: (logger) => {
+    const mount = env(ENV.runDirectories);
+    const ecs = awsWorkspaces.make(logger);
+    return mount && ecs instanceof NoopRunWorkspaces ? new PosixRunDirectories(mount) : ecs;
   },
 };
 

@@ -5,9 +5,11 @@
  */
 import type { Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ENV } from "../../core/control/env-names.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
-import { deployDocBlock, nagSynth, statementsOf } from "./support.ts";
+import { deployDocBlock, EXISTING_VPC, nagSynth, statementsOf } from "./support.ts";
 
 const CSI_ROLE = "arn:aws:iam::123456789012:role/AmazonEKS_EFS_CSI_DriverRole";
 
@@ -86,5 +88,42 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
       (r) => JSON.stringify(r.Properties.Manifest),
     );
     expect(manifests.some((m) => m.includes('\\"mountOptions\\":[\\"iam\\",\\"tls\\"]'))).toBe(true);
+  });
+
+  it("lets Prepare create each run's directory as root through the runs' root access point only", () => {
+    const prepare = stack.orchestration.functions.prepare;
+    const fn = template.toJSON().Resources[stack.getLogicalId(prepare.fn.node.defaultChild as CfnFunction)];
+    expect(fn.Properties.Environment.Variables[ENV.runDirectories]).toBe("/mnt/runs");
+    const accessPoint = stack.resolve(stack.storage.runsReader.accessPointArn);
+    expect(fn.Properties.FileSystemConfigs).toEqual([{ Arn: accessPoint, LocalMountPath: "/mnt/runs" }]);
+    expect(fn.Properties.VpcConfig.SubnetIds).toEqual(EXISTING_VPC.privateSubnetIds);
+    const role = prepare.fn.role?.node.defaultChild as CfnRole;
+    const efs = statementsOf(template, stack.getLogicalId(role)).filter((st) =>
+      JSON.stringify(st.Action).includes("elasticfilesystem:"),
+    );
+    expect(efs).toEqual([
+      {
+        Action: [
+          "elasticfilesystem:ClientMount",
+          "elasticfilesystem:ClientRootAccess",
+          "elasticfilesystem:ClientWrite",
+        ],
+        Effect: "Allow",
+        Resource: stack.resolve(stack.storage.fileSystem.fileSystemArn),
+        Condition: {
+          StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint },
+          Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
+        },
+      },
+    ]);
+  });
+
+  it("charts the runner pods' CPU and memory of this cluster and namespace (Container Insights needs ClusterName)", () => {
+    const body = JSON.stringify(
+      Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]?.Properties.DashboardBody,
+    );
+    for (const metric of ["pod_cpu_utilization", "pod_memory_utilization"]) {
+      expect(body).toContain(`${metric}\\",\\"ClusterName\\",\\"prod\\",\\"Namespace\\",\\"squadron\\"`);
+    }
   });
 });

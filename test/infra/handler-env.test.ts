@@ -27,6 +27,7 @@ const FULL_ENV: Record<EnvName, string> = {
   [ENV.volume]: "team",
   [ENV.teamDir]: "/mnt/team",
   [ENV.runsMount]: "/mnt/runs",
+  [ENV.runDirectories]: "/mnt/runs",
   [ENV.deadlineTarget]: "arn:aws:lambda:us-east-1:123456789012:function:deadline",
   [ENV.deadlineRole]: "arn:aws:iam::123456789012:role/scheduler",
   [ENV.scheduleGroup]: "Squadron-deadlines",
