@@ -258,8 +258,15 @@ export function eksRunnerJob(p: EksJobLauncherProps, options: ContainerTaskOptio
                 // The image's HOME belongs to uid 1000; the run's uid gets its own, writable home
                 // (~/.claude, ~/.codex, git config).
                 { name: "HOME", value: EKS_RUNNER_HOME },
+                // The Secret must name itself (SQUADRON_RUNNER_SECRET): the runner fails at once,
+                // saying so, when it does not (runner/config/env.ts).
+                { name: "SQUADRON_RUNNER_SECRET_NAME", value: p.secretName },
               ],
-              envFrom: [{ secretRef: { name: p.secretName } }],
+              // Optional: a missing Secret would otherwise hold the pod in
+              // CreateContainerConfigError until activeDeadlineSeconds (the whole run).
+              envFrom: [{ secretRef: { name: p.secretName, optional: true } }],
+              // The runner's last words (e.g. that missing Secret) in the pod's status.
+              terminationMessagePolicy: "FallbackToLogsOnError",
               resources,
               securityContext: {
                 allowPrivilegeEscalation: false,

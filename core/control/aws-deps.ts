@@ -37,6 +37,7 @@ import {
 import { IdempotencyKeys } from "./idempotency.ts";
 import { ChannelGateNotifier, type GateNotifier } from "./notifications.ts";
 import { RunIndex } from "./run-index.ts";
+import { EksRunJobs, type RunJobs } from "./run-jobs.ts";
 import { type RunManifestWriter, S3RunManifestWriter } from "./run-manifest.ts";
 import {
   EfsEcsRunWorkspaces,
@@ -324,6 +325,34 @@ export const awsPrepareWorkspaces: AwsDependency<RunWorkspaces> = {
     const mount = env(ENV.runDirectories);
     const ecs = awsWorkspaces.make(logger);
     return mount && ecs instanceof NoopRunWorkspaces ? new PosixRunDirectories(mount) : ecs;
+  },
+};
+
+/**
+ * EKS: the runner Jobs a run left, deleted when the run ends (Cleanup, and the events function
+ * after StopExecution); none on ECS, where stopping the execution stops the `.sync` tasks.
+ */
+export const awsRunJobs: AwsDependency<RunJobs | undefined> = {
+  env: { eksCluster: "eks", eksEndpoint: "eks", eksCertificateAuthority: "eks", eksNamespace: "eks" },
+  make: () => {
+    const clusterName = env(ENV.eksCluster);
+    const endpoint = env(ENV.eksEndpoint);
+    const certificateAuthority = env(ENV.eksCertificateAuthority);
+    const namespace = env(ENV.eksNamespace);
+    if (!clusterName || !endpoint || !certificateAuthority || !namespace) return undefined;
+    return new EksRunJobs({
+      clusterName,
+      endpoint,
+      certificateAuthority,
+      namespace,
+      region: process.env.AWS_REGION ?? "us-east-1",
+      // Lambda gives its role's session in these variables; read at each call, never stored.
+      credentials: async () => ({
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? "",
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? "",
+        sessionToken: process.env.AWS_SESSION_TOKEN,
+      }),
+    });
   },
 };
 

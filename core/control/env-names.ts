@@ -18,6 +18,11 @@ export const ENV = {
   runsMount: "SQUADRON_RUNS_MOUNT",
   /** EKS: where Prepare mounts the runs' root as root, to create each run's own directory. */
   runDirectories: "SQUADRON_RUN_DIRECTORIES_MOUNT",
+  /** EKS: the cluster, API endpoint, CA (base64) and namespace where a run's ending deletes its Jobs. */
+  eksCluster: "SQUADRON_EKS_CLUSTER",
+  eksEndpoint: "SQUADRON_EKS_ENDPOINT",
+  eksCertificateAuthority: "SQUADRON_EKS_CERTIFICATE_AUTHORITY",
+  eksNamespace: "SQUADRON_EKS_NAMESPACE",
   /** EventBridge Scheduler: the deadline function, the role Scheduler assumes, the schedule group. */
   deadlineTarget: "SQUADRON_DEADLINE_FUNCTION_ARN",
   deadlineRole: "SQUADRON_SCHEDULER_ROLE_ARN",

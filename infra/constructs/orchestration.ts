@@ -118,6 +118,16 @@ export class Orchestration extends Construct {
     // EKS: the Jobs share one volume, so Prepare creates each run's directory (its uid, 0700)
     // through a root mount of the runs' root, from the file system's VPC.
     const runDirectories = td ? undefined : this.prepareRunDirectories(network, storage);
+    // EKS: Cleanup and events delete the Jobs a run left (core/control/run-jobs.ts).
+    const eksApi = compute.eksApi;
+    const jobsEnv: Record<string, string> = eksApi
+      ? {
+          [ENV.eksCluster]: eksApi.clusterName,
+          [ENV.eksEndpoint]: eksApi.endpoint,
+          [ENV.eksCertificateAuthority]: eksApi.certificateAuthority,
+          [ENV.eksNamespace]: eksApi.namespace,
+        }
+      : {};
     // The functions that read or name team secrets (webhook signing keys, Prepare's ECS secrets).
     const teamSecrets = { [ENV.teamSecretPrefix]: config.teamSecretPrefix };
     this.functions = {
@@ -132,13 +142,19 @@ export class Orchestration extends Construct {
         },
         runDirectories ?? {},
       ),
-      cleanup: make("cleanup", { ...workspaceEnv, ...teamSecrets }),
+      cleanup: make("cleanup", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
       dependencies: make("dependencies"),
       budget: make("budget", teamSecrets),
       deadline: make("deadline", teamSecrets),
-      events: make("events", { ...workspaceEnv, ...teamSecrets }),
+      events: make("events", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
     };
     const fns = this.functions;
+    for (const [id, f] of [
+      ["Cleanup", fns.cleanup],
+      ["Events", fns.events],
+    ] as const) {
+      if (f.fn.role) compute.grantJobCleanup(id, f.fn.role);
+    }
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
     // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
     // team's webhook.secretRef.

@@ -126,4 +126,30 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
       expect(body).toContain(`${metric}\\",\\"ClusterName\\",\\"prod\\",\\"Namespace\\",\\"squadron\\"`);
     }
   });
+
+  it("lets Cleanup and the events function delete a run's Jobs: their env, and access entries in the job cleaners' group only", () => {
+    for (const f of [stack.orchestration.functions.cleanup, stack.orchestration.functions.events]) {
+      const vars =
+        template.toJSON().Resources[stack.getLogicalId(f.fn.node.defaultChild as CfnFunction)].Properties
+          .Environment.Variables;
+      expect(vars[ENV.eksCluster]).toBe("prod");
+      expect(vars[ENV.eksNamespace]).toBe("squadron");
+      expect(JSON.stringify(vars[ENV.eksEndpoint])).toContain("cluster.endpoint");
+      expect(JSON.stringify(vars[ENV.eksCertificateAuthority])).toContain(
+        "cluster.certificateAuthority.data",
+      );
+      const roleId = stack.getLogicalId(f.fn.role?.node.defaultChild as CfnRole);
+      const entries = Object.values(template.findResources("AWS::EKS::AccessEntry")).filter((e) =>
+        JSON.stringify(e.Properties.PrincipalArn).includes(roleId),
+      );
+      expect(entries.map((e) => e.Properties)).toEqual([
+        {
+          ClusterName: "prod",
+          PrincipalArn: { "Fn::GetAtt": [roleId, "Arn"] },
+          Type: "STANDARD",
+          KubernetesGroups: ["squadron-job-cleaners"],
+        },
+      ]);
+    }
+  });
 });

@@ -1,3 +1,5 @@
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { PersistentVolume } from "kubernetes-models/v1/PersistentVolume";
 import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
@@ -22,6 +24,8 @@ describe("runner Kubernetes objects", () => {
       expect(() => new ServiceAccount(o.serviceAccount as never).validate()).not.toThrow();
       expect(() => new PersistentVolume(o.persistentVolume as never).validate()).not.toThrow();
       expect(() => new PersistentVolumeClaim(o.persistentVolumeClaim as never).validate()).not.toThrow();
+      expect(() => new Role(o.jobCleanerRole as never).validate()).not.toThrow();
+      expect(() => new RoleBinding(o.jobCleanerBinding as never).validate()).not.toThrow();
     }
   });
 
@@ -58,6 +62,25 @@ describe("runner Kubernetes objects", () => {
   it("are the ones docs/deploy.md tells an operator to apply by hand", () => {
     const documented = parseAllDocuments(deployDocBlock("eks-objects", "yaml")).map((d) => d.toJS());
     const o = runnerKubernetesObjects({ ...base, fileSystemId: "FILE_SYSTEM_ID" });
-    expect(documented).toEqual([o.namespace, o.serviceAccount, o.persistentVolume, o.persistentVolumeClaim]);
+    expect(documented).toEqual([
+      o.namespace,
+      o.serviceAccount,
+      o.persistentVolume,
+      o.persistentVolumeClaim,
+      o.jobCleanerRole,
+      o.jobCleanerBinding,
+    ]);
+  });
+
+  it("let the functions that end runs delete Jobs in the namespace, and nothing else", () => {
+    const o = runnerKubernetesObjects(base);
+    expect(o.jobCleanerRole).toMatchObject({
+      metadata: { namespace: "squadron" },
+      rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs: ["deletecollection"] }],
+    });
+    expect(o.jobCleanerBinding).toMatchObject({
+      metadata: { namespace: "squadron" },
+      subjects: [{ kind: "Group", name: "squadron-job-cleaners" }],
+    });
   });
 });

@@ -86,6 +86,8 @@ describe("cdk-nag AwsSolutions", () => {
       "Namespace",
       "PersistentVolume",
       "PersistentVolumeClaim",
+      "Role",
+      "RoleBinding",
       "ServiceAccount",
     ]);
     expect(byKind("Namespace")[0]).toMatchObject({ metadata: { name: "squadron" } });

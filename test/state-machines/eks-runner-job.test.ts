@@ -79,6 +79,7 @@ type PodSpec = {
   containers: Array<{
     env: Array<{ name: string; value: string }>;
     envFrom: unknown[];
+    terminationMessagePolicy: string;
     volumeMounts: Array<Record<string, unknown>>;
     resources: unknown;
     securityContext: Record<string, unknown>;
@@ -150,9 +151,13 @@ describe("eks:runJob parameters rendered by the synthesised definition", () => {
       SQUADRON_AGENT_NAME: "lead",
       SQUADRON_ATTEMPT: "0",
       SQUADRON_TEAM_DIR: "/mnt/team",
+      SQUADRON_RUNNER_SECRET_NAME: "squadron-runner",
     });
-    // The runner's keys come from the Kubernetes Secret (docs/deploy.md says how it is made).
-    expect(runner.envFrom).toEqual([{ secretRef: { name: "squadron-runner" } }]);
+    // The runner's keys come from the Kubernetes Secret (docs/deploy.md says how it is made);
+    // optional, so a missing one fails the runner at once (it checks the Secret's self-name)
+    // instead of holding the pod in CreateContainerConfigError until the run's deadline.
+    expect(runner.envFrom).toEqual([{ secretRef: { name: "squadron-runner", optional: true } }]);
+    expect(runner.terminationMessagePolicy).toBe("FallbackToLogsOnError");
     expect(runner.resources).toEqual({ requests: { cpu: "1", memory: "2Gi" } });
     // The team volume: the run's own directory of the EFS claim; the home: an emptyDir.
     expect(runner.volumeMounts).toEqual([
