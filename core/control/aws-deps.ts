@@ -320,7 +320,15 @@ export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
  * 0700) under Prepare's root mount of the runs' root, which the Jobs mount as `runs/<runId>`.
  */
 export const awsPrepareWorkspaces: AwsDependency<RunWorkspaces> = {
-  env: { ...awsWorkspaces.env, runDirectories: "eks" },
+  // Written out, not spread from awsWorkspaces.env: a spread at module level would keep the ECS
+  // and EFS clients in every bundle that imports this module (esbuild cannot drop it).
+  env: {
+    fileSystem: "ecs",
+    taskDefinition: "ecs",
+    volume: "ecs",
+    teamSecretPrefix: "ecs",
+    runDirectories: "eks",
+  },
   make: (logger) => {
     const mount = env(ENV.runDirectories);
     const ecs = awsWorkspaces.make(logger);
