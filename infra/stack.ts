@@ -48,6 +48,7 @@ export class SquadronStack extends Stack {
     });
     this.orchestration = new Orchestration(this, "Orchestration", {
       config,
+      network: this.network,
       storage: this.storage,
       compute: this.compute,
       approvals: this.approvals.handler.fn,
@@ -69,6 +70,9 @@ export class SquadronStack extends Stack {
       restApi: this.api.restApi,
       deadLetterQueue: this.orchestration.deadLetterQueue,
       cluster: this.compute.cluster,
+      ...(config.eks
+        ? { eks: { clusterName: config.eks.clusterName, namespace: config.eks.namespace } }
+        : {}),
     });
 
     new CfnOutput(this, "ApiUrl", { value: this.api.restApi.url });

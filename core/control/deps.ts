@@ -3,6 +3,7 @@ import type { DeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ExecutionStarter, ExecutionStopper, TaskTokenResolver } from "./execution.ts";
 import type { GateNotifier } from "./notifications.ts";
 import type { RunIndex } from "./run-index.ts";
+import type { RunJobs } from "./run-jobs.ts";
 import type { RunManifestWriter } from "./run-manifest.ts";
 import type { RunWorkspaces } from "./run-workspace.ts";
 import type { TeamFilesReader } from "./team-files.ts";
@@ -26,6 +27,8 @@ export interface ControlDeps {
   tokens: TaskTokenResolver;
   notifier: GateNotifier;
   workspaces: RunWorkspaces;
+  /** EKS: the runner Jobs a run left, deleted when it ends. */
+  runJobs?: RunJobs;
   deadlines: DeadlineScheduler;
   runManifests: RunManifestWriter;
   teamFiles: TeamFilesReader;

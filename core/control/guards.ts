@@ -100,7 +100,7 @@ export interface ExecutionStatusDetail {
  * outside, timed out) or Cleanup could not write: terminal phase, resources released.
  */
 export async function onExecutionStatus(
-  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "notifier" | "logger">,
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
   detail: ExecutionStatusDetail,
 ): Promise<string | undefined> {
   if (detail.status === "RUNNING" || detail.status === "PENDING_REDRIVE") return undefined;

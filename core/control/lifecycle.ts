@@ -172,14 +172,17 @@ export async function finishRun(
   return { record, claimed };
 }
 
-/** Releases the run's AWS resources and its deadline timer; safe to call again. */
+/** Releases the run's AWS resources, its deadline timer and (EKS) its Jobs; safe to call again. */
 export async function releaseRunResources(
-  deps: Pick<ControlDeps, "runs" | "workspaces" | "deadlines" | "logger">,
+  deps: Pick<ControlDeps, "runs" | "workspaces" | "deadlines" | "logger" | "runJobs">,
   runId: string,
 ): Promise<void> {
   await deps.deadlines.disarm(runId);
   const { workspace } = await deps.runs.details(runId);
   if (workspace) await deps.workspaces.delete(workspace);
+  // A Job still running would keep its agent working (and spending) after the run ended.
+  const deleted = await deps.runJobs?.deleteRunJobs(runId);
+  if (deleted) deps.logger?.info("deleted the run's Jobs left on the cluster", { runId, jobs: deleted });
 }
 
 /**
@@ -209,7 +212,7 @@ export function completionMessage(team: AgentTeam, outputs: DeliverOutputsResult
 
 /** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
 export async function cleanupRun(
-  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "notifier" | "logger">,
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
   payload: CleanupPayload,
 ): Promise<CleanupResult> {
   const ref = { namespace: payload.namespace, name: payload.teamName };

@@ -25,6 +25,8 @@ export interface ObservabilityProps {
   restApi: apigw.RestApi;
   deadLetterQueue: sqs.IQueue;
   cluster?: ecs.Cluster;
+  /** EKS runners: the cluster and namespace their pods run in (Container Insights dimensions). */
+  eks?: { clusterName: string; namespace: string };
 }
 
 /** Titles of the dashboard's widgets (tests check each is present). */
@@ -143,18 +145,19 @@ export class Observability extends Construct {
                 statistic: "Average",
               }),
             ]
-          : [
-              new cloudwatch.Metric({
-                namespace: "ContainerInsights",
-                metricName: "pod_cpu_utilization",
-                statistic: "Average",
-              }),
-              new cloudwatch.Metric({
-                namespace: "ContainerInsights",
-                metricName: "pod_memory_utilization",
-                statistic: "Average",
-              }),
-            ],
+          : ["pod_cpu_utilization", "pod_memory_utilization"].map(
+              (metricName) =>
+                new cloudwatch.Metric({
+                  namespace: "ContainerInsights",
+                  metricName,
+                  // EKS Container Insights publishes pod metrics per ClusterName (and Namespace);
+                  // a metric without them matches no series and the widget stays empty.
+                  dimensionsMap: props.eks
+                    ? { ClusterName: props.eks.clusterName, Namespace: props.eks.namespace }
+                    : {},
+                  statistic: "Average",
+                }),
+            ),
       }),
     ];
     this.dashboard = new cloudwatch.Dashboard(this, "Dashboard", {

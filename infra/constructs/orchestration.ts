@@ -5,6 +5,7 @@
  * deadline (EventBridge Scheduler target) and events (execution / ECS task state changes).
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -20,13 +21,17 @@ import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
 import { ENV } from "../../core/control/env-names.ts";
 import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
 import type { SquadronConfig } from "../config.ts";
+import { RUNS_MOUNT } from "../handler-env.ts";
 import type { Compute } from "./compute.ts";
-import { HandlerFunction } from "./handler-function.ts";
+import { HandlerFunction, type HandlerFunctionProps } from "./handler-function.ts";
+import type { Network } from "./network.ts";
+import { RunsRootEfsMount } from "./read-only-efs-mount.ts";
 import type { Storage } from "./storage.ts";
 import { grantDescribeTeamSecrets, grantTeamSecrets } from "./team-secrets.ts";
 
 export interface OrchestrationProps {
   config: SquadronConfig;
+  network: Network;
   storage: Storage;
   compute: Compute;
   /** The approvals function (approvals construct) serves the ApprovalGate state. */
@@ -76,7 +81,7 @@ export class Orchestration extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestrationProps) {
     super(scope, id);
-    const { config, storage, compute } = props;
+    const { config, network, storage, compute } = props;
     const stack = Stack.of(this);
     const retention = config.logRetentionDays;
 
@@ -89,12 +94,14 @@ export class Orchestration extends Construct {
     const make = (
       name: "prepare" | "cleanup" | "dependencies" | "budget" | "deadline" | "events",
       extra: Record<string, string> = {},
+      placement: Pick<HandlerFunctionProps, "network" | "filesystem"> = {},
     ) =>
       new HandlerFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
         name,
         logRetentionDays: retention,
         environment: { [ENV.table]: storage.table.tableName, ...extra },
         timeout: Duration.seconds(name === "prepare" || name === "cleanup" ? 60 : 30),
+        ...placement,
       });
 
     // Per-run access point and task-definition revision (awsWorkspaces): ECS only; on EKS the
@@ -108,22 +115,46 @@ export class Orchestration extends Construct {
             [ENV.volume]: compute.runnerVolumeName,
           }
         : {};
+    // EKS: the Jobs share one volume, so Prepare creates each run's directory (its uid, 0700)
+    // through a root mount of the runs' root, from the file system's VPC.
+    const runDirectories = td ? undefined : this.prepareRunDirectories(network, storage);
+    // EKS: Cleanup and events delete the Jobs a run left (core/control/run-jobs.ts).
+    const eksApi = compute.eksApi;
+    const jobsEnv: Record<string, string> = eksApi
+      ? {
+          [ENV.eksCluster]: eksApi.clusterName,
+          [ENV.eksEndpoint]: eksApi.endpoint,
+          [ENV.eksCertificateAuthority]: eksApi.certificateAuthority,
+          [ENV.eksNamespace]: eksApi.namespace,
+        }
+      : {};
     // The functions that read or name team secrets (webhook signing keys, Prepare's ECS secrets).
     const teamSecrets = { [ENV.teamSecretPrefix]: config.teamSecretPrefix };
     this.functions = {
-      prepare: make("prepare", {
-        ...workspaceEnv,
-        ...(td ? teamSecrets : {}),
-        [ENV.bucket]: storage.bucket.bucketName,
-        [ENV.teamDir]: compute.teamDir,
-      }),
-      cleanup: make("cleanup", { ...workspaceEnv, ...teamSecrets }),
+      prepare: make(
+        "prepare",
+        {
+          ...workspaceEnv,
+          ...(td ? teamSecrets : {}),
+          ...(runDirectories ? { [ENV.runDirectories]: RUNS_MOUNT } : {}),
+          [ENV.bucket]: storage.bucket.bucketName,
+          [ENV.teamDir]: compute.teamDir,
+        },
+        runDirectories ?? {},
+      ),
+      cleanup: make("cleanup", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
       dependencies: make("dependencies"),
       budget: make("budget", teamSecrets),
       deadline: make("deadline", teamSecrets),
-      events: make("events", { ...workspaceEnv, ...teamSecrets }),
+      events: make("events", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
     };
     const fns = this.functions;
+    for (const [id, f] of [
+      ["Cleanup", fns.cleanup],
+      ["Events", fns.events],
+    ] as const) {
+      if (f.fn.role) compute.grantJobCleanup(id, f.fn.role);
+    }
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
     // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
     // team's webhook.secretRef.
@@ -141,35 +172,36 @@ export class Orchestration extends Construct {
       }),
     );
 
-    // Prepare / Cleanup: the run's access point and task-definition revision.
-    const accessPointArns = stack.formatArn({
-      service: "elasticfilesystem",
-      resource: "access-point",
-      resourceName: "*",
-    });
-    fns.prepare.fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        // Describe: CreateAccessPoint answers "creating"; Prepare waits for "available".
-        actions: [
-          "elasticfilesystem:CreateAccessPoint",
-          "elasticfilesystem:TagResource",
-          "elasticfilesystem:DescribeAccessPoints",
-        ],
-        resources: [storage.fileSystem.fileSystemArn, accessPointArns],
-      }),
-    );
-    for (const f of [fns.cleanup, fns.events]) {
-      f.fn.addToRolePolicy(
+    if (td) {
+      // Prepare / Cleanup: the run's access point and task-definition revision (ECS only: on EKS
+      // Prepare creates a directory, and nothing is left to delete).
+      const accessPointArns = stack.formatArn({
+        service: "elasticfilesystem",
+        resource: "access-point",
+        resourceName: "*",
+      });
+      fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ["elasticfilesystem:DeleteAccessPoint"],
-          resources: [accessPointArns],
-          conditions: {
-            StringEquals: { "aws:ResourceTag/squadron:fileSystem": storage.fileSystem.fileSystemId },
-          },
+          // Describe: CreateAccessPoint answers "creating"; Prepare waits for "available".
+          actions: [
+            "elasticfilesystem:CreateAccessPoint",
+            "elasticfilesystem:TagResource",
+            "elasticfilesystem:DescribeAccessPoints",
+          ],
+          resources: [storage.fileSystem.fileSystemArn, accessPointArns],
         }),
       );
-    }
-    if (td) {
+      for (const f of [fns.cleanup, fns.events]) {
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["elasticfilesystem:DeleteAccessPoint"],
+            resources: [accessPointArns],
+            conditions: {
+              StringEquals: { "aws:ResourceTag/squadron:fileSystem": storage.fileSystem.fileSystemId },
+            },
+          }),
+        );
+      }
       // Describe/Register/Deregister do not support resource-level permissions (IAM reference).
       fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
@@ -313,6 +345,24 @@ export class Orchestration extends Construct {
   }
 
   readonly schedulerRole: iam.Role;
+
+  /** Prepare's place on EKS: the private subnets, a group sending only HTTPS and NFS, the root mount. */
+  private prepareRunDirectories(
+    network: Network,
+    storage: Storage,
+  ): Required<Pick<HandlerFunctionProps, "network" | "filesystem">> {
+    const securityGroup = new ec2.SecurityGroup(this, "PrepareSecurityGroup", {
+      vpc: network.vpc,
+      description: "Squadron prepare function (EKS): no inbound; HTTPS to AWS APIs, NFS to EFS",
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs");
+    return {
+      network: { vpc: network.vpc, subnets: network.runnerSubnets, securityGroup },
+      // NFS (2049) between this group and the file system's: added by the mount.
+      filesystem: new RunsRootEfsMount(storage.runsReader, RUNS_MOUNT),
+    };
+  }
 
   /** CreateSchedule / DeleteSchedule on this group's schedules, PassRole on the scheduler role. */
   grantSchedules(fn: lambda.IFunction): void {

@@ -1,6 +1,7 @@
 import {
   awsDeadlines,
   awsRunIndex,
+  awsRunJobs,
   awsStore,
   awsWebhookNotifier,
   awsWorkspaces,
@@ -16,6 +17,7 @@ const dependencies = {
   store: awsStore,
   runs: awsRunIndex,
   workspaces: awsWorkspaces,
+  runJobs: awsRunJobs,
   deadlines: awsDeadlines,
   notifier: awsWebhookNotifier,
 };

@@ -436,6 +436,30 @@ describe("control plane against DynamoDB Local", () => {
     expect(h.armed.has(record.runId)).toBe(false);
   });
 
+  it("EKS: a stopped run's Jobs are deleted by the execution-status event, and an ended run's by Cleanup", async () => {
+    // runJob.sync's cancellation is not documented to delete the Job: the run's end does.
+    const deleted: string[] = [];
+    const deps = {
+      ...h.deps,
+      runJobs: {
+        deleteRunJobs: async (runId: string) => {
+          deleted.push(runId);
+          return 2;
+        },
+      },
+    };
+    const stopped = await startRun(h, "eks-stopped");
+    expect(await onDeadline(deps, stopped.record.runId)).toBe(true);
+    expect(h.sfn.of("StopExecution").some((s) => String(s.executionArn).endsWith(stopped.record.runId))).toBe(
+      true,
+    );
+    await onExecutionStatus(deps, { executionArn: "x", name: stopped.record.runId, status: "ABORTED" });
+    expect(deleted).toEqual([stopped.record.runId]);
+    const ended = await startRun(h, "eks-ended");
+    await cleanupRun(deps, { runId: ended.record.runId, namespace: "dev-agents", teamName: "eks-ended" });
+    expect(deleted).toEqual([stopped.record.runId, ended.record.runId]);
+  });
+
   it("events: an execution aborted from outside marks the run Cancelled", async () => {
     const { record, ref } = await startRun(h, "aborted");
     expect(

@@ -50,6 +50,22 @@ describe("runner configuration", () => {
     expect(config.manifestLocation).toBe("s3://squadron-b/run-manifests/r2.json");
   });
 
+  it("fails at once, naming the Secret, when the EKS runner Secret is missing (its envFrom is optional)", () => {
+    const base = { SQUADRON_MODE: "init", SQUADRON_RUN_ID: "r1", SQUADRON_TEAM_DIR: "/mnt/team" };
+    expect(() => readRunnerConfig({ ...base, SQUADRON_RUNNER_SECRET_NAME: "squadron-runner" })).toThrow(
+      /The Kubernetes Secret "squadron-runner" is missing/,
+    );
+    expect(
+      readRunnerConfig({
+        ...base,
+        SQUADRON_RUNNER_SECRET_NAME: "squadron-runner",
+        SQUADRON_RUNNER_SECRET: "squadron-runner",
+      }).mode,
+    ).toBe("init");
+    // ECS (and local mode) set no Secret name: nothing to check.
+    expect(readRunnerConfig(base).mode).toBe("init");
+  });
+
   it.each([
     [{}, /No mode/],
     [{ SQUADRON_MODE: "deploy" }, /Unknown mode "deploy"/],
