@@ -20,6 +20,12 @@ export interface ManifestOptions {
   maxTeammates?: number;
   /** The deployment's defaults (see {@link ManifestDefaults}); checked by {@link resolveOptions}. */
   defaults?: ManifestDefaults;
+  /**
+   * The namespace a resource gets when its `metadata.namespace` is absent (the API's path
+   * namespace). Rules that depend on the namespace (the output prefix a team may deliver to) check
+   * against it, so a manifest cannot be validated for one namespace and stored in another.
+   */
+  namespace?: string;
 }
 
 export interface ResolvedDefaults {
@@ -32,6 +38,7 @@ export interface ResolvedOptions {
   maxPromptBytes: number;
   maxTeammates: number;
   defaults: ResolvedDefaults;
+  namespace?: string;
 }
 
 export const DEFAULT_MAX_PROMPT_BYTES = 32 * 1024;
@@ -59,6 +66,7 @@ export function resolveOptions(options: ManifestOptions = {}): ResolvedOptions {
     maxPromptBytes: options.maxPromptBytes ?? DEFAULT_MAX_PROMPT_BYTES,
     maxTeammates: options.maxTeammates ?? DEFAULT_MAX_TEAMMATES,
     defaults: resolveDefaults(options.defaults ?? {}, OPTION_LABELS),
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
   };
 }
 

@@ -150,7 +150,8 @@ function manifestFrom(req: HttpRequest, namespace: string, options: ManifestOpti
       );
     }
   }
-  const resource = parseResource(req.body, options);
+  // Validated for the namespace it will be stored in (output prefixes depend on it).
+  const resource = parseResource(req.body, { ...options, namespace });
   resource.metadata.namespace = namespace;
   return resource;
 }
@@ -176,7 +177,7 @@ async function teamFromManifest(
         }
         throw error;
       });
-    return mergeTemplateRun(template.template, resource as AgentTeamRun, options);
+    return mergeTemplateRun(template.template, resource as AgentTeamRun, { ...options, namespace });
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
     { path: "kind", message: "templates are created under /templates" },
@@ -338,7 +339,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     guarded(async (req) => {
       const record = await deps.store.getRun(ref(req));
       const agent = req.query.agent;
-      if (agent !== undefined && !(agent in record.status.agents)) {
+      if (agent !== undefined && !Object.hasOwn(record.status.agents, agent)) {
         throw new HttpError(404, `team ${record.name} has no agent ${agent}`);
       }
       return json(200, { items: await deps.teamFiles.messages(record.runId, agent) });
