@@ -281,7 +281,7 @@ describe("approval gates", () => {
     expect(String(updates[0]?.payload.text)).toMatch(/^Approved by alice \(U0APPROVER\)/);
     const team = await getTeam("gate-slack");
     expect(team.phase).toBe("Completed");
-    expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`alice (${SLACK_APPROVER})`);
+    expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`${SLACK_APPROVER} (alice)`);
   });
 
   it("fails the agent with Denied when the gate is denied, and never launches it", async () => {
