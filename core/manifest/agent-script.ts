@@ -44,8 +44,13 @@ export const scriptStepSchema = z.union([
   }),
   /** Write a file relative to the working directory. */
   z.strictObject({ write: z.strictObject({ path: z.string().min(1), content: z.string() }) }),
-  /** Run a shell command in the working directory (e.g. `git commit`). */
+  /**
+   * Run a shell command in the working directory (e.g. `git commit`). A `{{reference}}` is
+   * substituted shell-quoted, so a value another agent wrote (a task subject) stays one word.
+   */
   z.strictObject({ exec: z.string().min(1), allowFailure: z.boolean().optional() }),
+  /** Run a program with these arguments, no shell (each `{{reference}}` stays inside its argument). */
+  z.strictObject({ run: z.array(z.string()).min(1), allowFailure: z.boolean().optional() }),
   /** Add model usage to what the turn reports. */
   z.strictObject({ usage }),
   z.strictObject({ sleepMs: z.number().int().nonnegative() }),
