@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { documentClient } from "../store/document-client.ts";
 import { isConditionalCheckFailed } from "../store/errors.ts";
 import { TABLE_DEFINITION } from "../store/table-definition.ts";
 import { HttpError, type HttpResponse } from "./http.ts";
@@ -31,7 +32,7 @@ export class IdempotencyKeys {
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.doc = documentClient(client);
   }
 
   async run(

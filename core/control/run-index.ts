@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { documentClient } from "../store/document-client.ts";
 import type { TeamRunRef } from "../store/items.ts";
 import { TABLE_DEFINITION } from "../store/table-definition.ts";
 import type { RunWorkspace } from "./run-workspace.ts";
@@ -27,7 +28,7 @@ export class RunIndex {
     client: DynamoDBClient,
     private readonly tableName: string,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client);
+    this.doc = documentClient(client);
   }
 
   async put(runId: string, ref: TeamRunRef): Promise<void> {

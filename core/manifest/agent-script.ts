@@ -12,7 +12,7 @@ const usage = z.strictObject({
   cacheReadTokens: z.number().int().nonnegative().optional(),
   cacheWriteTokens: z.number().int().nonnegative().optional(),
   /** What this usage cost; priced from the price table when absent. */
-  costUsd: z.number().nonnegative().optional(),
+  costUsd: z.number().nonnegative().max(1_000_000).optional(),
 });
 
 const waitTarget = z.union([
@@ -39,7 +39,12 @@ export const scriptStepSchema = z.union([
    */
   z.strictObject({
     waitFor: waitTarget,
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(30 * 24 * 3600 * 1000)
+      .optional(),
     as: z.string().min(1).optional(),
   }),
   /** Write a file relative to the working directory. */
@@ -53,7 +58,13 @@ export const scriptStepSchema = z.union([
   z.strictObject({ run: z.array(z.string()).min(1), allowFailure: z.boolean().optional() }),
   /** Add model usage to what the turn reports. */
   z.strictObject({ usage }),
-  z.strictObject({ sleepMs: z.number().int().nonnegative() }),
+  z.strictObject({
+    sleepMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(24 * 3600 * 1000),
+  }),
   /** Say something: an assistant text message, and the turn's result text if it is the last. */
   z.strictObject({ say: z.string() }),
   /** End the turn with an error result (`error_during_execution`). */

@@ -1,5 +1,6 @@
 import { DEFAULTS } from "./defaults.ts";
 import { tryParseDuration } from "./duration.ts";
+import { MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS } from "./fields.ts";
 
 /**
  * A deployment's own defaults for what a manifest leaves out. They replace kagents' defaults
@@ -131,7 +132,7 @@ function defaultsProblems(
   const resolved: ResolvedDefaults = {};
   if (timeout !== undefined) {
     const seconds = typeof timeout === "string" ? tryParseDuration(timeout) : undefined;
-    if (seconds === undefined || seconds <= 0) {
+    if (seconds === undefined || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS) {
       problems.push(
         `${labels.timeout}: ${describe(timeout)} is not a timeout; write a duration longer than zero such as "2h", "90m" or "1h30m" (without a default, teams get ${DEFAULTS.timeout}).`,
       );
@@ -141,7 +142,12 @@ function defaultsProblems(
     }
   }
   if (budgetLimit !== undefined) {
-    if (typeof budgetLimit !== "number" || !Number.isFinite(budgetLimit) || budgetLimit <= 0) {
+    if (
+      typeof budgetLimit !== "number" ||
+      !Number.isFinite(budgetLimit) ||
+      budgetLimit <= 0 ||
+      budgetLimit > MAX_BUDGET_USD
+    ) {
       problems.push(
         `${labels.budgetLimit}: ${describe(budgetLimit)} is not a budget; give a number of US dollars greater than zero such as 25.`,
       );

@@ -3,7 +3,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -18,7 +18,9 @@ import {
   isTerminalTeamPhase,
 } from "../status/phases.ts";
 import type { GateStatus, TeamEvent, TeamStatus, UsageDelta } from "../status/types.ts";
+import { documentClient } from "./document-client.ts";
 import {
+  assertStorable,
   ConflictError,
   isConditionalCheckFailed,
   NotFoundError,
@@ -118,9 +120,7 @@ export class TeamStore {
 
   constructor(options: TeamStoreOptions) {
     this.tableName = options.tableName;
-    this.doc = DynamoDBDocumentClient.from(options.client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.doc = documentClient(options.client);
     this.retentionDays = options.eventRetentionDays ?? 30;
     this.now = options.now ?? (() => new Date());
   }
@@ -130,6 +130,7 @@ export class TeamStore {
   /** Stores a new run of `team`; ConflictError when its name is taken in its namespace. */
   async createRun(team: AgentTeam, options: { runId?: string } = {}): Promise<TeamRunRecord> {
     const { namespace, name } = team.metadata;
+    assertStorable(team);
     const record = newRunRecord(team, options.runId ?? randomUUID(), this.now());
     try {
       await this.doc.send(
@@ -611,6 +612,7 @@ export class TeamStore {
   }
 
   private async writeTemplate(template: AgentTeamTemplate, mode: "create" | "put"): Promise<TemplateRecord> {
+    assertStorable(template);
     const { namespace, name } = template.metadata;
     const at = this.now().toISOString();
     const pk = templatePk(namespace, name);

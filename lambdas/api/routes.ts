@@ -36,6 +36,8 @@ import { InvalidTransitionError } from "../../core/status/phases.ts";
 import {
   ConflictError,
   InvalidPageTokenError,
+  MAX_STORED_MANIFEST_BYTES,
+  ManifestTooLargeError,
   NotFoundError,
   UnknownNameError,
   VersionConflictError,
@@ -73,6 +75,11 @@ function toHttp(error: unknown): never {
   if (error instanceof VersionConflictError) throw new HttpError(409, error.message);
   if (error instanceof InvalidTransitionError) throw new HttpError(409, error.message);
   if (error instanceof InvalidPageTokenError) throw new HttpError(400, error.message);
+  if (error instanceof ManifestTooLargeError) {
+    throw new HttpError(413, error.message, [
+      { path: "spec", message: `at most ${MAX_STORED_MANIFEST_BYTES / 1024} KiB once normalized` },
+    ]);
+  }
   if (error instanceof UnknownNameError) throw new HttpError(404, error.message);
   if (error instanceof GateDecisionError) throw new HttpError(error.status, error.message);
   if (error instanceof RangeError) throw new HttpError(400, error.message);

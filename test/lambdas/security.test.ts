@@ -87,3 +87,84 @@ describe("API security (issue 14)", () => {
     }
   });
 });
+
+describe("API robustness on hostile manifests (issue 14: 7, 8)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = harness(await newTable());
+  });
+
+  const team = (name: string, extra = "", lifecycle = "") => `apiVersion: squadron.dev/v1alpha1
+kind: AgentTeam
+metadata:
+  name: ${name}
+  labels:
+    constructor: x
+    __proto__: y
+    toString: z
+spec:
+  workspace: {}
+  lead:
+    prompt: Lead.${extra}
+  teammates:
+    - name: constructor
+      prompt: Build.
+    - name: tostring
+      prompt: Check.
+${lifecycle}`;
+
+  it("stores and shows a team whose agents and labels are named like Object.prototype members", async () => {
+    const created = await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: team("protos") });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const got = await call(h, "GET", "/api/namespaces/dev-agents/teams/protos");
+    expect(got.status).toBe(200);
+    expect(got.body.teammates.map((t: { name: string }) => t.name)).toEqual(["constructor", "tostring"]);
+    const messages = await call(h, "GET", "/api/namespaces/dev-agents/teams/protos/messages", {
+      query: { agent: "constructor" },
+    });
+    expect(messages.status).toBe(200);
+  });
+
+  it("answers 400 naming the field for absurd budgets and timeouts, before storing", async () => {
+    for (const [lifecycle, path] of [
+      ["  lifecycle:\n    budgetLimit: 1e308\n", "spec.lifecycle.budgetLimit"],
+      ["  lifecycle:\n    budgetLimit: 100000000\n", "spec.lifecycle.budgetLimit"],
+      [`  lifecycle:\n    timeout: "${"9".repeat(400)}s"\n`, "spec.lifecycle.timeout"],
+      ['  lifecycle:\n    timeout: "2400000000h"\n', "spec.lifecycle.timeout"],
+      [`  lifecycle:\n    timeoutSeconds: ${"9".repeat(400)}\n`, "spec.lifecycle.timeoutSeconds"],
+    ] as const) {
+      const res = await call(h, "POST", "/api/namespaces/dev-agents/teams", {
+        body: team("absurd", "", lifecycle),
+      });
+      expect(res.status, lifecycle).toBe(400);
+      expect(
+        res.body.issues.map((i: { path: string }) => i.path),
+        lifecycle,
+      ).toContain(path);
+    }
+    expect((await call(h, "GET", "/api/namespaces/dev-agents/teams/absurd")).status).toBe(404);
+  });
+
+  it("answers 413 naming the limit for a valid manifest too large for one stored item", async () => {
+    const prompt = "p".repeat(31 * 1024);
+    const teammates = Array.from(
+      { length: 20 },
+      (_, i) => `    - name: t${i}\n      prompt: ${prompt}\n`,
+    ).join("");
+    const body = `apiVersion: squadron.dev/v1alpha1
+kind: AgentTeam
+metadata:
+  name: huge
+spec:
+  workspace: {}
+  lead:
+    prompt: ${prompt}
+  teammates:
+${teammates}`;
+    const res = await call(h, "POST", "/api/namespaces/dev-agents/teams", { body });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toMatch(/KiB/);
+    expect(res.body.issues?.[0]?.path).toBe("spec");
+    expect((await call(h, "GET", "/api/namespaces/dev-agents/teams/huge")).status).toBe(404);
+  });
+});
