@@ -72,10 +72,9 @@ export class IdempotencyKeys {
     try {
       response = await create();
     } catch (error) {
-      // A refused request did not create anything: free the key so a corrected retry can use it.
-      if (error instanceof HttpError && error.status < 500) {
-        await this.release(key, fingerprint);
-      }
+      // Any failure frees the key: a refused request created nothing, and after a server error the
+      // caller must be able to retry with the same key instead of waiting for the 24 h expiry.
+      await this.release(key, fingerprint).catch(() => undefined);
       throw error;
     }
     await this.doc.send(

@@ -30,7 +30,10 @@ export async function recordEvent(
 
 /**
  * Stores a validated team as a new run and starts its execution (name = run id). The run-id
- * pointer is written first so the execution's Lambdas can always find the run.
+ * pointer is written first so the execution's Lambdas can always find the run; when the run is
+ * not stored (the name is taken, the manifest too large) the pointer is removed again. A
+ * transaction would do both at once, but local mode's embedded store (dynalite) has no
+ * TransactWriteItems.
  */
 export async function createTeamRun(
   deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger">,
@@ -39,7 +42,18 @@ export async function createTeamRun(
   const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
   const runId = newRunId(ref.name);
   await deps.runs.put(runId, ref);
-  const record = await deps.store.createRun(team, { runId });
+  let record: TeamRunRecord;
+  try {
+    record = await deps.store.createRun(team, { runId });
+  } catch (error) {
+    await deps.runs.remove(runId, ref).catch((cleanup: Error) => {
+      deps.logger?.warn("could not remove the pointer of a run that was not created", {
+        runId,
+        error: cleanup.message,
+      });
+    });
+    throw error;
+  }
   await recordEvent(deps, refOf(record), normalEvent("Created", `Team run ${runId} created.`));
   try {
     const { executionArn } = await deps.starter.start({

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { storeConsistencyProblems } from "../support/store-consistency.ts";
 import { call, type Harness, harness, newTable, teamYaml } from "./harness.ts";
 
 /** Attacks on the API found by issue 14; each answer must be a 4xx naming the field, never 5xx. */
@@ -166,5 +167,43 @@ ${teammates}`;
     expect(res.body.error).toMatch(/KiB/);
     expect(res.body.issues?.[0]?.path).toBe("spec");
     expect((await call(h, "GET", "/api/namespaces/dev-agents/teams/huge")).status).toBe(404);
+  });
+});
+
+describe("API failures leave nothing behind (issue 14: 9, 10)", () => {
+  let h: Harness;
+  let table: Awaited<ReturnType<typeof newTable>>;
+  beforeAll(async () => {
+    table = await newTable();
+    h = harness(table);
+  });
+
+  it("a create refused after the pointer was written leaves no RUNID# pointer", async () => {
+    expect(
+      (await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("twice") })).status,
+    ).toBe(201);
+    for (let i = 0; i < 3; i++) {
+      expect(
+        (await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("twice") })).status,
+      ).toBe(409);
+    }
+    expect(await storeConsistencyProblems(table.client, table.tableName)).toEqual([]);
+  });
+
+  it("releases an Idempotency-Key after a server error, so the retry is not stuck for 24 h", async () => {
+    const starter = h.deps.starter;
+    h.deps.starter = {
+      start: async () => {
+        throw new Error("Step Functions is unavailable");
+      },
+    } as typeof starter;
+    const headers = { "Idempotency-Key": "retry-after-5xx" };
+    const body = teamYaml("flaky").replace("  namespace: dev-agents\n", "");
+    const first = await call(h, "POST", "/api/namespaces/dev-agents/teams", { body, headers });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    h.deps.starter = starter;
+    const retry = await call(h, "POST", "/api/namespaces/dev-agents/teams", { body, headers });
+    expect(retry.body.error).not.toMatch(/still in progress/);
+    expect(retry.status).toBeLessThan(500);
   });
 });
