@@ -335,6 +335,7 @@ describe("MCP config names (issue 14: 7)", () => {
         name,
         url: `https://mcp.example.com/${name}`,
         transport: "http" as const,
+        authHeader: "Authorization",
       })),
       secretValues: {},
     });
