@@ -8,7 +8,8 @@ import { dnsLabelMessage, isDnsLabel } from "../manifest/fields.ts";
  */
 export const MAX_OTHER_PARAM_CHARS = 253;
 
-const LABEL_PARAMS = new Set(["namespace", "name"]);
+// `id` of /api/tasks/{id} is the task team's name.
+const LABEL_PARAMS = new Set(["namespace", "name", "id"]);
 
 /** Every problem of the decoded path parameters, each naming its parameter. */
 export function pathParamIssues(params: Record<string, string>): Array<{ path: string; message: string }> {
