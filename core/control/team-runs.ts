@@ -3,6 +3,7 @@ import type { AgentTeam } from "../manifest/types.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, readyLabel } from "../status/status.ts";
 import type { TeamEvent, TeamStatus } from "../status/types.ts";
+import { NotFoundError } from "../store/errors.ts";
 import type { EventRecord, TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
 
@@ -36,10 +37,24 @@ export async function recordEvent(
  * TransactWriteItems.
  */
 export async function createTeamRun(
-  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger">,
+  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger"> & Partial<Pick<ControlDeps, "stopper">>,
   team: AgentTeam,
 ): Promise<TeamRunRecord> {
   const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+  // A delete that arrives while this create is in flight answers 409 "being created" (not 404).
+  await deps.store.markCreating(ref);
+  try {
+    return await createMarkedTeamRun(deps, team, ref);
+  } finally {
+    await deps.store.clearCreating(ref).catch(() => undefined);
+  }
+}
+
+async function createMarkedTeamRun(
+  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger"> & Partial<Pick<ControlDeps, "stopper">>,
+  team: AgentTeam,
+  ref: TeamRunRef,
+): Promise<TeamRunRecord> {
   const runId = newRunId(ref.name);
   await deps.runs.put(runId, ref);
   let record: TeamRunRecord;
@@ -61,10 +76,19 @@ export async function createTeamRun(
       namespace: ref.namespace,
       teamName: ref.name,
     });
-    return await deps.store.updateStatus(ref, (status) => {
+    const started = await deps.store.updateStatus(ref, (status) => {
       status.executionArn ??= executionArn;
       return status;
     });
+    // Cancelled between the store write and the start (a racing delete found no execution to
+    // stop): stop the execution now, so a cancelled team never runs on.
+    if (isTerminalTeamPhase(started.status.phase) && deps.stopper) {
+      await deps.stopper.stop(executionArn, {
+        error: "Cancelled",
+        cause: started.status.message ?? "Cancelled.",
+      });
+    }
+    return started;
   } catch (error) {
     const message = `Could not start the execution: ${(error as Error).message}`;
     await deps.store.updateStatus(ref, (status) => {
@@ -91,7 +115,12 @@ export async function cancelTeamRun(
   ref: TeamRunRef,
   by: string,
 ): Promise<TeamRunRecord> {
-  const current = await deps.store.getRun(ref);
+  const current = await deps.store.getRun(ref).catch(async (error) => {
+    if (error instanceof NotFoundError && (await deps.store.isCreating(ref))) {
+      throw new BeingCreatedError(ref);
+    }
+    throw error;
+  });
   if (isTerminalTeamPhase(current.status.phase)) return current;
   const message = `Cancelled by ${by}.`;
   const record = await deps.store.cancelRun(ref, message);
@@ -216,4 +245,12 @@ export function teamView(record: TeamRunRecord, events: EventRecord[], now = new
     spec: record.team.spec,
     metadata: record.team.metadata,
   };
+}
+
+/** A delete or cancel reached a team whose create is still in flight. API: 409, retry. */
+export class BeingCreatedError extends Error {
+  override name = "BeingCreatedError";
+  constructor(ref: TeamRunRef) {
+    super(`Team ${ref.namespace}/${ref.name} is being created; retry the request in a moment.`);
+  }
 }

@@ -106,6 +106,9 @@ const GSI_PK = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
 const GSI_SK = TABLE_DEFINITION.namespaceIndex.sortKey.name;
 const TTL = TABLE_DEFINITION.timeToLiveAttribute;
 
+/** Sort key of the marker of a team whose create is in flight. */
+const CREATING_SK = "CREATING";
+
 let eventSequence = 0;
 
 /**
@@ -146,6 +149,44 @@ export class TeamStore {
       throw error;
     }
     return record;
+  }
+
+  /**
+   * Marks `ref` as being created (until {@link clearCreating}, or TTL after 10 minutes), so a
+   * delete racing the create can answer "being created, retry" instead of "not found".
+   */
+  async markCreating(ref: TeamRunRef): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [PK]: teamPk(ref.namespace, ref.name),
+          [SK]: CREATING_SK,
+          kind: "Creating",
+          [TTL]: Math.floor(this.now().getTime() / 1000) + 600,
+        },
+      }),
+    );
+  }
+
+  async clearCreating(ref: TeamRunRef): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: CREATING_SK },
+      }),
+    );
+  }
+
+  async isCreating(ref: TeamRunRef): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: CREATING_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item !== undefined && Number(Item[TTL]) > Math.floor(this.now().getTime() / 1000);
   }
 
   /** The run with its task tokens (for the state machine's Lambdas); `publicView` it for users. */

@@ -15,7 +15,13 @@ import {
   text,
 } from "../../core/control/http.ts";
 import type { IdempotencyKeys } from "../../core/control/idempotency.ts";
-import { cancelTeamRun, createTeamRun, teamSummary, teamView } from "../../core/control/team-runs.ts";
+import {
+  BeingCreatedError,
+  cancelTeamRun,
+  createTeamRun,
+  teamSummary,
+  teamView,
+} from "../../core/control/team-runs.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
 import {
@@ -71,6 +77,7 @@ function toHttp(error: unknown): never {
     );
   }
   if (error instanceof NotFoundError) throw new HttpError(404, error.message);
+  if (error instanceof BeingCreatedError) throw new HttpError(409, error.message);
   if (error instanceof ConflictError) throw new HttpError(409, error.message);
   if (error instanceof VersionConflictError) throw new HttpError(409, error.message);
   if (error instanceof InvalidTransitionError) throw new HttpError(409, error.message);

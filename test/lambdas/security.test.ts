@@ -207,3 +207,54 @@ describe("API failures leave nothing behind (issue 14: 9, 10)", () => {
     expect(retry.status).toBeLessThan(500);
   });
 });
+
+describe("delete racing apply (issue 14: 15)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = harness(await newTable());
+  });
+  const del = (name: string) => call(h, "DELETE", `/api/namespaces/dev-agents/teams/${name}`);
+
+  it("answers 409 'being created' to a delete that arrives before the team is stored", async () => {
+    const put = h.deps.runs.put.bind(h.deps.runs);
+    let during: Awaited<ReturnType<typeof del>> | undefined;
+    h.deps.runs.put = async (runId, ref) => {
+      during = await del(ref.name);
+      return put(runId, ref);
+    };
+    try {
+      expect(
+        (await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("race-a") })).status,
+      ).toBe(201);
+    } finally {
+      h.deps.runs.put = put;
+    }
+    expect(during?.status).toBe(409);
+    expect(during?.body.error).toMatch(/being created; retry/);
+    expect((await del("race-a")).status).toBe(202);
+    expect((await del("never-created")).status).toBe(404);
+  });
+
+  it("stops the execution of a team cancelled while its execution was starting", async () => {
+    const starter = h.deps.starter;
+    let during: Awaited<ReturnType<typeof del>> | undefined;
+    h.deps.starter = {
+      start: async (input: Parameters<typeof starter.start>[0]) => {
+        during = await del(input.teamName);
+        return starter.start(input);
+      },
+    } as typeof starter;
+    try {
+      await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("race-b") });
+    } finally {
+      h.deps.starter = starter;
+    }
+    expect(during?.status).toBe(202);
+    const view = await call(h, "GET", "/api/namespaces/dev-agents/teams/race-b");
+    expect(view.body.phase).toBe("Cancelled");
+    const arn = h.sfn.of("StartExecution").find((s) => String(s.name).startsWith("race-b"))?.name;
+    expect(h.sfn.of("StopExecution").map((s) => String(s.executionArn))).toContainEqual(
+      expect.stringContaining(String(arn)),
+    );
+  });
+});
