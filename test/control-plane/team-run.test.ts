@@ -278,7 +278,7 @@ describe("approval gates", () => {
       (c) => c.method === "chat.update" && String(c.payload.text).includes("gate-slack"),
     );
     expect(updates).toHaveLength(1);
-    expect(String(updates[0]?.payload.text)).toMatch(/^Approved by alice \(U0APPROVER\)/);
+    expect(String(updates[0]?.payload.text)).toMatch(/^Approved by U0APPROVER \(alice\)/);
     const team = await getTeam("gate-slack");
     expect(team.phase).toBe("Completed");
     expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`${SLACK_APPROVER} (alice)`);
