@@ -35,7 +35,7 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
   }
   const spec = asObject(raw.spec);
   if (raw.kind === "AgentTeam" || raw.kind === "AgentTeamTemplate" || raw.kind === "AgentTeamRun") {
-    checkBucketPrefixes(spec, namespaceOf(raw), issues);
+    checkBucketPrefixes(spec, namespaceOf(raw, options.namespace), issues);
   }
   switch (raw.kind) {
     case "AgentTeam":
@@ -157,9 +157,10 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
   checkApprovalGates(asObject(spec.lifecycle), teammateIndex, issues);
 }
 
-function namespaceOf(raw: Raw): string {
+/** The namespace the resource will be stored in: its own, else the caller's (the API path), else "default". */
+function namespaceOf(raw: Raw, fallback: string | undefined): string {
   const namespace = asObject(raw.metadata).namespace;
-  return typeof namespace === "string" && namespace !== "" ? namespace : DEFAULTS.namespace;
+  return typeof namespace === "string" && namespace !== "" ? namespace : (fallback ?? DEFAULTS.namespace);
 }
 
 /**

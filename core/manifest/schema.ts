@@ -16,6 +16,7 @@ import {
   quantity,
   s3Prefix,
   safeName,
+  timeoutSeconds,
 } from "./fields.ts";
 import {
   AGENT_CLIS,
@@ -250,7 +251,7 @@ const agentFields = {
   mcpServers: z.array(mcpServerSchema).optional(),
   resources: resourcesSchema.optional(),
   script: scriptSchema.optional(),
-  maxTurns: z.number().int().positive().optional(),
+  maxTurns: z.number().int().positive().max(100_000).optional(),
 };
 
 type AgentFieldsOutput = z.output<ReturnType<typeof z.object<typeof agentFields>>>;
@@ -360,12 +361,12 @@ const pullRequestSchema = z
 export const lifecycleSchema = z
   .strictObject({
     timeout: duration.optional(),
-    timeoutSeconds: z.number().int().positive().optional(),
+    timeoutSeconds: timeoutSeconds.optional(),
     budgetLimit: budget.optional(),
     onComplete: z.enum(ON_COMPLETE_ACTIONS).optional(),
     pullRequest: pullRequestSchema.optional(),
     approvalGates: z.array(approvalGateSchema).optional(),
-    maxRestarts: z.number().int().min(0).optional(),
+    maxRestarts: z.number().int().min(0).max(100).optional(),
   })
   .transform((l, ctx) => {
     let timeout = l.timeout;

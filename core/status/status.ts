@@ -20,9 +20,10 @@ function initialAgentStatus(agent: AgentSpec): AgentStatus {
 
 /** The status a run starts with: everything Pending, every declared gate undecided, no cost. */
 export function initialStatus(team: AgentTeam): TeamStatus {
-  const agents: Record<string, AgentStatus> = {};
+  // No prototype: agents and gates are looked up by names users choose ("constructor" included).
+  const agents: Record<string, AgentStatus> = Object.create(null);
   for (const agent of allAgents(team)) agents[agent.name] = initialAgentStatus(agent);
-  const gates: TeamStatus["gates"] = {};
+  const gates: TeamStatus["gates"] = Object.create(null);
   for (const gate of team.spec.lifecycle.approvalGates) gates[gate.event] = { state: "Pending" };
   return {
     phase: "Pending",

@@ -21,7 +21,13 @@ import {
   matchesLabels,
   parseLabelSelector,
 } from "../../core/control/label-selector.ts";
-import { cancelTeamRun, createTeamRun, teamSummary, teamView } from "../../core/control/team-runs.ts";
+import {
+  BeingCreatedError,
+  cancelTeamRun,
+  createTeamRun,
+  teamSummary,
+  teamView,
+} from "../../core/control/team-runs.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
 import {
@@ -42,6 +48,8 @@ import { InvalidTransitionError } from "../../core/status/phases.ts";
 import {
   ConflictError,
   InvalidPageTokenError,
+  MAX_STORED_MANIFEST_BYTES,
+  ManifestTooLargeError,
   NotFoundError,
   UnknownNameError,
   VersionConflictError,
@@ -75,10 +83,16 @@ function toHttp(error: unknown): never {
     );
   }
   if (error instanceof NotFoundError) throw new HttpError(404, error.message);
+  if (error instanceof BeingCreatedError) throw new HttpError(409, error.message);
   if (error instanceof ConflictError) throw new HttpError(409, error.message);
   if (error instanceof VersionConflictError) throw new HttpError(409, error.message);
   if (error instanceof InvalidTransitionError) throw new HttpError(409, error.message);
   if (error instanceof InvalidPageTokenError) throw new HttpError(400, error.message);
+  if (error instanceof ManifestTooLargeError) {
+    throw new HttpError(413, error.message, [
+      { path: "spec", message: `at most ${MAX_STORED_MANIFEST_BYTES / 1024} KiB once normalized` },
+    ]);
+  }
   if (error instanceof UnknownNameError) throw new HttpError(404, error.message);
   if (error instanceof GateDecisionError) throw new HttpError(error.status, error.message);
   if (error instanceof RangeError) throw new HttpError(400, error.message);
@@ -168,7 +182,8 @@ function manifestFrom(req: HttpRequest, namespace: string, options: ManifestOpti
       );
     }
   }
-  const resource = parseResource(req.body, options);
+  // Validated for the namespace it will be stored in (output prefixes depend on it).
+  const resource = parseResource(req.body, { ...options, namespace });
   resource.metadata.namespace = namespace;
   return resource;
 }
@@ -194,7 +209,7 @@ async function teamFromManifest(
         }
         throw error;
       });
-    return mergeTemplateRun(template.template, resource as AgentTeamRun, options);
+    return mergeTemplateRun(template.template, resource as AgentTeamRun, { ...options, namespace });
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
     { path: "kind", message: "templates are created under /templates" },
@@ -360,7 +375,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     guarded(async (req) => {
       const record = await deps.store.getRun(ref(req));
       const agent = req.query.agent;
-      if (agent !== undefined && !(agent in record.status.agents)) {
+      if (agent !== undefined && !Object.hasOwn(record.status.agents, agent)) {
         throw new HttpError(404, `team ${record.name} has no agent ${agent}`);
       }
       return json(200, { items: await deps.teamFiles.messages(record.runId, agent) });

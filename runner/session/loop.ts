@@ -143,6 +143,8 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     });
   const failed = (reason: string, message: string): SessionOutcome =>
     done({ end: "failed", ok: false, reason, message });
+  /** The last crash of the agent's CLI (exit without a result), if any turn crashed. */
+  let crash: string | undefined;
 
   // Teammates that have ended, or whose runner stopped beating (a killed container).
   const activeTeammates = async (): Promise<Member[]> => {
@@ -391,6 +393,10 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
         if (isLead && !(await waitForTeammates())) return stopped();
         return done(finishedOutcome(lifecycle.finished.summary));
       }
+      if (result.isError && result.errorKind === "crashed") {
+        crash = `turn ${turns}: ${result.resultText.slice(0, 300)}`;
+        log.warn("The agent's CLI crashed", { turn: turns, result: crash });
+      }
       if (result.isError) {
         if (result.errorKind === "max_budget") return failed("BudgetExceeded", result.resultText);
         if (result.errorKind === "spawn_failed") return failed("CliNotStarted", result.resultText);
@@ -413,6 +419,14 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
       const wake = await waitForWake();
       if ("end" in wake) {
         if (wake.end.end === "stopped") return stopped();
+        // The agent never called finish and its CLI crashed on the way: ending it as a success
+        // would hide the crash (a lead exiting 5 was reported Succeeded), so it fails, naming it.
+        if (crash !== undefined) {
+          return failed(
+            "CliCrashed",
+            `The CLI crashed (${crash}) and the agent never called finish; the runner ended it: ${wake.end.message}`,
+          );
+        }
         return done(wake.end);
       }
       prompt = wake.resume;

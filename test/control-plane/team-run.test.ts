@@ -278,10 +278,10 @@ describe("approval gates", () => {
       (c) => c.method === "chat.update" && String(c.payload.text).includes("gate-slack"),
     );
     expect(updates).toHaveLength(1);
-    expect(String(updates[0]?.payload.text)).toMatch(/^Approved by alice \(U0APPROVER\)/);
+    expect(String(updates[0]?.payload.text)).toMatch(/^Approved by U0APPROVER \(alice\)/);
     const team = await getTeam("gate-slack");
     expect(team.phase).toBe("Completed");
-    expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`alice (${SLACK_APPROVER})`);
+    expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`${SLACK_APPROVER} (alice)`);
   });
 
   it("fails the agent with Denied when the gate is denied, and never launches it", async () => {

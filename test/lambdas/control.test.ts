@@ -286,9 +286,9 @@ describe("control plane against DynamoDB Local", () => {
     expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-gate-1")).toHaveLength(0);
     expect([a.body, b.body].join(" ")).toMatch(/already approved/);
     const gate = (await h.deps.store.getRun(ref)).status.gates["spawn-backend-api"];
-    expect(gate).toMatchObject({ state: "Approved", decidedBy: "alice (U-APPROVER)" });
+    expect(gate).toMatchObject({ state: "Approved", decidedBy: "U-APPROVER (alice)" });
     const updates = slackCalls.filter((c) => c.path.endsWith("chat.update"));
-    expect(updates.at(-1)?.body.text).toMatch(/Approved by alice \(U-APPROVER\)/);
+    expect(updates.at(-1)?.body.text).toMatch(/Approved by U-APPROVER \(alice\)/);
 
     // Wrong signature or a user outside the allow-list changes nothing.
     const forged = await handleSlackInteraction(

@@ -326,3 +326,33 @@ describe("MCP config", () => {
     ).toThrow(/reserved/);
   });
 });
+
+describe("MCP config names (issue 14: 7)", () => {
+  it("accepts servers and secrets named like Object.prototype members", () => {
+    const built = buildMcpConfig({
+      teamServer: { command: "node", args: ["team.js"] },
+      servers: ["toString", "constructor", "hasOwnProperty"].map((name) => ({
+        name,
+        url: `https://mcp.example.com/${name}`,
+        transport: "http" as const,
+        authHeader: "Authorization",
+      })),
+      secretValues: {},
+    });
+    expect(Object.keys(built.config.mcpServers)).toEqual([
+      "team",
+      "toString",
+      "constructor",
+      "hasOwnProperty",
+    ]);
+    expect(() =>
+      buildMcpConfig({
+        teamServer: { command: "node", args: ["team.js"] },
+        servers: [
+          { name: "docs", url: "https://x/", transport: "http", authSecret: "toString", authHeader: "A" },
+        ],
+        secretValues: {},
+      }),
+    ).toThrow(/needs secret "toString"/);
+  });
+});

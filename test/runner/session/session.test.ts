@@ -227,6 +227,17 @@ describe("lead rules", () => {
     expect((await s.protocol.member("lead")).status).toBe("finished");
   });
 
+  it("fails a lead whose CLI crashed and never called finish, naming the crash (issue 14: 13)", async () => {
+    const lead = scriptedAgent("lead", "lead", [{ say: "working" }, { exit: 5 }]);
+    const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead, {
+      timings: { leadFinishGraceMs: 300 },
+      prepare: (p) => p.updateMember("dev", { status: "stopped" }).then(() => {}),
+    });
+    const outcome = await s.outcome;
+    expect(outcome).toMatchObject({ end: "failed", ok: false, reason: "CliCrashed" });
+    expect(outcome.message).toMatch(/crashed .*never called finish/);
+  });
+
   it("counts a teammate that never started as ended once the control plane has ended it", async () => {
     const lead = scriptedAgent("lead", "lead", [{ call: "finish", args: { summary: "done" } }]);
     // The teammate's gate was denied: its runner never ran, so the team files still say pending.
