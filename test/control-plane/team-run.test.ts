@@ -341,7 +341,7 @@ describe("budget, timeout and cancellation stop the execution", () => {
     expect(team.phase).toBe("BudgetExceeded");
     expect(team.reason).toBe("BudgetExceeded");
     expect(team.message).toBe("Measured cost $1.10 reached the budget of $1.00.");
-    expect(team.cost).toEqual({ usd: expect.closeTo(1.1, 6), budgetUsd: 1 });
+    expect(team.cost).toEqual({ usd: expect.closeTo(1.1, 6), budgetUsd: 1, simulated: false });
     expect(team.budgetWarned).toBe(true);
     expect(agentOf(team, "backend-api").costUsd).toBeCloseTo(1.1, 6);
     const events = reasons(team);
