@@ -1,9 +1,9 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { protocolContext } from "../../runner/protocol/context.ts";
-import { readInbox } from "../../runner/protocol/inbox.ts";
-import { listTasks } from "../../runner/protocol/tasks.ts";
-import type { InboxMessage, Task } from "../../runner/protocol/types.ts";
+import { protocolContext } from "../team-protocol/context.ts";
+import { readInbox } from "../team-protocol/inbox.ts";
+import { listTasks } from "../team-protocol/tasks.ts";
+import type { InboxMessage, Task } from "../team-protocol/types.ts";
 
 export interface TeamMessage extends InboxMessage {
   to: string;

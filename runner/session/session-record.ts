@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { AgentCli } from "../../core/manifest/types.ts";
-import { readJson, writeJsonAtomic } from "../protocol/atomic-file.ts";
-import { TeamLayout } from "../protocol/layout.ts";
+import { readJson, writeJsonAtomic } from "../../core/team-protocol/atomic-file.ts";
+import { TeamLayout } from "../../core/team-protocol/layout.ts";
 import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
 
 /**
