@@ -13,7 +13,7 @@ const SESSION = "22795ca6-8222-4620-91dd-3001deaf3378";
 /** Long options listed by `claude --help` of the installed CLI (copied into the fixtures). */
 async function helpFlags(): Promise<Set<string>> {
   const help = await readFile(join(FIXTURES, "claude-help-2.1.329.txt"), "utf8");
-  return new Set([...help.matchAll(/(?:^|[\s,])(--[a-z][a-z-]+|-[a-z])\b/gm)].map((m) => m[1] as string));
+  return new Set([...help.matchAll(/(?:^|[\s,])(--[a-z][a-zA-Z-]+|-[a-z])\b/gm)].map((m) => m[1] as string));
 }
 
 describe("Claude adapter: command line", () => {
@@ -30,10 +30,11 @@ describe("Claude adapter: command line", () => {
   it("uses only flags the installed claude --help lists, with their values in place", async () => {
     const inv = adapter.buildInvocation(input);
     const flags = await helpFlags();
+    const value = (flag: string) => inv.args[inv.args.indexOf(flag) + 1];
     const used = inv.args.filter((a) => /^--?[a-z]/.test(a) && a !== input.prompt);
+    expect(value("--allowedTools")).toBe("mcp__team");
     expect(used.length).toBeGreaterThan(8);
     for (const flag of used) expect(flags, `${flag} is not in claude --help`).toContain(flag);
-    const value = (flag: string) => inv.args[inv.args.indexOf(flag) + 1];
     expect(inv.args[0]).toBe("-p");
     expect(value("--output-format")).toBe("stream-json");
     expect(inv.args).toContain("--verbose");

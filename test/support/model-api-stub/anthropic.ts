@@ -95,7 +95,9 @@ export function readConversation(body: AnthropicRequest): Conversation {
       }
     }
   }
+  const cwd = /Primary working directory: ([^\\"\n]+)/.exec(JSON.stringify(body))?.[1]?.trim();
   return {
+    ...(cwd ? { cwd } : {}),
     model: body.model ?? "",
     system,
     tools: (body.tools ?? []).flatMap((t) => (t.name ? [t.name] : [])),
@@ -113,6 +115,12 @@ function resultText(content: unknown): string {
 
 /** Claude Code names MCP tools `mcp__<server>__<tool>` and its shell tool `Bash`. */
 function toolCallFor(action: ModelAction, conversation: Conversation, id: string): ConcreteToolCall {
+  if (action.kind === "write") {
+    const file_path = conversation.cwd
+      ? `${conversation.cwd.replace(/\/$/, "")}/${action.path}`
+      : action.path;
+    return { id, name: "Write", input: { file_path, content: action.content } };
+  }
   if (action.kind === "shell") {
     return { id, name: "Bash", input: { command: action.command, description: "Write and commit my file" } };
   }

@@ -8,7 +8,7 @@ import type { Conversation, ConversationItem, ModelAction, ModelReply, StubUsage
  *
  * Lead:     task_create (owner = first teammate) → send_message → end turn; on a later turn
  *           read_messages → finish once the teammate reported or ended.
- * Teammate: task_list → task_claim → shell (write <name>.txt, git add, git commit) →
+ * Teammate: task_list → task_claim → write <name>.txt → shell (git add, git commit) →
  *           task_update completed → send_message to the lead → finish.
  * Anything else (title generation, a request without the team tools): a short text answer.
  */
@@ -119,12 +119,13 @@ export function playTeam(conversation: Conversation, options: TeamPlayOptions = 
   const taskId = /"id"\s*:\s*"(\d+)"/.exec(resultsOf(items, "task_list").join("\n"))?.[1];
   if (!taskId) return say("No task for me yet.");
   if (!called("task_claim")) return team("task_claim", { id: taskId });
-  const shellDone = calls.some((c) => c.tool === "shell");
-  if (!shellDone) {
-    const file = `${role.name}.txt`;
+  const file = `${role.name}.txt`;
+  const otherCalls = calls.filter((c) => c.tool === "shell").length;
+  if (otherCalls === 0) return say("", { kind: "write", path: file, content: `written by ${role.name}\n` });
+  if (otherCalls === 1) {
     return say("", {
       kind: "shell",
-      command: `printf 'written by ${role.name}\\n' > ${file} && git add ${file} && git commit -q -m '${role.name}: add ${file}'`,
+      command: `git add ${file} && git commit -q -m '${role.name}: add ${file}'`,
     });
   }
   if (!called("task_update")) return team("task_update", { id: taskId, status: "completed" });

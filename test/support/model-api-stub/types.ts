@@ -18,6 +18,8 @@ export interface Conversation {
   /** Names of the tools the request offers, exactly as the CLI named them. */
   tools: string[];
   items: ConversationItem[];
+  /** The agent's working directory when the CLI tells the model (Claude: "Primary working directory"). */
+  cwd?: string;
 }
 
 /** What the scripted model wants to do next, before a protocol names the tools its way. */
@@ -25,7 +27,9 @@ export type ModelAction =
   /** Call a tool of the team MCP server by its bare name (task_create, send_message, ...). */
   | { kind: "team"; tool: string; input: Record<string, unknown> }
   /** Run a shell command in the agent's working directory (Claude: Bash; Codex: shell; Gemini: run_shell_command). */
-  | { kind: "shell"; command: string };
+  | { kind: "shell"; command: string }
+  /** Write a file, path relative to the working directory (Claude: Write; Codex: apply_patch; Gemini: write_file). */
+  | { kind: "write"; path: string; content: string };
 
 export interface ModelReply {
   /** Text said before (or instead of) the tool calls. */

@@ -1,0 +1,154 @@
+/**
+ * Claude Code 2.1.329 (the pinned devDependency) against the model-API stub: the Anthropic
+ * Messages API on 127.0.0.1, a scripted model playing lead and teammate. See docs/adapters.md.
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PERMISSION_MODES } from "../../core/manifest/types.ts";
+import { costUsd } from "../../core/prices/index.ts";
+import { claudeAdapter } from "../../runner/adapters/claude.ts";
+import { runTurn } from "../../runner/adapters/run-turn.ts";
+import { anthropicMessages, type ModelApiStub, startModelApiStub } from "../support/model-api-stub/index.ts";
+import {
+  agentSpec,
+  codingTeam,
+  git,
+  gitIdentity,
+  prepareRun,
+  RecordingSink,
+  runAgentSession,
+  claudeTarget as target,
+} from "./harness.ts";
+
+let stub: ModelApiStub;
+beforeAll(async () => {
+  stub = await startModelApiStub({ protocols: [anthropicMessages] });
+});
+afterAll(async () => {
+  await stub?.close();
+});
+
+const adapter = claudeAdapter({ executable: target.executable });
+const lead = agentSpec(target, "lead", "lead");
+const dev = agentSpec(target, "dev", "teammate");
+
+/** Model calls of the stub since `from` that were made for `agent` (read from the system prompt). */
+function callsFor(agent: string, from = 0) {
+  return stub.requests.slice(from).filter((r) => r.conversation?.system.includes(`You are **${agent}**`));
+}
+
+describe("Claude Code conformance: one headless turn through the adapter", () => {
+  it.each(PERMISSION_MODES)(
+    "permissionMode %s: the team tools run (not denied) and change tasks/ and team/inboxes/",
+    async (permissionMode) => {
+      const run = await prepareRun(codingTeam({ ...lead, permissionMode }, [dev]));
+      const from = stub.requests.length;
+      const { systemPromptAddition } = await import("../../runner/session/prompt.ts");
+      const result = await runTurn(adapter, {
+        agent: { ...lead, permissionMode },
+        prompt: lead.prompt,
+        cwd: run.cwd.lead as string,
+        mcp: await run.mcp("lead"),
+        systemPromptAddition: systemPromptAddition(run.spec, lead, run.runId),
+        env: { ...target.env(stub, run.home.lead as string), ...gitIdentity("lead") },
+        coding: true,
+      });
+      expect(result.resultText).not.toMatch(/denied|haven't granted/);
+      expect(result.isError, result.resultText).toBe(false);
+      expect(result.deniedTools ?? []).toEqual([]);
+      expect(result.teamToolCalls).toBe(2);
+      // ENABLE_TOOL_SEARCH=false: the first request already offers the team tools themselves.
+      const first = callsFor("lead", from)[0];
+      expect(first?.conversation?.tools).toContain("mcp__team__task_create");
+      const task = JSON.parse(await readFile(join(run.team.root, "tasks", "1.json"), "utf8"));
+      expect(task).toMatchObject({ subject: "Write dev.txt", owner: "dev" });
+      const inbox = JSON.parse(await readFile(join(run.team.root, "team", "inboxes", "dev.json"), "utf8"));
+      expect(inbox).toEqual([expect.objectContaining({ from: "lead", read: false })]);
+      if (permissionMode === "plan") expect(result.warnings?.[0]).toMatch(/runs in manual mode/);
+      if (permissionMode === "bypassPermissions" && process.getuid?.() === 0) {
+        expect(result.warnings?.[0]).toMatch(/cannot be used as root/);
+      }
+    },
+    60_000,
+  );
+
+  it("a denied team tool makes the turn an error that names the tool", async () => {
+    const run = await prepareRun(codingTeam(lead, [dev]));
+    const { systemPromptAddition } = await import("../../runner/session/prompt.ts");
+    // The Squadron allow rules removed: what every turn looked like before they were added.
+    const bare = {
+      ...adapter,
+      buildInvocation: (input: Parameters<typeof adapter.buildInvocation>[0]) => {
+        const inv = adapter.buildInvocation(input);
+        const i = inv.args.indexOf("--allowedTools");
+        return { ...inv, args: [...inv.args.slice(0, i), ...inv.args.slice(i + 2)] };
+      },
+    };
+    const result = await runTurn(bare, {
+      agent: lead,
+      prompt: lead.prompt,
+      cwd: run.cwd.lead as string,
+      mcp: await run.mcp("lead"),
+      systemPromptAddition: systemPromptAddition(run.spec, lead, run.runId),
+      env: target.env(stub, run.home.lead as string),
+    });
+    expect(result.isError).toBe(true);
+    expect(result.deniedTools).toContain("mcp__team__task_create");
+    expect(result.resultText).toMatch(/Team tools could not be used.*mcp__team__task_create/);
+    expect(existsSync(join(run.team.root, "tasks", "1.json"))).toBe(false);
+  }, 60_000);
+});
+
+describe("Claude Code conformance: a whole team", () => {
+  it("lead and teammate finish; the teammate commits its file itself; cost equals what claude reported", async () => {
+    const run = await prepareRun(codingTeam(lead, [dev]));
+    const from = stub.requests.length;
+    const [l, d] = await Promise.all([
+      runAgentSession(run, target, stub, lead),
+      runAgentSession(run, target, stub, dev),
+    ]);
+    expect(d.end, d.message).toBe("finished");
+    expect(l.end, l.message).toBe("finished");
+    expect(l.turns).toBeGreaterThanOrEqual(2); // the lead was resumed: session-cumulative figures matter
+    // The teammate's own commit, with its identity, on its branch.
+    const log = git(run.cwd.dev as string, "log", "-1", "--format=%an <%ae>|%s", "--", "dev.txt");
+    expect(log).toBe("dev <dev@squadron.local>|dev: add dev.txt");
+    expect(git(run.cwd.dev as string, "status", "--porcelain")).toBe("");
+    // Measured cost = what the model charged, priced the way claude prices it, to the cent.
+    const charged = (agent: string) =>
+      callsFor(agent, from)
+        .filter((r) => r.reply && r.status === 200)
+        .reduce(
+          (sum, r) => sum + costUsd(target.model, (r.reply as NonNullable<typeof r.reply>).usage).costUsd,
+          0,
+        );
+    for (const [agent, outcome] of [
+      ["lead", l],
+      ["dev", d],
+    ] as const) {
+      expect(outcome.sink.warnings).toEqual([]);
+      expect(outcome.usage.costUsd).toBeCloseTo(charged(agent), 6);
+      expect(outcome.sink.costUsd).toBeCloseTo(charged(agent), 2);
+    }
+  }, 120_000);
+});
+
+describe("Claude Code conformance: failures", () => {
+  it("a model-API 401 fails the agent within seconds with a clear reason", async () => {
+    const run = await prepareRun(codingTeam(lead, [dev]));
+    stub.setIntercept(() => ({ error: { status: 401, message: "invalid x-api-key" } }));
+    try {
+      const started = Date.now();
+      const outcome = await runAgentSession(run, target, stub, lead);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(outcome.end).toBe("failed");
+      expect(outcome.reason).toBe("AuthFailed");
+      expect(outcome.message).toMatch(/^the model API refused the key/);
+      expect(outcome.turns).toBe(1);
+    } finally {
+      stub.setIntercept(undefined);
+    }
+  }, 60_000);
+});
