@@ -132,8 +132,10 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
    * the difference from the session's previous totals, kept in the session record so a relaunched
    * runner resuming the session does not charge its earlier turns again.
    */
-  const chargeable = (result: TurnResult): TurnResult => {
+  const chargeable = async (result: TurnResult): Promise<TurnResult> => {
     if (result.usageScope !== "session" || !result.sessionId) return result;
+    // The record must exist to carry the totals (a CLI may name its session only in the result).
+    await recorder.sessionStarted(result.sessionId);
     const delta = turnDelta(result, result.sessionId, recorder.cumulative);
     recorder.setCumulative({
       sessionId: result.sessionId,
@@ -382,7 +384,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
         onStderr: (chunk) => log.debug("CLI stderr", { text: chunk.slice(0, 2000) }),
       });
       turns++;
-      const result = chargeable(raw);
+      const result = await chargeable(raw);
       lastResult = result;
       await reporter.endTurn(result);
       if (result.teamToolCalls !== undefined) teamToolCalls = (teamToolCalls ?? 0) + result.teamToolCalls;
