@@ -10,7 +10,12 @@ import { PERMISSION_MODES } from "../../core/manifest/types.ts";
 import { costUsd } from "../../core/prices/index.ts";
 import { claudeAdapter } from "../../runner/adapters/claude.ts";
 import { runTurn } from "../../runner/adapters/run-turn.ts";
-import { anthropicMessages, type ModelApiStub, startModelApiStub } from "../support/model-api-stub/index.ts";
+import {
+  anthropicMessages,
+  type ModelApiStub,
+  playTeam,
+  startModelApiStub,
+} from "../support/model-api-stub/index.ts";
 import {
   agentSpec,
   codingTeam,
@@ -151,4 +156,78 @@ describe("Claude Code conformance: failures", () => {
       stub.setIntercept(undefined);
     }
   }, 60_000);
+
+  it("--max-budget-usd stops the turn and the agent fails with BudgetExceeded and claude's reason", async () => {
+    const run = await prepareRun(codingTeam(lead, [dev]));
+    // Every reply costs $3.15 at claude-sonnet-4-5's price: the first one crosses a $1 budget.
+    const usage = { inputTokens: 1_000_000, outputTokens: 10_000, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    stub.setIntercept(({ conversation }) =>
+      conversation ? { reply: playTeam(conversation, { usage }) } : undefined,
+    );
+    try {
+      const outcome = await runAgentSession(run, target, stub, lead, { budgetUsd: 1 });
+      expect(outcome.end).toBe("failed");
+      expect(outcome.reason).toBe("BudgetExceeded");
+      expect(outcome.lastResult?.errorKind).toBe("max_budget");
+      expect(outcome.message).toMatch(/budget/i);
+      expect(outcome.usage.costUsd).toBeGreaterThanOrEqual(3.15);
+    } finally {
+      stub.setIntercept(undefined);
+    }
+  }, 60_000);
+});
+
+describe("Claude Code conformance: a runner relaunched mid-turn", () => {
+  it("resumes the session, the team completes, and the cost equals what the model charged", async () => {
+    const run = await prepareRun(codingTeam(lead, [dev]));
+    const from = stub.requests.length;
+    let leadCalls = 0;
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const relaunch = new AbortController();
+    stub.setIntercept(async ({ conversation }) => {
+      if (!conversation?.system.includes("You are **lead**")) return undefined;
+      leadCalls++;
+      if (leadCalls !== 2) return undefined;
+      // The lead's second model call is in flight when its runner is stopped (ECS stop, crash).
+      relaunch.abort("relaunch");
+      await held;
+      return { error: { status: 529, message: "connection gone" } };
+    });
+    try {
+      const mate = runAgentSession(run, target, stub, dev);
+      const first = await runAgentSession(run, target, stub, lead, { signal: relaunch.signal });
+      release();
+      expect(first.end).toBe("stopped");
+      const second = await runAgentSession(run, target, stub, lead);
+      const d = await mate;
+      expect(second.resumedSessionId).toBe(first.sessionId);
+      expect(second.sessionId).toBe(first.sessionId);
+      expect(second.end, second.message).toBe("finished");
+      if (process.env.CONFORMANCE_DEBUG) {
+        for (const r of callsFor("dev", from))
+          console.log(
+            r.status,
+            JSON.stringify(r.reply)?.slice(0, 200),
+            JSON.stringify(r.conversation?.items.at(-1))?.slice(0, 300),
+          );
+      }
+      expect(d.end, d.message).toBe("finished");
+      expect(git(run.cwd.dev as string, "log", "-1", "--format=%an", "--", "dev.txt")).toBe("dev");
+      const charged = callsFor("lead", from)
+        .filter((r) => r.reply && r.status === 200)
+        .reduce(
+          (sum, r) => sum + costUsd(target.model, (r.reply as NonNullable<typeof r.reply>).usage).costUsd,
+          0,
+        );
+      const measured = first.sink.costUsd + second.sink.costUsd;
+      expect(Math.round(measured * 100)).toBe(Math.round(charged * 100));
+      expect(first.usage.costUsd + second.usage.costUsd).toBeCloseTo(charged, 6);
+    } finally {
+      release();
+      stub.setIntercept(undefined);
+    }
+  }, 150_000);
 });

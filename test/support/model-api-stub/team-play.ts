@@ -117,7 +117,11 @@ export function playTeam(conversation: Conversation, options: TeamPlayOptions = 
   // Teammate.
   if (!called("task_list")) return team("task_list", {});
   const taskId = /"id"\s*:\s*"(\d+)"/.exec(resultsOf(items, "task_list").join("\n"))?.[1];
-  if (!taskId) return say("No task for me yet.");
+  if (!taskId) {
+    // Woken again (a task or message arrived since the last look): look again.
+    if (lastUserTextIndex(items) > lastIndexOf(items, "task_list")) return team("task_list", {});
+    return say("No task for me yet.");
+  }
   if (!called("task_claim")) return team("task_claim", { id: taskId });
   const file = `${role.name}.txt`;
   const otherCalls = calls.filter((c) => c.tool === "shell").length;
