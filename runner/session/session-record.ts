@@ -1,5 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import type { AgentCli } from "../../core/manifest/types.ts";
+import type { UsageDelta } from "../../core/status/types.ts";
+import { USAGE_FIELDS } from "../../core/store/items.ts";
 import { readJson, writeJsonAtomic } from "../../core/team-protocol/atomic-file.ts";
 import { TeamLayout } from "../../core/team-protocol/layout.ts";
 import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
@@ -28,22 +30,9 @@ export interface SessionRecord {
   cumulative?: CumulativeUsage;
 }
 
-export interface CumulativeUsage {
+export interface CumulativeUsage extends UsageDelta {
   sessionId: string;
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  costUsd: number;
 }
-
-const CUMULATIVE_FIELDS = [
-  "inputTokens",
-  "outputTokens",
-  "cacheReadTokens",
-  "cacheWriteTokens",
-  "costUsd",
-] as const;
 
 /**
  * Turns a session-cumulative report into this turn's figures by subtracting `previous` (the last
@@ -51,14 +40,14 @@ const CUMULATIVE_FIELDS = [
  * refused resume) starts from zero. A figure below the previous one (a CLI that reset its
  * counters) is taken as it stands rather than charged negative.
  */
-export function turnDelta<T extends Record<(typeof CUMULATIVE_FIELDS)[number], number>>(
+export function turnDelta<T extends Record<(typeof USAGE_FIELDS)[number], number>>(
   cumulative: T,
   sessionId: string,
   previous: CumulativeUsage | undefined,
 ): T {
   if (!previous || previous.sessionId !== sessionId) return { ...cumulative };
   const out = { ...cumulative };
-  for (const field of CUMULATIVE_FIELDS) {
+  for (const field of USAGE_FIELDS) {
     const d = cumulative[field] - previous[field];
     out[field] = (d >= 0 ? d : cumulative[field]) as T[typeof field];
   }

@@ -17,7 +17,7 @@ import type { RunnerTimings } from "../../runner/config/env.ts";
 import { teamServerLaunch } from "../../runner/mcp/launch.ts";
 import type { AgentStateSink, PhaseDetails } from "../../runner/reporting/store-sink.ts";
 import { runSession, type SessionOutcome } from "../../runner/session/loop.ts";
-import { bundledRunner } from "../runner/session/fixtures.ts";
+import { bundledRunner, coworkTeam } from "../runner/session/fixtures.ts";
 import type { ModelApiStub } from "../support/model-api-stub/index.ts";
 
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -70,26 +70,15 @@ export function agentSpec(
   };
 }
 
+/** A coding-mode team (the repository is prepared by `prepareRun`, not cloned). */
 export function codingTeam(lead: AgentSpec, teammates: AgentSpec[], name = "conf"): AgentTeam {
+  const { workspace: _cowork, ...spec } = coworkTeam(lead, teammates, name).spec;
   return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name, namespace: "default", labels: {}, annotations: {} },
+    ...coworkTeam(lead, teammates, name),
     spec: {
+      ...spec,
       mode: "coding",
       repository: { url: "file:///unused", branch: "main" },
-      auth: {},
-      lead,
-      teammates,
-      coordination: { taskAssignment: "lead-assigns", peerMessaging: true },
-      lifecycle: {
-        timeout: "1h",
-        timeoutSeconds: 3600,
-        onComplete: "none",
-        approvalGates: [],
-        maxRestarts: 0,
-      },
-      observability: {},
     } as AgentTeam["spec"],
   };
 }
