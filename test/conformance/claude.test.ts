@@ -76,7 +76,7 @@ describe("Claude Code conformance: one headless turn through the adapter", () =>
         expect(result.warnings?.[0]).toMatch(/cannot be used as root/);
       }
     },
-    60_000,
+    120_000,
   );
 
   it("a denied team tool makes the turn an error that names the tool", async () => {
@@ -103,7 +103,7 @@ describe("Claude Code conformance: one headless turn through the adapter", () =>
     expect(result.deniedTools).toContain("mcp__team__task_create");
     expect(result.resultText).toMatch(/Team tools could not be used.*mcp__team__task_create/);
     expect(existsSync(join(run.team.root, "tasks", "1.json"))).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("Claude Code conformance: a whole team", () => {
@@ -155,7 +155,7 @@ describe("Claude Code conformance: failures", () => {
     } finally {
       stub.setIntercept(undefined);
     }
-  }, 60_000);
+  }, 120_000);
 
   it("--max-budget-usd stops the turn and the agent fails with BudgetExceeded and claude's reason", async () => {
     const run = await prepareRun(codingTeam(lead, [dev]));
@@ -174,7 +174,7 @@ describe("Claude Code conformance: failures", () => {
     } finally {
       stub.setIntercept(undefined);
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("Claude Code conformance: a runner relaunched mid-turn", () => {
