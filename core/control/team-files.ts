@@ -1,8 +1,8 @@
 import { readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { protocolContext } from "../../runner/protocol/context.ts";
-import type { InboxMessage, Task } from "../../runner/protocol/types.ts";
 import { assertConfinedDir, ConfinementError, readConfinedText } from "../confined-fs.ts";
+import { protocolContext } from "../team-protocol/context.ts";
+import type { InboxMessage, Task } from "../team-protocol/types.ts";
 
 export interface TeamMessage extends InboxMessage {
   to: string;

@@ -124,7 +124,12 @@ export async function runTurn(
   }
 
   const result = parser.finish({ ...outcome.exit, stderrTail });
-  const final: TurnResult = { ...result, exitCode: outcome.exit.code, signal: outcome.exit.signal };
+  const final: TurnResult = {
+    ...result,
+    exitCode: outcome.exit.code,
+    signal: outcome.exit.signal,
+    ...(invocation.warnings?.length ? { warnings: invocation.warnings } : {}),
+  };
   if (!final.sessionId && input.resumeSessionId) final.sessionId = input.resumeSessionId;
   if (stopped) {
     return {

@@ -1,10 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { ProtocolError } from "../protocol/errors.ts";
-import { requireMember } from "../protocol/members.ts";
-import type { Team } from "../protocol/team.ts";
-import { TASK_STATUSES } from "../protocol/types.ts";
+import { ProtocolError } from "../../core/team-protocol/errors.ts";
+import { requireMember } from "../../core/team-protocol/members.ts";
+import type { Team } from "../../core/team-protocol/team.ts";
+import { TASK_STATUSES } from "../../core/team-protocol/types.ts";
 
 export interface TeamToolsConfig {
   team: Team;

@@ -1,13 +1,13 @@
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { ProtocolError } from "../../core/team-protocol/errors.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 import { adapterFor } from "../adapters/index.ts";
 import type { TurnInput } from "../adapters/types.ts";
 import type { RunnerConfig } from "../config/env.ts";
 import { ConfigError } from "../config/exit-codes.ts";
 import { findAgent, type RunManifest } from "../config/manifest.ts";
 import type { RunnerServices } from "../config/services.ts";
-import { ProtocolError } from "../protocol/errors.ts";
-import { Team } from "../protocol/team.ts";
 import type { Logger } from "../reporting/logger.ts";
 import { writeAgentOutcome } from "../reporting/outcome-file.ts";
 import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";

@@ -5,9 +5,9 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
+import { Team } from "../../../core/team-protocol/team.ts";
 import { readRunnerConfig } from "../../../runner/config/env.ts";
 import { ConfigError } from "../../../runner/config/exit-codes.ts";
-import { Team } from "../../../runner/protocol/team.ts";
 import {
   bundledRunner,
   coworkTeam,

@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Team } from "../../../core/team-protocol/team.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
 import { TEAM_TOOL_NAMES } from "../../../runner/mcp/team-tools.ts";
-import { Team } from "../../../runner/protocol/team.ts";
 
 let team: Team;
 const clients: Client[] = [];

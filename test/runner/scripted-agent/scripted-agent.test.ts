@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { costUsd } from "../../../core/prices/index.ts";
+import { Team } from "../../../core/team-protocol/index.ts";
 import { adapterFor } from "../../../runner/adapters/index.ts";
 import {
   buildMcpConfig,
@@ -14,7 +15,6 @@ import {
 import { runTurn } from "../../../runner/adapters/run-turn.ts";
 import type { ProgressEvent, TurnInput } from "../../../runner/adapters/types.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
-import { Team } from "../../../runner/protocol/index.ts";
 import { defaultScript } from "../../../runner/scripted-agent/defaults.ts";
 import { parseScript } from "../../../runner/scripted-agent/script.ts";
 

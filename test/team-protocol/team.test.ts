@@ -2,9 +2,9 @@ import { mkdtemp, readdir, readFile, utimes, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LockTimeoutError, ProtocolError } from "../../../runner/protocol/errors.ts";
-import { acquireLock } from "../../../runner/protocol/lock.ts";
-import { Team } from "../../../runner/protocol/team.ts";
+import { LockTimeoutError, ProtocolError } from "../../core/team-protocol/errors.ts";
+import { acquireLock } from "../../core/team-protocol/lock.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 
 async function newTeam(): Promise<Team> {
   const team = new Team(await mkdtemp(join(tmpdir(), "squadron-team-")));
