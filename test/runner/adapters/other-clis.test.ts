@@ -44,12 +44,13 @@ describe("Codex adapter", () => {
     expect(overrides.filter((a) => a === "-c").length * 2).toBe(overrides.length);
     expect(overrides).toContain('approval_policy="never"');
     expect(overrides).toContain('sandbox_mode="workspace-write"');
-    expect(overrides).toContain('mcp_servers."team".command="node"');
-    expect(overrides).toContain('mcp_servers."team".args=["team.js"]');
-    expect(overrides).toContain('mcp_servers."docs".url="https://mcp.example.com/mcp"');
-    expect(overrides).toContain(
-      'mcp_servers."docs".env_http_headers={ "Authorization" = "SQUADRON_MCP_SECRET_DOCS" }',
-    );
+    // One override per server under its bare name: codex takes `-c` key parts literally, so the
+    // old `mcp_servers."team".command=…` form registered a server named `"team"` (with quotes).
+    expect(overrides.filter((a) => a.startsWith("mcp_servers."))).toEqual([
+      'mcp_servers.team={ command = "node", args = ["team.js"], env = { SQUADRON_AGENT_NAME = "backend" }, default_tools_approval_mode = "approve", required = true, startup_timeout_sec = 60 }',
+      'mcp_servers.docs={ url = "https://mcp.example.com/mcp", env_http_headers = { Authorization = "SQUADRON_MCP_SECRET_DOCS" }, default_tools_approval_mode = "approve" }',
+    ]);
+    expect(overrides).toContain('model_provider="squadron-openai"');
     expect(inv.args.join(" ")).not.toContain("s3cr3t");
     expect(inv.env.SQUADRON_MCP_SECRET_DOCS).toBe("Bearer s3cr3t");
     expect(inv.args.slice(exec)).toEqual([
@@ -79,6 +80,7 @@ describe("Codex adapter", () => {
       cacheReadTokens: 24448,
       outputTokens: 122,
       costSource: "price-table",
+      usageScope: "session",
       model: "gpt-5-codex",
       resultText: "Repo contains docs, sdk, and examples directories.",
     });
@@ -98,10 +100,10 @@ describe("Codex adapter", () => {
     );
     expect(result).toMatchObject({
       isError: true,
-      errorKind: "execution",
+      errorKind: "auth",
       sessionId: "0199a213-81c0-7800-8aa1-bbab2a035a54",
     });
-    expect(result.resultText).toContain("401 Unauthorized");
+    expect(result.resultText).toMatch(/^the model API refused the key \(HTTP 401\)/);
   });
 
   it("treats a stream cut before turn.completed as a crash", async () => {
