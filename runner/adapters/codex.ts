@@ -367,7 +367,7 @@ export class CodexJsonlParser implements OutputParser {
       return { ...base, isError: false, resultText: this.lastMessage };
     }
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    const why = this.lastError ?? exit.stderrTail.trim().slice(-1000);
+    const why = this.lastError ?? errorLine(exit.stderrTail) ?? exit.stderrTail.trim().slice(-1000);
     return {
       ...base,
       isError: true,
@@ -375,4 +375,14 @@ export class CodexJsonlParser implements OutputParser {
       resultText: `codex ${how}${this.completed ? "" : " before the turn completed (stream truncated)"}.${why ? ` ${why}` : ""}`,
     };
   }
+}
+
+/**
+ * Codex's own error line from stderr. A fatal error prints `Error: …` followed by a Rust
+ * backtrace (e.g. resuming a thread CODEX_HOME does not hold: "Error: thread/resume: thread/resume
+ * failed: no rollout found for thread id …"); the backtrace says nothing to a user.
+ */
+export function errorLine(stderr: string): string | undefined {
+  const lines = stderr.split("\n").filter((l) => l.startsWith("Error: "));
+  return lines.at(-1)?.trim();
 }

@@ -1,13 +1,15 @@
+import { execFileSync } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { costUsd } from "../../../core/prices/index.ts";
 import { aiderAdapter, parseAiderTokens } from "../../../runner/adapters/aider.ts";
-import { codexAdapter } from "../../../runner/adapters/codex.ts";
+import { codexAdapter, gitDirsToWrite } from "../../../runner/adapters/codex.ts";
 import { geminiAdapter } from "../../../runner/adapters/gemini.ts";
 import { buildMcpConfig, writeMcpConfig } from "../../../runner/adapters/mcp-config.ts";
 import { runTurn } from "../../../runner/adapters/run-turn.ts";
 import type { ProgressEvent, TurnInput } from "../../../runner/adapters/types.ts";
-import { FAKE_CLI, fakeTurn, readRecord, tempDir } from "./helpers.ts";
+import { FAKE_CLI, FIXTURES, fakeTurn, readRecord, tempDir } from "./helpers.ts";
 
 function withModel(input: ReturnType<typeof fakeTurn>, model: string): ReturnType<typeof fakeTurn> {
   return { ...input, agent: { ...input.agent, model } };
@@ -66,6 +68,33 @@ describe("Codex adapter", () => {
     expect(resumed.args.slice(-4)).toEqual(["resume", "0199a213", "--", "Fix the bug"]);
   });
 
+  it("makes the git dirs a commit writes writable in workspace-write: the repo's .git, or a worktree's and its main .git", async () => {
+    const root = await tempDir();
+    const main = join(root, "main");
+    const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, stdio: "ignore" });
+    execFileSync("git", ["init", "-q", "-b", "main", main]);
+    git(main, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "init");
+    git(main, "worktree", "add", "-q", "-b", "dev", join(root, "dev"));
+    expect(gitDirsToWrite(main)).toEqual([join(main, ".git")]);
+    expect(gitDirsToWrite(join(root, "dev"))).toEqual([
+      join(main, ".git", "worktrees", "dev"),
+      join(main, ".git"),
+    ]);
+    expect(gitDirsToWrite(root)).toEqual([]);
+
+    const turn = (cwd: string, permissionMode: "acceptEdits" | "plan" | "bypassPermissions"): string[] =>
+      adapter.buildInvocation({
+        agent: { name: "dev", model: "gpt-5-codex", permissionMode, prompt: "x" },
+        prompt: "x",
+        cwd,
+      }).args;
+    expect(turn(join(root, "dev"), "acceptEdits")).toContain(
+      `sandbox_workspace_write.writable_roots=${JSON.stringify([join(main, ".git", "worktrees", "dev"), join(main, ".git")]).replaceAll(",", ", ")}`,
+    );
+    expect(turn(join(root, "dev"), "plan").join(" ")).not.toContain("writable_roots");
+    expect(turn(join(root, "dev"), "bypassPermissions")).toContain('sandbox_mode="danger-full-access"');
+  });
+
   it("reads thread id and turn usage, prices it from the table, and reports progress", async () => {
     const cwd = await tempDir();
     const events: ProgressEvent[] = [];
@@ -104,6 +133,21 @@ describe("Codex adapter", () => {
       sessionId: "0199a213-81c0-7800-8aa1-bbab2a035a54",
     });
     expect(result.resultText).toMatch(/^the model API refused the key \(HTTP 401\)/);
+  });
+
+  it("reports codex's Error line, not its backtrace, when it cannot resume a thread (so the loop starts afresh)", async () => {
+    // Recorded from codex 0.169: `exec resume <id>` of a thread its CODEX_HOME does not hold.
+    const stderr = await readFile(join(FIXTURES, "codex", "resume-unknown.stderr.txt"), "utf8");
+    const input = withModel(fakeTurn(await tempDir(), "codex/success.jsonl"), "gpt-5-codex");
+    const parser = adapter.createParser({
+      ...input,
+      resumeSessionId: "01a2440c-0000-7000-8000-000000000000",
+    });
+    const result = parser.finish({ code: 1, signal: null, stderrTail: stderr });
+    expect(result).toMatchObject({ isError: true, errorKind: "crashed", inputTokens: 0, costUsd: 0 });
+    expect(result.resultText).toBe(
+      "codex exited with code 1 before the turn completed (stream truncated). Error: thread/resume: thread/resume failed: no rollout found for thread id 01a2440c-0000-7000-8000-000000000000 (code -32600)",
+    );
   });
 
   it("treats a stream cut before turn.completed as a crash", async () => {
