@@ -150,6 +150,31 @@ describe("Codex adapter", () => {
     );
   });
 
+  it("makes a turn whose team-tool call codex refused an error, though codex itself completed it", async () => {
+    // Lines recorded from codex 0.169 with approval_policy=never and no approval for the server.
+    const input = withModel(fakeTurn(await tempDir(), "codex/success.jsonl"), "gpt-5-codex");
+    const parser = adapter.createParser(input);
+    for (const line of [
+      '{"type":"thread.started","thread_id":"01a2440c-1793-7653-bdbb-d15b3114a743"}',
+      '{"type":"turn.started"}',
+      '{"type":"item.completed","item":{"id":"item_1","type":"mcp_tool_call","server":"team","tool":"task_create","arguments":{"subject":"Write hello"},"result":null,"error":{"message":"MCP tool call requires approval, but approval policy is never"},"status":"failed"}}',
+      '{"type":"item.completed","item":{"id":"item_2","type":"agent_message","text":"done"}}',
+      '{"type":"turn.completed","usage":{"input_tokens":200,"cached_input_tokens":80,"cache_write_input_tokens":0,"output_tokens":20,"reasoning_output_tokens":0}}',
+    ]) {
+      parser.push(line);
+    }
+    const result = parser.finish({ code: 0, signal: null, stderrTail: "" });
+    expect(result).toMatchObject({
+      isError: true,
+      errorKind: "execution",
+      inputTokens: 120,
+      cacheReadTokens: 80,
+    });
+    expect(result.resultText).toBe(
+      "codex refused 1 team-tool call(s): task_create: MCP tool call requires approval, but approval policy is never",
+    );
+  });
+
   it("treats a stream cut before turn.completed as a crash", async () => {
     const cwd = await tempDir();
     const result = await runTurn(
