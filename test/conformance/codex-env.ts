@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,13 +19,32 @@ export const STUB_KEY = "sk-squadron-stub";
  */
 export async function codexHome(): Promise<string> {
   const home = await mkdtemp(join(tmpdir(), "squadron-codex-home-"));
-  await mkdir(home, { recursive: true });
-  await writeFile(
+  writeCodexConfig(home);
+  return home;
+}
+
+function writeCodexConfig(home: string): void {
+  mkdirSync(home, { recursive: true });
+  writeFileSync(
     join(home, "config.toml"),
     ["check_for_update_on_startup = false", "", "[analytics]", "enabled = false", ""].join("\n"),
   );
-  return home;
 }
+
+/**
+ * Codex for the CLI-agnostic conformance harness (test/conformance/harness.ts `CliTarget`):
+ * `env` makes `<home>/.codex` the CODEX_HOME and points the adapter's provider at the stub.
+ */
+export const codexTarget = {
+  cli: "codex" as const,
+  executable: CODEX_BIN,
+  model: "gpt-5-codex",
+  env(stub: { url: string }, home: string): Record<string, string> {
+    const codex = join(home, ".codex");
+    writeCodexConfig(codex);
+    return { ...codexStubEnv(codex, stub.url), HOME: home };
+  },
+};
 
 /** Environment that points codex at the stub through the adapter's provider. */
 export function codexStubEnv(home: string, stubUrl: string): Record<string, string> {
