@@ -265,6 +265,10 @@ export class CodexJsonlParser implements OutputParser {
   private lastMessage = "";
   /** Team-tool calls codex refused to make (e.g. "requires approval"): the turn is an error. */
   private readonly refusedTeamCalls: string[] = [];
+  /** Tools codex refused to run, named as Claude names them (`mcp__<server>__<tool>`). */
+  private readonly deniedTools = new Set<string>();
+  /** Team-tool calls that ran (completed, or failed in the team server rather than being refused). */
+  private teamToolCalls = 0;
 
   constructor(
     input: TurnInput,
@@ -303,14 +307,14 @@ export class CodexJsonlParser implements OutputParser {
         if (ev.type === "item.completed" && item?.type === "agent_message" && item.text) {
           this.lastMessage = item.text;
         }
-        if (
-          ev.type === "item.completed" &&
-          item?.type === "mcp_tool_call" &&
-          item.server === TEAM_SERVER_NAME &&
-          item.status === "failed" &&
-          /approv|not allowed|denied/i.test(item.error?.message ?? "")
-        ) {
-          this.refusedTeamCalls.push(`${item.tool}: ${item.error?.message}`);
+        if (ev.type === "item.completed" && item?.type === "mcp_tool_call") {
+          const refused =
+            item.status === "failed" && /approv|not allowed|denied/i.test(item.error?.message ?? "");
+          if (refused) this.deniedTools.add(`mcp__${item.server}__${item.tool}`);
+          if (item.server === TEAM_SERVER_NAME) {
+            if (refused) this.refusedTeamCalls.push(`${item.tool}: ${item.error?.message}`);
+            else this.teamToolCalls++;
+          }
         }
         if (
           ev.type === "item.started" &&
@@ -348,6 +352,8 @@ export class CodexJsonlParser implements OutputParser {
       costSource: "price-table" as const,
       usageScope: "session" as const,
       model: this.model,
+      teamToolCalls: this.teamToolCalls,
+      ...(this.deniedTools.size ? { deniedTools: [...this.deniedTools] } : {}),
     };
     const message = this.failure ?? this.lastError ?? exit.stderrTail;
     const auth = this.completed ? undefined : authFailureReason(message);

@@ -115,7 +115,8 @@ describe("codex 0.169 through the adapter, against the model-API stub", () => {
     for (const r of results) expect(r).toMatchObject({ isError: false });
     expect(results[0]?.kind === "tool_result" && results[0].output).toContain('"subject": "Write dev.txt"');
 
-    expect(result).toMatchObject({ isError: false, usageScope: "session" });
+    expect(result).toMatchObject({ isError: false, usageScope: "session", teamToolCalls: 2 });
+    expect(result.deniedTools).toBeUndefined();
     expect(result.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     // Three model calls of the stub's default usage; input includes nothing cached.
     expect(result).toMatchObject({

@@ -169,6 +169,8 @@ describe("Codex adapter", () => {
       errorKind: "execution",
       inputTokens: 120,
       cacheReadTokens: 80,
+      teamToolCalls: 0,
+      deniedTools: ["mcp__team__task_create"],
     });
     expect(result.resultText).toBe(
       "codex refused 1 team-tool call(s): task_create: MCP tool call requires approval, but approval policy is never",

@@ -88,6 +88,7 @@ export function readConversation(body: ResponsesRequest): Conversation {
   const items: ConversationItem[] = [];
   const input = typeof body.input === "string" ? [{ role: "user", content: body.input }] : (body.input ?? []);
   let firstUser = true;
+  let cwd: string | undefined;
   for (const raw of input) {
     const item = raw as ResponsesInputItem;
     if (item.type === "function_call") {
@@ -111,7 +112,10 @@ export function readConversation(body: ResponsesRequest): Conversation {
       if (item.role === "developer" || item.role === "system") {
         system.push(text);
       } else if (item.role === "user") {
-        if (CONTEXT_MESSAGE.test(text)) continue;
+        if (CONTEXT_MESSAGE.test(text)) {
+          cwd ??= /<cwd>([^<]+)<\/cwd>/.exec(text)?.[1];
+          continue;
+        }
         if (firstUser) system.push(text);
         firstUser = false;
         items.push({ kind: "user_text", text });
@@ -120,7 +124,13 @@ export function readConversation(body: ResponsesRequest): Conversation {
       }
     }
   }
-  return { model: body.model ?? "", system: system.join("\n"), tools: toolNames(body.tools ?? []), items };
+  return {
+    model: body.model ?? "",
+    system: system.join("\n"),
+    tools: toolNames(body.tools ?? []),
+    items,
+    ...(cwd ? { cwd } : {}),
+  };
 }
 
 /** Function tools by name; a namespace's tools as `<namespace>__<tool>` (mcp__team__task_create). */
@@ -158,14 +168,40 @@ function isCodexToolError(text: string): boolean {
   return /MCP tool call requires approval|^tool call error|unknown MCP server|err: /im.test(text);
 }
 
-/** Codex offers MCP tools in a namespace and its shell as `exec_command`. */
+/**
+ * Codex offers MCP tools in a namespace and its shell as `exec_command`. A file is written with
+ * `apply_patch` when the request offers it; codex 0.169 offers it only for models it has metadata
+ * for (not the stub's), so otherwise the model writes the file through the shell, as it would.
+ */
 function toolCallFor(action: ModelAction, conversation: Conversation, id: string): ConcreteToolCall {
+  if (action.kind === "write") {
+    if (conversation.tools.includes("apply_patch")) {
+      const lines = action.content
+        .replace(/\n$/, "")
+        .split("\n")
+        .map((l) => `+${l}`);
+      const patch = ["*** Begin Patch", `*** Add File: ${action.path}`, ...lines, "*** End Patch", ""].join(
+        "\n",
+      );
+      return { id, name: "apply_patch", input: { input: patch } };
+    }
+    return {
+      id,
+      name: "exec_command",
+      input: { cmd: `printf %s ${shellQuote(action.content)} > ${shellQuote(action.path)}`, login: false },
+    };
+  }
   if (action.kind === "shell")
     return { id, name: "exec_command", input: { cmd: action.command, login: false } };
+  const team = action.tool;
   const name =
-    conversation.tools.find((t) => t.startsWith("mcp__team__") && bareTeamToolName(t) === action.tool) ??
-    `mcp__team__${action.tool}`;
+    conversation.tools.find((t) => t.startsWith("mcp__team__") && bareTeamToolName(t) === team) ??
+    `mcp__team__${team}`;
   return { id, name, input: action.input };
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 function functionCallItem(call: ConcreteToolCall, itemId: string): ResponsesOutputItem {
