@@ -57,7 +57,11 @@ export class RunnerProcess implements ContainerProcess {
   ) {
     const log = createWriteStream(launch.logFile, { flags: "a" });
     const leftovers = trackRunnerLeftovers();
-    this.child = spawn(process.execPath, ["--import", TSX_LOADER, RUNNER_ENTRY], {
+    // SQUADRON_RUNNER_ENTRY: the bundled runner (runner/build.ts), which is what the container
+    // image runs; conformance tests use it. Default: the sources through tsx.
+    const entry = launch.env.SQUADRON_RUNNER_ENTRY || RUNNER_ENTRY;
+    const args = entry.endsWith(".ts") ? ["--import", TSX_LOADER, entry] : [entry];
+    this.child = spawn(process.execPath, args, {
       cwd: launch.cwd,
       env: {
         ...launch.env,

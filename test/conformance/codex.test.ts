@@ -187,7 +187,8 @@ describe("a codex team on the local stack", () => {
     };
     t = await startTestStack({
       env: { ...envWithoutAgentKeys(), ...cliEnv },
-      runnerEnv: { ...cliEnv, SQUADRON_TEAM_MCP_ENTRY: join(await bundledRunner(), "team-server.js") },
+      // The bundled runner (entrypoint, team server), as the container image runs it.
+      runnerEnv: { ...cliEnv, SQUADRON_RUNNER_ENTRY: join(await bundledRunner(), "entrypoint.js") },
     });
   }, 180_000);
   afterAll(async () => {
@@ -323,6 +324,9 @@ describe("a codex team on the local stack", () => {
         expect(status.costUsd).toBeCloseTo(usd, 2);
         expectedUsd += usd;
       }
+      console.log(
+        `codex team cost: Squadron measured $${view.cost.usd}, codex reported $${expectedUsd.toFixed(6)}`,
+      );
       expect(view.cost.usd).toBeCloseTo(expectedUsd, 2);
     });
   });
