@@ -3,6 +3,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { CliTarget } from "./harness.ts";
 
 /** The pinned Codex CLI (devDependency @openai/codex, the version runner/Dockerfile installs). */
 export const CODEX_BIN = join(dirname(fileURLToPath(import.meta.url)), "../../node_modules/.bin/codex");
@@ -35,11 +36,11 @@ function writeCodexConfig(home: string): void {
  * Codex for the CLI-agnostic conformance harness (test/conformance/harness.ts `CliTarget`):
  * `env` makes `<home>/.codex` the CODEX_HOME and points the adapter's provider at the stub.
  */
-export const codexTarget = {
-  cli: "codex" as const,
+export const codexTarget: CliTarget = {
+  cli: "codex",
   executable: CODEX_BIN,
   model: "gpt-5-codex",
-  env(stub: { url: string }, home: string): Record<string, string> {
+  env(stub, home) {
     const codex = join(home, ".codex");
     writeCodexConfig(codex);
     return { ...codexStubEnv(codex, stub.url), HOME: home };
