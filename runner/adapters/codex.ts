@@ -242,7 +242,8 @@ export function authFailureReason(message: string): string | undefined {
     .replace(/^.*?\bstatus \d{3}[^:]*:\s*/, "")
     .replace(/,\s*url: \S+\s*$/, "")
     .trim();
-  return `the model API refused the key (HTTP ${m[1]})${detail ? `: ${detail}` : ""}`;
+  // The session loop says "the model API refused the key: " in front (runner/session/loop.ts).
+  return `HTTP ${m[1]}${detail ? `: ${detail}` : ""}`;
 }
 
 interface CodexItem {

@@ -20,7 +20,8 @@ import { openaiResponses } from "../support/model-api-stub/openai-responses.ts";
 import { type ModelApiStub, startModelApiStub } from "../support/model-api-stub/server.ts";
 import { DEFAULT_USAGE, readRole } from "../support/model-api-stub/team-play.ts";
 import type { RecordedRequest, StubUsage } from "../support/model-api-stub/types.ts";
-import { CODEX_BIN, codexHome, codexStubEnv } from "./codex-env.ts";
+import { CODEX_BIN, codexHome, codexStubEnv, codexTarget } from "./codex-env.ts";
+import { agentSpec, codingTeam, prepareRun, runAgentSession } from "./harness.ts";
 
 /**
  * Codex CLI 0.169 (the pinned devDependency) driven by the model-API stub's OpenAI Responses
@@ -144,9 +145,7 @@ describe("codex 0.169 through the adapter, against the model-API stub", () => {
     try {
       const result = await runTurn(codexAdapter({ executable: CODEX_BIN }), input);
       expect(result).toMatchObject({ isError: true, errorKind: "auth" });
-      expect(result.resultText).toBe(
-        "the model API refused the key (HTTP 401): Incorrect API key provided: sk-squ***tub.",
-      );
+      expect(result.resultText).toBe("HTTP 401: Incorrect API key provided: sk-squ***tub.");
       // One request and one stream retry (stream_max_retries = 1), where codex's built-in
       // provider reconnects 5 times plus websocket attempts (13 requests, about 13 s).
       const refused = stub.requests.slice(from).filter((r) => r.status === 401);
@@ -154,6 +153,28 @@ describe("codex 0.169 through the adapter, against the model-API stub", () => {
       console.log(`codex 401: failed after ${Date.now() - started} ms and ${refused.length} requests`);
     } finally {
       stub.setIntercept(undefined);
+    }
+  }, 120_000);
+});
+
+describe("codex 0.169 in the runner's session loop (the CLI-agnostic harness)", () => {
+  it("(e) a model-API 401 fails the agent in its first turn with AuthFailed: no turn retries", async () => {
+    const stub = await startModelApiStub({ protocols: [openaiResponses] });
+    stub.setIntercept(() => ({
+      error: { status: 401, message: "Incorrect API key provided: sk-squ***tub." },
+    }));
+    try {
+      const harnessLead = agentSpec(codexTarget, "lead", "lead");
+      const run = await prepareRun(codingTeam(harnessLead, [agentSpec(codexTarget, "dev", "teammate")]));
+      const outcome = await runAgentSession(run, codexTarget, stub, harnessLead);
+      expect(outcome).toMatchObject({ end: "failed", reason: "AuthFailed", turns: 1 });
+      expect(outcome.message).toBe(
+        "the model API refused the key: HTTP 401: Incorrect API key provided: sk-squ***tub.",
+      );
+      // One codex process, one request and its single stream retry: nothing retried the turn.
+      expect(stub.requests.filter((r) => r.status === 401)).toHaveLength(2);
+    } finally {
+      await stub.close();
     }
   }, 120_000);
 });

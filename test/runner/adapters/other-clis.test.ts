@@ -132,7 +132,7 @@ describe("Codex adapter", () => {
       errorKind: "auth",
       sessionId: "0199a213-81c0-7800-8aa1-bbab2a035a54",
     });
-    expect(result.resultText).toMatch(/^the model API refused the key \(HTTP 401\)/);
+    expect(result.resultText).toBe("HTTP 401: Incorrect API key provided: disabled.");
   });
 
   it("reports codex's Error line, not its backtrace, when it cannot resume a thread (so the loop starts afresh)", async () => {
