@@ -168,6 +168,18 @@ describe("inboxes", () => {
     expect(await refusal(team.sendMessage({ from: "lead", to: "frontend", text: " " }))).toMatch(/empty/);
   });
 
+  it("markMessagesRead marks only the messages handed over, not ones that arrived since", async () => {
+    const team = await newTeam();
+    await team.sendMessage({ from: "lead", to: "backend-api", text: "first" });
+    const delivered = await team.readMessages("backend-api", { markRead: false });
+    await team.sendMessage({ from: "frontend", to: "backend-api", text: "arrived meanwhile" });
+    expect(await team.markMessagesRead("backend-api", delivered)).toBe(1);
+    expect((await team.readMessages("backend-api", { markRead: false })).map((m) => m.text)).toEqual([
+      "arrived meanwhile",
+    ]);
+    expect(await team.markMessagesRead("backend-api", delivered)).toBe(0);
+  });
+
   it("waitForMessages resolves when a message lands and stops on abort; watchInbox yields each once", async () => {
     const team = await newTeam();
     const watched: string[] = [];
