@@ -111,6 +111,18 @@ export interface Invocation {
   files?: Array<{ path: string; content: string }>;
   /** Deviations from the spec the adapter had to make (a fallback): the runner records each as a Warning. */
   warnings?: string[];
+  /** Directories `runTurn` makes sure exist (created 0700) before spawning, and keeps. */
+  dirs?: string[];
+}
+
+/** How the CLI process ended, with the start and the end of its stderr. */
+export interface TurnExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last 4000 characters of stderr. */
+  stderrTail: string;
+  /** The first 4000 characters of stderr (may overlap the tail). */
+  stderrHead?: string;
 }
 
 /** Parses one turn's stdout, line by line, into progress events and a final result. */
@@ -123,7 +135,7 @@ export interface OutputParser {
    * The turn's result once stdout has ended. `exit` tells how the process ended; a parser that
    * saw no final result reports a crash with the usage seen so far.
    */
-  finish(exit: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string }): TurnResult;
+  finish(exit: TurnExit): TurnResult;
 }
 
 export interface AgentAdapter {

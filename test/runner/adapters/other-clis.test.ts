@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { costUsd } from "../../../core/prices/index.ts";
@@ -246,30 +246,72 @@ describe("Gemini adapter", () => {
     expect(result).toMatchObject({ isError: true, errorKind: "crashed" });
   });
 
-  it("hands MCP servers over in Gemini's settings shape and removes the file after the turn", async () => {
+  it("hands MCP servers over in a private home's user settings, trusts only the team server, removes the file after the turn", async () => {
     const cwd = await tempDir();
     const written = await writeMcpConfig(mcpBuilt, cwd);
+    const home = join(cwd, "state", "gemini-home");
+    const homed = geminiAdapter({ executable: FAKE_CLI, home });
     const input = fakeTurn(cwd, "gemini/success.json", { mcp: written.mcp, resumeSessionId: "8f1c" });
-    const inv = adapter.buildInvocation(input);
+    const inv = homed.buildInvocation(input);
     expect(inv.args).toEqual(
-      expect.arrayContaining(["--output-format", "json", "--approval-mode", "auto_edit"]),
+      expect.arrayContaining(["--output-format", "json", "--approval-mode", "auto_edit", "--skip-trust"]),
     );
     expect(inv.args.slice(-4)).toEqual(["--resume", "8f1c", "--prompt", "Do the task"]);
+    // The user settings file of GEMINI_CLI_HOME: a system settings file under a non-root
+    // directory is skipped by Gemini as insecure.
+    expect(inv.files?.[0]?.path).toBe(join(home, ".gemini", "settings.json"));
     const settings = JSON.parse(inv.files?.[0]?.content ?? "{}");
     expect(settings.mcpServers.docs).toEqual({
       httpUrl: "https://mcp.example.com/mcp",
       headers: { Authorization: `\${SQUADRON_MCP_SECRET_DOCS}` },
     });
-    expect(settings.mcpServers.team.command).toBe("node");
-    await runTurn(adapter, input);
+    expect(settings.mcpServers.team).toMatchObject({ command: "node", trust: true });
+    expect(settings.telemetry).toEqual({ enabled: false });
+    // auto_edit: only git commands may run unconfirmed (a teammate commits its own work).
+    expect(settings.tools.allowed).toEqual(expect.arrayContaining(["run_shell_command(git commit)"]));
+    expect(settings.tools.allowed.every((t: string) => t.startsWith("run_shell_command(git "))).toBe(true);
+    const yolo = homed.buildInvocation({
+      ...input,
+      agent: { ...input.agent, permissionMode: "bypassPermissions" },
+    });
+    expect(JSON.parse(yolo.files?.[0]?.content ?? "{}").tools).toBeUndefined();
+    expect(settings.general).toEqual({ enableAutoUpdate: false, enableAutoUpdateNotification: false });
+    await runTurn(homed, input);
     const [start] = await readRecord(input.record);
     const env = start?.env as Record<string, string>;
-    expect(env.GEMINI_CLI_SYSTEM_SETTINGS_PATH).toBe(inv.files?.[0]?.path);
+    expect(env.GEMINI_CLI_HOME).toBe(home);
+    expect(env.GEMINI_CLI_SYSTEM_SETTINGS_PATH).toBeUndefined();
     expect(env.SQUADRON_MCP_SECRET_DOCS).toBe("Bearer s3cr3t");
-    await expect(
-      import("node:fs/promises").then((fs) => fs.stat(inv.files?.[0]?.path ?? "")),
-    ).rejects.toThrow();
+    expect((await stat(home)).mode & 0o777).toBe(0o700);
+    await expect(stat(inv.files?.[0]?.path ?? "")).rejects.toThrow();
     await written.cleanup();
+  });
+
+  it("keeps the API error line from the head of stderr and reports a refused key as auth", async () => {
+    const parser = adapter.createParser(fakeTurn("/tmp", "gemini/success.json"));
+    const head =
+      "Warning: 256-color support not detected.\n" +
+      'Error when talking to Gemini API Full report available at: /tmp/gemini-client-error-x.json _ApiError: {"error":{"code":403,"message":"Permission denied on resource project.","status":"PERMISSION_DENIED"}}\n';
+    const stack = "    at async Turn.run (file:///gemini/bundle/chunk.js:1:1)\n".repeat(200);
+    const result = parser.finish({
+      code: 1,
+      signal: null,
+      stderrHead: head + stack.slice(0, 2000),
+      stderrTail: stack,
+    });
+    expect(result).toMatchObject({ isError: true, errorKind: "auth" });
+    expect(result.resultText).toBe(
+      "Gemini API answered HTTP 403: Error when talking to Gemini API _ApiError: " +
+        '{"error":{"code":403,"message":"Permission denied on resource project.","status":"PERMISSION_DENIED"}}',
+    );
+    const other = adapter.createParser(fakeTurn("/tmp", "gemini/success.json")).finish({
+      code: 1,
+      signal: null,
+      stderrHead: head.replace(/403/g, "500").replace("PERMISSION_DENIED", "INTERNAL"),
+      stderrTail: stack,
+    });
+    expect(other).toMatchObject({ isError: true, errorKind: "crashed" });
+    expect(other.resultText).toContain('{"error":{"code":500');
   });
 });
 
