@@ -67,6 +67,16 @@ export function effectiveDependsOn(spec: Pick<TeamSpec, "pipeline">, agent: Agen
   return [...names];
 }
 
+/**
+ * The teammate whose ApprovalGate state asks for and waits on a stage's gate (the stage's first
+ * teammate): the store keeps one task token per gate, so one branch of the state machine holds
+ * it; the stage's other teammates wait for the gate's decision in WaitForDependencies.
+ */
+export function isStageGateHolder(spec: Pick<TeamSpec, "pipeline">, agent: string): boolean {
+  const stage = stageOf(spec, agent);
+  return stage?.approvalRequired === true && stage.teammates[0] === agent;
+}
+
 /** The gate guarding the start of `agent`'s stage, when its stage requires approval. */
 export function stageGateOf(spec: Pick<TeamSpec, "pipeline">, agent: string): string | undefined {
   const stage = stageOf(spec, agent);

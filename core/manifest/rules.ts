@@ -1,4 +1,5 @@
 import { BUCKET_AREAS, namespaceOutputArea } from "../bucket-layout.ts";
+import { approvalAnnotationEvent } from "./approval-annotations.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { findCycles } from "./graph.ts";
 import { error, type IssuePath, type PathIssue } from "./issues.ts";
@@ -34,6 +35,7 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
       checkRepositoryOrWorkspace(spec, issues, true);
       checkAgents(spec, issues, options, true);
       checkHarness(spec, issues);
+      checkApprovalAnnotations(raw, spec, issues);
       break;
     case "AgentTeamTemplate":
       checkAgents(spec, issues, options, false);
@@ -147,8 +149,9 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
     );
   }
 
-  const stages = checkPipeline(spec, teammateIndex, issues);
+  const { stages, gatedMembers } = checkPipeline(spec, teammateIndex, issues);
   checkApprovalGates(asObject(spec.lifecycle), teammateIndex, issues, ["spec", "lifecycle"], stages);
+  checkSpawnGatesInGatedStages(asObject(spec.lifecycle), gatedMembers, issues);
 }
 
 /**
@@ -161,9 +164,10 @@ function checkPipeline(
   spec: Raw,
   teammateIndex: ReadonlyMap<string, number>,
   issues: PathIssue[],
-): Map<string, boolean> {
+): { stages: Map<string, boolean>; gatedMembers: Map<string, string> } {
   const stages = new Map<string, boolean>();
-  if (spec.pipeline === undefined || spec.pipeline === null) return stages;
+  const gatedMembers = new Map<string, string>();
+  if (spec.pipeline === undefined || spec.pipeline === null) return { stages, gatedMembers };
   const base = ["spec", "pipeline"];
   asArray(spec.teammates).forEach((teammate, i) => {
     const dependsOn = asObject(teammate).dependsOn;
@@ -216,7 +220,10 @@ function checkPipeline(
               : `"${teammate}" is already in stage "${earlier}"; a teammate belongs to at most one stage.`,
           ),
         );
-      } else member.set(teammate, name);
+      } else {
+        member.set(teammate, name);
+        if (stage.approvalRequired === true) gatedMembers.set(teammate, name);
+      }
     });
     const valid: string[] = [];
     asArray(stage.dependsOn).forEach((upstream, j) => {
@@ -243,7 +250,69 @@ function checkPipeline(
       ),
     );
   }
-  return stages;
+  return { stages, gatedMembers };
+}
+
+/**
+ * A teammate of a stage that requires approval already waits for the gate `stage-<name>`; a
+ * `spawn-<teammate>` gate on top would be a second approval of the same start, which Squadron
+ * does not model (each agent passes one gate): rejected rather than half honoured.
+ */
+function checkSpawnGatesInGatedStages(
+  lifecycle: Raw,
+  gatedMembers: ReadonlyMap<string, string>,
+  issues: PathIssue[],
+): void {
+  asArray(lifecycle.approvalGates).forEach((gate, i) => {
+    const event = asObject(gate).event;
+    if (typeof event !== "string" || !event.startsWith("spawn-")) return;
+    const teammate = event.slice("spawn-".length);
+    const stage = gatedMembers.get(teammate);
+    if (stage === undefined) return;
+    issues.push(
+      error(
+        ["spec", "lifecycle", "approvalGates", i, "event"],
+        `"${teammate}" is in stage "${stage}", which requires approval (gate ${STAGE_GATE_PREFIX}${stage}); a second gate ${event} on the same start is not supported. Keep one of them.`,
+      ),
+    );
+  });
+}
+
+/**
+ * `approved.kagents.dev/<event>` (and the older prefix) must name a gate of this team and say
+ * "true" or "false": a typo must not leave a stage waiting while the user thinks it is approved.
+ */
+function checkApprovalAnnotations(raw: Raw, spec: Raw, issues: PathIssue[]): void {
+  const annotations = asObject(asObject(raw.metadata).annotations);
+  const gates = new Set<string>();
+  for (const gate of asArray(asObject(spec.lifecycle).approvalGates)) {
+    const event = asObject(gate).event;
+    if (typeof event === "string") gates.add(event);
+  }
+  for (const stage of asArray(asObject(spec.pipeline).stages)) {
+    const { name, approvalRequired } = asObject(stage);
+    if (typeof name === "string" && approvalRequired === true) gates.add(`${STAGE_GATE_PREFIX}${name}`);
+  }
+  for (const [key, value] of Object.entries(annotations)) {
+    const event = approvalAnnotationEvent(key);
+    if (event === undefined) continue;
+    const path = ["metadata", "annotations", key];
+    if (value !== "true" && value !== "false") {
+      issues.push(
+        error(
+          path,
+          `An approval annotation is "true" (approve ${event}) or "false"; found ${JSON.stringify(value)}.`,
+        ),
+      );
+    } else if (!gates.has(event)) {
+      issues.push(
+        error(
+          path,
+          `"${event}" is not an approval gate of this team (gates: ${[...gates].join(", ") || "none"}).`,
+        ),
+      );
+    }
+  }
 }
 
 /** kagents' `spec.harness: claude-code` runs every agent with Claude Code; another CLI contradicts it. */

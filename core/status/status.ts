@@ -1,3 +1,4 @@
+import { allApprovalGates } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 import { isFinishedAgentPhase } from "./phases.ts";
 import type { AgentStatus, EventType, TeamEvent, TeamStatus, TokenCounts } from "./types.ts";
@@ -23,7 +24,8 @@ export function initialStatus(team: AgentTeam): TeamStatus {
   const agents: Record<string, AgentStatus> = {};
   for (const agent of allAgents(team)) agents[agent.name] = initialAgentStatus(agent);
   const gates: TeamStatus["gates"] = {};
-  for (const gate of team.spec.lifecycle.approvalGates) gates[gate.event] = { state: "Pending" };
+  // Declared gates plus one `stage-<name>` per pipeline stage that requires approval.
+  for (const gate of allApprovalGates(team.spec)) gates[gate.event] = { state: "Pending" };
   return {
     phase: "Pending",
     agents,
