@@ -7,6 +7,7 @@ import type {
   PreparePayload,
   PrepareResult,
 } from "../../state-machines/contract.ts";
+import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 import type { TeamPhase } from "../status/phases.ts";
 import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
@@ -39,7 +40,7 @@ export function launchResources(agent: AgentSpec): LaunchResources {
   return { ecsCpu: cpu.ecs, ecsMemory: mem.ecs, k8sCpu: cpu.k8s, k8sMemory: mem.k8s };
 }
 
-/** Lead and teammates, dependencies first (validation guarantees there is no cycle). */
+/** Lead and teammates, dependencies (pipeline stages included) first; validation rules out cycles. */
 export function topologicalAgents(team: AgentTeam): AgentSpec[] {
   const all = [team.spec.lead, ...team.spec.teammates];
   const byName = new Map(all.map((a) => [a.name, a]));
@@ -48,7 +49,7 @@ export function topologicalAgents(team: AgentTeam): AgentSpec[] {
   const visit = (a: AgentSpec) => {
     if (seen.has(a.name)) return;
     seen.add(a.name);
-    for (const dep of a.dependsOn) {
+    for (const dep of effectiveDependsOn(team.spec, a)) {
       const d = byName.get(dep);
       if (d) visit(d);
     }
@@ -58,18 +59,30 @@ export function topologicalAgents(team: AgentTeam): AgentSpec[] {
   return out;
 }
 
+/**
+ * The per-agent Map items. In a pipeline an agent's dependencies are its upstream stages'
+ * teammates; a stage gate is held by the stage's first teammate (its ApprovalGate state asks and
+ * waits), while the stage's other teammates wait for the gate's decision in WaitForDependencies,
+ * which therefore runs for them even in a first stage with nothing upstream.
+ */
 export function agentItems(team: AgentTeam): AgentItem[] {
   const gates = new Set(team.spec.lifecycle.approvalGates.map((g) => g.event));
-  return topologicalAgents(team).map((a) => ({
-    name: a.name,
-    role: a.role,
-    cli: a.cli,
-    dependsOn: a.dependsOn,
-    waitForDependencies: a.dependsOn.length > 0,
-    approvalGate: gates.has(`spawn-${a.name}`) ? `spawn-${a.name}` : null,
-    maxRestarts: a.role === "lead" ? 0 : team.spec.lifecycle.maxRestarts,
-    resources: launchResources(a),
-  }));
+  return topologicalAgents(team).map((a) => {
+    const dependsOn = effectiveDependsOn(team.spec, a);
+    const stageGate = stageGateOf(team.spec, a.name);
+    const holder = isStageGateHolder(team.spec, a.name);
+    const spawnGate = gates.has(`spawn-${a.name}`) ? `spawn-${a.name}` : null;
+    return {
+      name: a.name,
+      role: a.role,
+      cli: a.cli,
+      dependsOn,
+      waitForDependencies: dependsOn.length > 0 || (stageGate !== undefined && !holder),
+      approvalGate: holder ? (stageGate as string) : spawnGate,
+      maxRestarts: a.role === "lead" ? 0 : team.spec.lifecycle.maxRestarts,
+      resources: launchResources(a),
+    };
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { effectiveDependsOn } from "../manifest/pipeline.ts";
 import type { AgentTeam } from "../manifest/types.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
+import { pipelineStatus } from "../status/pipeline-status.ts";
 import { normalEvent, readyLabel } from "../status/status.ts";
 import type { TeamEvent, TeamStatus } from "../status/types.ts";
 import { NotFoundError } from "../store/errors.ts";
@@ -193,7 +195,8 @@ function agentView(record: TeamRunRecord, status: TeamStatus, name: string): Age
     },
     startedAt: a?.startedAt ?? null,
     finishedAt: a?.finishedAt ?? null,
-    dependsOn: spec?.dependsOn ?? [],
+    // What the agent actually waits for: its dependsOn, or its upstream pipeline stages' teammates.
+    dependsOn: spec ? effectiveDependsOn(record.team.spec, spec) : [],
   };
 }
 
@@ -241,7 +244,10 @@ export function teamView(record: TeamRunRecord, events: EventRecord[], now = new
         },
       ]),
     ),
+    /** kagents' status.pipeline, or null without spec.pipeline. */
+    pipeline: pipelineStatus(record.team.spec, status),
     budgetWarned: status.budgetWarned,
+    apiVersion: record.team.apiVersion,
     events: events.map(({ runId: _r, ...e }) => e),
     spec: record.team.spec,
     metadata: record.team.metadata,

@@ -1,6 +1,7 @@
+import { isDeepStrictEqual } from "node:util";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { parse as parseYaml } from "yaml";
-import { decideGate, GateDecisionError } from "../../core/control/approvals.ts";
+import { approveAnnotatedGates, decideGate, GateDecisionError } from "../../core/control/approvals.ts";
 import type { ControlDeps } from "../../core/control/deps.ts";
 import {
   type Authorizer,
@@ -28,6 +29,7 @@ import {
   teamSummary,
   teamView,
 } from "../../core/control/team-runs.ts";
+import { annotatedApprovals } from "../../core/manifest/approval-annotations.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
 import {
@@ -44,7 +46,7 @@ import {
   SQUADRON_API_VERSION,
   type SquadronResource,
 } from "../../core/manifest/types.ts";
-import { InvalidTransitionError } from "../../core/status/phases.ts";
+import { InvalidTransitionError, isTerminalTeamPhase } from "../../core/status/phases.ts";
 import {
   ConflictError,
   InvalidPageTokenError,
@@ -216,9 +218,34 @@ async function teamFromManifest(
   ]);
 }
 
-async function createAndView(deps: ApiDeps, team: AgentTeam, status = 201): Promise<HttpResponse> {
-  const record = await createTeamRun(deps, team);
-  return json(status, teamView(record, []));
+/**
+ * `apply` of an AgentTeam: creates the run, then approves the gates its kagents approval
+ * annotations name. Applying the same team again while it runs, with approval annotations added
+ * (kagents' `kubectl annotate ... approved.kagents.dev/<event>=true`), approves those gates:
+ * each exactly once, decided by whoever applied. Any other change to a running team is a 409.
+ */
+async function applyTeam(deps: ApiDeps, team: AgentTeam, appliedBy: string): Promise<HttpResponse> {
+  const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+  const approvals = annotatedApprovals(team.metadata);
+  try {
+    await createTeamRun(deps, team);
+  } catch (error) {
+    if (!(error instanceof ConflictError) || approvals.length === 0) throw error;
+    const existing = await deps.store.getRun(ref);
+    if (isTerminalTeamPhase(existing.status.phase) || !sameSpec(existing.team, team)) throw error;
+    const approved = await approveAnnotatedGates(deps, ref, team, appliedBy);
+    const record = await deps.store.getRun(ref);
+    const events = await deps.store.listEvents(ref, { limit: 100 });
+    return json(200, { ...teamView(record, events.items), approved });
+  }
+  const approved = approvals.length > 0 ? await approveAnnotatedGates(deps, ref, team, appliedBy) : [];
+  const record = await deps.store.getRun(ref);
+  return json(201, { ...teamView(record, []), ...(approvals.length > 0 ? { approved } : {}) });
+}
+
+/** Deep equality: the stored spec comes back from DynamoDB with its map keys in another order. */
+function sameSpec(a: AgentTeam, b: AgentTeam): boolean {
+  return isDeepStrictEqual(a.spec, b.spec);
 }
 
 function idempotent(deps: ApiDeps, req: HttpRequest, namespace: string, create: () => Promise<HttpResponse>) {
@@ -322,7 +349,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
       const namespace = req.params.namespace as string;
       return idempotent(deps, req, namespace, async () => {
         const resource = manifestFrom(req, namespace, manifestOptions);
-        return createAndView(deps, await teamFromManifest(deps, resource, namespace, manifestOptions));
+        const team = await teamFromManifest(deps, resource, namespace, manifestOptions);
+        return applyTeam(deps, team, req.principal.id);
       });
     }),
   );
@@ -538,7 +566,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
           doc.spec.templateRef = { name: req.params.name };
         }
         const resource = manifestFrom({ ...req, body: JSON.stringify(doc) }, namespace, manifestOptions);
-        return createAndView(deps, await teamFromManifest(deps, resource, namespace, manifestOptions));
+        const team = await teamFromManifest(deps, resource, namespace, manifestOptions);
+        return applyTeam(deps, team, req.principal.id);
       });
     }),
   );
