@@ -10,6 +10,7 @@ import { Approvals } from "./constructs/approvals.ts";
 import { Compute } from "./constructs/compute.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { Network } from "./constructs/network.ts";
+import { CleanupFailureAlarm } from "./constructs/cleanup-alarm.ts";
 import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
 import { OutputsDelivery } from "./constructs/outputs.ts";
@@ -74,6 +75,8 @@ export class SquadronStack extends Stack {
         ? { eks: { clusterName: config.eks.clusterName, namespace: config.eks.namespace } }
         : {}),
     });
+
+    new CleanupFailureAlarm(this, "CleanupFailures", { topic: this.observability.alarmTopic });
 
     new CfnOutput(this, "ApiUrl", { value: this.api.restApi.url });
     new CfnOutput(this, "SlackInteractivityUrl", { value: `${this.api.restApi.url}webhooks/slack` });

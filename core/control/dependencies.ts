@@ -13,6 +13,7 @@ import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
+import { boundedText } from "./bounded-text.ts";
 
 type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "logger">;
 
@@ -86,7 +87,8 @@ function failureOf(payload: RecordAgentResultPayload): { failed: boolean; error?
   return {
     failed: true,
     error: error.Error,
-    reason: error.Cause ? `${error.Error}: ${error.Cause}` : error.Error,
+    // Returned into the execution's state (each Map result): bounded, see bounded-text.ts.
+    reason: boundedText(error.Cause ? `${error.Error}: ${error.Cause}` : error.Error),
   };
 }
 
