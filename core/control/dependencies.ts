@@ -10,10 +10,10 @@ import { isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import { boundedText } from "./bounded-text.ts";
 import type { ControlDeps } from "./deps.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
-import { boundedText } from "./bounded-text.ts";
 
 type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "logger">;
 

@@ -19,8 +19,8 @@ import {
 } from "@aws-sdk/client-efs";
 import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
 import type { AgentTeam } from "../manifest/types.ts";
-import { runnerSecrets, teamSecretArn } from "./team-secrets.ts";
 import { RUN_TAGS } from "./run-tags.ts";
+import { runnerSecrets, teamSecretArn } from "./team-secrets.ts";
 
 /**
  * Per-run isolation in AWS: one EFS access point (own POSIX uid, own root directory) and one

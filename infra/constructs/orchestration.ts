@@ -20,6 +20,8 @@ import { Construct } from "constructs";
 import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
 import { ENV } from "../../core/control/env-names.ts";
 import { RUN_TAGS } from "../../core/control/run-tags.ts";
+import { RUN_SK } from "../../core/store/items.ts";
+import { TABLE_DEFINITION } from "../../core/store/table-definition.ts";
 import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
 import type { SquadronConfig } from "../config.ts";
 import { RUNS_MOUNT } from "../handler-env.ts";
@@ -320,6 +322,13 @@ export class Orchestration extends Construct {
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         onFailure: new sources.SqsDlq(this.deadLetterQueue),
+        // Only run items carry usage (events, templates, index items never do): Lambda drops the
+        // rest before invoking, so budget runs on usage writes, not on every write to the table.
+        filters: [
+          lambda.FilterCriteria.filter({
+            dynamodb: { Keys: { [TABLE_DEFINITION.sortKey.name]: { S: lambda.FilterRule.isEqual(RUN_SK) } } },
+          }),
+        ],
       }),
     );
 
