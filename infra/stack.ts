@@ -15,6 +15,7 @@ import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
 import { OutputsDelivery } from "./constructs/outputs.ts";
 import { Storage } from "./constructs/storage.ts";
+import { applyGuardAcknowledgements } from "./guard-acknowledgements.ts";
 import { applyNagSuppressions } from "./nag-suppressions.ts";
 
 export interface SquadronStackProps extends StackProps {
@@ -90,6 +91,7 @@ export class SquadronStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.alarmTopic.topicArn });
 
     applyNagSuppressions(this, config);
+    applyGuardAcknowledgements(this);
   }
 
   /** Every Lambda function of lambdas/, one per handler. */
