@@ -113,6 +113,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   rmSync(dir, { recursive: true, force: true });
   const kept = compact(calls);
   writeFileSync("test/fixtures/aws-calls.json", `${JSON.stringify({ suites, calls: kept }, null, 1)}\n`);
+  spawnSync("npx", ["biome", "format", "--write", "test/fixtures/aws-calls.json"], { stdio: "inherit" });
   console.log(`${calls.length} calls recorded, ${kept.length} kinds kept in test/fixtures/aws-calls.json`);
   if (run.status !== 0) process.exitCode = run.status ?? 1;
 }
