@@ -319,6 +319,12 @@ const tagContext = (prefix: "aws:RequestTag" | "aws:ResourceTag", tags: Record<s
 });
 
 function secretArn(id: string): string {
+  // A secret the stack creates (runner keys, signing secrets) is known by its ARN in the template.
+  const name = (id.startsWith("arn:") ? (id.split(":secret:")[1] ?? id) : id).replace(/-[A-Za-z0-9]{6}$/, "");
+  const own = Object.entries(template.Resources).find(
+    ([, r]) => r.Type === "AWS::SecretsManager::Secret" && model.resolve(r.Properties?.Name) === name,
+  );
+  if (own) return model.ref(own[0]);
   if (id.startsWith("arn:")) {
     const name = id.split(":secret:")[1] ?? id;
     return arn("secretsmanager", `secret:${/-[A-Za-z0-9]{6}$/.test(name) ? name : `${name}-AbCdEf`}`);
