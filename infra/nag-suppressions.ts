@@ -293,6 +293,10 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     "AwsSolutions-COG4",
     "Unauthenticated health check.",
   );
+  // The seed API's plain-text GET /health, answered by the same handler.
+  const seedHealth = root.getResource("health")?.node.findChild("GET") as IConstruct;
+  ack(seedHealth, "AwsSolutions-APIG4", "Unauthenticated health check (the seed API's GET /health).");
+  ack(seedHealth, "AwsSolutions-COG4", "Unauthenticated health check (the seed API's GET /health).");
   const slack = root.getResource("webhooks")?.getResource("slack")?.node.findChild("POST") as IConstruct;
   const slackReason =
     "Slack cannot sign with SigV4; the approvals function verifies X-Slack-Signature (HMAC, 5-minute window).";
