@@ -269,3 +269,29 @@ export function parseConfig(raw: unknown): SquadronConfig {
   });
   throw new ConfigError(`Invalid Squadron configuration in cdk.json context:\n${lines.join("\n")}`);
 }
+
+/**
+ * Top-level context keys that look like Squadron options but are not read: `-c compute=eks` or
+ * `-c squadron.compute=eks` set a context key of that name, which nothing reads, so the stack
+ * would deploy with the default silently. Each problem names the right spelling.
+ */
+export function strayContextProblems(keys: string[]): string[] {
+  const options = Object.keys(configSchema.shape);
+  const byLowerCase = new Map(options.map((o) => [o.toLowerCase(), o]));
+  const problems: string[] = [];
+  for (const key of keys) {
+    if (key === CONFIG_CONTEXT_KEY) continue;
+    const dotted = /^squadron[.:/_-](.+)$/i.exec(key)?.[1];
+    const option = byLowerCase.get((dotted ?? key).toLowerCase());
+    if (option) {
+      problems.push(
+        `  context "${key}" is not read: Squadron's options live in the "${CONFIG_CONTEXT_KEY}" object. Set ${CONFIG_CONTEXT_KEY}.${option} in cdk.json, or pass -c ${CONFIG_CONTEXT_KEY}='{"${option}": ...}'.`,
+      );
+    } else if (dotted !== undefined) {
+      problems.push(
+        `  context "${key}" is not read, and "${dotted}" is not a Squadron option (options: ${options.join(", ")}).`,
+      );
+    }
+  }
+  return problems;
+}

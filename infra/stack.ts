@@ -7,6 +7,7 @@ import type { Construct } from "constructs";
 import type { SquadronConfig } from "./config.ts";
 import { Api } from "./constructs/api.ts";
 import { Approvals } from "./constructs/approvals.ts";
+import { CleanupFailureAlarm } from "./constructs/cleanup-alarm.ts";
 import { Compute } from "./constructs/compute.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { Network } from "./constructs/network.ts";
@@ -14,6 +15,7 @@ import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
 import { OutputsDelivery } from "./constructs/outputs.ts";
 import { Storage } from "./constructs/storage.ts";
+import { applyGuardAcknowledgements } from "./guard-acknowledgements.ts";
 import { applyNagSuppressions } from "./nag-suppressions.ts";
 
 export interface SquadronStackProps extends StackProps {
@@ -75,6 +77,8 @@ export class SquadronStack extends Stack {
         : {}),
     });
 
+    new CleanupFailureAlarm(this, "CleanupFailures", { topic: this.observability.alarmTopic });
+
     new CfnOutput(this, "ApiUrl", { value: this.api.restApi.url });
     new CfnOutput(this, "SlackInteractivityUrl", { value: `${this.api.restApi.url}webhooks/slack` });
     new CfnOutput(this, "StateMachineArn", { value: this.orchestration.stateMachine.stateMachineArn });
@@ -87,6 +91,7 @@ export class SquadronStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.alarmTopic.topicArn });
 
     applyNagSuppressions(this, config);
+    applyGuardAcknowledgements(this);
   }
 
   /** Every Lambda function of lambdas/, one per handler. */

@@ -164,6 +164,19 @@ export class EcsFargateLauncher implements RunnerLauncher {
         conditions: { ArnEquals: { "ecs:cluster": this.props.clusterArn } },
       }),
     );
+    // PropagateTags: "TASK_DEFINITION" puts the run's tags (squadron:run-id, team, namespace) on
+    // each task, so cost and the console can be read per run. ECS authorises tags applied by
+    // RunTask as ecs:TagResource with ecs:CreateAction = RunTask on the new task ("Grant
+    // permission to tag resources on creation",
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html;
+    // AWS's own AmazonEC2ContainerServiceEventsRole grants exactly this for EventBridge's RunTask).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:TagResource"],
+        resources: [stack.formatArn({ service: "ecs", resource: "task", resourceName: `${clusterName}/*` })],
+        conditions: { StringEquals: { "ecs:CreateAction": "RunTask" } },
+      }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["ecs:StopTask", "ecs:DescribeTasks"],

@@ -11,6 +11,7 @@ import { isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import { boundedText } from "./bounded-text.ts";
 import type { ControlDeps } from "./deps.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
@@ -135,7 +136,8 @@ function failureOf(payload: RecordAgentResultPayload): { failed: boolean; error?
   return {
     failed: true,
     error: error.Error,
-    reason: error.Cause ? `${error.Error}: ${error.Cause}` : error.Error,
+    // Returned into the execution's state (each Map result): bounded, see bounded-text.ts.
+    reason: boundedText(error.Cause ? `${error.Error}: ${error.Cause}` : error.Error),
   };
 }
 

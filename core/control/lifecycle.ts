@@ -14,6 +14,8 @@ import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import { boundedText } from "./bounded-text.ts";
+import type { CleanupFailureSink } from "./cleanup-failures.ts";
 import type { ControlDeps } from "./deps.ts";
 import { teamSteps } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
@@ -185,6 +187,42 @@ export async function finishRun(
   return { record, claimed };
 }
 
+/**
+ * Releases the run's resources; a failure is not swallowed into a log line: it becomes a Warning
+ * event on the team (`squadron describe` shows it), the caller's metric (alarmed in infra), and
+ * an error log. A leaked access point counts against the file system's access point quota, after
+ * which no run can start, so it must reach an operator. Returns whether everything was released.
+ */
+export async function releaseOrWarn(
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "logger" | "runJobs">,
+  ref: TeamRunRef & { runId: string },
+  sink?: CleanupFailureSink,
+): Promise<boolean> {
+  try {
+    await releaseRunResources(deps, ref.runId);
+    return true;
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    deps.logger?.error("could not release run resources", { error: message });
+    sink?.resourceCleanupFailed();
+    try {
+      await recordEvent(
+        deps,
+        ref,
+        warningEvent(
+          "ResourceCleanupFailed",
+          `The run's access point, task definition or deadline could not be released: ${boundedText(message, 512)}`,
+        ),
+      );
+    } catch (eventError) {
+      deps.logger?.error("could not record the cleanup failure", { error: (eventError as Error).message });
+    }
+    return false;
+  }
+}
+
+export type { CleanupFailureSink };
+
 /** Releases the run's AWS resources, its deadline timer and (EKS) its Jobs; safe to call again. */
 export async function releaseRunResources(
   deps: Pick<ControlDeps, "runs" | "workspaces" | "deadlines" | "logger" | "runJobs">,
@@ -227,6 +265,7 @@ export function completionMessage(team: AgentTeam, outputs: DeliverOutputsResult
 export async function cleanupRun(
   deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
   payload: CleanupPayload,
+  sink?: CleanupFailureSink,
 ): Promise<CleanupResult> {
   const ref = { namespace: payload.namespace, name: payload.teamName };
   const failed = payload.failure !== undefined;
@@ -240,11 +279,7 @@ export async function cleanupRun(
         payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed.",
       )
     : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
-  try {
-    await releaseRunResources(deps, payload.runId);
-  } catch (error) {
-    deps.logger?.error("could not release run resources", { error: (error as Error).message });
-  }
+  await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
   if (!isTerminalTeamPhase(before.status.phase)) {
     await announceEnd(deps, record);
   }

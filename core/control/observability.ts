@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { type CleanupFailureSink, RESOURCE_CLEANUP_FAILURES_METRIC } from "./cleanup-failures.ts";
 
 /**
  * Powertools Logger/Metrics for a control-plane function, created once per container. Keys such
@@ -39,6 +40,16 @@ export async function instrumented<T>(
     if (t.metrics.hasStoredMetrics()) t.metrics.publishStoredMetrics();
     t.logger.removeKeys(Object.keys(defined));
   }
+}
+
+/**
+ * Counts a run whose resources could not be released (RunResourceCleanupFailures, alarmed by
+ * infra/constructs/cleanup-alarm.ts), with Powertools' `service` dimension like every metric.
+ */
+export function cleanupFailureMetric(t: Telemetry): CleanupFailureSink {
+  return {
+    resourceCleanupFailed: () => t.metrics.addMetric(RESOURCE_CLEANUP_FAILURES_METRIC, MetricUnit.Count, 1),
+  };
 }
 
 export { MetricUnit };

@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-efs";
 import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
 import type { AgentTeam } from "../manifest/types.ts";
+import { RUN_TAGS } from "./run-tags.ts";
 import { runnerSecrets, teamSecretArn } from "./team-secrets.ts";
 
 /**
@@ -89,9 +90,9 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
     const uid = posixUidFor(run.runId);
     const root = `${this.options.runsRoot ?? "/runs"}/${run.runId}`;
     const tags = [
-      { Key: "squadron:run-id", Value: run.runId },
-      { Key: "squadron:namespace", Value: run.namespace },
-      { Key: "squadron:team", Value: run.teamName },
+      { Key: RUN_TAGS.runId, Value: run.runId },
+      { Key: RUN_TAGS.namespace, Value: run.namespace },
+      { Key: RUN_TAGS.team, Value: run.teamName },
     ];
     const ap = await this.efs.send(
       new CreateAccessPointCommand({
@@ -100,7 +101,13 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
         FileSystemId: this.options.fileSystemId,
         PosixUser: { Uid: uid, Gid: uid },
         RootDirectory: { Path: root, CreationInfo: { OwnerUid: uid, OwnerGid: uid, Permissions: "0750" } },
-        Tags: [{ Key: "Name", Value: `squadron-${run.runId}` }, ...tags],
+        // squadron:fileSystem is what Cleanup's DeleteAccessPoint is conditioned on (infra
+        // orchestration.ts), and what Prepare's CreateAccessPoint must carry.
+        Tags: [
+          { Key: "Name", Value: `squadron-${run.runId}` },
+          { Key: RUN_TAGS.fileSystem, Value: this.options.fileSystemId },
+          ...tags,
+        ],
       }),
     );
     const accessPointId = ap.AccessPointId as string;

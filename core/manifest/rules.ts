@@ -78,6 +78,13 @@ function checkRepositoryOrWorkspace(spec: Raw, issues: PathIssue[], hasMode: boo
   }
 }
 
+/**
+ * Every dependsOn entry travels in the execution's state (Prepare's agent list), which Step
+ * Functions caps at 256 KiB with no Catch possible; test/state-machines/state-size.test.ts checks
+ * a 100-agent team at this limit stays well under it.
+ */
+export const MAX_DEPENDS_ON_ENTRIES = 1000;
+
 function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, hasLead: boolean): void {
   const teammates = asArray(spec.teammates);
   if (teammates.length > options.maxTeammates) {
@@ -138,6 +145,16 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
     if (typeof teammate.name === "string" && teammateIndex.get(teammate.name) === i)
       edges.set(teammate.name, valid);
   });
+
+  const entries = [...edges.values()].reduce((n, deps) => n + deps.length, 0);
+  if (entries > MAX_DEPENDS_ON_ENTRIES) {
+    issues.push(
+      error(
+        ["spec", "teammates"],
+        `The teammates' dependsOn lists name ${entries} dependencies in all; at most ${MAX_DEPENDS_ON_ENTRIES} are allowed (each is carried in the run's Step Functions state, which is limited to 256 KiB).`,
+      ),
+    );
+  }
 
   for (const cycle of findCycles([...teammateIndex.keys()], edges)) {
     const first = teammateIndex.get(cycle[0]!)!;

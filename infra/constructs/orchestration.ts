@@ -19,6 +19,9 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
 import { ENV } from "../../core/control/env-names.ts";
+import { RUN_TAGS } from "../../core/control/run-tags.ts";
+import { RUN_SK } from "../../core/store/items.ts";
+import { TABLE_DEFINITION } from "../../core/store/table-definition.ts";
 import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
 import type { SquadronConfig } from "../config.ts";
 import { RUNS_MOUNT } from "../handler-env.ts";
@@ -172,22 +175,41 @@ export class Orchestration extends Construct {
       }),
     );
 
+    // Prepare / Cleanup: the run's access point and task-definition revision (ECS only: on EKS
+    // Prepare creates a directory, and nothing is left to delete).
     if (td) {
-      // Prepare / Cleanup: the run's access point and task-definition revision (ECS only: on EKS
-      // Prepare creates a directory, and nothing is left to delete).
       const accessPointArns = stack.formatArn({
         service: "elasticfilesystem",
         resource: "access-point",
         resourceName: "*",
       });
+      // Prepare creates the run's access point only with the squadron:fileSystem tag (the one
+      // Cleanup's delete is conditioned on), and may tag only as part of that create: EFS authorises
+      // tags given to a create call as elasticfilesystem:TagResource with
+      // elasticfilesystem:CreateAction = CreateAccessPoint ("Tagging resources during creation",
+      // https://docs.aws.amazon.com/efs/latest/ug/using-tags-efs.html; Service Authorization
+      // Reference: elasticfilesystem:CreateAction).
+      const fileSystemTag = { [`aws:RequestTag/${RUN_TAGS.fileSystem}`]: storage.fileSystem.fileSystemId };
       fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
-          // Describe: CreateAccessPoint answers "creating"; Prepare waits for "available".
-          actions: [
-            "elasticfilesystem:CreateAccessPoint",
-            "elasticfilesystem:TagResource",
-            "elasticfilesystem:DescribeAccessPoints",
-          ],
+          actions: ["elasticfilesystem:CreateAccessPoint"],
+          resources: [storage.fileSystem.fileSystemArn],
+          conditions: { StringEquals: fileSystemTag },
+        }),
+      );
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["elasticfilesystem:TagResource"],
+          resources: [accessPointArns],
+          conditions: {
+            StringEquals: { "elasticfilesystem:CreateAction": "CreateAccessPoint", ...fileSystemTag },
+          },
+        }),
+      );
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          // CreateAccessPoint answers "creating"; Prepare waits for "available".
+          actions: ["elasticfilesystem:DescribeAccessPoints"],
           resources: [storage.fileSystem.fileSystemArn, accessPointArns],
         }),
       );
@@ -197,16 +219,36 @@ export class Orchestration extends Construct {
             actions: ["elasticfilesystem:DeleteAccessPoint"],
             resources: [accessPointArns],
             conditions: {
-              StringEquals: { "aws:ResourceTag/squadron:fileSystem": storage.fileSystem.fileSystemId },
+              StringEquals: { [`aws:ResourceTag/${RUN_TAGS.fileSystem}`]: storage.fileSystem.fileSystemId },
             },
           }),
         );
       }
-      // Describe/Register/Deregister do not support resource-level permissions (IAM reference).
+    }
+    if (td) {
+      // The run revisions live in the runner's family; what ECS can scope is scoped to it. The
+      // Service Authorization Reference lists no resource type for ecs:DescribeTaskDefinition and
+      // ecs:DeregisterTaskDefinition, so those two must name "*"; RegisterTaskDefinition,
+      // DeleteTaskDefinitions and TagResource take the task-definition ARN.
+      const runnerRevisions = stack.formatArn({
+        service: "ecs",
+        resource: "task-definition",
+        resourceName: `${td.family}:*`,
+      });
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["ecs:DescribeTaskDefinition"], resources: ["*"] }),
+      );
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["ecs:RegisterTaskDefinition"], resources: [runnerRevisions] }),
+      );
+      // RegisterTaskDefinition with tags is authorised as ecs:TagResource with
+      // ecs:CreateAction = RegisterTaskDefinition ("Grant permission to tag resources on creation",
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html).
       fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
-          resources: ["*"],
+          actions: ["ecs:TagResource"],
+          resources: [runnerRevisions],
+          conditions: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
         }),
       );
       fns.prepare.fn.addToRolePolicy(
@@ -218,10 +260,10 @@ export class Orchestration extends Construct {
       );
       for (const f of [fns.cleanup, fns.events]) {
         f.fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ["ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions"],
-            resources: ["*"],
-          }),
+          new iam.PolicyStatement({ actions: ["ecs:DeregisterTaskDefinition"], resources: ["*"] }),
+        );
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ["ecs:DeleteTaskDefinitions"], resources: [runnerRevisions] }),
         );
       }
     }
@@ -280,6 +322,13 @@ export class Orchestration extends Construct {
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         onFailure: new sources.SqsDlq(this.deadLetterQueue),
+        // Only run items carry usage (events, templates, index items never do): Lambda drops the
+        // rest before invoking, so budget runs on usage writes, not on every write to the table.
+        filters: [
+          lambda.FilterCriteria.filter({
+            dynamodb: { Keys: { [TABLE_DEFINITION.sortKey.name]: { S: lambda.FilterRule.isEqual(RUN_SK) } } },
+          }),
+        ],
       }),
     );
 

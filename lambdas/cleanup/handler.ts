@@ -9,7 +9,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { cleanupRun } from "../../core/control/lifecycle.ts";
-import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { cleanupFailureMetric, instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type { CleanupPayload, CleanupResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
@@ -29,7 +29,7 @@ const container = perContainer("cleanup", (logger) => buildDependencies(dependen
 export async function handler(payload: CleanupPayload): Promise<CleanupResult> {
   const { deps, t } = container();
   return instrumented(t, { teamRunId: payload.runId }, async () => {
-    const result = await cleanupRun(deps, payload);
+    const result = await cleanupRun(deps, payload, cleanupFailureMetric(t));
     t.metrics.addMetric(result.phase === "Completed" ? "RunsCompleted" : "RunsFailed", MetricUnit.Count, 1);
     return result;
   });

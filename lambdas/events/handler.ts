@@ -11,7 +11,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { type ExecutionStatusDetail, onExecutionStatus } from "../../core/control/guards.ts";
-import { instrumented } from "../../core/control/observability.ts";
+import { cleanupFailureMetric, instrumented } from "../../core/control/observability.ts";
 import {
   type EcsTaskStateDetail,
   onTaskStateChange,
@@ -47,7 +47,7 @@ export async function handler(event: StatusEvent): Promise<{ phase?: string; tas
   if (event["detail-type"] === "Step Functions Execution Status Change") {
     const detail = event.detail;
     return instrumented(t, { teamRunId: detail.name }, async () => {
-      const phase = await onExecutionStatus(deps, detail);
+      const phase = await onExecutionStatus(deps, detail, cleanupFailureMetric(t));
       return phase ? { phase } : {};
     });
   }

@@ -491,6 +491,36 @@ describe("control plane against DynamoDB Local", () => {
     expect(reasons).toContain("Failed");
     expect(h.armed.has(bad.record.runId)).toBe(false);
   });
+
+  it("cleanup and events: resources that cannot be released are a Warning event and a metric, not a log line", async () => {
+    const denied = new Error(
+      "User: arn:aws:sts::123456789012:assumed-role/cleanup/x is not authorized to perform: elasticfilesystem:DeleteAccessPoint",
+    );
+    const deps = {
+      ...h.deps,
+      deadlines: { ...h.deps.deadlines, disarm: () => Promise.reject(denied) },
+    };
+    let counted = 0;
+    const sink = { resourceCleanupFailed: () => void counted++ };
+    const a = await startRun(h, "leak-cleanup");
+    expect(
+      await cleanupRun(
+        deps,
+        { runId: a.record.runId, namespace: "dev-agents", teamName: "leak-cleanup" },
+        sink,
+      ),
+    ).toEqual({ phase: "Completed" });
+    const b = await startRun(h, "leak-events");
+    await onExecutionStatus(deps, { executionArn: "x", name: b.record.runId, status: "ABORTED" }, sink);
+    expect(counted).toBe(2);
+    for (const ref of [a.ref, b.ref]) {
+      const warning = (await h.deps.store.listEvents(ref)).items.find(
+        (e) => e.reason === "ResourceCleanupFailed",
+      );
+      expect(warning).toMatchObject({ type: "Warning" });
+      expect(warning?.message).toContain("elasticfilesystem:DeleteAccessPoint");
+    }
+  });
 });
 
 async function readItem(h: Harness, ref: { namespace: string; name: string }) {
