@@ -26,6 +26,7 @@ import {
   runAgentSession,
   claudeTarget as target,
 } from "./harness.ts";
+import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
 
 let stub: ModelApiStub;
 beforeAll(async () => {
@@ -229,5 +230,17 @@ describe("Claude Code conformance: a runner relaunched mid-turn", () => {
       release();
       stub.setIntercept(undefined);
     }
+  }, 150_000);
+});
+
+describe("a claude team on the local stack", () => {
+  let team: LocalCliTeam;
+  beforeAll(async () => {
+    team = await startLocalCliTeam({ target, stub: { protocols: [anthropicMessages] } });
+  }, 180_000);
+  afterAll(() => team?.close());
+
+  it("(b) lead + teammate reach Completed; the teammate commits its own file, merged into the delivered branch", async () => {
+    await runTeamAndExpectDelivery(team, "claude-team", "Bash", 120_000);
   }, 150_000);
 });

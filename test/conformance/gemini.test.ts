@@ -35,6 +35,7 @@ import {
   prepareRun,
   runAgentSession,
 } from "./harness.ts";
+import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
 
 const GEMINI = fileURLToPath(new URL("../../node_modules/.bin/gemini", import.meta.url));
 const MODEL = "gemini-2.5-flash";
@@ -328,4 +329,16 @@ describe("Gemini CLI 0.61.0: a whole team through the runner's session loop", ()
       play.setIntercept(undefined);
     }
   }, 90_000);
+});
+
+describe("a gemini team on the local stack", () => {
+  let team: LocalCliTeam;
+  beforeAll(async () => {
+    team = await startLocalCliTeam({ target: geminiTarget, stub: { protocols: [geminiApi] } });
+  }, 180_000);
+  afterAll(() => team?.close());
+
+  it("(b) lead + teammate reach Completed; the teammate commits its own file, merged into the delivered branch", async () => {
+    await runTeamAndExpectDelivery(team, "gemini-team", "run_shell_command", 150_000);
+  }, 180_000);
 });
