@@ -28,9 +28,9 @@ import {
 import { type ModelApiStub, startModelApiStub } from "../support/model-api-stub/server.ts";
 import {
   agentSpec,
-  type CliTarget,
   type ConformanceRun,
   codingTeam,
+  geminiTarget,
   git,
   prepareRun,
   runAgentSession,
@@ -214,12 +214,6 @@ describe("Gemini CLI 0.61.0 against the model-API stub", () => {
 // Whole sessions through the runner's session loop (harness.ts), the scripted team player
 // answering in the Gemini protocol.
 
-const geminiTarget: CliTarget = {
-  cli: "gemini",
-  executable: GEMINI,
-  model: MODEL,
-  env: (s, home) => ({ ...geminiStubEnv({ url: s.url, requests: [], close: async () => {} }), HOME: home }),
-};
 const glead = agentSpec(geminiTarget, "lead", "lead");
 const gdev = agentSpec(geminiTarget, "dev", "teammate");
 
