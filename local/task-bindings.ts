@@ -14,7 +14,7 @@ import { deliverRunOutputs } from "../core/control/run-outputs.ts";
 import { recordEvent } from "../core/control/team-runs.ts";
 import { normalEvent, warningEvent } from "../core/status/status.ts";
 import type { AgentStatus } from "../core/status/types.ts";
-import { LocalDirectoryStore } from "../runner/workspace/object-store.ts";
+import { LocalDirectoryStore } from "../core/run-files/object-store.ts";
 import {
   type ApprovalGatePayload,
   type CleanupPayload,

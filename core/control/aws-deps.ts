@@ -20,7 +20,7 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { type ObjectStore, S3ObjectStore } from "../../runner/workspace/object-store.ts";
+import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { TeamStore } from "../store/team-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";

@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import { resolveMountPath, runLayout } from "../../runner/workspace/layout.ts";
+import { resolveMountPath, runLayout } from "../run-files/layout.ts";
 import {
   type ObjectLocation,
   type ObjectStore,
   parseS3Location,
-} from "../../runner/workspace/object-store.ts";
+} from "../run-files/object-store.ts";
 import {
   type DeliverOutputsPayload,
   type DeliverOutputsResult,

@@ -1,5 +1,5 @@
 import type { TeamStore } from "../../core/store/team-store.ts";
-import type { ObjectStore } from "../workspace/object-store.ts";
+import type { ObjectStore } from "../../core/run-files/object-store.ts";
 import type { RunnerConfig } from "./env.ts";
 
 /**
@@ -32,12 +32,12 @@ export async function createServices(config: RunnerConfig): Promise<RunnerServic
     services.store = new TeamStore({ client, tableName: config.tableName });
   }
   if (config.objectStoreDir) {
-    const { LocalDirectoryStore } = await import("../workspace/object-store.ts");
+    const { LocalDirectoryStore } = await import("../../core/run-files/object-store.ts");
     services.objectStore = new LocalDirectoryStore(config.objectStoreDir);
   } else if (config.bucket) {
     const [{ s3Client }, { S3ObjectStore }] = await Promise.all([
       import("./aws-clients.ts"),
-      import("../workspace/object-store.ts"),
+      import("../../core/run-files/object-store.ts"),
     ]);
     const client = s3Client(config.region);
     closers.push(() => client.destroy());

@@ -11,8 +11,8 @@ import {
   resolveMountPath,
   runLayout,
   teammateBranch,
-} from "../workspace/layout.ts";
-import { listFiles } from "../workspace/object-store.ts";
+} from "../../core/run-files/layout.ts";
+import { listFiles } from "../../core/run-files/object-store.ts";
 import { describeFailedGates, type GateResult, runQualityGates } from "./gates.ts";
 import { apiBaseUrl, githubClient, openPullRequest, parseGitHubUrl, renderTemplate } from "./github.ts";
 import {

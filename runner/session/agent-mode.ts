@@ -12,7 +12,7 @@ import type { RunnerServices } from "../config/services.ts";
 import type { Logger } from "../reporting/logger.ts";
 import { writeAgentOutcome } from "../reporting/outcome-file.ts";
 import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";
-import { agentWorkdir, runLayout } from "../workspace/layout.ts";
+import { agentWorkdir, runLayout } from "../../core/run-files/layout.ts";
 import { prepareAgentSetup } from "./agent-setup.ts";
 import { phaseOf, runSession, type SessionOutcome } from "./loop.ts";
 

@@ -6,7 +6,7 @@ import type { TurnMcp } from "../adapters/types.ts";
 import { ConfigError } from "../config/exit-codes.ts";
 import { teamServerLaunch } from "../mcp/launch.ts";
 import { DEFAULT_OUTPUT_MOUNT_PATH } from "../workspace/cowork.ts";
-import { mountPathInWorkspace } from "../workspace/layout.ts";
+import { mountPathInWorkspace } from "../../core/run-files/layout.ts";
 
 export interface AgentSetupInput {
   team: AgentTeam;

@@ -4,7 +4,7 @@ import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import { enableWorktreeConfig, installScopeHook } from "../scope/hook.ts";
 import { isRestricted } from "../scope/match.ts";
 import { assertNoEmbeddedCredentials, git, gitStatus, httpOrigin } from "./git.ts";
-import { type RunLayout, teammateBranch } from "./layout.ts";
+import { type RunLayout, teammateBranch } from "../../core/run-files/layout.ts";
 
 export interface AgentCheckout {
   agent: string;

@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { AgentTeam } from "../../core/manifest/types.ts";
-import { type RunLayout, resolveMountPath, safeJoin } from "./layout.ts";
-import { configMapLocation, type ObjectStore, parseS3Location } from "./object-store.ts";
+import { type RunLayout, resolveMountPath, safeJoin } from "../../core/run-files/layout.ts";
+import { configMapLocation, type ObjectStore, parseS3Location } from "../../core/run-files/object-store.ts";
 
 /** Where a cowork team's deliverables go when the manifest names no `workspace.output`. */
 export const DEFAULT_OUTPUT_MOUNT_PATH = "/workspace/output";

@@ -1,7 +1,7 @@
 import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { SkillSpec } from "../../core/manifest/types.ts";
-import { configMapLocation, type ObjectStore, parseS3Location } from "./object-store.ts";
+import { configMapLocation, type ObjectStore, parseS3Location } from "../../core/run-files/object-store.ts";
 
 const SKILL_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 

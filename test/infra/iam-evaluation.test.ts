@@ -194,7 +194,7 @@ function frameName(frame: string): { fn: string; file: string } {
  * own tests with made-up keys and buckets: it says nothing about what a deployed role sends, so
  * it is counted, not evaluated (its real uses are recorded through their callers).
  */
-const LIBRARY_FILES = ["runner/workspace/object-store.ts"];
+const LIBRARY_FILES = ["core/run-files/object-store.ts"];
 
 /** Calls made from an anonymous closure, attributed by command. */
 const COMMAND_ROLES: Record<string, Principal[]> = {
@@ -210,7 +210,7 @@ function rolesOf(call: RecordedAwsCall): Principal[] | "local" | "library" | und
   const files = call.frames.map((f) => frameName(f).file);
   const handler = files.map((f) => /^lambdas\/(\w+)\//.exec(f)?.[1]).find((x) => x && x !== "shared");
   if (handler) return [handler as Principal];
-  // runner/workspace/object-store.ts is a library the outputs function uses too: not "the runner".
+  // core/run-files/object-store.ts is a library the outputs function uses too: not "the runner".
   if (files.some((f) => f.startsWith("runner/") && !LIBRARY_FILES.includes(f))) return ["runner"];
   if (files.every((f) => LIBRARY_FILES.includes(f))) return "library";
   // Outermost attributed frame first: the entry point the suite drove.

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openConfinedFile, readConfinedText } from "../../core/confined-fs.ts";
 import { DirectoryTeamFiles } from "../../core/control/team-files.ts";
 import { DirectoryTeamLogs } from "../../core/control/team-logs.ts";
-import { LocalDirectoryStore } from "../../runner/workspace/object-store.ts";
+import { LocalDirectoryStore } from "../../core/run-files/object-store.ts";
 
 /**
  * Path confinement suite (issue 14, point 2): every reader of run files that runs with more rights

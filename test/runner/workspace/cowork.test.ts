@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { AgentTeam } from "../../../core/manifest/types.ts";
 import { finalize } from "../../../runner/finalize/finalize.ts";
 import { initWorkspace } from "../../../runner/workspace/init.ts";
-import { LocalDirectoryStore } from "../../../runner/workspace/object-store.ts";
+import { LocalDirectoryStore } from "../../../core/run-files/object-store.ts";
 import { tempDir } from "../../support/git-fixtures.ts";
 import { agent } from "./team-fixture.ts";
 

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseS3Location, S3ObjectStore } from "../../../runner/workspace/object-store.ts";
+import { parseS3Location, S3ObjectStore } from "../../../core/run-files/object-store.ts";
 import { startFakeS3 } from "../../support/fake-s3.ts";
 import { tempDir } from "../../support/git-fixtures.ts";
 

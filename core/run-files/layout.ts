@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
+import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 
 /**
  * Where a run's working files live on the shared file system (EFS in AWS, a directory

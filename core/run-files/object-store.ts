@@ -4,8 +4,8 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
-import { openConfinedFile } from "../../core/confined-fs.ts";
+import { BUCKET_AREAS } from "../bucket-layout.ts";
+import { openConfinedFile } from "../confined-fs.ts";
 import { safeJoin } from "./layout.ts";
 
 /**
