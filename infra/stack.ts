@@ -69,6 +69,7 @@ export class SquadronStack extends Stack {
       restApi: this.api.restApi,
       deadLetterQueue: this.orchestration.deadLetterQueue,
       cluster: this.compute.cluster,
+      runnerFamily: this.compute.taskDefinition?.family,
     });
 
     new CfnOutput(this, "ApiUrl", { value: this.api.restApi.url });

@@ -5,10 +5,11 @@ import { normalEvent, warningEvent } from "../status/status.ts";
 import type { GateStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
+import { METRIC } from "./metric-names.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
 
-type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "notifier" | "logger">;
+type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "notifier" | "logger" | "metrics">;
 
 export function gateSpec(record: TeamRunRecord, gate: string): ApprovalGateSpec | undefined {
   return record.team.spec.lifecycle.approvalGates.find((g) => g.event === gate);
@@ -140,6 +141,7 @@ export async function decideGate(
     input.decidedBy,
   );
   if (!outcome.changed) return { changed: false, gate: outcome.gate, record };
+  observeApprovalWait(deps, outcome.gate);
   const ref = { ...input.ref, runId: record.runId };
   const agent = gateAgent(input.gate);
   if (outcome.taskToken) await resume(deps, outcome.taskToken, outcome.gate, input.gate);
@@ -169,4 +171,16 @@ export async function decideGate(
     deps.logger?.warn("could not update the Slack message", { error: (error as Error).message });
   }
   return { changed: true, gate: outcome.gate, record };
+}
+
+/**
+ * ApprovalWaitSeconds: from the moment the gate was reached and the approvers asked (`notifiedAt`)
+ * to the decision that took effect. A decision given before the gate was reached made nobody
+ * wait, so it is no sample.
+ */
+function observeApprovalWait(deps: Deps, gate: GateStatus): void {
+  if (!gate.notifiedAt || !gate.decidedAt) return;
+  const seconds = (Date.parse(gate.decidedAt) - Date.parse(gate.notifiedAt)) / 1000;
+  if (Number.isFinite(seconds) && seconds >= 0)
+    deps.metrics?.add(METRIC.approvalWaitSeconds, "Seconds", seconds);
 }

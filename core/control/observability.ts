@@ -1,5 +1,6 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRICS_NAMESPACE, type MetricSink } from "./metric-names.ts";
 
 /**
  * Powertools Logger/Metrics for a control-plane function, created once per container. Keys such
@@ -10,12 +11,34 @@ export interface Telemetry {
   metrics: Metrics;
 }
 
-export const METRICS_NAMESPACE = "Squadron";
+export { METRICS_NAMESPACE };
 
 export function telemetry(serviceName: string): Telemetry {
   return {
     logger: new Logger({ serviceName, logLevel: (process.env.POWERTOOLS_LOG_LEVEL as "INFO") ?? "INFO" }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+  };
+}
+
+/**
+ * The handler's Metrics as a MetricSink for domain code. A measurement with its own dimensions
+ * (the per-team cost) goes out as a single-metric record, which keeps the `service` default
+ * dimension and adds its own: Powertools' `singleMetric()` copies the default dimensions.
+ */
+/** Our unit names are Powertools' unit values ("Count", "Seconds", "Milliseconds", "None"). */
+type PowertoolsUnit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+export function metricSink(metrics: Metrics): MetricSink {
+  return {
+    add(name, unit, value, dimensions) {
+      if (!dimensions) {
+        metrics.addMetric(name, unit as PowertoolsUnit, value);
+        return;
+      }
+      const single = metrics.singleMetric();
+      for (const [key, v] of Object.entries(dimensions)) single.addDimension(key, v);
+      single.addMetric(name, unit as PowertoolsUnit, value);
+    },
   };
 }
 
