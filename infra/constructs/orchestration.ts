@@ -116,6 +116,8 @@ export class Orchestration extends Construct {
         ...(td ? teamSecrets : {}),
         [ENV.bucket]: storage.bucket.bucketName,
         [ENV.teamDir]: compute.teamDir,
+        [ENV.runnerCpu]: String(config.runnerCpu),
+        [ENV.runnerMemory]: String(config.runnerMemoryMiB),
       }),
       cleanup: make("cleanup", { ...workspaceEnv, ...teamSecrets }),
       dependencies: make("dependencies"),
