@@ -37,7 +37,7 @@ describe("WAF on the API (waf: true)", () => {
     const scoped = rules.find((r) => r.Name === "common-body-rules-outside-api");
     expect(scoped?.Priority).toBeGreaterThan(common?.Priority);
     expect(scoped?.Action).toEqual({ Block: {} });
-    const [labels, notApi] = scoped?.Statement.AndStatement.Statements;
+    const [labels, notApi] = (scoped as Json).Statement.AndStatement.Statements;
     expect(labels.OrStatement.Statements.map((s: Json) => s.LabelMatchStatement.Key)).toEqual(
       CRS_BODY_RULES.map((r) => r.label),
     );
