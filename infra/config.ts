@@ -94,6 +94,12 @@ export const configSchema = z
     runnerMemoryMiB: z.number().int().min(512).max(122880).default(4096),
     /** A prebuilt runner image (e.g. in ECR); by default the image is built from runner/ at deploy. */
     runnerImageUri: z.string().min(1).optional(),
+    /**
+     * How the runner image is built when runnerImageUri is not set: "local-docker" (a CDK Docker
+     * asset: `cdk deploy` needs a Docker engine) or "codebuild" (built in the account by CodeBuild
+     * at deploy time: no Docker on the deploying machine).
+     */
+    runnerImageBuild: z.enum(["local-docker", "codebuild"]).optional(),
     slack: z
       .object({
         enabled: z.boolean().default(false),
@@ -202,6 +208,13 @@ export const configSchema = z
         code: "custom",
         path: ["runnerMemoryMiB"],
         message: `${c.runnerMemoryMiB} is not a Fargate memory size for runnerCpu ${c.runnerCpu}: it takes ${describeFargateMemory(c.runnerCpu)}`,
+      });
+    }
+    if (c.runnerImageUri && c.runnerImageBuild) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["runnerImageBuild"],
+        message: "builds the runner image, but runnerImageUri names a prebuilt one: set only one of them",
       });
     }
     if (c.slack.enabled && !c.slack.channel) {
