@@ -33,6 +33,7 @@ import * as budgetFn from "../../lambdas/budget/handler.ts";
 import * as cleanupFn from "../../lambdas/cleanup/handler.ts";
 import * as deadlineFn from "../../lambdas/deadline/handler.ts";
 import * as dependenciesFn from "../../lambdas/dependencies/handler.ts";
+import * as eventsFn from "../../lambdas/events/handler.ts";
 import * as outputsFn from "../../lambdas/outputs/handler.ts";
 import * as prepareFn from "../../lambdas/prepare/handler.ts";
 import { LocalDirectoryStore } from "../../runner/workspace/object-store.ts";
@@ -359,6 +360,28 @@ beforeAll(async () => {
       teamName: "obs-d",
       failure: { Error: "LeadFailed", Cause: "lead exited with code 2" },
     });
+
+    // cleanup and events when the run's resources cannot be released (the access point's delete
+    // is refused): whatever they emit for it must be graphed or alarmed too.
+    const refusing = {
+      ...h.deps,
+      workspaces: {
+        create: h.deps.workspaces.create.bind(h.deps.workspaces),
+        delete: async () =>
+          Promise.reject(new Error("AccessDeniedException: elasticfilesystem:DeleteAccessPoint")),
+      },
+    };
+    cleanupFn.container.use(refusing as never);
+    eventsFn.container.use(refusing as never);
+    const e = await startRun("obs-e");
+    await cleanupFn.handler({ runId: e.record.runId, namespace: "dev-agents", teamName: "obs-e" });
+    const f = await startRun("obs-f");
+    await eventsFn.handler({
+      "detail-type": "Step Functions Execution Status Change",
+      detail: { executionArn: "x", name: f.record.runId, status: "ABORTED" },
+    } as never);
+    cleanupFn.container.use(deps);
+    eventsFn.container.use(deps);
 
     // outputs: a cowork run's files.
     const q3 = readFileSync(new URL("../../examples/q3-report.yaml", import.meta.url), "utf8");
