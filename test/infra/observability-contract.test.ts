@@ -416,9 +416,10 @@ describe("observability contract", () => {
     for (const m of emitted) {
       expect(m.namespace).toBe(METRICS_NAMESPACE);
       expect(Object.keys(m.dimensions)).toContain("service");
-      expect(EMITTERS[m.name as keyof typeof EMITTERS], `${m.name}: no emitter listed`).toContain(
-        m.dimensions.service,
-      );
+      expect(
+        EMITTERS[m.name as keyof typeof EMITTERS] ?? [],
+        `${m.name} (service ${m.dimensions.service}): add it to METRIC (core/control/metric-names.ts) and EMITTERS (infra/constructs/observability.ts)`,
+      ).toContain(m.dimensions.service);
     }
   });
 
