@@ -251,16 +251,12 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
 
   // API
   const root = api.restApi.root;
-  ack(
-    root.getResource("api")?.getResource("health")?.node.findChild("GET") as IConstruct,
-    "AwsSolutions-APIG4",
-    "Unauthenticated health check.",
-  );
-  ack(
-    root.getResource("api")?.getResource("health")?.node.findChild("GET") as IConstruct,
-    "AwsSolutions-COG4",
-    "Unauthenticated health check.",
-  );
+  // Both health checks: /api/health and the seed API's plain-text /health.
+  for (const health of [root.getResource("api")?.getResource("health"), root.getResource("health")]) {
+    const get = health?.node.findChild("GET") as IConstruct;
+    ack(get, "AwsSolutions-APIG4", "Unauthenticated health check.");
+    ack(get, "AwsSolutions-COG4", "Unauthenticated health check.");
+  }
   const slack = root.getResource("webhooks")?.getResource("slack")?.node.findChild("POST") as IConstruct;
   const slackReason =
     "Slack cannot sign with SigV4; the approvals function verifies X-Slack-Signature (HMAC, 5-minute window).";
