@@ -5,9 +5,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_POLL_INTERVAL_MS } from "../runner/protocol/inbox.ts";
-import { Team } from "../runner/protocol/team.ts";
-import { bundleWorker, startWorker } from "../test/runner/protocol/fixtures/processes.ts";
+import { DEFAULT_POLL_INTERVAL_MS } from "../core/team-protocol/inbox.ts";
+import { Team } from "../core/team-protocol/team.ts";
+import { bundleWorker, startWorker } from "../test/team-protocol/fixtures/processes.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const MESSAGES = 60;

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentTeam } from "../core/manifest/types.ts";
+import { Team } from "../core/team-protocol/team.ts";
 import { buildRunner } from "../runner/build.ts";
-import { Team } from "../runner/protocol/team.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const RUNS = 12;

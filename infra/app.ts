@@ -3,9 +3,12 @@
  * `squadron` context object (infra/config.ts, docs/deploy.md); cdk-nag AwsSolutions checks run
  * as a validation plugin (cdk-nag 3: the Aspects form crashes), failing synth on errors.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { CONFIG_CONTEXT_KEY, ConfigError, parseConfig } from "./config.ts";
+import { REPO_ROOT } from "./bundling.ts";
+import { CONFIG_CONTEXT_KEY, ConfigError, parseConfig, strayContextProblems } from "./config.ts";
 import { SquadronStack } from "./stack.ts";
 
 export interface BuildAppOptions {
@@ -17,8 +20,24 @@ export interface BuildAppOptions {
   stackName?: string;
 }
 
+/**
+ * cdk.json's context (the recommended feature flags `cdk init` writes, telemetry off). The CDK CLI
+ * passes it to the app; read here as well so that tests and `npx tsx infra/app.ts` synthesise
+ * the template `cdk deploy` does. Explicit context (`-c`, `options.context`) wins.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
 export function buildApp(options: BuildAppOptions = {}): { app: App; stack: SquadronStack } {
-  const app = new App({ context: options.context, outdir: options.outdir });
+  const app = new App({ context: { ...cdkJsonContext(), ...options.context }, outdir: options.outdir });
+  const stray = strayContextProblems(Object.keys(app.node.getAllContext()));
+  if (stray.length > 0) {
+    throw new ConfigError(`Invalid Squadron configuration in cdk.json context:\n${stray.join("\n")}`);
+  }
   const config = parseConfig(app.node.tryGetContext(CONFIG_CONTEXT_KEY));
   const stack = new SquadronStack(app, options.stackName ?? "Squadron", {
     config,

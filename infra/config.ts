@@ -10,6 +10,9 @@ import { describeFargateMemory, FARGATE_CPU_VALUES, isFargateSize } from "../cor
 import { tryParseDuration } from "../core/manifest/duration.ts";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const roleArn = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const roleArnMessage = (example: string) =>
+  `must be an IAM role ARN like arn:aws:iam::123456789012:role/${example}`;
 
 const eksSchema = z
   .object({
@@ -33,22 +36,36 @@ const eksSchema = z
      * IAM role with cluster-admin on the cluster that CDK's kubectl provider assumes to apply
      * those objects; required unless manageKubernetesObjects is false.
      */
-    kubectlRoleArn: z
-      .string()
-      .regex(
-        /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
-        "must be an IAM role ARN like arn:aws:iam::123456789012:role/squadron-kubectl",
-      )
-      .optional(),
+    kubectlRoleArn: z.string().regex(roleArn, roleArnMessage("squadron-kubectl")).optional(),
     /**
-     * For a cluster whose API endpoint is private: a security group the cluster's endpoint admits
-     * (e.g. the cluster security group). CDK's kubectl provider then runs in the stack's private
-     * subnets with it; the VPC must be the cluster's (vpc: {vpcId, ...}).
+     * The cluster's API endpoint access. Step Functions' EKS integration reaches only a public
+     * endpoint, so "private" (private-only) is refused; "public-and-private" lets the kubectl
+     * provider run in the cluster's VPC (kubectlSecurityGroupId).
+     */
+    endpointAccess: z.enum(["public", "public-and-private", "private"]).default("public"),
+    /**
+     * A security group the cluster's private endpoint admits (e.g. the cluster security group):
+     * CDK's kubectl provider then runs in the cluster's VPC (vpc) with it, for a cluster whose
+     * public endpoint admits only some CIDRs. Requires endpointAccess "public-and-private".
      */
     kubectlSecurityGroupId: z
       .string()
       .regex(/^sg-[0-9a-f]+$/, "must look like sg-0123abcd")
       .optional(),
+    /**
+     * Security groups of the nodes (or pods, with security groups for pods) that run the Jobs,
+     * besides the cluster security group (which the stack reads from the cluster): the file
+     * system admits NFS from each.
+     */
+    nodeSecurityGroupIds: z
+      .array(z.string().regex(/^sg-[0-9a-f]+$/, "must look like sg-0123abcd"))
+      .default([]),
+    /**
+     * The IAM role of the EFS CSI driver's node service account (efs-csi-node-sa): with the
+     * PersistentVolume's `iam` mount option the driver mounts as this role, and the stack grants
+     * it mount and write on Squadron's file system only (through a mount target).
+     */
+    efsCsiNodeRoleArn: z.string().regex(roleArn, roleArnMessage("AmazonEKS_EFS_CSI_DriverRole")).optional(),
   })
   .strict();
 
@@ -186,12 +203,29 @@ export const configSchema = z
           "is required to create the namespace, service account and EFS volume on the cluster: an IAM role with cluster-admin there (e.g. an access entry with AmazonEKSClusterAdminPolicy) that CDK's kubectl provider assumes; or set eks.manageKubernetesObjects to false and apply them yourself (docs/deploy.md)",
       });
     }
-    if (c.eks?.kubectlSecurityGroupId && c.vpc === "new") {
+    if (c.compute === "eks" && c.vpc === "new") {
+      // A new VPC would hold the file system's mount targets where no node of the cluster is.
+      ctx.addIssue({
+        code: "custom",
+        path: ["vpc"],
+        message:
+          "must be the EKS cluster's VPC when compute is \"eks\" ({vpcId, privateSubnetIds, availabilityZones} of the subnets its nodes run in): the file system's mount targets are created there, and pods can mount only mount targets in their own VPC",
+      });
+    }
+    if (c.eks?.endpointAccess === "private") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["eks", "endpointAccess"],
+        message:
+          'cannot be "private": Step Functions\' EKS integration (eks:runJob) "supports only Kubernetes APIs with public endpoint access" (Step Functions developer guide, Call Amazon EKS with Step Functions), so no run could start. Enable the public endpoint (it may be limited to CIDRs) and set "public-and-private" or "public"',
+      });
+    }
+    if (c.eks?.kubectlSecurityGroupId && c.eks.endpointAccess !== "public-and-private") {
       ctx.addIssue({
         code: "custom",
         path: ["eks", "kubectlSecurityGroupId"],
         message:
-          "needs the cluster's VPC: set vpc to {vpcId, privateSubnetIds, availabilityZones} of the cluster's VPC, where the kubectl provider can reach the private endpoint",
+          'runs the kubectl provider through the private endpoint: set eks.endpointAccess to "public-and-private" (the public endpoint must stay on for Step Functions\' eks:runJob)',
       });
     }
     if (c.compute === "ecs" && c.eks) {
@@ -260,4 +294,30 @@ export function parseConfig(raw: unknown): SquadronConfig {
     return `  ${key}: ${issue.message}${unknownKeys}`;
   });
   throw new ConfigError(`Invalid Squadron configuration in cdk.json context:\n${lines.join("\n")}`);
+}
+
+/**
+ * Top-level context keys that look like Squadron options but are not read: `-c compute=eks` or
+ * `-c squadron.compute=eks` set a context key of that name, which nothing reads, so the stack
+ * would deploy with the default silently. Each problem names the right spelling.
+ */
+export function strayContextProblems(keys: string[]): string[] {
+  const options = Object.keys(configSchema.shape);
+  const byLowerCase = new Map(options.map((o) => [o.toLowerCase(), o]));
+  const problems: string[] = [];
+  for (const key of keys) {
+    if (key === CONFIG_CONTEXT_KEY) continue;
+    const dotted = /^squadron[.:/_-](.+)$/i.exec(key)?.[1];
+    const option = byLowerCase.get((dotted ?? key).toLowerCase());
+    if (option) {
+      problems.push(
+        `  context "${key}" is not read: Squadron's options live in the "${CONFIG_CONTEXT_KEY}" object. Set ${CONFIG_CONTEXT_KEY}.${option} in cdk.json, or pass -c ${CONFIG_CONTEXT_KEY}='{"${option}": ...}'.`,
+      );
+    } else if (dotted !== undefined) {
+      problems.push(
+        `  context "${key}" is not read, and "${dotted}" is not a Squadron option (options: ${options.join(", ")}).`,
+      );
+    }
+  }
+  return problems;
 }

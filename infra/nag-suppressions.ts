@@ -151,29 +151,61 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     outputs.handler,
     ...Object.values(orchestration.functions),
   ];
+  const o = orchestration.functions;
+  // What each function holds on "*": only actions the Service Authorization Reference lists with
+  // no resource type. Everything ECS can scope is scoped to the runner family (orchestration.ts).
+  const unscoped = (f: HandlerFunction): string => {
+    const actions = ["xray:PutTraceSegments/PutTelemetryRecords"];
+    if (f === api.handler || f === outputs.handler) {
+      actions.push(
+        "the VPC network-interface actions Lambda needs (ec2:*NetworkInterface*, ec2:DescribeSubnets, ec2:Assign/UnassignPrivateIpAddresses)",
+      );
+    }
+    if (compute.taskDefinition && f === o.prepare) {
+      actions.push("ecs:DescribeTaskDefinition (reads the base revision Prepare copies)");
+    }
+    if (compute.taskDefinition && (f === o.cleanup || f === o.events)) {
+      actions.push(
+        "ecs:DeregisterTaskDefinition (the run's revision; its permanent deletion, ecs:DeleteTaskDefinitions, is scoped to the runner family)",
+      );
+    }
+    return `${actions.join("; ")}: these support no resource-level permissions.`;
+  };
   for (const f of functions) {
     ack(
       f.fn,
       "AwsSolutions-L1",
-      "Node.js 22 is the runtime Squadron is built and tested for (DESIGN.md section 8).",
+      "Node.js 22 is the runtime Squadron is built and tested for (the pin in infra/constructs/handler-function.ts; docs/architecture.md).",
     );
-    iam5(
-      stack,
-      f.role,
-      "*",
-      f === api.handler || f === outputs.handler
-        ? "xray:PutTraceSegments/PutTelemetryRecords and the VPC network-interface actions Lambda needs (ec2:*NetworkInterface*, ec2:DescribeSubnets, ec2:Assign/UnassignPrivateIpAddresses) support no resource-level permissions."
-        : "xray:PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
-    );
+    iam5(stack, f.role, "*", unscoped(f));
   }
-  const o = orchestration.functions;
   const accessPoints = partitionArn("elasticfilesystem", "access-point/*");
-  for (const f of [o.prepare, o.cleanup, o.events]) {
+  ack(
+    o.prepare.role,
+    `AwsSolutions-IAM5[Resource::${accessPoints}]`,
+    "Access points are created per run (ids unknown in advance): Prepare may describe them, and tag one only while creating it (elasticfilesystem:CreateAction = CreateAccessPoint) with this file system's squadron:fileSystem tag.",
+  );
+  for (const f of [o.cleanup, o.events]) {
     ack(
       f.role,
       `AwsSolutions-IAM5[Resource::${accessPoints}]`,
-      "Access points are created per run; deletion is further limited by the squadron:fileSystem tag.",
+      "Access points are created per run (ids unknown in advance); deletion is limited to those tagged squadron:fileSystem = this file system.",
     );
+  }
+  if (compute.taskDefinition) {
+    const revisions = partitionArn("ecs", `task-definition/${compute.taskDefinition.family}:*`);
+    ack(
+      o.prepare.role,
+      `AwsSolutions-IAM5[Resource::${revisions}]`,
+      "Prepare registers one revision of the runner family per run (revision numbers unknown in advance), tagging it only on registration (ecs:CreateAction = RegisterTaskDefinition).",
+    );
+    for (const f of [o.cleanup, o.events]) {
+      ack(
+        f.role,
+        `AwsSolutions-IAM5[Resource::${revisions}]`,
+        "Deleting a run's deregistered revision: only revisions of this stack's runner family.",
+      );
+    }
   }
   const schedules = partitionArn("scheduler", `schedule/${stack.stackName}-deadlines/*`);
   for (const f of [o.prepare, o.cleanup, o.events]) {
@@ -244,19 +276,27 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     ack(
       smRole,
       `AwsSolutions-IAM5[Resource::${partitionArn("ecs", `task/${nagResource(stack, compute.cluster.clusterName)}/*`)}]`,
-      "Tasks of Squadron's own cluster, started by the state machine.",
+      "Tasks of Squadron's own cluster, started by the state machine: stop/describe them, and tag them only as RunTask creates them (ecs:CreateAction = RunTask) with the revision's propagated tags.",
     );
   }
   ack(orchestration.deadLetterQueue, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue.");
 
   // API
   const root = api.restApi.root;
-  // Both health checks: /api/health and the seed API's plain-text /health.
-  for (const health of [root.getResource("api")?.getResource("health"), root.getResource("health")]) {
-    const get = health?.node.findChild("GET") as IConstruct;
-    ack(get, "AwsSolutions-APIG4", "Unauthenticated health check.");
-    ack(get, "AwsSolutions-COG4", "Unauthenticated health check.");
-  }
+  ack(
+    root.getResource("api")?.getResource("health")?.node.findChild("GET") as IConstruct,
+    "AwsSolutions-APIG4",
+    "Unauthenticated health check.",
+  );
+  ack(
+    root.getResource("api")?.getResource("health")?.node.findChild("GET") as IConstruct,
+    "AwsSolutions-COG4",
+    "Unauthenticated health check.",
+  );
+  // The seed API's plain-text GET /health, answered by the same handler.
+  const seedHealth = root.getResource("health")?.node.findChild("GET") as IConstruct;
+  ack(seedHealth, "AwsSolutions-APIG4", "Unauthenticated health check (the seed API's GET /health).");
+  ack(seedHealth, "AwsSolutions-COG4", "Unauthenticated health check (the seed API's GET /health).");
   const slack = root.getResource("webhooks")?.getResource("slack")?.node.findChild("POST") as IConstruct;
   const slackReason =
     "Slack cannot sign with SigV4; the approvals function verifies X-Slack-Signature (HMAC, 5-minute window).";

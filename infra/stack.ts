@@ -7,6 +7,7 @@ import type { Construct } from "constructs";
 import type { SquadronConfig } from "./config.ts";
 import { Api } from "./constructs/api.ts";
 import { Approvals } from "./constructs/approvals.ts";
+import { CleanupFailureAlarm } from "./constructs/cleanup-alarm.ts";
 import { Compute } from "./constructs/compute.ts";
 import type { HandlerFunction } from "./constructs/handler-function.ts";
 import { Network } from "./constructs/network.ts";
@@ -14,6 +15,7 @@ import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
 import { OutputsDelivery } from "./constructs/outputs.ts";
 import { Storage } from "./constructs/storage.ts";
+import { applyGuardAcknowledgements } from "./guard-acknowledgements.ts";
 import { applyNagSuppressions } from "./nag-suppressions.ts";
 
 export interface SquadronStackProps extends StackProps {
@@ -48,6 +50,7 @@ export class SquadronStack extends Stack {
     });
     this.orchestration = new Orchestration(this, "Orchestration", {
       config,
+      network: this.network,
       storage: this.storage,
       compute: this.compute,
       approvals: this.approvals.handler.fn,
@@ -70,7 +73,12 @@ export class SquadronStack extends Stack {
       deadLetterQueue: this.orchestration.deadLetterQueue,
       cluster: this.compute.cluster,
       runnerFamily: this.compute.taskDefinition?.family,
+      ...(config.eks
+        ? { eks: { clusterName: config.eks.clusterName, namespace: config.eks.namespace } }
+        : {}),
     });
+
+    new CleanupFailureAlarm(this, "CleanupFailures", { topic: this.observability.alarmTopic });
 
     new CfnOutput(this, "ApiUrl", { value: this.api.restApi.url });
     new CfnOutput(this, "SlackInteractivityUrl", { value: `${this.api.restApi.url}webhooks/slack` });
@@ -84,6 +92,7 @@ export class SquadronStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", { value: this.observability.alarmTopic.topicArn });
 
     applyNagSuppressions(this, config);
+    applyGuardAcknowledgements(this);
   }
 
   /** Every Lambda function of lambdas/, one per handler. */

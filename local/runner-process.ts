@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { RunnerMode } from "../state-machines/contract.ts";
+import { trackRunnerLeftovers } from "./runner-leftovers.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const RUNNER_ENTRY = join(ROOT, "runner", "entrypoint.ts");
@@ -55,10 +56,16 @@ export class RunnerProcess implements ContainerProcess {
     private readonly stopGraceMs = 5_000,
   ) {
     const log = createWriteStream(launch.logFile, { flags: "a" });
-    this.child = spawn(process.execPath, ["--import", TSX_LOADER, RUNNER_ENTRY], {
+    const leftovers = trackRunnerLeftovers();
+    // SQUADRON_RUNNER_ENTRY: the bundled runner (runner/build.ts), which is what the container
+    // image runs; conformance tests use it. Default: the sources through tsx.
+    const entry = launch.env.SQUADRON_RUNNER_ENTRY || RUNNER_ENTRY;
+    const args = entry.endsWith(".ts") ? ["--import", TSX_LOADER, entry] : [entry];
+    this.child = spawn(process.execPath, args, {
       cwd: launch.cwd,
       env: {
         ...launch.env,
+        ...leftovers.env,
         SQUADRON_MODE: launch.mode,
         SQUADRON_RUN_ID: launch.runId,
         ...(launch.agent ? { SQUADRON_AGENT_NAME: launch.agent } : {}),
@@ -93,9 +100,12 @@ export class RunnerProcess implements ContainerProcess {
         );
         finish(null, null);
       });
-      // The runner has exited: whatever it left in its group (a CLI, an MCP server) goes too.
+      // The runner has exited: whatever it left in its group (a CLI, an MCP server) goes too, and
+      // so does every process it started in a group of its own (found by the runner's mark, since
+      // a killed runner's children are no longer its children), with its temporary directory.
       this.child.once("exit", () => {
         if (this.child.pid !== undefined) signalGroup(this.child.pid, "SIGKILL");
+        leftovers.sweep();
       });
       this.child.once("close", finish);
     });

@@ -49,7 +49,7 @@ async function runMode(
   switch (config.mode) {
     case "init": {
       const { initWorkspace } = await import("./workspace/init.ts");
-      const { Team } = await import("./protocol/team.ts");
+      const { Team } = await import("../core/team-protocol/team.ts");
       const team = manifest.team;
       const agents = [team.spec.lead, ...team.spec.teammates];
       await new Team(config.teamDir).init({

@@ -34,11 +34,24 @@ export interface RunnerStaticEnvironment {
 
 /** Errors of the launch itself (capacity, throttling), safe to retry: the agent never started. */
 export const ECS_LAUNCH_ERRORS = ["ECS.AmazonECSException", "ECS.ServerException", "ThrottlingException"];
-export const EKS_LAUNCH_ERRORS = [
-  "EKS.ThrottlingException",
-  "EKS.ServiceUnavailableException",
-  "ThrottlingException",
-];
+/**
+ * eks:runJob reports a Kubernetes API failure as `EKS.<HTTP status>` ("The error name is
+ * EKS.<status code>", Step Functions developer guide, "Call Amazon EKS with Step Functions"):
+ * retry only the API server's throttling and transient answers (429 Too Many Requests, 500,
+ * 503), never a 4xx about the Job itself (400 invalid, 403 forbidden, 409 conflict).
+ */
+export const EKS_LAUNCH_ERRORS = ["EKS.429", "EKS.500", "EKS.503"];
+
+/** Where a runner pod finds its home (an emptyDir, writable by any uid) on EKS. */
+export const EKS_RUNNER_HOME = "/home/run";
+/**
+ * The CPU architecture the runner image is built for (infra/constructs/compute.ts
+ * RUNNER_IMAGE_ASSET builds linux/amd64 only): EKS pods are pinned to nodes of it, or an arm64
+ * node would fail them with "exec format error".
+ */
+export const RUNNER_ARCHITECTURE = "amd64";
+/** Labels of every runner Job and pod: Cleanup finds a run's Jobs by `squadron.dev/run`. */
+export const EKS_RUN_LABEL = "squadron.dev/run";
 
 interface EnvVar {
   name: string;
@@ -151,6 +164,19 @@ export class EcsFargateLauncher implements RunnerLauncher {
         conditions: { ArnEquals: { "ecs:cluster": this.props.clusterArn } },
       }),
     );
+    // PropagateTags: "TASK_DEFINITION" puts the run's tags (squadron:run-id, team, namespace) on
+    // each task, so cost and the console can be read per run. ECS authorises tags applied by
+    // RunTask as ecs:TagResource with ecs:CreateAction = RunTask on the new task ("Grant
+    // permission to tag resources on creation",
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html;
+    // AWS's own AmazonEC2ContainerServiceEventsRole grants exactly this for EventBridge's RunTask).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ["ecs:TagResource"],
+        resources: [stack.formatArn({ service: "ecs", resource: "task", resourceName: `${clusterName}/*` })],
+        conditions: { StringEquals: { "ecs:CreateAction": "RunTask" } },
+      }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ["ecs:StopTask", "ecs:DescribeTasks"],
@@ -195,6 +221,91 @@ export interface EksJobLauncherProps {
   env: RunnerStaticEnvironment;
 }
 
+/**
+ * The batch/v1 Job of one runner launch, with Step Functions paths (`key.$`) where the value
+ * comes from the state. Exported so tests render it through the interpreter and validate it
+ * against Kubernetes' schema.
+ */
+export function eksRunnerJob(p: EksJobLauncherProps, options: ContainerTaskOptions): Record<string, unknown> {
+  const run = options.runPath;
+  const labels = {
+    "app.kubernetes.io/name": "squadron-runner",
+    "squadron.dev/mode": options.mode,
+    // A run id can be longer than a label value's 63 characters; its SHA-1 (40 hex) cannot.
+    [`${EKS_RUN_LABEL}.$`]: `States.Hash(${run}.runId, 'SHA-1')`,
+  };
+  const resources =
+    options.mode === "agent"
+      ? { requests: { "cpu.$": "$.agent.resources.k8sCpu", "memory.$": "$.agent.resources.k8sMemory" } }
+      : { requests: { cpu: "500m", memory: "1Gi" } };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { generateName: `squadron-${options.mode}-`, namespace: p.namespace, labels },
+    spec: {
+      backoffLimit: 0,
+      ttlSecondsAfterFinished: 3600,
+      "activeDeadlineSeconds.$": `${run}.timeoutSeconds`,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: "Never",
+          serviceAccountName: p.serviceAccountName,
+          automountServiceAccountToken: true,
+          // The image is linux/amd64 only (RUNNER_ARCHITECTURE).
+          nodeSelector: { "kubernetes.io/arch": RUNNER_ARCHITECTURE, "kubernetes.io/os": "linux" },
+          securityContext: {
+            runAsNonRoot: true,
+            // The run's own uid: its directory (created by Prepare, mode 0700) admits no other run.
+            "runAsUser.$": `${run}.posixUid`,
+            "runAsGroup.$": `${run}.posixUid`,
+            "fsGroup.$": `${run}.posixUid`,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          containers: [
+            {
+              name: RUNNER_CONTAINER_NAME,
+              image: p.image,
+              env: [
+                ...envEntries(runnerEnvironment(options, p.env), "name", "value"),
+                // The image's HOME belongs to uid 1000; the run's uid gets its own, writable home
+                // (~/.claude, ~/.codex, git config).
+                { name: "HOME", value: EKS_RUNNER_HOME },
+                // The Secret must name itself (SQUADRON_RUNNER_SECRET): the runner fails at once,
+                // saying so, when it does not (runner/config/env.ts).
+                { name: "SQUADRON_RUNNER_SECRET_NAME", value: p.secretName },
+              ],
+              // Optional: a missing Secret would otherwise hold the pod in
+              // CreateContainerConfigError until activeDeadlineSeconds (the whole run).
+              envFrom: [{ secretRef: { name: p.secretName, optional: true } }],
+              // The runner's last words (e.g. that missing Secret) in the pod's status.
+              terminationMessagePolicy: "FallbackToLogsOnError",
+              resources,
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: false,
+                capabilities: { drop: ["ALL"] },
+              },
+              volumeMounts: [
+                {
+                  name: "team",
+                  "mountPath.$": `${run}.teamDir`,
+                  "subPath.$": `States.Format('runs/{}', ${run}.runId)`,
+                },
+                { name: "home", mountPath: EKS_RUNNER_HOME },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "team", persistentVolumeClaim: { claimName: p.claimName } },
+            { name: "home", emptyDir: { sizeLimit: "2Gi" } },
+          ],
+        },
+      },
+    },
+  };
+}
+
 export class EksJobLauncher implements RunnerLauncher {
   readonly kind = "eks" as const;
   constructor(private readonly props: EksJobLauncherProps) {}
@@ -202,52 +313,7 @@ export class EksJobLauncher implements RunnerLauncher {
   containerTask(scope: Construct, id: string, options: ContainerTaskOptions): sfn.CustomState {
     const p = this.props;
     const run = options.runPath;
-    const labels = { "app.kubernetes.io/name": "squadron-runner", "squadron.dev/mode": options.mode };
-    const resources =
-      options.mode === "agent"
-        ? { requests: { "cpu.$": "$.agent.resources.k8sCpu", "memory.$": "$.agent.resources.k8sMemory" } }
-        : { requests: { cpu: "500m", memory: "1Gi" } };
-    const job = {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: { generateName: `squadron-${options.mode}-`, namespace: p.namespace, labels },
-      spec: {
-        backoffLimit: 0,
-        ttlSecondsAfterFinished: 3600,
-        "activeDeadlineSeconds.$": `${run}.timeoutSeconds`,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: "Never",
-            serviceAccountName: p.serviceAccountName,
-            automountServiceAccountToken: true,
-            securityContext: {
-              runAsNonRoot: true,
-              "runAsUser.$": `${run}.posixUid`,
-              "runAsGroup.$": `${run}.posixUid`,
-            },
-            containers: [
-              {
-                name: RUNNER_CONTAINER_NAME,
-                image: p.image,
-                env: envEntries(runnerEnvironment(options, p.env), "name", "value"),
-                envFrom: [{ secretRef: { name: p.secretName } }],
-                resources,
-                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false },
-                volumeMounts: [
-                  {
-                    name: "team",
-                    "mountPath.$": `${run}.teamDir`,
-                    "subPath.$": `States.Format('runs/{}', ${run}.runId)`,
-                  },
-                ],
-              },
-            ],
-            volumes: [{ name: "team", persistentVolumeClaim: { claimName: p.claimName } }],
-          },
-        },
-      },
-    };
+    const job = eksRunnerJob(p, options);
     const state = new sfn.CustomState(scope, id, {
       stateJson: {
         Type: "Task",

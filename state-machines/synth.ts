@@ -106,7 +106,17 @@ export function synthTemplate(options: SynthOptions = {}): Template {
     compute,
     runnerImageUri: "public.ecr.aws/squadron/runner:local",
     // The definition does not depend on the Kubernetes objects; skipping them keeps synth light.
-    ...(compute === "eks" ? { eks: { clusterName: "squadron-test", manageKubernetesObjects: false } } : {}),
+    ...(compute === "eks"
+      ? {
+          eks: { clusterName: "squadron-test", manageKubernetesObjects: false },
+          // compute eks requires the cluster's VPC (infra/config.ts); any imported one does here.
+          vpc: {
+            vpcId: "vpc-0abc1234abcd12345",
+            privateSubnetIds: ["subnet-0abc1234abcd12345", "subnet-0abc1234abcd12346"],
+            availabilityZones: ["us-east-1a", "us-east-1b"],
+          },
+        }
+      : {}),
     ...options.config,
   };
   const outdir = mkdtempSync(join(tmpdir(), "squadron-synth-"));

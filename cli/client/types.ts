@@ -49,7 +49,27 @@ export interface TeamEventView {
   agent?: string;
 }
 
+export interface StageView {
+  name: string;
+  phase: string;
+  teammates: string[];
+  dependsOn?: string[];
+  approvalRequired?: boolean;
+  gate?: string | null;
+  gateState?: string | null;
+  ready: string;
+  startedAt?: string | null;
+  completedAt?: string | null;
+}
+
+export interface PipelineView {
+  currentStage: string | null;
+  stages: StageView[];
+}
+
 export interface TeamView extends TeamSummary {
+  apiVersion?: string;
+  pipeline?: PipelineView | null;
   reason?: string | null;
   message?: string | null;
   startedAt?: string | null;

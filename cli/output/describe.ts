@@ -19,6 +19,7 @@ export function describeTeam({ team, events, tasks, now = new Date() }: Describe
     ["Name", team.name],
     ["Namespace", team.namespace],
     ["Run ID", cell(team.runId)],
+    ["API Version", cell(team.apiVersion)],
     ["Mode", cell(team.mode)],
     ["Phase", team.phase],
     ["Reason", cell(team.reason)],
@@ -42,6 +43,27 @@ export function describeTeam({ team, events, tasks, now = new Date() }: Describe
   lines.push("Agents:");
   if (agents.length === 0) lines.push("  <none>");
   else lines.push(...indent(agentsTable(agents)));
+
+  if (team.pipeline) {
+    lines.push(`Pipeline:  current stage ${cell(team.pipeline.currentStage)}`);
+    lines.push(
+      ...indent(
+        renderTable(
+          ["STAGE", "PHASE", "READY", "TEAMMATES", "AFTER", "GATE", "STARTED", "COMPLETED"],
+          team.pipeline.stages.map((s) => [
+            s.name,
+            s.phase,
+            s.ready,
+            s.teammates.join(","),
+            s.dependsOn && s.dependsOn.length > 0 ? s.dependsOn.join(",") : "<none>",
+            s.gate ? `${s.gate} (${s.gateState ?? "Pending"})` : "<none>",
+            s.startedAt ? `${age(s.startedAt, now)} ago` : "<none>",
+            s.completedAt ? `${age(s.completedAt, now)} ago` : "<none>",
+          ]),
+        ),
+      ),
+    );
+  }
 
   const gates = Object.entries(team.gates ?? {});
   lines.push("Gates:");

@@ -1,9 +1,12 @@
 import { APPROVAL_DENIED, type ApprovalGatePayload } from "../../state-machines/contract.ts";
-import type { ApprovalGateSpec } from "../manifest/types.ts";
+import { annotatedApprovals } from "../manifest/approval-annotations.ts";
+import { allApprovalGates, STAGE_GATE_PREFIX } from "../manifest/pipeline.ts";
+import type { AgentTeam, ApprovalGateSpec } from "../manifest/types.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { GateStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import { releaseGateWaiters } from "./dependencies.ts";
 import type { ControlDeps } from "./deps.ts";
 import { METRIC } from "./metric-names.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
@@ -11,8 +14,9 @@ import { recordEvent } from "./team-runs.ts";
 
 type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "notifier" | "logger" | "metrics">;
 
+/** A declared gate, or a pipeline stage's gate (declared or not). */
 export function gateSpec(record: TeamRunRecord, gate: string): ApprovalGateSpec | undefined {
-  return record.team.spec.lifecycle.approvalGates.find((g) => g.event === gate);
+  return allApprovalGates(record.team.spec).find((g) => g.event === gate);
 }
 
 /** The agent a gate guards: `spawn-<agent>`. */
@@ -145,6 +149,8 @@ export async function decideGate(
   const ref = { ...input.ref, runId: record.runId };
   const agent = gateAgent(input.gate);
   if (outcome.taskToken) await resume(deps, outcome.taskToken, outcome.gate, input.gate);
+  // A stage gate also releases (or, denied, fails) the stage's other teammates.
+  if (input.gate.startsWith(STAGE_GATE_PREFIX)) await releaseGateWaiters(deps, ref, input.gate);
   await recordEvent(
     deps,
     ref,
@@ -183,4 +189,29 @@ function observeApprovalWait(deps: Deps, gate: GateStatus): void {
   const seconds = (Date.parse(gate.decidedAt) - Date.parse(gate.notifiedAt)) / 1000;
   if (Number.isFinite(seconds) && seconds >= 0)
     deps.metrics?.add(METRIC.approvalWaitSeconds, "Seconds", seconds);
+}
+
+/**
+ * kagents' approval annotations on an applied manifest (`approved.kagents.dev/<event>: "true"`,
+ * or the older `approved.claude.amcheste.io/` prefix): each approves its gate through the same
+ * decision as `squadron approve`, so a gate is approved once however often the manifest is
+ * applied, and the decision names who applied it and through which annotation.
+ */
+export async function approveAnnotatedGates(
+  deps: Deps,
+  ref: TeamRunRef,
+  team: Pick<AgentTeam, "metadata">,
+  appliedBy: string,
+): Promise<string[]> {
+  const approved: string[] = [];
+  for (const { event, annotation } of annotatedApprovals(team.metadata)) {
+    const result = await decideGate(deps, {
+      ref,
+      gate: event,
+      decision: "approve",
+      decidedBy: `${appliedBy} (annotation ${annotation})`,
+    });
+    if (result.changed) approved.push(event);
+  }
+  return approved;
 }

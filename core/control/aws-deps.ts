@@ -39,8 +39,14 @@ import {
 import { IdempotencyKeys } from "./idempotency.ts";
 import { ChannelGateNotifier, type GateNotifier } from "./notifications.ts";
 import { RunIndex } from "./run-index.ts";
+import { EksRunJobs, type RunJobs } from "./run-jobs.ts";
 import { type RunManifestWriter, S3RunManifestWriter } from "./run-manifest.ts";
-import { EfsEcsRunWorkspaces, NoopRunWorkspaces, type RunWorkspaces } from "./run-workspace.ts";
+import {
+  EfsEcsRunWorkspaces,
+  NoopRunWorkspaces,
+  PosixRunDirectories,
+  type RunWorkspaces,
+} from "./run-workspace.ts";
 import type { SlackInteractivityOptions } from "./slack-approvals.ts";
 import { SlackClient } from "./slack-client.ts";
 import { DynamoOnceClaims, type OnceClaims } from "./task-stops.ts";
@@ -307,6 +313,55 @@ export const awsWorkspaces: AwsDependency<RunWorkspaces> = {
       runsRoot: EFS_RUNS_ROOT,
       resolveSecretArn: secretArnResolver(secretsManagerClient()),
       teamSecretPrefix: teamSecretPrefix(),
+    });
+  },
+};
+
+/**
+ * Prepare's workspaces: on ECS as {@link awsWorkspaces}; on EKS the run's own directory (uid,
+ * 0700) under Prepare's root mount of the runs' root, which the Jobs mount as `runs/<runId>`.
+ */
+export const awsPrepareWorkspaces: AwsDependency<RunWorkspaces> = {
+  // Written out, not spread from awsWorkspaces.env: a spread at module level would keep the ECS
+  // and EFS clients in every bundle that imports this module (esbuild cannot drop it).
+  env: {
+    fileSystem: "ecs",
+    taskDefinition: "ecs",
+    volume: "ecs",
+    teamSecretPrefix: "ecs",
+    runDirectories: "eks",
+  },
+  make: (logger) => {
+    const mount = env(ENV.runDirectories);
+    const ecs = awsWorkspaces.make(logger);
+    return mount && ecs instanceof NoopRunWorkspaces ? new PosixRunDirectories(mount) : ecs;
+  },
+};
+
+/**
+ * EKS: the runner Jobs a run left, deleted when the run ends (Cleanup, and the events function
+ * after StopExecution); none on ECS, where stopping the execution stops the `.sync` tasks.
+ */
+export const awsRunJobs: AwsDependency<RunJobs | undefined> = {
+  env: { eksCluster: "eks", eksEndpoint: "eks", eksCertificateAuthority: "eks", eksNamespace: "eks" },
+  make: () => {
+    const clusterName = env(ENV.eksCluster);
+    const endpoint = env(ENV.eksEndpoint);
+    const certificateAuthority = env(ENV.eksCertificateAuthority);
+    const namespace = env(ENV.eksNamespace);
+    if (!clusterName || !endpoint || !certificateAuthority || !namespace) return undefined;
+    return new EksRunJobs({
+      clusterName,
+      endpoint,
+      certificateAuthority,
+      namespace,
+      region: process.env.AWS_REGION ?? "us-east-1",
+      // Lambda gives its role's session in these variables; read at each call, never stored.
+      credentials: async () => ({
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? "",
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? "",
+        sessionToken: process.env.AWS_SESSION_TOKEN,
+      }),
     });
   },
 };

@@ -5,11 +5,13 @@ import {
   type RecordAgentResultResult,
   type WaitForDependenciesPayload,
 } from "../../state-machines/contract.ts";
+import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
 import type { AgentSpec } from "../manifest/types.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import { boundedText } from "./bounded-text.ts";
 import type { ControlDeps } from "./deps.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
@@ -20,28 +22,71 @@ function agentsOf(record: TeamRunRecord): AgentSpec[] {
   return [record.team.spec.lead, ...record.team.spec.teammates];
 }
 
-type Verdict = { kind: "release" } | { kind: "fail"; cause: string } | { kind: "wait" };
+type Verdict =
+  | { kind: "release" }
+  | { kind: "fail"; error: typeof DEPENDENCY_FAILED | typeof APPROVAL_DENIED; cause: string }
+  | { kind: "approval"; gate: string }
+  | { kind: "wait" };
 
-/** Whether an agent may start: all dependencies succeeded, one failed for good, or not yet. */
-export function dependencyVerdict(status: TeamStatus, dependsOn: string[]): Verdict {
+/**
+ * The stage gate an agent waits for in WaitForDependencies: its stage's gate, unless the agent
+ * holds it (then its own ApprovalGate state waits for it).
+ */
+function waitedGate(record: TeamRunRecord, agent: string): string | undefined {
+  const spec = record.team.spec;
+  return isStageGateHolder(spec, agent) ? undefined : stageGateOf(spec, agent);
+}
+
+/**
+ * Whether an agent may start: all dependencies succeeded (and its stage gate, if it waits for
+ * one, is approved), one failed for good or the gate was denied, the gate still has to be
+ * decided, or not yet. A denied gate fails at once: the stage never starts.
+ */
+export function dependencyVerdict(status: TeamStatus, dependsOn: string[], gate?: string): Verdict {
+  const decision = gate === undefined ? undefined : status.gates[gate];
+  if (decision?.state === "Denied") {
+    return {
+      kind: "fail",
+      error: APPROVAL_DENIED,
+      cause: `Gate ${gate} denied by ${decision.decidedBy ?? "unknown"}`,
+    };
+  }
   for (const dep of dependsOn) {
     const a = status.agents[dep];
     if (a && (a.phase === "Failed" || a.phase === "Stopped")) {
       const why = a.message ?? a.reason ?? a.phase;
       return {
         kind: "fail",
+        error: DEPENDENCY_FAILED,
         cause: `Dependency ${dep} ${a.phase === "Failed" ? "failed" : "was stopped"}: ${why}`,
       };
     }
   }
-  return dependsOn.every((dep) => status.agents[dep]?.phase === "Succeeded")
-    ? { kind: "release" }
-    : { kind: "wait" };
+  if (!dependsOn.every((dep) => status.agents[dep]?.phase === "Succeeded")) return { kind: "wait" };
+  if (gate !== undefined && decision?.state !== "Approved") return { kind: "approval", gate };
+  return { kind: "release" };
 }
 
 /** Takes the agent's token (exactly one caller gets it) and resumes its WaitForDependencies. */
 async function settle(deps: Deps, ref: TeamRunRef & { runId: string }, agent: string, verdict: Verdict) {
   if (verdict.kind === "wait") return false;
+  if (verdict.kind === "approval") {
+    // Upstream is done; the stage's gate holder asks the approvers. Show this agent waiting too.
+    await deps.store.updateStatus(ref, (status) => {
+      const a = status.agents[agent];
+      if (
+        !a ||
+        isTerminalTeamPhase(status.phase) ||
+        agentStep(a.phase, "PendingApproval") !== "PendingApproval"
+      )
+        return undefined;
+      if (a.phase === "PendingApproval" && a.pendingApproval === verdict.gate) return undefined;
+      a.phase = "PendingApproval";
+      a.pendingApproval = verdict.gate;
+      return status;
+    });
+    return false;
+  }
   const token = await deps.store.takeWaitToken(ref, agent);
   if (!token) return false;
   if (verdict.kind === "release") {
@@ -52,11 +97,11 @@ async function settle(deps: Deps, ref: TeamRunRef & { runId: string }, agent: st
       normalEvent("DependenciesMet", `All dependencies of ${agent} succeeded.`, { agent }),
     );
   } else {
-    await deps.tokens.fail(token, DEPENDENCY_FAILED, verdict.cause);
+    await deps.tokens.fail(token, verdict.error, verdict.cause);
     await recordEvent(
       deps,
       ref,
-      warningEvent(DEPENDENCY_FAILED, `${agent} will not run. ${verdict.cause}`, { agent }),
+      warningEvent(verdict.error, `${agent} will not run. ${verdict.cause}`, { agent }),
     );
   }
   return true;
@@ -77,7 +122,12 @@ export async function waitForDependencies(deps: Deps, payload: WaitForDependenci
     return status;
   });
   const record = await deps.store.putWaitToken(ref, payload.agentName, payload.taskToken);
-  await settle(deps, ref, payload.agentName, dependencyVerdict(record.status, payload.dependsOn));
+  await settle(
+    deps,
+    ref,
+    payload.agentName,
+    dependencyVerdict(record.status, payload.dependsOn, waitedGate(record, payload.agentName)),
+  );
 }
 
 function failureOf(payload: RecordAgentResultPayload): { failed: boolean; error?: string; reason: string } {
@@ -86,7 +136,8 @@ function failureOf(payload: RecordAgentResultPayload): { failed: boolean; error?
   return {
     failed: true,
     error: error.Error,
-    reason: error.Cause ? `${error.Error}: ${error.Cause}` : error.Error,
+    // Returned into the execution's state (each Map result): bounded, see bounded-text.ts.
+    reason: boundedText(error.Cause ? `${error.Error}: ${error.Cause}` : error.Error),
   };
 }
 
@@ -184,9 +235,39 @@ export async function releaseDependants(
   finished: string,
 ): Promise<void> {
   const record = await deps.store.getRun(ref);
-  const dependants = agentsOf(record).filter((a) => a.dependsOn.includes(finished));
-  for (const dependant of dependants) {
-    if (!record.tokens.waits[dependant.name]) continue;
-    await settle(deps, ref, dependant.name, dependencyVerdict(record.status, dependant.dependsOn));
+  const spec = record.team.spec;
+  const dependants = agentsOf(record).filter((a) => effectiveDependsOn(spec, a).includes(finished));
+  await settleWaiters(deps, ref, record, dependants);
+}
+
+/**
+ * A stage gate was decided: settles the stage's teammates that wait for it in
+ * WaitForDependencies (the holder's ApprovalGate token is resumed by the decision itself).
+ */
+export async function releaseGateWaiters(
+  deps: Deps,
+  ref: TeamRunRef & { runId: string },
+  gate: string,
+): Promise<void> {
+  const record = await deps.store.getRun(ref);
+  const waiters = agentsOf(record).filter((a) => waitedGate(record, a.name) === gate);
+  await settleWaiters(deps, ref, record, waiters);
+}
+
+async function settleWaiters(
+  deps: Deps,
+  ref: TeamRunRef & { runId: string },
+  record: TeamRunRecord,
+  agents: AgentSpec[],
+): Promise<void> {
+  const spec = record.team.spec;
+  for (const agent of agents) {
+    if (!record.tokens.waits[agent.name]) continue;
+    const verdict = dependencyVerdict(
+      record.status,
+      effectiveDependsOn(spec, agent),
+      waitedGate(record, agent.name),
+    );
+    await settle(deps, ref, agent.name, verdict);
   }
 }

@@ -4,6 +4,7 @@ import type { ExecutionStarter, ExecutionStopper, TaskTokenResolver } from "./ex
 import type { MetricSink } from "./metric-names.ts";
 import type { GateNotifier } from "./notifications.ts";
 import type { RunIndex } from "./run-index.ts";
+import type { RunJobs } from "./run-jobs.ts";
 import type { RunManifestWriter } from "./run-manifest.ts";
 import type { RunWorkspaces } from "./run-workspace.ts";
 import type { TeamFilesReader } from "./team-files.ts";
@@ -27,6 +28,8 @@ export interface ControlDeps {
   tokens: TaskTokenResolver;
   notifier: GateNotifier;
   workspaces: RunWorkspaces;
+  /** EKS: the runner Jobs a run left, deleted when it ends. */
+  runJobs?: RunJobs;
   deadlines: DeadlineScheduler;
   runManifests: RunManifestWriter;
   teamFiles: TeamFilesReader;

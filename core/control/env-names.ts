@@ -22,6 +22,13 @@ export const ENV = {
   runnerMemory: "SQUADRON_RUNNER_MEMORY_MIB",
   /** Where the api function mounts the runs' root (read-only): `<mount>/<runId>` is a run's team dir. */
   runsMount: "SQUADRON_RUNS_MOUNT",
+  /** EKS: where Prepare mounts the runs' root as root, to create each run's own directory. */
+  runDirectories: "SQUADRON_RUN_DIRECTORIES_MOUNT",
+  /** EKS: the cluster, API endpoint, CA (base64) and namespace where a run's ending deletes its Jobs. */
+  eksCluster: "SQUADRON_EKS_CLUSTER",
+  eksEndpoint: "SQUADRON_EKS_ENDPOINT",
+  eksCertificateAuthority: "SQUADRON_EKS_CERTIFICATE_AUTHORITY",
+  eksNamespace: "SQUADRON_EKS_NAMESPACE",
   /** EventBridge Scheduler: the deadline function, the role Scheduler assumes, the schedule group. */
   deadlineTarget: "SQUADRON_DEADLINE_FUNCTION_ARN",
   deadlineRole: "SQUADRON_SCHEDULER_ROLE_ARN",
@@ -49,10 +56,10 @@ export type EnvName = (typeof ENV)[EnvKey];
 
 /**
  * When a function must have a variable set: in every deployment, only when runners run on ECS
- * (per-run access points and task definitions), only when Slack approvals are on; `optional` is
- * read when present and has a working default.
+ * (per-run access points and task definitions) or on EKS (per-run directories), only when Slack
+ * approvals are on; `optional` is read when present and has a working default.
  */
-export type EnvCondition = "always" | "ecs" | "slack" | "optional";
+export type EnvCondition = "always" | "ecs" | "eks" | "slack" | "optional";
 
 /** The variables a dependency (or a whole handler) reads, by key of {@link ENV}. */
 export type EnvNeeds = Partial<Record<EnvKey, EnvCondition>>;
@@ -76,7 +83,7 @@ export function mergeNeeds(...all: EnvNeeds[]): EnvNeeds {
   return out;
 }
 
-const CONDITION_ORDER: Record<EnvCondition, number> = { always: 0, ecs: 1, slack: 1, optional: 2 };
+const CONDITION_ORDER: Record<EnvCondition, number> = { always: 0, ecs: 1, eks: 1, slack: 1, optional: 2 };
 
 /** The names a function with these needs must have set in this deployment. */
 export function requiredNames(needs: EnvNeeds, deployment: DeploymentShape): EnvName[] {
@@ -85,6 +92,7 @@ export function requiredNames(needs: EnvNeeds, deployment: DeploymentShape): Env
       ([, condition]) =>
         condition === "always" ||
         (condition === "ecs" && deployment.compute === "ecs") ||
+        (condition === "eks" && deployment.compute === "eks") ||
         (condition === "slack" && deployment.slack),
     )
     .map(([key]) => ENV[key]);

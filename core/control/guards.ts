@@ -4,7 +4,7 @@ import { isTerminalTeamPhase } from "../status/phases.ts";
 import { warningEvent } from "../status/status.ts";
 import { RUN_SK, runFromItem, type TeamRunRef, usageTotalAttr } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
-import { announceEnd, finishRun, releaseRunResources, stopRun } from "./lifecycle.ts";
+import { announceEnd, type CleanupFailureSink, finishRun, releaseOrWarn, stopRun } from "./lifecycle.ts";
 import { METRIC, TEAM_DIMENSION } from "./metric-names.ts";
 import { recordEvent } from "./team-runs.ts";
 
@@ -108,8 +108,9 @@ export interface ExecutionStatusDetail {
  * outside, timed out) or Cleanup could not write: terminal phase, resources released.
  */
 export async function onExecutionStatus(
-  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "notifier" | "logger">,
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
   detail: ExecutionStatusDetail,
+  sink?: CleanupFailureSink,
 ): Promise<string | undefined> {
   if (detail.status === "RUNNING" || detail.status === "PENDING_REDRIVE") return undefined;
   const ref = await deps.runs.resolve(detail.name);
@@ -132,11 +133,7 @@ export async function onExecutionStatus(
     const { record, claimed } = await finishRun(deps, ref, target[0], target[1], target[2]);
     if (claimed) await announceEnd(deps, record);
   }
-  try {
-    await releaseRunResources(deps, detail.name);
-  } catch (error) {
-    deps.logger?.error("could not release run resources", { error: (error as Error).message });
-  }
+  await releaseOrWarn(deps, { ...ref, runId: detail.name }, sink);
   return (await deps.store.getRun(ref)).status.phase;
 }
 

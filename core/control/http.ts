@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { pathParamIssues } from "./path-params.ts";
 
 /** An API error the client caused or should know about; rendered as `{"error", "issues"?}`. */
 export class HttpError extends Error {
@@ -101,7 +102,7 @@ export function errorResponse(error: HttpError): HttpResponse {
 }
 
 function lowerHeaders(event: APIGatewayProxyEvent): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
   return out;
 }
@@ -159,7 +160,8 @@ export class Router {
       const allowed = [...new Set(matching.map((m) => m.route.method))].join(", ");
       throw new HttpError(405, `method ${method} is not allowed on ${path}`, undefined, { allowed });
     }
-    const params: Record<string, string> = {};
+    // Null prototype: a parameter is looked up by name, and no name may reach Object.prototype.
+    const params: Record<string, string> = Object.create(null);
     for (const [i, name] of found.route.names.entries()) {
       const raw = found.match?.[i + 1] ?? "";
       try {
@@ -175,7 +177,7 @@ export class Router {
         : event.isBase64Encoded
           ? Buffer.from(event.body, "base64").toString("utf8")
           : event.body;
-    const query: Record<string, string> = {};
+    const query: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
     const principal = found.route.public
       ? { id: "anonymous", namespaces: [] }
@@ -184,6 +186,11 @@ export class Router {
             ? { event, headers }
             : { event, headers, namespace: params.namespace },
         );
+    // Checked after the caller is known (no token is always 401) and before any handler reads or stores.
+    const problems = pathParamIssues(params);
+    if (problems.length > 0) {
+      throw new HttpError(400, `invalid path: ${problems.map((p) => p.path).join(", ")}`, problems);
+    }
     return await found.route.handler({ method, path, params, query, headers, body, principal, event });
   }
 }

@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { documentClient } from "../store/document-client.ts";
 import { isConditionalCheckFailed } from "../store/errors.ts";
 import { TABLE_DEFINITION } from "../store/table-definition.ts";
 import { HttpError, type HttpResponse } from "./http.ts";
@@ -31,7 +32,7 @@ export class IdempotencyKeys {
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.doc = documentClient(client);
   }
 
   async run(
@@ -71,10 +72,9 @@ export class IdempotencyKeys {
     try {
       response = await create();
     } catch (error) {
-      // A refused request did not create anything: free the key so a corrected retry can use it.
-      if (error instanceof HttpError && error.status < 500) {
-        await this.release(key, fingerprint);
-      }
+      // Any failure frees the key: a refused request created nothing, and after a server error the
+      // caller must be able to retry with the same key instead of waiting for the 24 h expiry.
+      await this.release(key, fingerprint).catch(() => undefined);
       throw error;
     }
     await this.doc.send(

@@ -8,12 +8,15 @@ import type {
   PrepareResult,
 } from "../../state-machines/contract.ts";
 import { agentFargateSize, type FargateSize } from "../fargate-sizes.ts";
+import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 import type { TeamPhase } from "../status/phases.ts";
 import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import { boundedText } from "./bounded-text.ts";
+import type { CleanupFailureSink } from "./cleanup-failures.ts";
 import type { ControlDeps } from "./deps.ts";
 import { teamSteps } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
@@ -45,7 +48,7 @@ export function launchResources(
   };
 }
 
-/** Lead and teammates, dependencies first (validation guarantees there is no cycle). */
+/** Lead and teammates, dependencies (pipeline stages included) first; validation rules out cycles. */
 export function topologicalAgents(team: AgentTeam): AgentSpec[] {
   const all = [team.spec.lead, ...team.spec.teammates];
   const byName = new Map(all.map((a) => [a.name, a]));
@@ -54,7 +57,7 @@ export function topologicalAgents(team: AgentTeam): AgentSpec[] {
   const visit = (a: AgentSpec) => {
     if (seen.has(a.name)) return;
     seen.add(a.name);
-    for (const dep of a.dependsOn) {
+    for (const dep of effectiveDependsOn(team.spec, a)) {
       const d = byName.get(dep);
       if (d) visit(d);
     }
@@ -64,18 +67,30 @@ export function topologicalAgents(team: AgentTeam): AgentSpec[] {
   return out;
 }
 
+/**
+ * The per-agent Map items. In a pipeline an agent's dependencies are its upstream stages'
+ * teammates; a stage gate is held by the stage's first teammate (its ApprovalGate state asks and
+ * waits), while the stage's other teammates wait for the gate's decision in WaitForDependencies,
+ * which therefore runs for them even in a first stage with nothing upstream.
+ */
 export function agentItems(team: AgentTeam, runner: FargateSize = DEFAULT_RUNNER_SIZE): AgentItem[] {
   const gates = new Set(team.spec.lifecycle.approvalGates.map((g) => g.event));
-  return topologicalAgents(team).map((a) => ({
-    name: a.name,
-    role: a.role,
-    cli: a.cli,
-    dependsOn: a.dependsOn,
-    waitForDependencies: a.dependsOn.length > 0,
-    approvalGate: gates.has(`spawn-${a.name}`) ? `spawn-${a.name}` : null,
-    maxRestarts: a.role === "lead" ? 0 : team.spec.lifecycle.maxRestarts,
-    resources: launchResources(a, runner),
-  }));
+  return topologicalAgents(team).map((a) => {
+    const dependsOn = effectiveDependsOn(team.spec, a);
+    const stageGate = stageGateOf(team.spec, a.name);
+    const holder = isStageGateHolder(team.spec, a.name);
+    const spawnGate = gates.has(`spawn-${a.name}`) ? `spawn-${a.name}` : null;
+    return {
+      name: a.name,
+      role: a.role,
+      cli: a.cli,
+      dependsOn,
+      waitForDependencies: dependsOn.length > 0 || (stageGate !== undefined && !holder),
+      approvalGate: holder ? (stageGate as string) : spawnGate,
+      maxRestarts: a.role === "lead" ? 0 : team.spec.lifecycle.maxRestarts,
+      resources: launchResources(a, runner),
+    };
+  });
 }
 
 /**
@@ -178,14 +193,53 @@ export async function finishRun(
   return { record, claimed };
 }
 
-/** Releases the run's AWS resources and its deadline timer; safe to call again. */
+/**
+ * Releases the run's resources; a failure is not swallowed into a log line: it becomes a Warning
+ * event on the team (`squadron describe` shows it), the caller's metric (alarmed in infra), and
+ * an error log. A leaked access point counts against the file system's access point quota, after
+ * which no run can start, so it must reach an operator. Returns whether everything was released.
+ */
+export async function releaseOrWarn(
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "logger" | "runJobs">,
+  ref: TeamRunRef & { runId: string },
+  sink?: CleanupFailureSink,
+): Promise<boolean> {
+  try {
+    await releaseRunResources(deps, ref.runId);
+    return true;
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    deps.logger?.error("could not release run resources", { error: message });
+    sink?.resourceCleanupFailed();
+    try {
+      await recordEvent(
+        deps,
+        ref,
+        warningEvent(
+          "ResourceCleanupFailed",
+          `The run's access point, task definition or deadline could not be released: ${boundedText(message, 512)}`,
+        ),
+      );
+    } catch (eventError) {
+      deps.logger?.error("could not record the cleanup failure", { error: (eventError as Error).message });
+    }
+    return false;
+  }
+}
+
+export type { CleanupFailureSink };
+
+/** Releases the run's AWS resources, its deadline timer and (EKS) its Jobs; safe to call again. */
 export async function releaseRunResources(
-  deps: Pick<ControlDeps, "runs" | "workspaces" | "deadlines" | "logger">,
+  deps: Pick<ControlDeps, "runs" | "workspaces" | "deadlines" | "logger" | "runJobs">,
   runId: string,
 ): Promise<void> {
   await deps.deadlines.disarm(runId);
   const { workspace } = await deps.runs.details(runId);
   if (workspace) await deps.workspaces.delete(workspace);
+  // A Job still running would keep its agent working (and spending) after the run ended.
+  const deleted = await deps.runJobs?.deleteRunJobs(runId);
+  if (deleted) deps.logger?.info("deleted the run's Jobs left on the cluster", { runId, jobs: deleted });
 }
 
 /**
@@ -215,8 +269,9 @@ export function completionMessage(team: AgentTeam, outputs: DeliverOutputsResult
 
 /** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
 export async function cleanupRun(
-  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "notifier" | "logger">,
+  deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
   payload: CleanupPayload,
+  sink?: CleanupFailureSink,
 ): Promise<CleanupResult> {
   const ref = { namespace: payload.namespace, name: payload.teamName };
   const failed = payload.failure !== undefined;
@@ -230,11 +285,7 @@ export async function cleanupRun(
         payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed.",
       )
     : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
-  try {
-    await releaseRunResources(deps, payload.runId);
-  } catch (error) {
-    deps.logger?.error("could not release run resources", { error: (error as Error).message });
-  }
+  await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
   if (!isTerminalTeamPhase(before.status.phase)) {
     await announceEnd(deps, record);
   }

@@ -39,6 +39,11 @@ export const METRIC = {
   apiServerErrors: "ApiServerErrors",
   /** outputs: files a cowork run delivered. */
   outputFilesDelivered: "OutputFilesDelivered",
+  /**
+   * cleanup, events: a run whose access point, task-definition revision or deadline could not be
+   * released (core/control/cleanup-failures.ts; alarmed by infra/constructs/cleanup-alarm.ts).
+   */
+  resourceCleanupFailures: "RunResourceCleanupFailures",
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

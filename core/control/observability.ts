@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRICS_NAMESPACE, type MetricSink } from "./metric-names.ts";
+import type { CleanupFailureSink } from "./cleanup-failures.ts";
+import { METRIC, METRICS_NAMESPACE, type MetricSink } from "./metric-names.ts";
 
 /**
  * Powertools Logger/Metrics for a control-plane function, created once per container. Keys such
@@ -62,6 +63,16 @@ export async function instrumented<T>(
     if (t.metrics.hasStoredMetrics()) t.metrics.publishStoredMetrics();
     t.logger.removeKeys(Object.keys(defined));
   }
+}
+
+/**
+ * Counts a run whose resources could not be released (RunResourceCleanupFailures, alarmed by
+ * infra/constructs/cleanup-alarm.ts), with Powertools' `service` dimension like every metric.
+ */
+export function cleanupFailureMetric(t: Telemetry): CleanupFailureSink {
+  return {
+    resourceCleanupFailed: () => t.metrics.addMetric(METRIC.resourceCleanupFailures, MetricUnit.Count, 1),
+  };
 }
 
 export { MetricUnit };

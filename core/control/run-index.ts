@@ -1,5 +1,12 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { documentClient } from "../store/document-client.ts";
 import type { TeamRunRef } from "../store/items.ts";
 import { TABLE_DEFINITION } from "../store/table-definition.ts";
 import type { RunWorkspace } from "./run-workspace.ts";
@@ -27,7 +34,7 @@ export class RunIndex {
     client: DynamoDBClient,
     private readonly tableName: string,
   ) {
-    this.doc = DynamoDBDocumentClient.from(client);
+    this.doc = documentClient(client);
   }
 
   async put(runId: string, ref: TeamRunRef): Promise<void> {
@@ -41,6 +48,22 @@ export class RunIndex {
           namespace: ref.namespace,
           name: ref.name,
         },
+      }),
+    );
+  }
+
+  /**
+   * Removes the pointer of a run that was never stored (its create failed), so no `RUNID#` item
+   * outlives a refused request. Only a pointer to `ref` is removed.
+   */
+  async remove(runId: string, ref: TeamRunRef): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [PK]: `RUNID#${runId}`, [SK]: "RUNREF" },
+        ConditionExpression: "#ns = :ns AND #name = :name",
+        ExpressionAttributeNames: { "#ns": "namespace", "#name": "name" },
+        ExpressionAttributeValues: { ":ns": ref.namespace, ":name": ref.name },
       }),
     );
   }

@@ -11,6 +11,7 @@ import {
   OUTPUTS_NOT_DELIVERED,
 } from "../../state-machines/contract.ts";
 import { runOutputPrefix } from "../bucket-layout.ts";
+import { assertConfinedDir, ConfinementError } from "../confined-fs.ts";
 import type { AgentTeam } from "../manifest/types.ts";
 import { normalEvent } from "../status/status.ts";
 import type { ControlDeps } from "./deps.ts";
@@ -64,9 +65,22 @@ export async function deliverRunOutputs(
   const outputDir = resolveMountPath(layout, mountPath);
   const location = outputLocation(team, payload.runId);
   const target = deps.objects.describe(location);
+  // The agents shaped everything below the run's directory: the output directory must be a real
+  // directory of this run at every component (`output -> ../../<other run>` is refused), and each
+  // file is opened confined to the run's directory.
+  try {
+    await assertConfinedDir(layout.runDir, outputDir);
+  } catch (error) {
+    if (error instanceof ConfinementError) {
+      throw new OutputsNotDelivered(
+        `The outputs in ${mountPath} were not delivered: ${error.message} (runs/${payload.runId}${outputDir.slice(layout.runDir.length)} must be a directory of the run, not a link).`,
+      );
+    }
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
   let files: string[];
   try {
-    files = await deps.objects.upload(outputDir, location);
+    files = await deps.objects.upload(outputDir, location, { root: layout.runDir });
   } catch (error) {
     const reason = (error as Error).message || (error as Error).name;
     throw new OutputsNotDelivered(

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { chmod, chown, lstat, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import {
   DeleteTaskDefinitionsCommand,
   DeregisterTaskDefinitionCommand,
@@ -17,6 +19,7 @@ import {
 } from "@aws-sdk/client-efs";
 import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
 import type { AgentTeam } from "../manifest/types.ts";
+import { RUN_TAGS } from "./run-tags.ts";
 import { runnerSecrets, teamSecretArn } from "./team-secrets.ts";
 
 /**
@@ -87,9 +90,9 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
     const uid = posixUidFor(run.runId);
     const root = `${this.options.runsRoot ?? "/runs"}/${run.runId}`;
     const tags = [
-      { Key: "squadron:run-id", Value: run.runId },
-      { Key: "squadron:namespace", Value: run.namespace },
-      { Key: "squadron:team", Value: run.teamName },
+      { Key: RUN_TAGS.runId, Value: run.runId },
+      { Key: RUN_TAGS.namespace, Value: run.namespace },
+      { Key: RUN_TAGS.team, Value: run.teamName },
     ];
     const ap = await this.efs.send(
       new CreateAccessPointCommand({
@@ -98,7 +101,13 @@ export class EfsEcsRunWorkspaces implements RunWorkspaces {
         FileSystemId: this.options.fileSystemId,
         PosixUser: { Uid: uid, Gid: uid },
         RootDirectory: { Path: root, CreationInfo: { OwnerUid: uid, OwnerGid: uid, Permissions: "0750" } },
-        Tags: [{ Key: "Name", Value: `squadron-${run.runId}` }, ...tags],
+        // squadron:fileSystem is what Cleanup's DeleteAccessPoint is conditioned on (infra
+        // orchestration.ts), and what Prepare's CreateAccessPoint must carry.
+        Tags: [
+          { Key: "Name", Value: `squadron-${run.runId}` },
+          { Key: RUN_TAGS.fileSystem, Value: this.options.fileSystemId },
+          ...tags,
+        ],
       }),
     );
     const accessPointId = ap.AccessPointId as string;
@@ -217,7 +226,38 @@ async function withTeamSecrets(
   );
 }
 
-/** Local mode and EKS: the run's directory stands in for the access point. */
+/**
+ * EKS: the Jobs mount `runs/<runId>` of one shared volume (eks:runJob cannot create a volume per
+ * run), so the run's directory must exist before them, owned by the run's uid with mode 0700:
+ * otherwise kubelet creates it as root 0755, where the run's non-root uid cannot write and every
+ * other run's uid can read. Prepare creates it through a mount of the runs' root as root.
+ */
+export class PosixRunDirectories implements RunWorkspaces {
+  /** @param runsRoot where the runs' root (`/runs` of the file system) is mounted. */
+  constructor(private readonly runsRoot: string) {}
+
+  async create(run: Pick<RunWorkspaceRequest, "runId">): Promise<RunWorkspace> {
+    const uid = posixUidFor(run.runId);
+    const dir = join(this.runsRoot, run.runId);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // A retried Prepare finds its own directory; anything else there is not one to hand over.
+      const existing = await lstat(dir);
+      if (!existing.isDirectory()) throw new Error(`${dir} exists and is not a directory`);
+    }
+    await chown(dir, uid, uid);
+    // mkdir's mode is filtered by the umask; the run's directory is its uid's alone.
+    await chmod(dir, 0o700);
+    return { accessPointId: "", posixUid: uid, taskDefinitionArn: "" };
+  }
+
+  /** The directory stays, as on ECS: it is the run's history, read by the api's logs and files. */
+  async delete(): Promise<void> {}
+}
+
+/** Local mode: the run's directory stands in for the access point. */
 export class NoopRunWorkspaces implements RunWorkspaces {
   async create(run: Pick<RunWorkspaceRequest, "runId">): Promise<RunWorkspace> {
     return { accessPointId: "", posixUid: posixUidFor(run.runId), taskDefinitionArn: "" };

@@ -7,7 +7,11 @@ import { verifySlackSignature } from "./slack-signature.ts";
 
 export interface SlackInteractivityOptions {
   signingSecret: () => Promise<string>;
-  /** Slack user ids allowed when a gate lists no approvers of its own. Empty: nobody. */
+  /**
+   * Slack user ids allowed when a gate lists no approvers of its own. Empty: nobody. An entry is a
+   * user id (`U0123`) or a workspace and user id (`T0456/U0123`), which also requires the click to
+   * come from that workspace. Display names are never matched: the user chooses them.
+   */
   defaultApprovers: string[];
   nowSeconds?: () => number;
 }
@@ -55,7 +59,8 @@ export async function handleSlackInteraction(
     if (error instanceof SlackPayloadError) return reply(400, error.message);
     throw error;
   }
-  const who = decision.user.name ? `${decision.user.name} (${decision.user.id})` : decision.user.id;
+  // The id first: it is what was authorized; the name is the user's own choice, shown for people.
+  const who = decision.user.name ? `${decision.user.id} (${decision.user.name})` : decision.user.id;
   try {
     const result = await decideGate(deps, {
       ref: { namespace: decision.gate.namespace, name: decision.gate.team },
@@ -64,10 +69,7 @@ export async function handleSlackInteraction(
       decidedBy: who,
       allowed: (spec) => {
         const list = spec.approvers.length > 0 ? spec.approvers : options.defaultApprovers;
-        return (
-          list.includes(decision.user.id) ||
-          (decision.user.name !== undefined && list.includes(decision.user.name))
-        );
+        return list.some((entry) => approverMatches(entry, decision.user));
       },
     });
     if (!result.changed) {
@@ -82,4 +84,11 @@ export async function handleSlackInteraction(
     if (error instanceof NotFoundError) return reply(200, error.message);
     throw error;
   }
+}
+
+/** An allow-list entry `U…` matches the user id; `T…/U…` matches the workspace id and user id. */
+export function approverMatches(entry: string, user: { id: string; teamId?: string }): boolean {
+  const slash = entry.indexOf("/");
+  if (slash === -1) return entry === user.id;
+  return entry.slice(0, slash) === user.teamId && entry.slice(slash + 1) === user.id;
 }

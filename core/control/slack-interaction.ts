@@ -4,6 +4,9 @@
  * the store.
  */
 
+import { isDnsLabel } from "../manifest/fields.ts";
+import { MAX_OTHER_PARAM_CHARS } from "./path-params.ts";
+
 export const APPROVE_ACTION_ID = "squadron_approve";
 export const DENY_ACTION_ID = "squadron_deny";
 
@@ -17,7 +20,11 @@ export interface GateRef {
 export interface SlackDecision {
   decision: "approve" | "deny";
   gate: GateRef;
-  user: { id: string; name?: string };
+  /**
+   * Who clicked: `id` and `teamId` are Slack's and cannot be chosen by the user; `name` is a
+   * display name the user controls, recorded for people to read but never used to authorize.
+   */
+  user: { id: string; teamId?: string; name?: string };
   channelId?: string;
   messageTs?: string;
   responseUrl?: string;
@@ -42,18 +49,27 @@ export function decodeGateRef(value: string): GateRef {
   if (!o || typeof o.n !== "string" || typeof o.t !== "string" || typeof o.g !== "string") {
     throw new SlackPayloadError("button value is not a gate reference");
   }
+  // A reference Squadron wrote names a namespace, a team (DNS-1123 labels) and a gate: anything
+  // else is forged and must not reach the store (a 5,000-character key would fail there with a 5xx).
+  if (!isDnsLabel(o.n) || !isDnsLabel(o.t) || o.g.length === 0 || o.g.length > MAX_OTHER_PARAM_CHARS) {
+    throw new SlackPayloadError("button value is not a gate reference");
+  }
   return { namespace: o.n, team: o.t, gate: o.g };
 }
 
 interface BlockActionsPayload {
   type?: unknown;
-  user?: { id?: unknown; username?: unknown; name?: unknown };
+  user?: { id?: unknown; username?: unknown; name?: unknown; team_id?: unknown };
+  team?: { id?: unknown };
   channel?: { id?: unknown };
   container?: { channel_id?: unknown; message_ts?: unknown };
   message?: { ts?: unknown };
   response_url?: unknown;
   actions?: Array<{ action_id?: unknown; value?: unknown }>;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -72,11 +88,13 @@ export function parseSlackInteraction(rawBody: string): SlackDecision {
   if (payload.type !== "block_actions") {
     throw new SlackPayloadError(`unsupported interaction type ${JSON.stringify(payload.type)}`);
   }
-  const userId = str(payload.user?.id);
+  const user = isObject(payload.user) ? payload.user : {};
+  const userId = str(user.id);
   if (!userId) throw new SlackPayloadError("payload has no user id");
-  const action = payload.actions?.find(
-    (a) => a.action_id === APPROVE_ACTION_ID || a.action_id === DENY_ACTION_ID,
-  );
+  if (!Array.isArray(payload.actions)) throw new SlackPayloadError("payload actions is not a list");
+  const action = (payload.actions as unknown[])
+    .filter(isObject)
+    .find((a) => a.action_id === APPROVE_ACTION_ID || a.action_id === DENY_ACTION_ID);
   if (!action) throw new SlackPayloadError("payload has no approve or deny action");
   const value = str(action.value);
   if (!value) throw new SlackPayloadError("the action has no value");
@@ -85,11 +103,17 @@ export function parseSlackInteraction(rawBody: string): SlackDecision {
     gate: decodeGateRef(value),
     user: { id: userId },
   };
-  const name = str(payload.user?.username) ?? str(payload.user?.name);
-  if (name) decision.user.name = name;
-  const channelId = str(payload.channel?.id) ?? str(payload.container?.channel_id);
+  // Slack's block_actions payload carries the workspace as team.id and, for the user, team_id.
+  const teamId = str(isObject(payload.team) ? payload.team.id : undefined) ?? str(user.team_id);
+  if (teamId) decision.user.teamId = teamId;
+  const name = str(user.username) ?? str(user.name);
+  if (name) decision.user.name = name.slice(0, 100);
+  const channel = isObject(payload.channel) ? payload.channel : {};
+  const container = isObject(payload.container) ? payload.container : {};
+  const message = isObject(payload.message) ? payload.message : {};
+  const channelId = str(channel.id) ?? str(container.channel_id);
   if (channelId) decision.channelId = channelId;
-  const messageTs = str(payload.container?.message_ts) ?? str(payload.message?.ts);
+  const messageTs = str(container.message_ts) ?? str(message.ts);
   if (messageTs) decision.messageTs = messageTs;
   const responseUrl = str(payload.response_url);
   if (responseUrl) decision.responseUrl = responseUrl;

@@ -1,8 +1,9 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { RUNNER_CONTAINER_NAME } from "../../state-machines/contract.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
 import { warningEvent } from "../status/status.ts";
+import { documentClient } from "../store/document-client.ts";
 import { isConditionalCheckFailed } from "../store/errors.ts";
 import { TABLE_DEFINITION } from "../store/table-definition.ts";
 import type { ControlDeps } from "./deps.ts";
@@ -111,7 +112,7 @@ export class DynamoOnceClaims implements OnceClaims {
     private readonly ttlDays = 30,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.doc = DynamoDBDocumentClient.from(client);
+    this.doc = documentClient(client);
   }
 
   async claim(key: string): Promise<boolean> {

@@ -1,7 +1,7 @@
-import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { FilteredLogEvent, FilterLogEventsCommandInput } from "@aws-sdk/client-cloudwatch-logs";
 import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { openConfinedFile } from "../confined-fs.ts";
 import { InvalidPageTokenError } from "../store/errors.ts";
 
 /** One line of runner output, as `GET .../teams/{name}/logs` returns it. */
@@ -117,13 +117,20 @@ export class DirectoryTeamLogs implements TeamLogsReader {
 
   private async agentLines(runId: string, agent: string): Promise<LogLine[]> {
     assertSafe("agent", agent);
-    const file = join(this.logsDir, runId, `${agent}.log`);
+    // Confined to the run's log directory: a log file replaced by a link is not followed.
+    let handle: Awaited<ReturnType<typeof openConfinedFile>>;
     try {
-      const [text, info] = await Promise.all([readFile(file, "utf8"), stat(file)]);
-      return parseLogText(agent, text, info.mtime);
+      handle = await openConfinedFile(join(this.logsDir, runId), `${agent}.log`);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
+    }
+    if (!handle) return [];
+    try {
+      const [text, info] = await Promise.all([handle.readFile("utf8"), handle.stat()]);
+      return parseLogText(agent, text, info.mtime);
+    } finally {
+      await handle.close();
     }
   }
 

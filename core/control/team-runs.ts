@@ -1,8 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { effectiveDependsOn } from "../manifest/pipeline.ts";
 import type { AgentTeam } from "../manifest/types.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
+import { pipelineStatus } from "../status/pipeline-status.ts";
 import { normalEvent, readyLabel } from "../status/status.ts";
 import type { TeamEvent, TeamStatus } from "../status/types.ts";
+import { NotFoundError } from "../store/errors.ts";
 import type { EventRecord, TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
 
@@ -30,16 +33,44 @@ export async function recordEvent(
 
 /**
  * Stores a validated team as a new run and starts its execution (name = run id). The run-id
- * pointer is written first so the execution's Lambdas can always find the run.
+ * pointer is written first so the execution's Lambdas can always find the run; when the run is
+ * not stored (the name is taken, the manifest too large) the pointer is removed again. A
+ * transaction would do both at once, but local mode's embedded store (dynalite) has no
+ * TransactWriteItems.
  */
 export async function createTeamRun(
-  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger">,
+  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger"> & Partial<Pick<ControlDeps, "stopper">>,
   team: AgentTeam,
 ): Promise<TeamRunRecord> {
   const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+  // A delete that arrives while this create is in flight answers 409 "being created" (not 404).
+  await deps.store.markCreating(ref);
+  try {
+    return await createMarkedTeamRun(deps, team, ref);
+  } finally {
+    await deps.store.clearCreating(ref).catch(() => undefined);
+  }
+}
+
+async function createMarkedTeamRun(
+  deps: Pick<ControlDeps, "store" | "runs" | "starter" | "logger"> & Partial<Pick<ControlDeps, "stopper">>,
+  team: AgentTeam,
+  ref: TeamRunRef,
+): Promise<TeamRunRecord> {
   const runId = newRunId(ref.name);
   await deps.runs.put(runId, ref);
-  const record = await deps.store.createRun(team, { runId });
+  let record: TeamRunRecord;
+  try {
+    record = await deps.store.createRun(team, { runId });
+  } catch (error) {
+    await deps.runs.remove(runId, ref).catch((cleanup: Error) => {
+      deps.logger?.warn("could not remove the pointer of a run that was not created", {
+        runId,
+        error: cleanup.message,
+      });
+    });
+    throw error;
+  }
   await recordEvent(deps, refOf(record), normalEvent("Created", `Team run ${runId} created.`));
   try {
     const { executionArn } = await deps.starter.start({
@@ -47,10 +78,19 @@ export async function createTeamRun(
       namespace: ref.namespace,
       teamName: ref.name,
     });
-    return await deps.store.updateStatus(ref, (status) => {
+    const started = await deps.store.updateStatus(ref, (status) => {
       status.executionArn ??= executionArn;
       return status;
     });
+    // Cancelled between the store write and the start (a racing delete found no execution to
+    // stop): stop the execution now, so a cancelled team never runs on.
+    if (isTerminalTeamPhase(started.status.phase) && deps.stopper) {
+      await deps.stopper.stop(executionArn, {
+        error: "Cancelled",
+        cause: started.status.message ?? "Cancelled.",
+      });
+    }
+    return started;
   } catch (error) {
     const message = `Could not start the execution: ${(error as Error).message}`;
     await deps.store.updateStatus(ref, (status) => {
@@ -77,7 +117,12 @@ export async function cancelTeamRun(
   ref: TeamRunRef,
   by: string,
 ): Promise<TeamRunRecord> {
-  const current = await deps.store.getRun(ref);
+  const current = await deps.store.getRun(ref).catch(async (error) => {
+    if (error instanceof NotFoundError && (await deps.store.isCreating(ref))) {
+      throw new BeingCreatedError(ref);
+    }
+    throw error;
+  });
   if (isTerminalTeamPhase(current.status.phase)) return current;
   const message = `Cancelled by ${by}.`;
   const record = await deps.store.cancelRun(ref, message);
@@ -150,7 +195,8 @@ function agentView(record: TeamRunRecord, status: TeamStatus, name: string): Age
     },
     startedAt: a?.startedAt ?? null,
     finishedAt: a?.finishedAt ?? null,
-    dependsOn: spec?.dependsOn ?? [],
+    // What the agent actually waits for: its dependsOn, or its upstream pipeline stages' teammates.
+    dependsOn: spec ? effectiveDependsOn(record.team.spec, spec) : [],
   };
 }
 
@@ -198,9 +244,20 @@ export function teamView(record: TeamRunRecord, events: EventRecord[], now = new
         },
       ]),
     ),
+    /** kagents' status.pipeline, or null without spec.pipeline. */
+    pipeline: pipelineStatus(record.team.spec, status),
     budgetWarned: status.budgetWarned,
+    apiVersion: record.team.apiVersion,
     events: events.map(({ runId: _r, ...e }) => e),
     spec: record.team.spec,
     metadata: record.team.metadata,
   };
+}
+
+/** A delete or cancel reached a team whose create is still in flight. API: 409, retry. */
+export class BeingCreatedError extends Error {
+  override name = "BeingCreatedError";
+  constructor(ref: TeamRunRef) {
+    super(`Team ${ref.namespace}/${ref.name} is being created; retry the request in a moment.`);
+  }
 }

@@ -12,7 +12,7 @@ const usage = z.strictObject({
   cacheReadTokens: z.number().int().nonnegative().optional(),
   cacheWriteTokens: z.number().int().nonnegative().optional(),
   /** What this usage cost; priced from the price table when absent. */
-  costUsd: z.number().nonnegative().optional(),
+  costUsd: z.number().nonnegative().max(1_000_000).optional(),
 });
 
 const waitTarget = z.union([
@@ -39,16 +39,32 @@ export const scriptStepSchema = z.union([
    */
   z.strictObject({
     waitFor: waitTarget,
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .max(30 * 24 * 3600 * 1000)
+      .optional(),
     as: z.string().min(1).optional(),
   }),
   /** Write a file relative to the working directory. */
   z.strictObject({ write: z.strictObject({ path: z.string().min(1), content: z.string() }) }),
-  /** Run a shell command in the working directory (e.g. `git commit`). */
+  /**
+   * Run a shell command in the working directory (e.g. `git commit`). A `{{reference}}` is
+   * substituted shell-quoted, so a value another agent wrote (a task subject) stays one word.
+   */
   z.strictObject({ exec: z.string().min(1), allowFailure: z.boolean().optional() }),
+  /** Run a program with these arguments, no shell (each `{{reference}}` stays inside its argument). */
+  z.strictObject({ run: z.array(z.string()).min(1), allowFailure: z.boolean().optional() }),
   /** Add model usage to what the turn reports. */
   z.strictObject({ usage }),
-  z.strictObject({ sleepMs: z.number().int().nonnegative() }),
+  z.strictObject({
+    sleepMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(24 * 3600 * 1000),
+  }),
   /** Say something: an assistant text message, and the turn's result text if it is the last. */
   z.strictObject({ say: z.string() }),
   /** End the turn with an error result (`error_during_execution`). */

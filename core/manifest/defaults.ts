@@ -16,5 +16,6 @@ export const DEFAULTS = {
   outputSize: "5Gi",
   mcpTransport: "http" as const,
   mcpAuthHeader: "Authorization",
+  stageFan: "parallel" as const,
   coordination: { taskAssignment: "lead-assigns", peerMessaging: true } satisfies CoordinationSpec,
 } as const;

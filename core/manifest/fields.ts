@@ -88,13 +88,37 @@ export const quantity = z.unknown().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/**
+ * The longest team timeout: 30 days. Step Functions Standard executions may last a year, but a
+ * deadline further away is a typo ("2400000000h" once reached Prepare as an invalid date), and a
+ * bound keeps every derived time a valid Date and DynamoDB number.
+ */
+export const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
+/** The largest budget in US dollars: far above any team's spend, far below DynamoDB's number limits. */
+export const MAX_BUDGET_USD = 100_000;
+
 export const duration = z
   .string()
+  .max(64, { error: "A duration is at most 64 characters." })
   .refine((value) => tryParseDuration(value) !== undefined, {
     error: (issue) => durationMessage(String(issue.input)),
     abort: true,
   })
-  .refine((value) => (tryParseDuration(value) ?? 0) > 0, { error: "The timeout must be longer than zero." });
+  .refine((value) => (tryParseDuration(value) ?? 0) > 0, {
+    error: "The timeout must be longer than zero.",
+    abort: true,
+  })
+  .refine((value) => (tryParseDuration(value) ?? 0) <= MAX_TIMEOUT_SECONDS, {
+    error: (issue) =>
+      `The timeout ${JSON.stringify(issue.input)} is longer than the most a team may run, 30 days ("720h").`,
+  });
+
+/** Seconds, whole, from 1 to {@link MAX_TIMEOUT_SECONDS}. */
+export const timeoutSeconds = z
+  .number()
+  .int()
+  .positive()
+  .max(MAX_TIMEOUT_SECONDS, { error: `timeoutSeconds is at most ${MAX_TIMEOUT_SECONDS} (30 days).` });
 
 const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/;
 
@@ -119,6 +143,14 @@ export const budget = z.unknown().transform((value, ctx) => {
       code: "custom",
       input: value,
       message: `The budget limit must be more than zero US dollars (found ${JSON.stringify(value)}).`,
+    });
+    return z.NEVER;
+  }
+  if (amount > MAX_BUDGET_USD) {
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message: `The budget limit ${JSON.stringify(value)} is more than the largest allowed, ${MAX_BUDGET_USD} US dollars.`,
     });
     return z.NEVER;
   }

@@ -5,6 +5,11 @@
  * the options they are given (a deployment's limits and defaults) are themselves invalid.
  */
 
+export {
+  type AnnotatedApproval,
+  APPROVAL_ANNOTATION_PREFIXES,
+  annotatedApprovals,
+} from "./approval-annotations.ts";
 export { DEFAULTS } from "./defaults.ts";
 export { formatDuration, parseDuration, tryParseDuration } from "./duration.ts";
 export { isDnsLabel } from "./fields.ts";
@@ -21,6 +26,14 @@ export {
   parseManifestDefaults,
 } from "./options.ts";
 export { type ParseResult, parseManifests, parseResource, parseTeam } from "./parse.ts";
+export {
+  allApprovalGates,
+  effectiveDependsOn,
+  STAGE_GATE_PREFIX,
+  stageGateEvent,
+  stageGateOf,
+  stagesInOrder,
+} from "./pipeline.ts";
 export { type OutputFormat, serializeResource, serializeResources } from "./serialize.ts";
 export { type TaskTeamOptions, teamFromTask } from "./task.ts";
 export * from "./types.ts";

@@ -8,7 +8,7 @@ export const TEMPLATE_ANNOTATION = "squadron.dev/template";
 
 /**
  * Instantiates a template with a run, following kagents' rules: the template supplies the
- * teammates, coordination and quality gates; the run supplies auth, lead, repository or
+ * teammates, their pipeline, coordination and quality gates; the run supplies auth, lead, repository or
  * workspace and observability; a run's lifecycle replaces the template's whole. The team is named
  * after the run. The result is validated as a team (a run's approval gate may name a teammate the
  * template lacks), and any problem is thrown as a ManifestError.
@@ -38,6 +38,7 @@ export function mergeTemplateRun(
       auth: spec.auth,
       lead: mergeLead(spec.lead, template.spec.lead),
       teammates: structuredClone(template.spec.teammates),
+      pipeline: structuredClone(template.spec.pipeline),
       coordination: structuredClone(template.spec.coordination),
       lifecycle: spec.lifecycle ?? structuredClone(template.spec.lifecycle),
       qualityGates: structuredClone(template.spec.qualityGates),

@@ -1,5 +1,6 @@
 import { DEFAULTS } from "./defaults.ts";
 import { tryParseDuration } from "./duration.ts";
+import { MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS } from "./fields.ts";
 
 /**
  * A deployment's own defaults for what a manifest leaves out. They replace kagents' defaults
@@ -20,6 +21,12 @@ export interface ManifestOptions {
   maxTeammates?: number;
   /** The deployment's defaults (see {@link ManifestDefaults}); checked by {@link resolveOptions}. */
   defaults?: ManifestDefaults;
+  /**
+   * The namespace a resource gets when its `metadata.namespace` is absent (the API's path
+   * namespace). Rules that depend on the namespace (the output prefix a team may deliver to) check
+   * against it, so a manifest cannot be validated for one namespace and stored in another.
+   */
+  namespace?: string;
 }
 
 export interface ResolvedDefaults {
@@ -32,6 +39,7 @@ export interface ResolvedOptions {
   maxPromptBytes: number;
   maxTeammates: number;
   defaults: ResolvedDefaults;
+  namespace?: string;
 }
 
 export const DEFAULT_MAX_PROMPT_BYTES = 32 * 1024;
@@ -59,6 +67,7 @@ export function resolveOptions(options: ManifestOptions = {}): ResolvedOptions {
     maxPromptBytes: options.maxPromptBytes ?? DEFAULT_MAX_PROMPT_BYTES,
     maxTeammates: options.maxTeammates ?? DEFAULT_MAX_TEAMMATES,
     defaults: resolveDefaults(options.defaults ?? {}, OPTION_LABELS),
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
   };
 }
 
@@ -123,7 +132,7 @@ function defaultsProblems(
   const resolved: ResolvedDefaults = {};
   if (timeout !== undefined) {
     const seconds = typeof timeout === "string" ? tryParseDuration(timeout) : undefined;
-    if (seconds === undefined || seconds <= 0) {
+    if (seconds === undefined || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS) {
       problems.push(
         `${labels.timeout}: ${describe(timeout)} is not a timeout; write a duration longer than zero such as "2h", "90m" or "1h30m" (without a default, teams get ${DEFAULTS.timeout}).`,
       );
@@ -133,7 +142,12 @@ function defaultsProblems(
     }
   }
   if (budgetLimit !== undefined) {
-    if (typeof budgetLimit !== "number" || !Number.isFinite(budgetLimit) || budgetLimit <= 0) {
+    if (
+      typeof budgetLimit !== "number" ||
+      !Number.isFinite(budgetLimit) ||
+      budgetLimit <= 0 ||
+      budgetLimit > MAX_BUDGET_USD
+    ) {
       problems.push(
         `${labels.budgetLimit}: ${describe(budgetLimit)} is not a budget; give a number of US dollars greater than zero such as 25.`,
       );

@@ -1,9 +1,10 @@
 import { BUCKET_AREAS, namespaceOutputArea } from "../bucket-layout.ts";
+import { approvalAnnotationEvent } from "./approval-annotations.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { findCycles } from "./graph.ts";
-import { error, type IssuePath, type PathIssue, warning } from "./issues.ts";
+import { error, type IssuePath, type PathIssue } from "./issues.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { KAGENTS_DEV_API_VERSION } from "./schema.ts";
+import { STAGE_GATE_PREFIX } from "./pipeline.ts";
 
 /**
  * Rules across fields. They read the raw input defensively (anything may have the wrong type:
@@ -25,22 +26,16 @@ interface NamedAgent {
 
 export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssue[] {
   const issues: PathIssue[] = [];
-  if (raw.apiVersion === KAGENTS_DEV_API_VERSION) {
-    issues.push(
-      warning(
-        ["apiVersion"],
-        `"${KAGENTS_DEV_API_VERSION}" is read as kagents' "claude.amcheste.io/v1alpha1".`,
-      ),
-    );
-  }
   const spec = asObject(raw.spec);
   if (raw.kind === "AgentTeam" || raw.kind === "AgentTeamTemplate" || raw.kind === "AgentTeamRun") {
-    checkBucketPrefixes(spec, namespaceOf(raw), issues);
+    checkBucketPrefixes(spec, namespaceOf(raw, options.namespace), issues);
   }
   switch (raw.kind) {
     case "AgentTeam":
       checkRepositoryOrWorkspace(spec, issues, true);
       checkAgents(spec, issues, options, true);
+      checkHarness(spec, issues);
+      checkApprovalAnnotations(raw, spec, issues);
       break;
     case "AgentTeamTemplate":
       checkAgents(spec, issues, options, false);
@@ -82,6 +77,13 @@ function checkRepositoryOrWorkspace(spec: Raw, issues: PathIssue[], hasMode: boo
     }
   }
 }
+
+/**
+ * Every dependsOn entry travels in the execution's state (Prepare's agent list), which Step
+ * Functions caps at 256 KiB with no Catch possible; test/state-machines/state-size.test.ts checks
+ * a 100-agent team at this limit stays well under it.
+ */
+export const MAX_DEPENDS_ON_ENTRIES = 1000;
 
 function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, hasLead: boolean): void {
   const teammates = asArray(spec.teammates);
@@ -144,6 +146,16 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
       edges.set(teammate.name, valid);
   });
 
+  const entries = [...edges.values()].reduce((n, deps) => n + deps.length, 0);
+  if (entries > MAX_DEPENDS_ON_ENTRIES) {
+    issues.push(
+      error(
+        ["spec", "teammates"],
+        `The teammates' dependsOn lists name ${entries} dependencies in all; at most ${MAX_DEPENDS_ON_ENTRIES} are allowed (each is carried in the run's Step Functions state, which is limited to 256 KiB).`,
+      ),
+    );
+  }
+
   for (const cycle of findCycles([...teammateIndex.keys()], edges)) {
     const first = teammateIndex.get(cycle[0]!)!;
     issues.push(
@@ -154,12 +166,196 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
     );
   }
 
-  checkApprovalGates(asObject(spec.lifecycle), teammateIndex, issues);
+  const { stages, gatedMembers } = checkPipeline(spec, teammateIndex, issues);
+  checkApprovalGates(asObject(spec.lifecycle), teammateIndex, issues, ["spec", "lifecycle"], stages);
+  checkSpawnGatesInGatedStages(asObject(spec.lifecycle), gatedMembers, issues);
 }
 
-function namespaceOf(raw: Raw): string {
+/**
+ * kagents v0.8's `spec.pipeline`: stage names unique DNS labels, each teammate in at most one
+ * stage, upstream stages that exist, no cycle, and no teammate `dependsOn` beside it (two
+ * orderings of the same teammates would contradict each other). Returns whether each valid stage
+ * requires approval, for the gate rules.
+ */
+function checkPipeline(
+  spec: Raw,
+  teammateIndex: ReadonlyMap<string, number>,
+  issues: PathIssue[],
+): { stages: Map<string, boolean>; gatedMembers: Map<string, string> } {
+  const stages = new Map<string, boolean>();
+  const gatedMembers = new Map<string, string>();
+  if (spec.pipeline === undefined || spec.pipeline === null) return { stages, gatedMembers };
+  const base = ["spec", "pipeline"];
+  asArray(spec.teammates).forEach((teammate, i) => {
+    const dependsOn = asObject(teammate).dependsOn;
+    if (Array.isArray(dependsOn) && dependsOn.length > 0) {
+      issues.push(
+        error(
+          ["spec", "teammates", i, "dependsOn"],
+          "spec.pipeline and spec.teammates[].dependsOn are mutually exclusive: order teammates with pipeline stages or with dependsOn, not both.",
+        ),
+      );
+    }
+  });
+  const rawStages = asArray(asObject(spec.pipeline).stages);
+  const stageIndex = new Map<string, number>();
+  rawStages.forEach((stage, i) => {
+    const name = asObject(stage).name;
+    if (typeof name !== "string") return;
+    const earlier = stageIndex.get(name);
+    if (earlier !== undefined) {
+      issues.push(
+        error([...base, "stages", i, "name"], `The stage "${name}" is already defined (stages[${earlier}]).`),
+      );
+    } else {
+      stageIndex.set(name, i);
+      stages.set(name, asObject(stage).approvalRequired === true);
+    }
+  });
+  const member = new Map<string, string>();
+  const edges = new Map<string, string[]>();
+  rawStages.forEach((rawStage, i) => {
+    const stage = asObject(rawStage);
+    const name = typeof stage.name === "string" ? stage.name : `stages[${i}]`;
+    asArray(stage.teammates).forEach((teammate, j) => {
+      if (typeof teammate !== "string") return;
+      const path = [...base, "stages", i, "teammates", j];
+      const earlier = member.get(teammate);
+      if (!teammateIndex.has(teammate)) {
+        issues.push(
+          error(
+            path,
+            `"${teammate}" names no teammate of this team${knownNames(teammateIndex)}; the lead is never in a stage (it coordinates every stage).`,
+          ),
+        );
+      } else if (earlier !== undefined) {
+        issues.push(
+          error(
+            path,
+            earlier === name
+              ? `"${teammate}" is listed twice in stage "${name}".`
+              : `"${teammate}" is already in stage "${earlier}"; a teammate belongs to at most one stage.`,
+          ),
+        );
+      } else {
+        member.set(teammate, name);
+        if (stage.approvalRequired === true) gatedMembers.set(teammate, name);
+      }
+    });
+    const valid: string[] = [];
+    asArray(stage.dependsOn).forEach((upstream, j) => {
+      if (typeof upstream !== "string") return;
+      const path = [...base, "stages", i, "dependsOn", j];
+      if (upstream === stage.name) issues.push(error(path, "A stage cannot depend on itself."));
+      else if (!stageIndex.has(upstream)) {
+        const known = [...stageIndex.keys()];
+        issues.push(
+          error(
+            path,
+            `"${upstream}" names no stage of this pipeline (stages: ${known.join(", ") || "none"}).`,
+          ),
+        );
+      } else valid.push(upstream);
+    });
+    if (typeof stage.name === "string" && stageIndex.get(stage.name) === i) edges.set(stage.name, valid);
+  });
+  for (const cycle of findCycles([...stageIndex.keys()], edges)) {
+    issues.push(
+      error(
+        [...base, "stages", stageIndex.get(cycle[0]!)!, "dependsOn"],
+        `Stage cycle: ${cycle.join(" → ")}; none of these stages could ever start.`,
+      ),
+    );
+  }
+  return { stages, gatedMembers };
+}
+
+/**
+ * A teammate of a stage that requires approval already waits for the gate `stage-<name>`; a
+ * `spawn-<teammate>` gate on top would be a second approval of the same start, which Squadron
+ * does not model (each agent passes one gate): rejected rather than half honoured.
+ */
+function checkSpawnGatesInGatedStages(
+  lifecycle: Raw,
+  gatedMembers: ReadonlyMap<string, string>,
+  issues: PathIssue[],
+): void {
+  asArray(lifecycle.approvalGates).forEach((gate, i) => {
+    const event = asObject(gate).event;
+    if (typeof event !== "string" || !event.startsWith("spawn-")) return;
+    const teammate = event.slice("spawn-".length);
+    const stage = gatedMembers.get(teammate);
+    if (stage === undefined) return;
+    issues.push(
+      error(
+        ["spec", "lifecycle", "approvalGates", i, "event"],
+        `"${teammate}" is in stage "${stage}", which requires approval (gate ${STAGE_GATE_PREFIX}${stage}); a second gate ${event} on the same start is not supported. Keep one of them.`,
+      ),
+    );
+  });
+}
+
+/**
+ * `approved.kagents.dev/<event>` (and the older prefix) must name a gate of this team and say
+ * "true" or "false": a typo must not leave a stage waiting while the user thinks it is approved.
+ */
+function checkApprovalAnnotations(raw: Raw, spec: Raw, issues: PathIssue[]): void {
+  const annotations = asObject(asObject(raw.metadata).annotations);
+  const gates = new Set<string>();
+  for (const gate of asArray(asObject(spec.lifecycle).approvalGates)) {
+    const event = asObject(gate).event;
+    if (typeof event === "string") gates.add(event);
+  }
+  for (const stage of asArray(asObject(spec.pipeline).stages)) {
+    const { name, approvalRequired } = asObject(stage);
+    if (typeof name === "string" && approvalRequired === true) gates.add(`${STAGE_GATE_PREFIX}${name}`);
+  }
+  for (const [key, value] of Object.entries(annotations)) {
+    const event = approvalAnnotationEvent(key);
+    if (event === undefined) continue;
+    const path = ["metadata", "annotations", key];
+    if (value !== "true" && value !== "false") {
+      issues.push(
+        error(
+          path,
+          `An approval annotation is "true" (approve ${event}) or "false"; found ${JSON.stringify(value)}.`,
+        ),
+      );
+    } else if (!gates.has(event)) {
+      issues.push(
+        error(
+          path,
+          `"${event}" is not an approval gate of this team (gates: ${[...gates].join(", ") || "none"}).`,
+        ),
+      );
+    }
+  }
+}
+
+/** kagents' `spec.harness: claude-code` runs every agent with Claude Code; another CLI contradicts it. */
+function checkHarness(spec: Raw, issues: PathIssue[]): void {
+  if (spec.harness !== "claude-code") return;
+  const agents: Array<[unknown, IssuePath]> = [[spec.lead, ["spec", "lead"]]];
+  asArray(spec.teammates).forEach((teammate, i) => {
+    agents.push([teammate, ["spec", "teammates", i]]);
+  });
+  for (const [agent, path] of agents) {
+    const cli = asObject(agent).cli;
+    if (cli !== undefined && cli !== "claude") {
+      issues.push(
+        error(
+          [...path, "cli"],
+          `cli ${JSON.stringify(cli)} contradicts spec.harness "claude-code", which runs every agent with cli: claude; remove one of them.`,
+        ),
+      );
+    }
+  }
+}
+
+/** The namespace the resource will be stored in: its own, else the caller's (the API path), else "default". */
+function namespaceOf(raw: Raw, fallback: string | undefined): string {
   const namespace = asObject(raw.metadata).namespace;
-  return typeof namespace === "string" && namespace !== "" ? namespace : DEFAULTS.namespace;
+  return typeof namespace === "string" && namespace !== "" ? namespace : (fallback ?? DEFAULTS.namespace);
 }
 
 /**
@@ -219,6 +415,7 @@ export function checkApprovalGates(
   teammates: ReadonlyMap<string, number>,
   issues: PathIssue[],
   pathPrefix: IssuePath = ["spec", "lifecycle"],
+  stages: ReadonlyMap<string, boolean> = new Map(),
 ): void {
   const seen = new Map<string, number>();
   asArray(lifecycle.approvalGates).forEach((gate, i) => {
@@ -231,11 +428,28 @@ export function checkApprovalGates(
       return;
     }
     seen.set(event, i);
-    if (!event.startsWith("spawn-")) {
+    if (event.startsWith(STAGE_GATE_PREFIX) && stages.size > 0) {
+      const stage = event.slice(STAGE_GATE_PREFIX.length);
+      if (!stages.has(stage)) {
+        issues.push(
+          error(
+            path,
+            `The event "${event}" names no stage: "${stage}" is not in spec.pipeline.stages (stages: ${[...stages.keys()].join(", ")}).`,
+          ),
+        );
+      } else if (!stages.get(stage)) {
+        issues.push(
+          error(
+            path,
+            `The stage "${stage}" does not require approval; set approvalRequired: true on it to gate it, or remove this gate.`,
+          ),
+        );
+      }
+    } else if (!event.startsWith("spawn-")) {
       issues.push(
         error(
           path,
-          `The event "${event}" is not a gate event; write spawn-<teammate>, e.g. "spawn-reviewer".`,
+          `The event "${event}" is not a gate event; write spawn-<teammate>, e.g. "spawn-reviewer"${stages.size > 0 ? `, or stage-<stage>` : ""}.`,
         ),
       );
     } else if (!teammates.has(event.slice("spawn-".length))) {

@@ -17,6 +17,7 @@ import {
   quantity,
   s3Prefix,
   safeName,
+  timeoutSeconds,
 } from "./fields.ts";
 import {
   AGENT_CLIS,
@@ -25,10 +26,13 @@ import {
   type AgentTeamRun,
   type AgentTeamTemplate,
   type ApprovalChannel,
+  HARNESSES,
   KAGENTS_API_VERSION,
+  KAGENTS_DEV_API_VERSION,
   ON_COMPLETE_ACTIONS,
   PERMISSION_MODES,
   type PermissionMode,
+  type PipelineSpec,
   SQUADRON_API_VERSION,
   type WorkspaceSpec,
 } from "./types.ts";
@@ -40,17 +44,17 @@ import {
  * input so they are reported even when the shape has errors too.
  */
 
-/** kagents' newer API group; read as claude.amcheste.io/v1alpha1 (with a warning). */
-export const KAGENTS_DEV_API_VERSION = "kagents.dev/v1alpha1";
+export { KAGENTS_DEV_API_VERSION };
 
-export const apiVersionSchema = z
-  .enum([SQUADRON_API_VERSION, KAGENTS_API_VERSION, KAGENTS_DEV_API_VERSION], {
-    error: (issue) =>
-      issue.input === undefined
-        ? `apiVersion is required: "${SQUADRON_API_VERSION}" (or kagents' "${KAGENTS_API_VERSION}").`
-        : `apiVersion ${JSON.stringify(issue.input)} is not supported; use "${SQUADRON_API_VERSION}" (or kagents' "${KAGENTS_API_VERSION}").`,
-  })
-  .transform((value) => (value === KAGENTS_DEV_API_VERSION ? KAGENTS_API_VERSION : value));
+const API_VERSIONS_TEXT = `"${SQUADRON_API_VERSION}" (or kagents' "${KAGENTS_DEV_API_VERSION}" or "${KAGENTS_API_VERSION}")`;
+
+/** All three groups are first-class and kept as written: the API and CLI show what was applied. */
+export const apiVersionSchema = z.enum([SQUADRON_API_VERSION, KAGENTS_API_VERSION, KAGENTS_DEV_API_VERSION], {
+  error: (issue) =>
+    issue.input === undefined
+      ? `apiVersion is required: ${API_VERSIONS_TEXT}.`
+      : `apiVersion ${JSON.stringify(issue.input)} is not supported; use ${API_VERSIONS_TEXT}.`,
+});
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -269,7 +273,7 @@ const agentFields = {
   mcpServers: z.array(mcpServerSchema).optional(),
   resources: resourcesSchema.optional(),
   script: scriptSchema.optional(),
-  maxTurns: z.number().int().positive().optional(),
+  maxTurns: z.number().int().positive().max(100_000).optional(),
 };
 
 type AgentFieldsOutput = z.output<ReturnType<typeof z.object<typeof agentFields>>>;
@@ -379,12 +383,19 @@ const pullRequestSchema = z
 export const lifecycleSchema = z
   .strictObject({
     timeout: duration.optional(),
-    timeoutSeconds: z.number().int().positive().optional(),
+    timeoutSeconds: timeoutSeconds.optional(),
     budgetLimit: budget.optional(),
-    onComplete: z.enum(ON_COMPLETE_ACTIONS).optional(),
+    onComplete: z
+      .enum(ON_COMPLETE_ACTIONS, {
+        error: (issue) =>
+          issue.input === "deliver"
+            ? `onComplete "deliver" (kagents v0.8 delivery targets) is not supported by Squadron yet; use ${ON_COMPLETE_ACTIONS.map((a) => `"${a}"`).join(", ")}.`
+            : `Must be one of ${ON_COMPLETE_ACTIONS.map((a) => `"${a}"`).join(", ")} (found ${JSON.stringify(issue.input)}).`,
+      })
+      .optional(),
     pullRequest: pullRequestSchema.optional(),
     approvalGates: z.array(approvalGateSchema).optional(),
-    maxRestarts: z.number().int().min(0).optional(),
+    maxRestarts: z.number().int().min(0).max(100).optional(),
   })
   .transform((l, ctx) => {
     let timeout = l.timeout;
@@ -452,17 +463,47 @@ export const observabilitySchema = z
   })
   .transform(compact);
 
+const stageSchema = z
+  .strictObject({
+    name: dnsLabel,
+    teammates: z.array(z.string()).min(1, { error: "A stage needs at least one teammate." }),
+    dependsOn: z.array(z.string()).optional(),
+    fan: z.enum(["parallel", "merge"]).optional(),
+    approvalRequired: z.boolean().optional(),
+  })
+  .transform((stage) => ({
+    name: stage.name,
+    teammates: stage.teammates,
+    dependsOn: stage.dependsOn ?? [],
+    fan: stage.fan ?? DEFAULTS.stageFan,
+    approvalRequired: stage.approvalRequired ?? false,
+  }));
+
+/** kagents v0.8's stages; names, membership, cycles and exclusivity are checked in rules.ts. */
+export const pipelineSchema = z
+  .strictObject({
+    stages: z.array(stageSchema).min(1, { error: "A pipeline needs at least one stage." }),
+  })
+  .transform((p): PipelineSpec => ({ stages: p.stages }));
+
+const harnessSchema = z.enum(HARNESSES, {
+  error: (issue) =>
+    `The harness ${JSON.stringify(issue.input)} is not supported; kagents (and Squadron) know only "claude-code", which runs every agent with cli: claude.`,
+});
+
 const defaultLifecycle = () => lifecycleSchema.parse({});
 const defaultCoordination = () => coordinationSchema.parse({});
 
 export const teamSpecSchema = z
   .strictObject({
     mode: z.enum(["coding", "cowork"]).optional(),
+    harness: harnessSchema.optional(),
     repository: repositorySchema.optional(),
     workspace: workspaceSchema.optional(),
     auth: authSchema.optional(),
     lead: leadSchema,
     teammates: z.array(teammateSchema).optional(),
+    pipeline: pipelineSchema.optional(),
     coordination: coordinationSchema.optional(),
     lifecycle: lifecycleSchema.optional(),
     qualityGates: qualityGatesSchema.optional(),
@@ -472,6 +513,8 @@ export const teamSpecSchema = z
     compact({
       // Both or neither of repository/workspace is reported by validate.ts; the mode is moot then.
       mode: s.repository ? ("coding" as const) : ("cowork" as const),
+      harness: s.harness,
+      pipeline: s.pipeline,
       repository: s.repository,
       workspace: s.workspace,
       auth: s.auth ?? {},
@@ -488,6 +531,7 @@ export const templateSpecSchema = z
   .strictObject({
     description: z.string().optional(),
     teammates: z.array(teammateSchema).min(1, { error: "A template needs at least one teammate." }),
+    pipeline: pipelineSchema.optional(),
     coordination: coordinationSchema.optional(),
     qualityGates: qualityGatesSchema.optional(),
     lifecycle: lifecycleSchema.optional(),
@@ -497,6 +541,7 @@ export const templateSpecSchema = z
     compact({
       description: s.description,
       teammates: s.teammates,
+      pipeline: s.pipeline,
       coordination: s.coordination ?? defaultCoordination(),
       qualityGates: s.qualityGates,
       lifecycle: s.lifecycle ?? defaultLifecycle(),

@@ -9,7 +9,16 @@
 
 export const SQUADRON_API_VERSION = "squadron.dev/v1alpha1";
 export const KAGENTS_API_VERSION = "claude.amcheste.io/v1alpha1";
-export type ApiVersion = typeof SQUADRON_API_VERSION | typeof KAGENTS_API_VERSION;
+/** kagents v0.8's API group (a rename of the previous one, same schema); kept as written. */
+export const KAGENTS_DEV_API_VERSION = "kagents.dev/v1alpha1";
+export type ApiVersion =
+  | typeof SQUADRON_API_VERSION
+  | typeof KAGENTS_API_VERSION
+  | typeof KAGENTS_DEV_API_VERSION;
+
+/** kagents' `spec.harness`: only Claude Code exists there, which is Squadron's `cli: claude`. */
+export const HARNESSES = ["claude-code"] as const;
+export type Harness = (typeof HARNESSES)[number];
 
 /** Agent CLIs a runner can drive. `scripted` is Squadron's deterministic test/demo agent. */
 export const AGENT_CLIS = ["claude", "codex", "gemini", "aider", "scripted"] as const;
@@ -155,7 +164,10 @@ export interface PullRequestSpec {
 export type ApprovalChannel = "webhook" | "slack" | "api";
 
 export interface ApprovalGateSpec {
-  /** `spawn-<teammate>`: the teammate is not started until approved. */
+  /**
+   * `spawn-<teammate>`: the teammate is not started until approved; `stage-<stage>`: no teammate
+   * of that pipeline stage is started until approved.
+   */
   event: string;
   /** Defaults to "api" when no webhookUrl is given, "webhook" otherwise. */
   channel: ApprovalChannel;
@@ -213,8 +225,32 @@ export interface ObservabilitySpec {
   webhook?: WebhookSpec;
 }
 
+/**
+ * One stage of kagents' `spec.pipeline`. Its teammates start only after every teammate of every
+ * upstream stage (transitively) has succeeded; with `approvalRequired` the gate `stage-<name>`
+ * must also be approved first.
+ */
+export interface PipelineStage {
+  name: string;
+  teammates: string[];
+  /** Upstream stage names. */
+  dependsOn: string[];
+  /** kagents marks it informational: how the stage's teammates relate. Defaults to "parallel". */
+  fan: "parallel" | "merge";
+  /** Defaults to false. */
+  approvalRequired: boolean;
+}
+
+export interface PipelineSpec {
+  stages: PipelineStage[];
+}
+
 export interface TeamSpec {
   mode: TeamMode;
+  /** kagents' harness, kept as written; every agent then runs Claude Code. */
+  harness?: Harness;
+  /** Stage ordering (kagents v0.8); exclusive with teammates' `dependsOn`. */
+  pipeline?: PipelineSpec;
   repository?: RepositorySpec;
   workspace?: WorkspaceSpec;
   auth: AuthSpec;
@@ -242,6 +278,8 @@ export interface AgentTeamTemplate {
   spec: {
     description?: string;
     teammates: AgentSpec[];
+    /** Stage ordering of the template's teammates, copied into every run's team. */
+    pipeline?: PipelineSpec;
     coordination: CoordinationSpec;
     qualityGates?: QualityGatesSpec;
     lifecycle: LifecycleSpec;

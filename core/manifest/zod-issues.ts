@@ -70,7 +70,11 @@ function tooBig(origin: string, maximum: number, inclusive: boolean): string {
   return inclusive ? `Must be at most ${maximum}.` : `Must be less than ${maximum}.`;
 }
 
-/** The unknown keys zod found (to warn about and drop) and every other problem. */
+/**
+ * The unknown keys zod found (to warn about and drop) and every other problem. kagents fields whose
+ * loss would change what a team does (its order, approvals, what it delivers, where skills come
+ * from) are errors instead: a team must never run without them unnoticed.
+ */
 export function splitZodIssues(issues: readonly z.core.$ZodIssue[]): {
   unknownKeys: PathIssue[];
   errors: PathIssue[];
@@ -80,7 +84,9 @@ export function splitZodIssues(issues: readonly z.core.$ZodIssue[]): {
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        unknownKeys.push(warning([...issue.path, key], unknownFieldMessage(key)));
+        const rejected = KAGENTS_REJECTED_FIELDS[key];
+        if (rejected) errors.push(error([...issue.path, key], rejected));
+        else unknownKeys.push(warning([...issue.path, key], unknownFieldMessage(key)));
       }
     } else {
       errors.push(error(issue.path, issue.message));
@@ -89,22 +95,36 @@ export function splitZodIssues(issues: readonly z.core.$ZodIssue[]): {
   return { unknownKeys, errors };
 }
 
-/** kagents fields Squadron reads but does not act on: named, so the warning says why. */
+/**
+ * kagents fields Squadron does not act on and that change a run's outcome: rejected, saying why.
+ * Where they are supported (`pipeline`, `harness` on an AgentTeam or template) the schema knows
+ * them, so these messages only apply where they are not.
+ */
+const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
+  pipeline:
+    "spec.pipeline belongs on an AgentTeam or AgentTeamTemplate (a run takes its template's pipeline); it cannot be set here.",
+  harness:
+    'spec.harness belongs on an AgentTeam (only "claude-code", which is cli: claude); a run or template sets cli on its agents instead.',
+  imagePullSecrets:
+    "imagePullSecrets (registry credentials for OCI skills, kagents v0.8) is not supported by Squadron yet; skills come from configMap, s3Prefix or inline.",
+  oci: "Skills from an OCI registry (source.oci, kagents v0.8) are not supported by Squadron yet; use source.configMap, source.s3Prefix or source.inline.",
+  outputs:
+    "Artifact routing between teammates (outputs/inputs, kagents v0.8) is not supported by Squadron yet; write files to the workspace output and order teammates with dependsOn or spec.pipeline.",
+  inputs:
+    "Artifact routing between teammates (outputs/inputs, kagents v0.8) is not supported by Squadron yet; write files to the workspace output and order teammates with dependsOn or spec.pipeline.",
+  delivery:
+    'lifecycle.delivery (kagents v0.8 delivery targets: webhook, slack, email, google-drive) is not supported by Squadron yet; use spec.observability.webhook for a signed notice when the team ends, and onComplete "notify".',
+};
+
+/** kagents fields Squadron reads but does not act on, none of which changes what a run does. */
 const KAGENTS_ONLY_FIELDS = new Set([
-  "harness",
-  "pipeline",
-  "imagePullSecrets",
   "oauthSecret",
   "worktreeStrategy",
   "pvc",
   "storageClass",
-  "oci",
-  "outputs",
-  "inputs",
   "beads",
   "metrics",
   "logLevel",
-  "delivery",
   "githubTokenSecret",
   "prTitleTemplate",
   "gitCredentialsSecret",

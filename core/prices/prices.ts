@@ -11,6 +11,16 @@
  *   (help.openai.com/en/articles/20001106, 25 credits = $1) for the gpt-5.x family.
  * - Google: ai.google.dev/gemini-api/docs/pricing as summarised 2026-03 (prompts ≤ 200k tokens).
  *
+ * Where each figure is used (docs/adapters.md, "Cost"): at the end of a turn the CLI's own
+ * figure is the truth whenever the CLI reports one (Claude Code's per-turn `costUSD`); this table
+ * prices only the gap: usage streaming in mid-turn (budgets act before the turn ends), a turn cut
+ * off before its result, and CLIs that report tokens only (Codex, Gemini CLI, Aider).
+ *
+ * Checked against the pinned Claude Code: test/prices/claude-agreement.test.ts compares every
+ * Anthropic row with what Claude Code 2.1.329 charged the model-API stub
+ * (scripts/record-claude-prices.ts); all agree. Claude Code 2.1.329 calls claude-opus-5-5 when
+ * asked for claude-opus-4-1, so that row is Anthropic's price for the id, not what claude bills.
+ *
  * Simplifications, each erring on the expensive side or documented:
  * - Anthropic cache writes have a 5-minute and a 1-hour price; `cacheWrite1h` is used when the
  *   adapter reports 1-hour writes separately, otherwise the 5-minute price.

@@ -1,3 +1,4 @@
+import { allApprovalGates } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 import { isFinishedAgentPhase } from "./phases.ts";
 import type { AgentStatus, EventType, TeamEvent, TeamStatus, TokenCounts } from "./types.ts";
@@ -20,10 +21,12 @@ function initialAgentStatus(agent: AgentSpec): AgentStatus {
 
 /** The status a run starts with: everything Pending, every declared gate undecided, no cost. */
 export function initialStatus(team: AgentTeam): TeamStatus {
-  const agents: Record<string, AgentStatus> = {};
+  // No prototype: agents and gates are looked up by names users choose ("constructor" included).
+  const agents: Record<string, AgentStatus> = Object.create(null);
   for (const agent of allAgents(team)) agents[agent.name] = initialAgentStatus(agent);
-  const gates: TeamStatus["gates"] = {};
-  for (const gate of team.spec.lifecycle.approvalGates) gates[gate.event] = { state: "Pending" };
+  const gates: TeamStatus["gates"] = Object.create(null);
+  // Declared gates plus one `stage-<name>` per pipeline stage that requires approval.
+  for (const gate of allApprovalGates(team.spec)) gates[gate.event] = { state: "Pending" };
   return {
     phase: "Pending",
     agents,

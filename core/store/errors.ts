@@ -66,3 +66,25 @@ export class UnknownNameError extends StoreError {
 export function isConditionalCheckFailed(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === "ConditionalCheckFailedException";
 }
+
+/**
+ * DynamoDB refuses items over 400 KB, and a team run is one item holding its spec and its status
+ * (which grows with the run). A manifest is therefore limited to {@link MAX_STORED_MANIFEST_BYTES}
+ * of JSON, leaving room for the status. API: 413 naming the limit.
+ */
+export const MAX_STORED_MANIFEST_BYTES = 256 * 1024;
+
+export class ManifestTooLargeError extends StoreError {
+  override readonly name = "ManifestTooLargeError";
+  constructor(readonly bytes: number) {
+    super(
+      `The manifest takes ${Math.ceil(bytes / 1024)} KiB once normalized; at most ${MAX_STORED_MANIFEST_BYTES / 1024} KiB fit in one stored item (DynamoDB's 400 KB item limit, with room for the run's status). Shorten the prompts or split the team.`,
+    );
+  }
+}
+
+/** Throws ManifestTooLargeError when `resource` would not fit in one stored item. */
+export function assertStorable(resource: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(resource));
+  if (bytes > MAX_STORED_MANIFEST_BYTES) throw new ManifestTooLargeError(bytes);
+}

@@ -98,7 +98,7 @@ function usageOf(item: Item, attr: (field: UsageField) => string): UsageDelta {
 
 /** Removes what the store owns outside `status` before a status write. */
 export function storedStatus(status: TeamStatus): TeamStatus {
-  const agents: Record<string, AgentStatus> = {};
+  const agents = nameMap<AgentStatus>();
   for (const [name, agent] of Object.entries(status.agents)) {
     const {
       heartbeatAt: _h,
@@ -115,10 +115,18 @@ export function storedStatus(status: TeamStatus): TeamStatus {
   return { ...rest, agents } as TeamStatus;
 }
 
+/**
+ * A map keyed by names users choose (agents, gates): no prototype, so a name such as
+ * "constructor" or "toString" is found only if it was set, never on Object.prototype.
+ */
+export function nameMap<T>(from: Record<string, T> = {}): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, from);
+}
+
 /** Decodes a run item (from a read or an unmarshalled stream image) into a record. */
 export function runFromItem(item: Item): TeamRunRecord {
   const stored = item.status as TeamStatus;
-  const agents: Record<string, AgentStatus> = {};
+  const agents = nameMap<AgentStatus>();
   for (const [name, agent] of Object.entries(stored.agents)) {
     const heartbeat = item[heartbeatAttr(name)];
     agents[name] = {
@@ -127,7 +135,7 @@ export function runFromItem(item: Item): TeamRunRecord {
       ...(typeof heartbeat === "string" ? { heartbeatAt: heartbeat } : {}),
     };
   }
-  const tokens: RunTokens = { gates: {}, waits: {} };
+  const tokens: RunTokens = { gates: nameMap(), waits: nameMap() };
   for (const [attr, value] of Object.entries(item)) {
     if (typeof value !== "string") continue;
     if (attr.startsWith("gateToken#")) tokens.gates[attr.slice("gateToken#".length)] = value;
@@ -138,7 +146,12 @@ export function runFromItem(item: Item): TeamRunRecord {
     name: item.name as string,
     runId: item.runId as string,
     team: item.team as AgentTeam,
-    status: { ...stored, agents, totalCostUsd: usageOf(item, usageTotalAttr).costUsd },
+    status: {
+      ...stored,
+      agents,
+      gates: nameMap(stored.gates ?? {}),
+      totalCostUsd: usageOf(item, usageTotalAttr).costUsd,
+    },
     version: item.version as number,
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,

@@ -3,7 +3,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -18,7 +18,9 @@ import {
   isTerminalTeamPhase,
 } from "../status/phases.ts";
 import type { GateStatus, TeamEvent, TeamStatus, UsageDelta } from "../status/types.ts";
+import { documentClient } from "./document-client.ts";
 import {
+  assertStorable,
   ConflictError,
   isConditionalCheckFailed,
   NotFoundError,
@@ -104,6 +106,9 @@ const GSI_PK = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
 const GSI_SK = TABLE_DEFINITION.namespaceIndex.sortKey.name;
 const TTL = TABLE_DEFINITION.timeToLiveAttribute;
 
+/** Sort key of the marker of a team whose create is in flight. */
+const CREATING_SK = "CREATING";
+
 let eventSequence = 0;
 
 /**
@@ -118,9 +123,7 @@ export class TeamStore {
 
   constructor(options: TeamStoreOptions) {
     this.tableName = options.tableName;
-    this.doc = DynamoDBDocumentClient.from(options.client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.doc = documentClient(options.client);
     this.retentionDays = options.eventRetentionDays ?? 30;
     this.now = options.now ?? (() => new Date());
   }
@@ -130,6 +133,7 @@ export class TeamStore {
   /** Stores a new run of `team`; ConflictError when its name is taken in its namespace. */
   async createRun(team: AgentTeam, options: { runId?: string } = {}): Promise<TeamRunRecord> {
     const { namespace, name } = team.metadata;
+    assertStorable(team);
     const record = newRunRecord(team, options.runId ?? randomUUID(), this.now());
     try {
       await this.doc.send(
@@ -145,6 +149,44 @@ export class TeamStore {
       throw error;
     }
     return record;
+  }
+
+  /**
+   * Marks `ref` as being created (until {@link clearCreating}, or TTL after 10 minutes), so a
+   * delete racing the create can answer "being created, retry" instead of "not found".
+   */
+  async markCreating(ref: TeamRunRef): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [PK]: teamPk(ref.namespace, ref.name),
+          [SK]: CREATING_SK,
+          kind: "Creating",
+          [TTL]: Math.floor(this.now().getTime() / 1000) + 600,
+        },
+      }),
+    );
+  }
+
+  async clearCreating(ref: TeamRunRef): Promise<void> {
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: CREATING_SK },
+      }),
+    );
+  }
+
+  async isCreating(ref: TeamRunRef): Promise<boolean> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: CREATING_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item !== undefined && Number(Item[TTL]) > Math.floor(this.now().getTime() / 1000);
   }
 
   /** The run with its task tokens (for the state machine's Lambdas); `publicView` it for users. */
@@ -611,6 +653,7 @@ export class TeamStore {
   }
 
   private async writeTemplate(template: AgentTeamTemplate, mode: "create" | "put"): Promise<TemplateRecord> {
+    assertStorable(template);
     const { namespace, name } = template.metadata;
     const at = this.now().toISOString();
     const pk = templatePk(namespace, name);

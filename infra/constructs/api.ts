@@ -147,8 +147,12 @@ export class Api extends Construct {
       restApiName: `${stack.stackName}-api`,
       description: "Squadron REST API",
       endpointTypes: [apigw.EndpointType.REGIONAL],
+      // API Gateway logs through ONE role per account and region (the AWS::ApiGateway::Account
+      // setting), shared by every REST API there. Execution and access logging need it set, so
+      // the stack sets it, but never removes it: with DESTROY, `cdk destroy` would delete the role
+      // other APIs log through and break their logging. Kept on RETAIN; docs/deploy.md explains.
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: "v1",
         tracingEnabled: true,

@@ -11,6 +11,7 @@
 import { KubectlV33Layer } from "@aws-cdk/lambda-layer-kubectl-v33";
 import { ContainerImageBuild } from "@cdklabs/deploy-time-build";
 import { IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as eks from "aws-cdk-lib/aws-eks";
@@ -30,7 +31,7 @@ import {
 import { REPO_ROOT } from "../bundling.ts";
 import type { SquadronConfig } from "../config.ts";
 import { RUNNER_VOLUME, TEAM_DIR } from "../handler-env.ts";
-import { runnerKubernetesObjects } from "./kubernetes-objects.ts";
+import { JOB_CLEANER_GROUP, runnerKubernetesObjects } from "./kubernetes-objects.ts";
 import type { Network } from "./network.ts";
 import type { Storage } from "./storage.ts";
 import { grantTeamSecrets } from "./team-secrets.ts";
@@ -84,6 +85,15 @@ export class Compute extends Construct {
     serviceAccount: eks.KubernetesManifest;
     persistentVolume: eks.KubernetesManifest;
     persistentVolumeClaim: eks.KubernetesManifest;
+    jobCleanerRole: eks.KubernetesManifest;
+    jobCleanerBinding: eks.KubernetesManifest;
+  };
+  /** EKS: what the functions that end a run need to delete its Jobs through the Kubernetes API. */
+  readonly eksApi?: {
+    clusterName: string;
+    endpoint: string;
+    certificateAuthority: string;
+    namespace: string;
   };
   private readonly eksClusterName?: string;
   private readonly eksNamespace?: string;
@@ -214,13 +224,43 @@ export class Compute extends Construct {
           action: "describeCluster",
           parameters: { name: eksConfig.clusterName },
           physicalResourceId: cr.PhysicalResourceId.of(eksConfig.clusterName),
-          outputPaths: ["cluster.endpoint", "cluster.certificateAuthority.data"],
+          outputPaths: [
+            "cluster.endpoint",
+            "cluster.certificateAuthority.data",
+            "cluster.resourcesVpcConfig.clusterSecurityGroupId",
+          ],
         },
         policy: cr.AwsCustomResourcePolicy.fromStatements([
           new iam.PolicyStatement({ actions: ["eks:DescribeCluster"], resources: [clusterArn] }),
         ]),
         installLatestAwsSdk: false,
       });
+      // Pods reach EFS from their node's group (or their own, with security groups for pods): the
+      // cluster security group (what managed node groups use) and any the operator lists.
+      const podGroups = [
+        ec2.SecurityGroup.fromSecurityGroupId(
+          this,
+          "ClusterSecurityGroup",
+          describe.getResponseField("cluster.resourcesVpcConfig.clusterSecurityGroupId"),
+          { mutable: false },
+        ),
+        ...eksConfig.nodeSecurityGroupIds.map((id) =>
+          ec2.SecurityGroup.fromSecurityGroupId(this, `NodeSecurityGroup-${id}`, id, { mutable: false }),
+        ),
+      ];
+      for (const group of podGroups) {
+        storage.fileSystem.connections.allowDefaultPortFrom(group, "EKS runner pods mount team directories");
+      }
+      if (eksConfig.efsCsiNodeRoleArn) {
+        // With the PV's `iam` mount option, efs-utils in the CSI node pod mounts as this role.
+        iam.Role.fromRoleArn(this, "EfsCsiNodeRole", eksConfig.efsCsiNodeRoleArn).addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+            resources: [storage.fileSystem.fileSystemArn],
+            conditions: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+          }),
+        );
+      }
       const imageUri =
         config.runnerImageUri ??
         this.runnerImageBuild?.imageUri ??
@@ -293,13 +333,30 @@ export class Compute extends Construct {
         const serviceAccount = apply("RunnerServiceAccount", objects.serviceAccount);
         const persistentVolume = apply("TeamVolume", objects.persistentVolume);
         const persistentVolumeClaim = apply("TeamVolumeClaim", objects.persistentVolumeClaim);
+        const jobCleanerRole = apply("JobCleanerRole", objects.jobCleanerRole);
+        const jobCleanerBinding = apply("JobCleanerBinding", objects.jobCleanerBinding);
         serviceAccount.node.addDependency(namespace);
         persistentVolumeClaim.node.addDependency(namespace, persistentVolume);
+        jobCleanerRole.node.addDependency(namespace);
+        jobCleanerBinding.node.addDependency(jobCleanerRole);
         this.eksCluster = cluster;
-        this.kubernetesManifests = { namespace, serviceAccount, persistentVolume, persistentVolumeClaim };
+        this.kubernetesManifests = {
+          namespace,
+          serviceAccount,
+          persistentVolume,
+          persistentVolumeClaim,
+          jobCleanerRole,
+          jobCleanerBinding,
+        };
       }
       this.eksClusterName = eksConfig.clusterName;
       this.eksNamespace = eksConfig.namespace;
+      this.eksApi = {
+        clusterName: eksConfig.clusterName,
+        endpoint: describe.getResponseField("cluster.endpoint"),
+        certificateAuthority: describe.getResponseField("cluster.certificateAuthority.data"),
+        namespace: eksConfig.namespace,
+      };
       this.launcher = new EksJobLauncher({
         clusterName: eksConfig.clusterName,
         clusterArn,
@@ -357,6 +414,20 @@ export class Compute extends Construct {
         conditions: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
       }),
     );
+  }
+
+  /**
+   * EKS: lets a function that ends runs delete their Jobs: an access entry in the Kubernetes group
+   * that the namespaced Role (deletecollection on Jobs, nothing else) is bound to.
+   */
+  grantJobCleanup(id: string, role: iam.IRole): void {
+    if (!this.eksClusterName) return;
+    new eks.CfnAccessEntry(this, `${id}JobCleanupAccess`, {
+      clusterName: this.eksClusterName,
+      principalArn: role.roleArn,
+      type: "STANDARD",
+      kubernetesGroups: [JOB_CLEANER_GROUP],
+    });
   }
 
   /** Lets the state machine's role launch runners (and, on EKS, create Jobs in the namespace). */

@@ -20,11 +20,20 @@ type Manifest = Record<string, unknown>;
 /** EFS has no size; Kubernetes requires one on a PV and its claim, and ignores it for EFS. */
 const NOMINAL_SIZE = "5Gi";
 
+/**
+ * The Kubernetes group of the functions that end a run (Cleanup, events): their access entries
+ * name it, and a RoleBinding gives it only deletecollection on Jobs in the runners' namespace.
+ */
+export const JOB_CLEANER_GROUP = "squadron-job-cleaners";
+const JOB_CLEANER_ROLE = "squadron-job-cleaner";
+
 export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
   namespace: Manifest;
   serviceAccount: Manifest;
   persistentVolume: Manifest;
   persistentVolumeClaim: Manifest;
+  jobCleanerRole: Manifest;
+  jobCleanerBinding: Manifest;
 } {
   const { namespace, serviceAccountName, claimName } = props;
   return {
@@ -51,6 +60,11 @@ export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
         // Team directories outlive the claim: deleting it must never touch the file system.
         persistentVolumeReclaimPolicy: "Retain",
         storageClassName: "",
+        // The file system's policy refuses anonymous mounts (storage.ts allowAnonymousAccess:
+        // false): without `iam` the EFS CSI driver mounts anonymously and gets "mount.nfs4:
+        // access denied by server" (aws-efs-csi-driver#280, #422). With it, efs-utils signs the
+        // mount with the CSI node's role (compute.ts grants it mount and write, via a mount target).
+        mountOptions: ["iam", "tls"],
         csi: {
           driver: "efs.csi.aws.com",
           volumeHandle: props.fileSystemId,
@@ -69,6 +83,20 @@ export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
         volumeName: claimName,
         resources: { requests: { storage: NOMINAL_SIZE } },
       },
+    },
+    // Deleting a run's Jobs by label is one DELETE of the collection (core/control/run-jobs.ts).
+    jobCleanerRole: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: JOB_CLEANER_ROLE, namespace },
+      rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs: ["deletecollection"] }],
+    },
+    jobCleanerBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: JOB_CLEANER_ROLE, namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: JOB_CLEANER_ROLE },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: JOB_CLEANER_GROUP }],
     },
   };
 }

@@ -41,6 +41,8 @@ export interface ObservabilityProps {
   cluster?: ecs.Cluster;
   /** Family of the runner task definitions (Container Insights' TaskDefinitionFamily). */
   runnerFamily?: string;
+  /** EKS runners: the cluster and namespace their pods run in (Container Insights dimensions). */
+  eks?: { clusterName: string; namespace: string };
 }
 
 /** Titles of the dashboard's widgets (tests check each is present). */
@@ -79,6 +81,7 @@ export const EMITTERS: Record<MetricName, readonly HandlerName[]> = {
   [METRIC.apiLatency]: ["api"],
   [METRIC.apiServerErrors]: ["api"],
   [METRIC.outputFilesDelivered]: ["outputs"],
+  [METRIC.resourceCleanupFailures]: ["cleanup", "events"],
 };
 
 /** A Squadron metric as emitted by `service`: namespace, name and its exact dimension set. */
@@ -322,7 +325,9 @@ export class Observability extends Construct {
         }),
       ];
     }
-    const eks = props.config.eks;
+    // EKS Container Insights publishes pod metrics per ClusterName (and Namespace); a metric
+    // without them matches no series and the widget stays empty.
+    const eks = props.eks ?? props.config.eks;
     if (!eks) return [];
     return [
       new cloudwatch.Metric({
@@ -370,7 +375,9 @@ export class Observability extends Construct {
         }),
       ];
     }
-    const eks = props.config.eks;
+    // EKS Container Insights publishes pod metrics per ClusterName (and Namespace); a metric
+    // without them matches no series and the widget stays empty.
+    const eks = props.eks ?? props.config.eks;
     if (!eks) return [];
     return ["pod_cpu_utilization", "pod_memory_utilization"].map(
       (metricName) =>

@@ -5,6 +5,7 @@
  * deadline (EventBridge Scheduler target) and events (execution / ECS task state changes).
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -18,15 +19,22 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
 import { ENV } from "../../core/control/env-names.ts";
+import { RUN_TAGS } from "../../core/control/run-tags.ts";
+import { RUN_SK } from "../../core/store/items.ts";
+import { TABLE_DEFINITION } from "../../core/store/table-definition.ts";
 import { buildTeamRunDefinition } from "../../state-machines/definition.ts";
 import type { SquadronConfig } from "../config.ts";
+import { RUNS_MOUNT } from "../handler-env.ts";
 import type { Compute } from "./compute.ts";
-import { HandlerFunction } from "./handler-function.ts";
+import { HandlerFunction, type HandlerFunctionProps } from "./handler-function.ts";
+import type { Network } from "./network.ts";
+import { RunsRootEfsMount } from "./read-only-efs-mount.ts";
 import type { Storage } from "./storage.ts";
 import { grantDescribeTeamSecrets, grantTeamSecrets } from "./team-secrets.ts";
 
 export interface OrchestrationProps {
   config: SquadronConfig;
+  network: Network;
   storage: Storage;
   compute: Compute;
   /** The approvals function (approvals construct) serves the ApprovalGate state. */
@@ -76,7 +84,7 @@ export class Orchestration extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestrationProps) {
     super(scope, id);
-    const { config, storage, compute } = props;
+    const { config, network, storage, compute } = props;
     const stack = Stack.of(this);
     const retention = config.logRetentionDays;
 
@@ -89,12 +97,14 @@ export class Orchestration extends Construct {
     const make = (
       name: "prepare" | "cleanup" | "dependencies" | "budget" | "deadline" | "events",
       extra: Record<string, string> = {},
+      placement: Pick<HandlerFunctionProps, "network" | "filesystem"> = {},
     ) =>
       new HandlerFunction(this, `${name[0]?.toUpperCase()}${name.slice(1)}`, {
         name,
         logRetentionDays: retention,
         environment: { [ENV.table]: storage.table.tableName, ...extra },
         timeout: Duration.seconds(name === "prepare" || name === "cleanup" ? 60 : 30),
+        ...placement,
       });
 
     // Per-run access point and task-definition revision (awsWorkspaces): ECS only; on EKS the
@@ -108,24 +118,48 @@ export class Orchestration extends Construct {
             [ENV.volume]: compute.runnerVolumeName,
           }
         : {};
+    // EKS: the Jobs share one volume, so Prepare creates each run's directory (its uid, 0700)
+    // through a root mount of the runs' root, from the file system's VPC.
+    const runDirectories = td ? undefined : this.prepareRunDirectories(network, storage);
+    // EKS: Cleanup and events delete the Jobs a run left (core/control/run-jobs.ts).
+    const eksApi = compute.eksApi;
+    const jobsEnv: Record<string, string> = eksApi
+      ? {
+          [ENV.eksCluster]: eksApi.clusterName,
+          [ENV.eksEndpoint]: eksApi.endpoint,
+          [ENV.eksCertificateAuthority]: eksApi.certificateAuthority,
+          [ENV.eksNamespace]: eksApi.namespace,
+        }
+      : {};
     // The functions that read or name team secrets (webhook signing keys, Prepare's ECS secrets).
     const teamSecrets = { [ENV.teamSecretPrefix]: config.teamSecretPrefix };
     this.functions = {
-      prepare: make("prepare", {
-        ...workspaceEnv,
-        ...(td ? teamSecrets : {}),
-        [ENV.bucket]: storage.bucket.bucketName,
-        [ENV.teamDir]: compute.teamDir,
-        [ENV.runnerCpu]: String(config.runnerCpu),
-        [ENV.runnerMemory]: String(config.runnerMemoryMiB),
-      }),
-      cleanup: make("cleanup", { ...workspaceEnv, ...teamSecrets }),
+      prepare: make(
+        "prepare",
+        {
+          ...workspaceEnv,
+          ...(td ? teamSecrets : {}),
+          ...(runDirectories ? { [ENV.runDirectories]: RUNS_MOUNT } : {}),
+          [ENV.bucket]: storage.bucket.bucketName,
+          [ENV.teamDir]: compute.teamDir,
+          [ENV.runnerCpu]: String(config.runnerCpu),
+          [ENV.runnerMemory]: String(config.runnerMemoryMiB),
+        },
+        runDirectories ?? {},
+      ),
+      cleanup: make("cleanup", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
       dependencies: make("dependencies"),
       budget: make("budget", teamSecrets),
       deadline: make("deadline", teamSecrets),
-      events: make("events", { ...workspaceEnv, ...teamSecrets }),
+      events: make("events", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
     };
     const fns = this.functions;
+    for (const [id, f] of [
+      ["Cleanup", fns.cleanup],
+      ["Events", fns.events],
+    ] as const) {
+      if (f.fn.role) compute.grantJobCleanup(id, f.fn.role);
+    }
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
     // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
     // team's webhook.secretRef.
@@ -143,40 +177,80 @@ export class Orchestration extends Construct {
       }),
     );
 
-    // Prepare / Cleanup: the run's access point and task-definition revision.
-    const accessPointArns = stack.formatArn({
-      service: "elasticfilesystem",
-      resource: "access-point",
-      resourceName: "*",
-    });
-    fns.prepare.fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        // Describe: CreateAccessPoint answers "creating"; Prepare waits for "available".
-        actions: [
-          "elasticfilesystem:CreateAccessPoint",
-          "elasticfilesystem:TagResource",
-          "elasticfilesystem:DescribeAccessPoints",
-        ],
-        resources: [storage.fileSystem.fileSystemArn, accessPointArns],
-      }),
-    );
-    for (const f of [fns.cleanup, fns.events]) {
-      f.fn.addToRolePolicy(
+    // Prepare / Cleanup: the run's access point and task-definition revision (ECS only: on EKS
+    // Prepare creates a directory, and nothing is left to delete).
+    if (td) {
+      const accessPointArns = stack.formatArn({
+        service: "elasticfilesystem",
+        resource: "access-point",
+        resourceName: "*",
+      });
+      // Prepare creates the run's access point only with the squadron:fileSystem tag (the one
+      // Cleanup's delete is conditioned on), and may tag only as part of that create: EFS authorises
+      // tags given to a create call as elasticfilesystem:TagResource with
+      // elasticfilesystem:CreateAction = CreateAccessPoint ("Tagging resources during creation",
+      // https://docs.aws.amazon.com/efs/latest/ug/using-tags-efs.html; Service Authorization
+      // Reference: elasticfilesystem:CreateAction).
+      const fileSystemTag = { [`aws:RequestTag/${RUN_TAGS.fileSystem}`]: storage.fileSystem.fileSystemId };
+      fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ["elasticfilesystem:DeleteAccessPoint"],
+          actions: ["elasticfilesystem:CreateAccessPoint"],
+          resources: [storage.fileSystem.fileSystemArn],
+          conditions: { StringEquals: fileSystemTag },
+        }),
+      );
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["elasticfilesystem:TagResource"],
           resources: [accessPointArns],
           conditions: {
-            StringEquals: { "aws:ResourceTag/squadron:fileSystem": storage.fileSystem.fileSystemId },
+            StringEquals: { "elasticfilesystem:CreateAction": "CreateAccessPoint", ...fileSystemTag },
           },
         }),
       );
-    }
-    if (td) {
-      // Describe/Register/Deregister do not support resource-level permissions (IAM reference).
       fns.prepare.fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:TagResource"],
-          resources: ["*"],
+          // CreateAccessPoint answers "creating"; Prepare waits for "available".
+          actions: ["elasticfilesystem:DescribeAccessPoints"],
+          resources: [storage.fileSystem.fileSystemArn, accessPointArns],
+        }),
+      );
+      for (const f of [fns.cleanup, fns.events]) {
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["elasticfilesystem:DeleteAccessPoint"],
+            resources: [accessPointArns],
+            conditions: {
+              StringEquals: { [`aws:ResourceTag/${RUN_TAGS.fileSystem}`]: storage.fileSystem.fileSystemId },
+            },
+          }),
+        );
+      }
+    }
+    if (td) {
+      // The run revisions live in the runner's family; what ECS can scope is scoped to it. The
+      // Service Authorization Reference lists no resource type for ecs:DescribeTaskDefinition and
+      // ecs:DeregisterTaskDefinition, so those two must name "*"; RegisterTaskDefinition,
+      // DeleteTaskDefinitions and TagResource take the task-definition ARN.
+      const runnerRevisions = stack.formatArn({
+        service: "ecs",
+        resource: "task-definition",
+        resourceName: `${td.family}:*`,
+      });
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["ecs:DescribeTaskDefinition"], resources: ["*"] }),
+      );
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["ecs:RegisterTaskDefinition"], resources: [runnerRevisions] }),
+      );
+      // RegisterTaskDefinition with tags is authorised as ecs:TagResource with
+      // ecs:CreateAction = RegisterTaskDefinition ("Grant permission to tag resources on creation",
+      // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html).
+      fns.prepare.fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["ecs:TagResource"],
+          resources: [runnerRevisions],
+          conditions: { StringEquals: { "ecs:CreateAction": "RegisterTaskDefinition" } },
         }),
       );
       fns.prepare.fn.addToRolePolicy(
@@ -188,10 +262,10 @@ export class Orchestration extends Construct {
       );
       for (const f of [fns.cleanup, fns.events]) {
         f.fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ["ecs:DeregisterTaskDefinition", "ecs:DeleteTaskDefinitions"],
-            resources: ["*"],
-          }),
+          new iam.PolicyStatement({ actions: ["ecs:DeregisterTaskDefinition"], resources: ["*"] }),
+        );
+        f.fn.addToRolePolicy(
+          new iam.PolicyStatement({ actions: ["ecs:DeleteTaskDefinitions"], resources: [runnerRevisions] }),
         );
       }
     }
@@ -250,6 +324,13 @@ export class Orchestration extends Construct {
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         onFailure: new sources.SqsDlq(this.deadLetterQueue),
+        // Only run items carry usage (events, templates, index items never do): Lambda drops the
+        // rest before invoking, so budget runs on usage writes, not on every write to the table.
+        filters: [
+          lambda.FilterCriteria.filter({
+            dynamodb: { Keys: { [TABLE_DEFINITION.sortKey.name]: { S: lambda.FilterRule.isEqual(RUN_SK) } } },
+          }),
+        ],
       }),
     );
 
@@ -315,6 +396,24 @@ export class Orchestration extends Construct {
   }
 
   readonly schedulerRole: iam.Role;
+
+  /** Prepare's place on EKS: the private subnets, a group sending only HTTPS and NFS, the root mount. */
+  private prepareRunDirectories(
+    network: Network,
+    storage: Storage,
+  ): Required<Pick<HandlerFunctionProps, "network" | "filesystem">> {
+    const securityGroup = new ec2.SecurityGroup(this, "PrepareSecurityGroup", {
+      vpc: network.vpc,
+      description: "Squadron prepare function (EKS): no inbound; HTTPS to AWS APIs, NFS to EFS",
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs");
+    return {
+      network: { vpc: network.vpc, subnets: network.runnerSubnets, securityGroup },
+      // NFS (2049) between this group and the file system's: added by the mount.
+      filesystem: new RunsRootEfsMount(storage.runsReader, RUNS_MOUNT),
+    };
+  }
 
   /** CreateSchedule / DeleteSchedule on this group's schedules, PassRole on the scheduler role. */
   grantSchedules(fn: lambda.IFunction): void {

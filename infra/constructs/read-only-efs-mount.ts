@@ -26,21 +26,40 @@ export function runsReaderAccessPoint(scope: Construct, fileSystem: efs.IFileSys
  */
 export class ReadOnlyEfsMount extends lambda.FileSystem {
   constructor(accessPoint: efs.AccessPoint, mountPath: string) {
-    super({
-      localMountPath: mountPath,
-      arn: accessPoint.accessPointArn,
-      dependency: [accessPoint.fileSystem.mountTargetsAvailable],
-      connections: accessPoint.fileSystem.connections,
-      policies: [
-        new iam.PolicyStatement({
-          actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"],
-          resources: [accessPoint.fileSystem.fileSystemArn],
-          conditions: {
-            StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.accessPointArn },
-            Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
-          },
-        }),
-      ],
-    });
+    super(accessPointMount(accessPoint, mountPath, []));
   }
+}
+
+/**
+ * The same access point mounted with write: Prepare on EKS creates each run's directory under the
+ * runs' root as root and hands it to the run's uid (core/control/run-workspace.ts
+ * PosixRunDirectories). Write, like mount and root access, only through this access point.
+ */
+export class RunsRootEfsMount extends lambda.FileSystem {
+  constructor(accessPoint: efs.AccessPoint, mountPath: string) {
+    super(accessPointMount(accessPoint, mountPath, ["elasticfilesystem:ClientWrite"]));
+  }
+}
+
+function accessPointMount(
+  accessPoint: efs.AccessPoint,
+  mountPath: string,
+  extraActions: string[],
+): lambda.FileSystemConfig {
+  return {
+    localMountPath: mountPath,
+    arn: accessPoint.accessPointArn,
+    dependency: [accessPoint.fileSystem.mountTargetsAvailable],
+    connections: accessPoint.fileSystem.connections,
+    policies: [
+      new iam.PolicyStatement({
+        actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess", ...extraActions],
+        resources: [accessPoint.fileSystem.fileSystemArn],
+        conditions: {
+          StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint.accessPointArn },
+          Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
+        },
+      }),
+    ],
+  };
 }

@@ -98,8 +98,17 @@ export class Storage extends Construct {
       performanceMode: efs.PerformanceMode.GENERAL_PURPOSE,
       throughputMode: efs.ThroughputMode.ELASTIC,
       lifecyclePolicy: efs.LifecyclePolicy.AFTER_14_DAYS,
-      // Mounts must be authorised by IAM (the runner's task role) and use TLS.
-      allowAnonymousAccess: false,
+      // The file-system policy is written here, not by CDK. With allowAnonymousAccess: false CDK
+      // adds a statement allowing ClientWrite and ClientRootAccess to every principal through a
+      // mount target; EFS grants an NFS action when EITHER the caller's identity policy OR the
+      // file-system policy allows it ("IAM policies and file system policies",
+      // https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html), so that
+      // statement would make the api and outputs functions' read-only mounts writable as root.
+      // `true` only stops CDK adding it: anonymous clients are still refused, because once a
+      // file-system policy exists EFS authorises every client by IAM and this policy allows
+      // nobody. Each role's own grant decides (runner: mount+write; api/outputs: mount+root
+      // through the read-only access point), checked by test/infra/iam-evaluation.test.ts.
+      allowAnonymousAccess: true,
       removalPolicy,
     });
     this.fileSystem.addToResourcePolicy(

@@ -1,6 +1,7 @@
+import { isDeepStrictEqual } from "node:util";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { parse as parseYaml } from "yaml";
-import { decideGate, GateDecisionError } from "../../core/control/approvals.ts";
+import { approveAnnotatedGates, decideGate, GateDecisionError } from "../../core/control/approvals.ts";
 import type { ControlDeps } from "../../core/control/deps.ts";
 import {
   type Authorizer,
@@ -21,7 +22,14 @@ import {
   matchesLabels,
   parseLabelSelector,
 } from "../../core/control/label-selector.ts";
-import { cancelTeamRun, createTeamRun, teamSummary, teamView } from "../../core/control/team-runs.ts";
+import {
+  BeingCreatedError,
+  cancelTeamRun,
+  createTeamRun,
+  teamSummary,
+  teamView,
+} from "../../core/control/team-runs.ts";
+import { annotatedApprovals } from "../../core/manifest/approval-annotations.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
 import { mergeTemplateRun } from "../../core/manifest/merge.ts";
 import {
@@ -38,10 +46,12 @@ import {
   SQUADRON_API_VERSION,
   type SquadronResource,
 } from "../../core/manifest/types.ts";
-import { InvalidTransitionError } from "../../core/status/phases.ts";
+import { InvalidTransitionError, isTerminalTeamPhase } from "../../core/status/phases.ts";
 import {
   ConflictError,
   InvalidPageTokenError,
+  MAX_STORED_MANIFEST_BYTES,
+  ManifestTooLargeError,
   NotFoundError,
   UnknownNameError,
   VersionConflictError,
@@ -75,10 +85,16 @@ function toHttp(error: unknown): never {
     );
   }
   if (error instanceof NotFoundError) throw new HttpError(404, error.message);
+  if (error instanceof BeingCreatedError) throw new HttpError(409, error.message);
   if (error instanceof ConflictError) throw new HttpError(409, error.message);
   if (error instanceof VersionConflictError) throw new HttpError(409, error.message);
   if (error instanceof InvalidTransitionError) throw new HttpError(409, error.message);
   if (error instanceof InvalidPageTokenError) throw new HttpError(400, error.message);
+  if (error instanceof ManifestTooLargeError) {
+    throw new HttpError(413, error.message, [
+      { path: "spec", message: `at most ${MAX_STORED_MANIFEST_BYTES / 1024} KiB once normalized` },
+    ]);
+  }
   if (error instanceof UnknownNameError) throw new HttpError(404, error.message);
   if (error instanceof GateDecisionError) throw new HttpError(error.status, error.message);
   if (error instanceof RangeError) throw new HttpError(400, error.message);
@@ -168,7 +184,8 @@ function manifestFrom(req: HttpRequest, namespace: string, options: ManifestOpti
       );
     }
   }
-  const resource = parseResource(req.body, options);
+  // Validated for the namespace it will be stored in (output prefixes depend on it).
+  const resource = parseResource(req.body, { ...options, namespace });
   resource.metadata.namespace = namespace;
   return resource;
 }
@@ -194,16 +211,41 @@ async function teamFromManifest(
         }
         throw error;
       });
-    return mergeTemplateRun(template.template, resource as AgentTeamRun, options);
+    return mergeTemplateRun(template.template, resource as AgentTeamRun, { ...options, namespace });
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
     { path: "kind", message: "templates are created under /templates" },
   ]);
 }
 
-async function createAndView(deps: ApiDeps, team: AgentTeam, status = 201): Promise<HttpResponse> {
-  const record = await createTeamRun(deps, team);
-  return json(status, teamView(record, []));
+/**
+ * `apply` of an AgentTeam: creates the run, then approves the gates its kagents approval
+ * annotations name. Applying the same team again while it runs, with approval annotations added
+ * (kagents' `kubectl annotate ... approved.kagents.dev/<event>=true`), approves those gates:
+ * each exactly once, decided by whoever applied. Any other change to a running team is a 409.
+ */
+async function applyTeam(deps: ApiDeps, team: AgentTeam, appliedBy: string): Promise<HttpResponse> {
+  const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+  const approvals = annotatedApprovals(team.metadata);
+  try {
+    await createTeamRun(deps, team);
+  } catch (error) {
+    if (!(error instanceof ConflictError) || approvals.length === 0) throw error;
+    const existing = await deps.store.getRun(ref);
+    if (isTerminalTeamPhase(existing.status.phase) || !sameSpec(existing.team, team)) throw error;
+    const approved = await approveAnnotatedGates(deps, ref, team, appliedBy);
+    const record = await deps.store.getRun(ref);
+    const events = await deps.store.listEvents(ref, { limit: 100 });
+    return json(200, { ...teamView(record, events.items), approved });
+  }
+  const approved = approvals.length > 0 ? await approveAnnotatedGates(deps, ref, team, appliedBy) : [];
+  const record = await deps.store.getRun(ref);
+  return json(201, { ...teamView(record, []), ...(approvals.length > 0 ? { approved } : {}) });
+}
+
+/** Deep equality: the stored spec comes back from DynamoDB with its map keys in another order. */
+function sameSpec(a: AgentTeam, b: AgentTeam): boolean {
+  return isDeepStrictEqual(a.spec, b.spec);
 }
 
 function idempotent(deps: ApiDeps, req: HttpRequest, namespace: string, create: () => Promise<HttpResponse>) {
@@ -307,7 +349,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
       const namespace = req.params.namespace as string;
       return idempotent(deps, req, namespace, async () => {
         const resource = manifestFrom(req, namespace, manifestOptions);
-        return createAndView(deps, await teamFromManifest(deps, resource, namespace, manifestOptions));
+        const team = await teamFromManifest(deps, resource, namespace, manifestOptions);
+        return applyTeam(deps, team, req.principal.id);
       });
     }),
   );
@@ -360,7 +403,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     guarded(async (req) => {
       const record = await deps.store.getRun(ref(req));
       const agent = req.query.agent;
-      if (agent !== undefined && !(agent in record.status.agents)) {
+      if (agent !== undefined && !Object.hasOwn(record.status.agents, agent)) {
         throw new HttpError(404, `team ${record.name} has no agent ${agent}`);
       }
       return json(200, { items: await deps.teamFiles.messages(record.runId, agent) });
@@ -523,7 +566,8 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
           doc.spec.templateRef = { name: req.params.name };
         }
         const resource = manifestFrom({ ...req, body: JSON.stringify(doc) }, namespace, manifestOptions);
-        return createAndView(deps, await teamFromManifest(deps, resource, namespace, manifestOptions));
+        const team = await teamFromManifest(deps, resource, namespace, manifestOptions);
+        return applyTeam(deps, team, req.principal.id);
       });
     }),
   );

@@ -1,6 +1,7 @@
 import {
   awsDeadlines,
   awsRunIndex,
+  awsRunJobs,
   awsStore,
   awsWebhookNotifier,
   awsWorkspaces,
@@ -9,7 +10,7 @@ import {
 } from "../../core/control/aws-deps.ts";
 import { cleanupRun } from "../../core/control/lifecycle.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
-import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { cleanupFailureMetric, instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type { CleanupPayload, CleanupResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
@@ -17,6 +18,7 @@ const dependencies = {
   store: awsStore,
   runs: awsRunIndex,
   workspaces: awsWorkspaces,
+  runJobs: awsRunJobs,
   deadlines: awsDeadlines,
   notifier: awsWebhookNotifier,
 };
@@ -29,7 +31,7 @@ export const container = perContainer("cleanup", (logger) => buildDependencies(d
 export async function handler(payload: CleanupPayload): Promise<CleanupResult> {
   const { deps, t } = container();
   return instrumented(t, { teamRunId: payload.runId }, async () => {
-    const result = await cleanupRun(deps, payload);
+    const result = await cleanupRun(deps, payload, cleanupFailureMetric(t));
     t.metrics.addMetric(
       result.phase === "Completed" ? METRIC.runsCompleted : METRIC.runsFailed,
       MetricUnit.Count,

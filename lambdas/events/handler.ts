@@ -3,6 +3,7 @@ import {
   awsDeadlines,
   awsOnceClaims,
   awsRunIndex,
+  awsRunJobs,
   awsStore,
   awsWebhookNotifier,
   awsWorkspaces,
@@ -10,7 +11,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { type ExecutionStatusDetail, onExecutionStatus } from "../../core/control/guards.ts";
-import { instrumented } from "../../core/control/observability.ts";
+import { cleanupFailureMetric, instrumented } from "../../core/control/observability.ts";
 import {
   type EcsTaskStateDetail,
   onTaskStateChange,
@@ -23,6 +24,7 @@ const dependencies = {
   store: awsStore,
   runs: awsRunIndex,
   workspaces: awsWorkspaces,
+  runJobs: awsRunJobs,
   deadlines: awsDeadlines,
   notifier: awsWebhookNotifier,
   claims: awsOnceClaims,
@@ -46,7 +48,7 @@ export async function handler(event: StatusEvent): Promise<{ phase?: string; tas
   if (event["detail-type"] === "Step Functions Execution Status Change") {
     const detail = event.detail;
     return instrumented(t, { teamRunId: detail.name }, async () => {
-      const phase = await onExecutionStatus(deps, detail);
+      const phase = await onExecutionStatus(deps, detail, cleanupFailureMetric(t));
       return phase ? { phase } : {};
     });
   }

@@ -1,10 +1,10 @@
 import {
   awsDeadlines,
+  awsPrepareWorkspaces,
   awsRunIndex,
   awsRunManifests,
   awsRunnerLayout,
   awsStore,
-  awsWorkspaces,
   buildDependencies,
   environmentOf,
 } from "../../core/control/aws-deps.ts";
@@ -17,7 +17,7 @@ import { perContainer } from "../shared.ts";
 const dependencies = {
   store: awsStore,
   runs: awsRunIndex,
-  workspaces: awsWorkspaces,
+  workspaces: awsPrepareWorkspaces,
   deadlines: awsDeadlines,
   runManifests: awsRunManifests,
   layout: awsRunnerLayout,

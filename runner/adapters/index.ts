@@ -20,6 +20,11 @@ export interface AdapterOptions {
   priceFn?: PriceFn;
   /** Overrides the executable (e.g. a pinned path in the container image). */
   executable?: string;
+  /**
+   * A private directory that outlives the turn and the runner, for CLIs that keep their sessions
+   * under their own home (Gemini: `GEMINI_CLI_HOME`), so a relaunched runner can resume them.
+   */
+  stateDir?: string;
 }
 
 /** The adapter for an agent's `cli`. `scripted` is the Claude adapter driving the scripted agent. */
@@ -35,7 +40,7 @@ export function adapterFor(cli: AgentCli, options: AdapterOptions = {}): AgentAd
     case "codex":
       return codexAdapter(options);
     case "gemini":
-      return geminiAdapter(options);
+      return geminiAdapter({ ...options, ...(options.stateDir ? { home: options.stateDir } : {}) });
     case "aider":
       return aiderAdapter(options);
   }

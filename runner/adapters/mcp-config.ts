@@ -55,12 +55,14 @@ export function buildMcpConfig(input: BuildMcpConfigInput): BuiltMcpConfig {
         `MCP server name "${TEAM_SERVER_NAME}" is reserved for Squadron's team server; rename the agent's server.`,
       );
     }
-    if (mcpServers[server.name]) {
+    if (Object.hasOwn(mcpServers, server.name)) {
       throw new Error(`MCP server "${server.name}" is listed twice; server names must be unique.`);
     }
     const entry: McpServerEntry = { type: server.transport, url: server.url };
     if (server.authSecret) {
-      const value = input.secretValues[server.authSecret];
+      const value = Object.hasOwn(input.secretValues, server.authSecret)
+        ? input.secretValues[server.authSecret]
+        : undefined;
       if (value === undefined) {
         throw new Error(
           `MCP server "${server.name}" needs secret "${server.authSecret}", but the runner was given no value for it.`,

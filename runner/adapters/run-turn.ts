@@ -16,6 +16,7 @@ export interface RunTurnOptions {
 }
 
 const STDERR_TAIL_CHARS = 4000;
+const STDERR_HEAD_CHARS = 4000;
 
 /**
  * Runs one headless turn of an agent CLI as a child process, streaming its stdout through the
@@ -39,8 +40,10 @@ export async function runTurn(
     }
   };
 
+  // Private by default: what a CLI keeps here (settings, sessions) is for the runner's user only.
+  for (const dir of invocation.dirs ?? []) await mkdir(dir, { recursive: true, mode: 0o700 });
   for (const file of invocation.files ?? []) {
-    await mkdir(dirname(file.path), { recursive: true });
+    await mkdir(dirname(file.path), { recursive: true, mode: 0o700 });
     await writeFile(file.path, file.content, { mode: 0o600 });
   }
   const removeFiles = () => Promise.all((invocation.files ?? []).map((f) => rm(f.path, { force: true })));
@@ -60,8 +63,12 @@ export async function runTurn(
   });
 
   let stderrTail = "";
+  // The head too: some CLIs print the one useful line first and a long stack after it
+  // (Gemini: "Error when talking to Gemini API … {json}"), which the tail alone would lose.
+  let stderrHead = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk: string) => {
+    if (stderrHead.length < STDERR_HEAD_CHARS) stderrHead = (stderrHead + chunk).slice(0, STDERR_HEAD_CHARS);
     stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
     options.onStderr?.(chunk);
   });
@@ -123,8 +130,13 @@ export async function runTurn(
     };
   }
 
-  const result = parser.finish({ ...outcome.exit, stderrTail });
-  const final: TurnResult = { ...result, exitCode: outcome.exit.code, signal: outcome.exit.signal };
+  const result = parser.finish({ ...outcome.exit, stderrTail, stderrHead });
+  const final: TurnResult = {
+    ...result,
+    exitCode: outcome.exit.code,
+    signal: outcome.exit.signal,
+    ...(invocation.warnings?.length ? { warnings: invocation.warnings } : {}),
+  };
   if (!final.sessionId && input.resumeSessionId) final.sessionId = input.resumeSessionId;
   if (stopped) {
     return {

@@ -1,7 +1,15 @@
 import type { AgentCli, AgentSpec } from "../../core/manifest/types.ts";
 
 /** Why a turn ended in error, normalised across CLIs. */
-export type TurnErrorKind = "max_turns" | "max_budget" | "execution" | "crashed" | "stopped" | "spawn_failed";
+export type TurnErrorKind =
+  | "max_turns"
+  | "max_budget"
+  | "execution"
+  | "crashed"
+  | "stopped"
+  | "spawn_failed"
+  /** The model API refused the credentials (HTTP 401/403): retrying cannot help, the agent fails at once. */
+  | "auth";
 
 /** Token counts of a turn (or of the turn so far). */
 export interface TokenUsage {
@@ -22,6 +30,19 @@ export interface TurnResult extends TokenUsage {
   costUsd: number;
   /** "reported": the CLI said what it cost; "price-table": tokens × Squadron's price table. */
   costSource: "reported" | "price-table";
+  /**
+   * What the token and cost figures cover. "turn" (the default when absent): this turn only.
+   * "session": cumulative over the whole CLI session, earlier turns and earlier processes
+   * included (Claude's `total_cost_usd`/`modelUsage` on `--resume`, Codex's `turn.completed`);
+   * the session loop subtracts the previous cumulative figures it keeps per session id.
+   */
+  usageScope?: "turn" | "session";
+  /** Calls to the team MCP server's tools that ran (were not denied), when the CLI tells. */
+  teamToolCalls?: number;
+  /** Tools whose use the CLI's permission layer denied in this turn (e.g. mcp__team__task_create). */
+  deniedTools?: string[];
+  /** The invocation's fallbacks (`Invocation.warnings`), for the runner to record as Warning events. */
+  warnings?: string[];
   model: string;
   /** Present when the turn was stopped by `runTurn`'s abort signal. */
   stopped?: boolean;
@@ -76,6 +97,8 @@ export interface TurnInput {
   maxTurns?: number;
   /** Extra environment for the CLI (API keys, SQUADRON_* for the scripted agent). */
   env?: Record<string, string>;
+  /** Coding mode: the agent works in a git checkout and must be able to commit. */
+  coding?: boolean;
 }
 
 export interface Invocation {
@@ -86,6 +109,20 @@ export interface Invocation {
   cwd: string;
   /** Files `runTurn` writes (mode 0600) before spawning and deletes after, e.g. a CLI's settings. */
   files?: Array<{ path: string; content: string }>;
+  /** Deviations from the spec the adapter had to make (a fallback): the runner records each as a Warning. */
+  warnings?: string[];
+  /** Directories `runTurn` makes sure exist (created 0700) before spawning, and keeps. */
+  dirs?: string[];
+}
+
+/** How the CLI process ended, with the start and the end of its stderr. */
+export interface TurnExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last 4000 characters of stderr. */
+  stderrTail: string;
+  /** The first 4000 characters of stderr (may overlap the tail). */
+  stderrHead?: string;
 }
 
 /** Parses one turn's stdout, line by line, into progress events and a final result. */
@@ -98,7 +135,7 @@ export interface OutputParser {
    * The turn's result once stdout has ended. `exit` tells how the process ended; a parser that
    * saw no final result reports a crash with the usage seen so far.
    */
-  finish(exit: { code: number | null; signal: NodeJS.Signals | null; stderrTail: string }): TurnResult;
+  finish(exit: TurnExit): TurnResult;
 }
 
 export interface AgentAdapter {

@@ -96,6 +96,16 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv, argv: string[] = []): R
     throw new ConfigError(`Unknown mode "${modeText}": SQUADRON_MODE must be init, agent or finalize.`);
   }
   const mode = modeText as RunnerMode;
+  // EKS: the Job takes the runner Secret with envFrom `optional: true`, so a missing Secret ends
+  // the runner here, within a minute of the pod starting, instead of keeping the pod in
+  // CreateContainerConfigError until the run's deadline. The Secret names itself in
+  // SQUADRON_RUNNER_SECRET (docs/deploy.md, "The runner Secret").
+  const runnerSecret = optional(env, "SQUADRON_RUNNER_SECRET_NAME");
+  if (runnerSecret && optional(env, "SQUADRON_RUNNER_SECRET") !== runnerSecret) {
+    throw new ConfigError(
+      `The Kubernetes Secret "${runnerSecret}" is missing from the runners' namespace, or has no key SQUADRON_RUNNER_SECRET=${runnerSecret}: create it as docs/deploy.md ("The runner Secret") shows.`,
+    );
+  }
   const runId = optional(env, "SQUADRON_RUN_ID");
   if (!runId)
     throw new ConfigError("SQUADRON_RUN_ID is not set: the runner needs the id of the run it serves.");

@@ -1,4 +1,5 @@
 import { SIGNATURE_HEADER, sendWebhook, type WebhookPayload } from "../../core/control/webhook.ts";
+import { effectiveDependsOn } from "../../core/manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam, OnComplete } from "../../core/manifest/types.ts";
 import { type ScopeViolation, scopeViolationsInRange } from "../scope/check.ts";
 import { isRestricted } from "../scope/match.ts";
@@ -203,7 +204,9 @@ async function finalizeCoding(
 
   await git(["checkout", "-q", "-B", localBranch, leadBranch], { cwd: repoDir });
   const conflicts: MergeConflict[] = [];
-  for (const mate of dependencyOrder(team.spec.teammates)) {
+  // Pipeline stages order the merges as they ordered the work (upstream stages first).
+  const ordered = team.spec.teammates.map((t) => ({ ...t, dependsOn: effectiveDependsOn(team.spec, t) }));
+  for (const mate of dependencyOrder(ordered)) {
     if (excluded.has(mate.name)) continue;
     const outcome = await mergeBranch(repoDir, mate.name, teammateBranch(teamName, mate.name));
     if (outcome.merged) result.merged.push(mate.name);

@@ -7,7 +7,7 @@
  * stdout carries the protocol, so diagnostics go to stderr only.
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { Team } from "../protocol/team.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 import { createTeamMcpServer } from "./team-tools.ts";
 
 async function main(): Promise<void> {

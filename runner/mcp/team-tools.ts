@@ -1,10 +1,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { ProtocolError } from "../protocol/errors.ts";
-import { requireMember } from "../protocol/members.ts";
-import type { Team } from "../protocol/team.ts";
-import { TASK_STATUSES } from "../protocol/types.ts";
+import { ProtocolError } from "../../core/team-protocol/errors.ts";
+import { requireMember } from "../../core/team-protocol/members.ts";
+import type { Team } from "../../core/team-protocol/team.ts";
+import { type InboxMessage, TASK_STATUSES } from "../../core/team-protocol/types.ts";
 
 export interface TeamToolsConfig {
   team: Team;
@@ -29,7 +29,11 @@ const taskStatus = z.enum(TASK_STATUSES);
 
 /**
  * The team MCP server: the eight coordination tools over the shared team directory. Results
- * are JSON in one text block; refusals are `isError` results whose text says what to do.
+ * are one JSON **object** in one text block (lists are wrapped: `{members}`, `{messages}`,
+ * `{tasks}`); refusals are `isError` results whose text says what to do.
+ *
+ * Why objects: Gemini CLI 0.61.0 rejects a tool result whose JSON is a bare array (issue 10,
+ * point 12), and an object leaves room for fields such as counts without breaking callers.
  */
 export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: TeamToolsConfig): McpServer {
   const server = new McpServer(
@@ -63,7 +67,7 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       description: "List the team's members with their role, CLI, model, status and last heartbeat.",
       inputSchema: {},
     },
-    () => run(async () => team.members()),
+    () => run(async () => ({ members: await team.members() })),
   );
 
   server.registerTool(
@@ -91,10 +95,22 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
         markRead: z.boolean().optional().describe("Mark the messages read (default true)."),
       },
     },
-    ({ unreadOnly, markRead }) =>
-      asMember(async () => {
-        return team.readMessages(agent, { unreadOnly: unreadOnly ?? true, markRead: markRead ?? true });
-      }),
+    async ({ unreadOnly, markRead }) => {
+      // Read without marking, produce the result, and only then mark exactly the messages it
+      // carries: a refusal or a failure on the way leaves them unread for the next read.
+      let delivered: InboxMessage[] = [];
+      const result = await asMember(async () => {
+        delivered = await team.readMessages(agent, { unreadOnly: unreadOnly ?? true, markRead: false });
+        return { messages: delivered };
+      });
+      if (result.isError || !(markRead ?? true) || delivered.length === 0) return result;
+      try {
+        await team.markMessagesRead(agent, delivered);
+      } catch (error) {
+        return failure(error);
+      }
+      return result;
+    },
   );
 
   server.registerTool(
@@ -131,7 +147,9 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
       },
     },
     ({ status, owner }) =>
-      asMember(async () => team.listTasks({ ...(status ? { status } : {}), ...(owner ? { owner } : {}) })),
+      asMember(async () => ({
+        tasks: await team.listTasks({ ...(status ? { status } : {}), ...(owner ? { owner } : {}) }),
+      })),
   );
 
   server.registerTool(
@@ -196,12 +214,19 @@ export function createTeamMcpServer({ team, agent, runId, version = "0.1.0" }: T
 async function run(action: () => Promise<unknown>): Promise<CallToolResult> {
   try {
     const value = await action();
-    return { content: [{ type: "text", text: JSON.stringify(value, null, 2) }] };
+    // Never a bare array or scalar (see above): wrap anything that is not a plain object.
+    const body =
+      value !== null && typeof value === "object" && !Array.isArray(value) ? value : { result: value };
+    return { content: [{ type: "text", text: JSON.stringify(body, null, 2) }] };
   } catch (error) {
-    const text =
-      error instanceof ProtocolError
-        ? error.message
-        : `The team tool failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`;
-    return { isError: true, content: [{ type: "text", text }] };
+    return failure(error);
   }
+}
+
+function failure(error: unknown): CallToolResult {
+  const text =
+    error instanceof ProtocolError
+      ? error.message
+      : `The team tool failed unexpectedly: ${error instanceof Error ? error.message : String(error)}`;
+  return { isError: true, content: [{ type: "text", text }] };
 }

@@ -1,5 +1,5 @@
-import type { Team } from "../protocol/team.ts";
-import type { MemberStatus } from "../protocol/types.ts";
+import type { Team } from "../../core/team-protocol/team.ts";
+import type { MemberStatus } from "../../core/team-protocol/types.ts";
 import { errorMessage, type Logger, silentLogger } from "./logger.ts";
 import type { AgentStateSink } from "./store-sink.ts";
 

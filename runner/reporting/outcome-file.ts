@@ -1,7 +1,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { UsageDelta } from "../../core/status/types.ts";
-import { readJson, writeJsonAtomic } from "../protocol/atomic-file.ts";
+import { readJson, writeJsonAtomic } from "../../core/team-protocol/atomic-file.ts";
 
 /**
  * Each agent runner leaves its outcome and measured usage in `<team dir>/runner/<agent>.json`,

@@ -43,6 +43,8 @@ export interface AgentStateSink {
    * differ from what it holds. Absent without a store.
    */
   setTaskCounts?(counts: TaskCounts): Promise<void>;
+  /** Records a Warning event about this agent (a fallback, a hollow success). Absent without a store. */
+  warn?(reason: string, message: string): Promise<void>;
 }
 
 export class NoStoreSink implements AgentStateSink {
@@ -126,6 +128,13 @@ export class TeamStoreSink implements AgentStateSink {
       status.tasks = { total: counts.total, done: counts.done };
       return status;
     });
+  }
+
+  warn(reason: string, message: string): Promise<void> {
+    return this.store.appendEvent(
+      { ...this.ref, runId: this.runId },
+      { type: "Warning", reason, message, time: new Date().toISOString(), agent: this.agent },
+    );
   }
 
   async endedAgents(): Promise<string[]> {

@@ -1,5 +1,5 @@
-import type { Team } from "../protocol/team.ts";
-import type { Task } from "../protocol/types.ts";
+import type { Team } from "../../core/team-protocol/team.ts";
+import type { Task } from "../../core/team-protocol/types.ts";
 import { errorMessage, type Logger, silentLogger } from "./logger.ts";
 import type { AgentStateSink, TaskCounts } from "./store-sink.ts";
 

@@ -29,9 +29,12 @@ export interface UsageReporterOptions {
  * leaves the difference to the next one (nothing is lost or counted twice), is logged, and never
  * reaches the agent.
  *
- * A turn's final result can price lower than the streamed estimate (e.g. cache discounts the
- * stream did not show). Usage in the store is only ever added to, so the measurement keeps the
- * higher figure: budgets err on the side of stopping early.
+ * While a turn streams, its cost is Squadron's price-table estimate (core/prices); when the turn
+ * ends, the CLI's own figures replace it: the measurement is then exactly what the CLI reported.
+ * The store only ever adds, so an estimate that ran ahead of the final figure is not sent back:
+ * the excess is absorbed by the next usage sent (nothing more is sent until the measurement
+ * passes what was sent). The table is tested against what the pinned CLI charges, so the two
+ * agree for the models it knows.
  */
 export class UsageReporter {
   private readonly measured = zero();
@@ -70,7 +73,9 @@ export class UsageReporter {
 
   /** The turn's final result; sends what is unsent at once. */
   async endTurn(result: TurnResult): Promise<void> {
-    this.progress(result);
+    for (const field of FIELDS) {
+      this.measured[field] = this.turnBase[field] + (Number.isFinite(result[field]) ? result[field] : 0);
+    }
     await this.flush();
   }
 

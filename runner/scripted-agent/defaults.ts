@@ -79,9 +79,13 @@ export function defaultScript(input: DefaultScriptInput): ScriptStep[] {
     },
   ];
   if (input.coding) {
-    steps.push({
-      exec: `git add -- '${file}' && git -c user.name='${input.name}' -c user.email='${input.name}@squadron.invalid' commit -q -m '${input.name}: complete assigned task'`,
-    });
+    // Argument vectors, never a shell line: the file comes from the manifest's scope paths, and a
+    // name such as "docs/o'reilly.md" (or "a';touch x;'") must stay one argument.
+    const identity = ["-c", `user.name=${input.name}`, "-c", `user.email=${input.name}@squadron.invalid`];
+    steps.push(
+      { run: ["git", "add", "--", file] },
+      { run: ["git", ...identity, "commit", "-q", "-m", `${input.name}: complete assigned task`] },
+    );
   }
   steps.push(
     { call: "task_update", args: { id: "{{task.id}}", status: "completed" } },

@@ -44,6 +44,19 @@ export function render<T>(value: T, vars: Record<string, unknown>): T {
   return value;
 }
 
+/** One shell word holding `value` exactly (POSIX single quotes). */
+export function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'"'"'`)}'`;
+}
+
+/** Like {@link render} for a shell line: each substituted value becomes one quoted word. */
+function renderShell(command: string, vars: Record<string, unknown>): string {
+  return command.replace(/\{\{([\w.-]+)\}\}/g, (_, p: string) => {
+    const value = lookup(p, vars);
+    return shellQuote(typeof value === "string" ? value : JSON.stringify(value));
+  });
+}
+
 function asList(json: unknown, key: string): Array<Record<string, unknown>> {
   if (Array.isArray(json)) return json as Array<Record<string, unknown>>;
   const inner = (json as Record<string, unknown> | undefined)?.[key];
@@ -241,8 +254,21 @@ export async function runScript(input: RunScriptInput): Promise<number> {
       toolCounter += 1;
       out.toolUse(`toolu_scripted_${toolCounter}`, "Write", { file_path: full, content });
       out.toolResult(`toolu_scripted_${toolCounter}`, `File created successfully at: ${full}`, false);
+    } else if ("run" in raw) {
+      // Literal arguments: `{{…}}` inside an argument is rendered as text, never as a shell word.
+      const argv = raw.run.map((arg) => String(render(arg, state.vars)));
+      const [program, ...rest] = argv as [string, ...string[]];
+      const r = spawnSync(program, rest, { cwd, encoding: "utf8", env });
+      const text = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? r.error.message : ""}`.trim();
+      const command = argv.map(shellQuote).join(" ");
+      toolCounter += 1;
+      out.toolUse(`toolu_scripted_${toolCounter}`, "Bash", { command });
+      out.toolResult(`toolu_scripted_${toolCounter}`, text || `(exit ${r.status})`, r.status !== 0);
+      if (r.status !== 0 && !raw.allowFailure) {
+        throw new StepFailure(`Command failed with exit ${r.status}: ${command}${text ? `\n${text}` : ""}`);
+      }
     } else if ("exec" in raw) {
-      const command = render(raw.exec, state.vars);
+      const command = renderShell(raw.exec, state.vars);
       const r = spawnSync("sh", ["-c", command], { cwd, encoding: "utf8", env });
       const text = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim();
       toolCounter += 1;

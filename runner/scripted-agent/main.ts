@@ -39,6 +39,8 @@ export function parseClaudeArgs(argv: string[]): ScriptedArgs {
       "permission-mode": { type: "string" },
       "mcp-config": { type: "string", multiple: true },
       "strict-mcp-config": { type: "boolean" },
+      // Accepted as Claude Code accepts it; the scripted agent asks no permissions, so it has no effect.
+      allowedTools: { type: "string", multiple: true },
       "append-system-prompt": { type: "string" },
       "max-budget-usd": { type: "string" },
       "max-turns": { type: "string" },

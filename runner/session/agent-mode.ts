@@ -1,13 +1,14 @@
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { ProtocolError } from "../../core/team-protocol/errors.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 import { adapterFor } from "../adapters/index.ts";
 import type { TurnInput } from "../adapters/types.ts";
 import type { RunnerConfig } from "../config/env.ts";
 import { ConfigError } from "../config/exit-codes.ts";
 import { findAgent, type RunManifest } from "../config/manifest.ts";
 import type { RunnerServices } from "../config/services.ts";
-import { ProtocolError } from "../protocol/errors.ts";
-import { Team } from "../protocol/team.ts";
 import type { Logger } from "../reporting/logger.ts";
 import { writeAgentOutcome } from "../reporting/outcome-file.ts";
 import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";
@@ -62,7 +63,12 @@ export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcom
     existsSync(input.bundled.scriptedExecutable)
       ? input.bundled.scriptedExecutable
       : undefined);
-  const adapter = adapterFor(agent.cli, executable ? { executable } : {});
+  const adapter = adapterFor(agent.cli, {
+    ...(executable ? { executable } : {}),
+    // On the team's file system (EFS in AWS), next to the session record, so a relaunched runner
+    // (another container) finds the CLI's session and resumes it.
+    stateDir: join(config.teamDir, "team", "cli-home", agent.name),
+  });
   const setup = await prepareAgentSetup({
     team,
     agent,

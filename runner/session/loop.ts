@@ -2,12 +2,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
+import { ENDED_STATUSES, type Team } from "../../core/team-protocol/team.ts";
+import type { InboxMessage, Member, MemberStatus, Task } from "../../core/team-protocol/types.ts";
 import { runTurn } from "../adapters/run-turn.ts";
 import type { AgentAdapter, TurnInput, TurnMcp, TurnResult } from "../adapters/types.ts";
 import type { RunnerTimings } from "../config/env.ts";
 import { EXIT } from "../config/exit-codes.ts";
-import { ENDED_STATUSES, type Team } from "../protocol/team.ts";
-import type { InboxMessage, Member, MemberStatus, Task } from "../protocol/types.ts";
 import { Heartbeat } from "../reporting/heartbeat.ts";
 import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
 import type { AgentStateSink } from "../reporting/store-sink.ts";
@@ -21,7 +21,7 @@ import {
   systemPromptAddition,
   teamEndedMessage,
 } from "./prompt.ts";
-import { readSessionRecord, resumableSession, SessionRecorder } from "./session-record.ts";
+import { readSessionRecord, resumableSession, SessionRecorder, turnDelta } from "./session-record.ts";
 
 /** How a session ended. */
 export type SessionEnd =
@@ -125,6 +125,37 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   let toldTeamEnded = false;
   let nudges = 0;
   let consecutiveErrors = 0;
+  /** Team-tool calls that ran, over the session; a teammate that never made one did no teamwork. */
+  let teamToolCalls: number | undefined;
+  /**
+   * The turn's own usage. A CLI that reports session totals (`usageScope: "session"`) is charged
+   * the difference from the session's previous totals, kept in the session record so a relaunched
+   * runner resuming the session does not charge its earlier turns again.
+   */
+  const chargeable = async (result: TurnResult): Promise<TurnResult> => {
+    if (result.usageScope !== "session" || !result.sessionId) return result;
+    // The record must exist to carry the totals (a CLI may name its session only in the result).
+    await recorder.sessionStarted(result.sessionId);
+    const delta = turnDelta(result, result.sessionId, recorder.cumulative);
+    recorder.setCumulative({
+      sessionId: result.sessionId,
+      inputTokens: result.inputTokens,
+      outputTokens: result.outputTokens,
+      cacheReadTokens: result.cacheReadTokens,
+      cacheWriteTokens: result.cacheWriteTokens,
+      costUsd: result.costUsd,
+    });
+    return { ...delta, usageScope: "turn" };
+  };
+  const warned = new Set<string>();
+  const warn = async (reason: string, message: string) => {
+    log.warn(message, { reason });
+    if (warned.has(`${reason}:${message}`)) return;
+    warned.add(`${reason}:${message}`);
+    await options.sink.warn?.(reason, message).catch((error: unknown) => {
+      log.warn("Could not record a Warning event", { error: errorMessage(error) });
+    });
+  };
 
   const done = (end: Omit<SessionOutcome, "turns" | "usage">): SessionOutcome => ({
     ...end,
@@ -143,6 +174,8 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     });
   const failed = (reason: string, message: string): SessionOutcome =>
     done({ end: "failed", ok: false, reason, message });
+  /** The last crash of the agent's CLI (exit without a result), if any turn crashed. */
+  let crash: string | undefined;
 
   // Teammates that have ended, or whose runner stopped beating (a killed container).
   const activeTeammates = async (): Promise<Member[]> => {
@@ -335,12 +368,13 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
         ...(options.mcp ? { mcp: options.mcp } : {}),
         ...(remainingBudgetUsd !== undefined ? { remainingBudgetUsd } : {}),
         ...(options.cliEnv ? { env: options.cliEnv } : {}),
+        ...(options.spec.spec.mode === "coding" ? { coding: true } : {}),
       };
       await heartbeat.setStatus("active");
       reporter.beginTurn();
       options.onTurnStart?.(turns + 1, input);
       log.info("Turn started", { turn: turns + 1, resume: sessionId ?? null, remainingBudgetUsd });
-      const result = await runTurn(options.adapter, input, {
+      const raw = await runTurn(options.adapter, input, {
         signal,
         onProgress: (event) => {
           reporter.progress(event);
@@ -352,8 +386,18 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
         onStderr: (chunk) => log.debug("CLI stderr", { text: chunk.slice(0, 2000) }),
       });
       turns++;
+      const result = await chargeable(raw);
       lastResult = result;
       await reporter.endTurn(result);
+      if (result.teamToolCalls !== undefined) teamToolCalls = (teamToolCalls ?? 0) + result.teamToolCalls;
+      for (const w of result.warnings ?? []) await warn("AdapterFallback", w);
+      const otherDenied = (result.deniedTools ?? []).filter((t) => !t.startsWith("mcp__team__"));
+      if (otherDenied.length > 0) {
+        await warn(
+          "ToolsDenied",
+          `${agent.cli} denied ${name} the use of ${otherDenied.join(", ")} (permissionMode ${agent.permissionMode}).`,
+        );
+      }
       if (restarting) {
         restarting = false;
         if (resumeRefused(result)) {
@@ -391,7 +435,15 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
         if (isLead && !(await waitForTeammates())) return stopped();
         return done(finishedOutcome(lifecycle.finished.summary));
       }
+      if (result.isError && result.errorKind === "crashed") {
+        crash = `turn ${turns}: ${result.resultText.slice(0, 300)}`;
+        log.warn("The agent's CLI crashed", { turn: turns, result: crash });
+      }
       if (result.isError) {
+        // A refused key fails every retry the same way: fail now, not after minutes of retries.
+        if (result.errorKind === "auth") {
+          return failed("AuthFailed", `the model API refused the key: ${result.resultText.slice(0, 1000)}`);
+        }
         if (result.errorKind === "max_budget") return failed("BudgetExceeded", result.resultText);
         if (result.errorKind === "spawn_failed") return failed("CliNotStarted", result.resultText);
         consecutiveErrors++;
@@ -413,6 +465,14 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
       const wake = await waitForWake();
       if ("end" in wake) {
         if (wake.end.end === "stopped") return stopped();
+        // The agent never called finish and its CLI crashed on the way: ending it as a success
+        // would hide the crash (a lead exiting 5 was reported Succeeded), so it fails, naming it.
+        if (crash !== undefined) {
+          return failed(
+            "CliCrashed",
+            `The CLI crashed (${crash}) and the agent never called finish; the runner ended it: ${wake.end.message}`,
+          );
+        }
         return done(wake.end);
       }
       prompt = wake.resume;
@@ -450,6 +510,14 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     recorder.ended({ end: outcome.end, reason: outcome.reason }),
   ]);
   outcome.usage = reporter.total;
+  // The hollow-success guard: a teammate that "succeeded" without one team-tool call never took
+  // a task or reported back; say so rather than let Succeeded stand unqualified.
+  if (outcome.ok && !isLead && turns > 0 && teamToolCalls === 0 && agent.cli !== "scripted") {
+    await warn(
+      "NoTeamToolCalls",
+      `${name} ended (${outcome.reason}) without ever calling a team tool: it claimed no task and reported nothing to the lead.`,
+    );
+  }
   await heartbeat.stop(memberStatusOf(outcome.end));
   const phase = phaseOf(outcome.end);
   await options.sink

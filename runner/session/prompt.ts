@@ -1,5 +1,5 @@
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
-import type { InboxMessage, Task } from "../protocol/types.ts";
+import type { InboxMessage, Task } from "../../core/team-protocol/types.ts";
 import { describeScope } from "../scope/match.ts";
 
 /** The sender name of messages the runner itself writes into an inbox. */

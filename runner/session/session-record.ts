@@ -1,7 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import type { AgentCli } from "../../core/manifest/types.ts";
-import { readJson, writeJsonAtomic } from "../protocol/atomic-file.ts";
-import { TeamLayout } from "../protocol/layout.ts";
+import type { UsageDelta } from "../../core/status/types.ts";
+import { USAGE_FIELDS } from "../../core/store/items.ts";
+import { readJson, writeJsonAtomic } from "../../core/team-protocol/atomic-file.ts";
+import { TeamLayout } from "../../core/team-protocol/layout.ts";
 import { errorMessage, type Logger, silentLogger } from "../reporting/logger.ts";
 
 /**
@@ -20,6 +22,36 @@ export interface SessionRecord {
   updatedAt: string;
   /** Set when a runner ended the session itself; a record without it was interrupted. */
   ended?: { end: string; reason: string; at: string };
+  /**
+   * The CLI's cumulative usage figures for `sessionId` after its last turn, for CLIs that report
+   * session totals (`TurnResult.usageScope: "session"`): the next turn is charged the difference.
+   * Kept here (on EFS) so a relaunched runner resuming the session does not charge it again.
+   */
+  cumulative?: CumulativeUsage;
+}
+
+export interface CumulativeUsage extends UsageDelta {
+  sessionId: string;
+}
+
+/**
+ * Turns a session-cumulative report into this turn's figures by subtracting `previous` (the last
+ * cumulative figures of the same session). A report for another session (a new session after a
+ * refused resume) starts from zero. A figure below the previous one (a CLI that reset its
+ * counters) is taken as it stands rather than charged negative.
+ */
+export function turnDelta<T extends Record<(typeof USAGE_FIELDS)[number], number>>(
+  cumulative: T,
+  sessionId: string,
+  previous: CumulativeUsage | undefined,
+): T {
+  if (!previous || previous.sessionId !== sessionId) return { ...cumulative };
+  const out = { ...cumulative };
+  for (const field of USAGE_FIELDS) {
+    const d = cumulative[field] - previous[field];
+    out[field] = (d >= 0 ? d : cumulative[field]) as T[typeof field];
+  }
+  return out;
 }
 
 export async function readSessionRecord(teamDir: string, agent: string): Promise<SessionRecord | undefined> {
@@ -75,6 +107,16 @@ export class SessionRecorder {
     const at = new Date().toISOString();
     this.record = { ...this.identity, sessionId, turns: 0, startedAt: at, updatedAt: at };
     return this.write();
+  }
+
+  /** The session's last cumulative figures, when the CLI reports session totals. */
+  get cumulative(): CumulativeUsage | undefined {
+    return this.record?.cumulative;
+  }
+
+  /** Remembers the session's cumulative figures after a turn (written with `turnEnded`). */
+  setCumulative(cumulative: CumulativeUsage): void {
+    if (this.record) this.record = { ...this.record, cumulative };
   }
 
   turnEnded(): Promise<void> {

@@ -1,10 +1,11 @@
-import { constants, createWriteStream } from "node:fs";
-import { cp, type FileHandle, mkdir, open, readdir, stat } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { cp, mkdir, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { BUCKET_AREAS } from "../../core/bucket-layout.ts";
+import { openConfinedFile } from "../../core/confined-fs.ts";
 import { safeJoin } from "./layout.ts";
 
 /**
@@ -21,10 +22,18 @@ export interface ObjectLocation {
 export interface ObjectStore {
   /** Copies every object under the location into `dir`; returns the relative paths written. */
   download(from: ObjectLocation, dir: string): Promise<string[]>;
-  /** Copies every file under `dir` to the location; returns the keys written. */
-  upload(dir: string, to: ObjectLocation): Promise<string[]>;
+  /**
+   * Copies every regular file under `dir` to the location; returns the keys written. Files are
+   * opened confined to `options.root` (default `dir`): a link at any component is not followed.
+   */
+  upload(dir: string, to: ObjectLocation, options?: UploadOptions): Promise<string[]>;
   /** A human-readable address, for results and logs. */
   describe(location: ObjectLocation): string;
+}
+
+export interface UploadOptions {
+  /** The directory no file may be read from outside of (the run's directory); default `dir`. */
+  root?: string;
 }
 
 /** `s3://bucket/prefix/` → {bucket, prefix}; any other text is a prefix of Squadron's bucket. */
@@ -62,21 +71,11 @@ export async function listFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Opens a file to upload only if it is a regular file, never through a symbolic link. Uploads run
- * with more rights than the agents that wrote the directory (the outputs function reads every run
- * as root): a link planted in an output directory must not deliver another run's files.
+ * Uploads run with more rights than the agents that wrote the directory (the outputs function
+ * reads every run as root): a link planted at any component must not deliver another run's files.
  */
-async function openRegularFile(file: string): Promise<FileHandle | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ELOOP") return undefined;
-    throw error;
-  }
-  if ((await handle.stat()).isFile()) return handle;
-  await handle.close();
-  return undefined;
+function openForUpload(dir: string, file: string, options: UploadOptions | undefined) {
+  return openConfinedFile(options?.root ?? dir, path.join(dir, file));
 }
 
 /** The local-mode store: `<root>/<prefix>` for Squadron's bucket, `<root>/s3/<bucket>/<prefix>` for others. */
@@ -101,12 +100,12 @@ export class LocalDirectoryStore implements ObjectStore {
     return listFiles(source);
   }
 
-  async upload(dir: string, to: ObjectLocation): Promise<string[]> {
+  async upload(dir: string, to: ObjectLocation, options?: UploadOptions): Promise<string[]> {
     const target = this.dirOf(to);
     await mkdir(target, { recursive: true });
     const keys: string[] = [];
     for (const file of await listFiles(dir)) {
-      const handle = await openRegularFile(path.join(dir, file));
+      const handle = await openForUpload(dir, file, options);
       if (!handle) continue;
       try {
         const destination = path.join(target, file);
@@ -184,14 +183,14 @@ export class S3ObjectStore implements ObjectStore {
     return written.sort();
   }
 
-  async upload(dir: string, to: ObjectLocation): Promise<string[]> {
+  async upload(dir: string, to: ObjectLocation, options?: UploadOptions): Promise<string[]> {
     const bucket = to.bucket ?? this.defaultBucket;
     const prefix = normalisePrefix(to.prefix);
     const keys: string[] = [];
     for (const file of await listFiles(dir)) {
       const key = `${prefix}${file}`;
       const delivered = await withTransientRetries(async () => {
-        const handle = await openRegularFile(path.join(dir, file));
+        const handle = await openForUpload(dir, file, options);
         if (!handle) return false;
         try {
           // Streamed with its length, so a large output never has to fit in memory (PutObject: 5 GiB max).

@@ -322,7 +322,9 @@ describe("squadron describe, approve, deny, tasks, messages, delete", () => {
     expect(JSON.parse(leading.stdout)).toMatchObject({ name: "auth-refactor", namespace: "apply-ns" });
     const value = await squadron(["--namespace=apply-ns", "describe", "team", "auth-refactor"], { env });
     expect(value.code, value.stderr).toBe(0);
-    const selected = await squadron(["get", "teams", "-l", "app=nothing-has-this", "-n", "apply-ns"], { env });
+    const selected = await squadron(["get", "teams", "-l", "app=nothing-has-this", "-n", "apply-ns"], {
+      env,
+    });
     expect(selected.code, selected.stderr).toBe(0);
     expect(selected.stderr).toBe("No teams matching app=nothing-has-this found in namespace apply-ns.\n");
   });

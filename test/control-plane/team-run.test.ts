@@ -278,10 +278,10 @@ describe("approval gates", () => {
       (c) => c.method === "chat.update" && String(c.payload.text).includes("gate-slack"),
     );
     expect(updates).toHaveLength(1);
-    expect(String(updates[0]?.payload.text)).toMatch(/^Approved by alice \(U0APPROVER\)/);
+    expect(String(updates[0]?.payload.text)).toMatch(/^Approved by U0APPROVER \(alice\)/);
     const team = await getTeam("gate-slack");
     expect(team.phase).toBe("Completed");
-    expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`alice (${SLACK_APPROVER})`);
+    expect(team.gates["spawn-backend-api"]?.decidedBy).toBe(`${SLACK_APPROVER} (alice)`);
   });
 
   it("fails the agent with Denied when the gate is denied, and never launches it", async () => {
@@ -341,7 +341,7 @@ describe("budget, timeout and cancellation stop the execution", () => {
     expect(team.phase).toBe("BudgetExceeded");
     expect(team.reason).toBe("BudgetExceeded");
     expect(team.message).toBe("Measured cost $1.10 reached the budget of $1.00.");
-    expect(team.cost).toEqual({ usd: expect.closeTo(1.1, 6), budgetUsd: 1 });
+    expect(team.cost).toEqual({ usd: expect.closeTo(1.1, 6), budgetUsd: 1, simulated: false });
     expect(team.budgetWarned).toBe(true);
     expect(agentOf(team, "backend-api").costUsd).toBeCloseTo(1.1, 6);
     const events = reasons(team);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../infra/config.ts";
-import { synth } from "./support.ts";
+import { EXISTING_VPC, synth } from "./support.ts";
 
 describe("configuration (cdk.json context `squadron`)", () => {
   it("has documented defaults", () => {
@@ -20,18 +20,44 @@ describe("configuration (cdk.json context `squadron`)", () => {
     });
   });
 
-  it("runs kubectl for a private cluster endpoint only in an imported VPC (the cluster's)", () => {
+  it("requires the cluster's VPC with compute eks, saying why", () => {
+    const eks = { clusterName: "prod", manageKubernetesObjects: false };
+    expect(() => parseConfig({ compute: "eks", eks })).toThrow(
+      /squadron\.vpc: must be the EKS cluster's VPC when compute is "eks" .*mount targets/,
+    );
+    expect(parseConfig({ compute: "eks", eks, vpc: EXISTING_VPC }).vpc).toEqual(EXISTING_VPC);
+  });
+
+  it("refuses a private-only cluster endpoint: Step Functions' eks:runJob reaches only a public one", () => {
+    const eks = { clusterName: "prod", manageKubernetesObjects: false, endpointAccess: "private" };
+    expect(() => parseConfig({ compute: "eks", eks, vpc: EXISTING_VPC })).toThrow(
+      /squadron\.eks\.endpointAccess: cannot be "private": .*supports only Kubernetes APIs with public endpoint access/,
+    );
+  });
+
+  it("runs kubectl through the private endpoint only when the public one stays on", () => {
     const eks = {
       clusterName: "prod",
       kubectlRoleArn: "arn:aws:iam::123456789012:role/kubectl",
       kubectlSecurityGroupId: "sg-0abc1234",
     };
-    expect(() => parseConfig({ compute: "eks", eks })).toThrow(
-      /squadron\.eks\.kubectlSecurityGroupId: needs the cluster's VPC/,
+    expect(() => parseConfig({ compute: "eks", eks, vpc: EXISTING_VPC })).toThrow(
+      /squadron\.eks\.kubectlSecurityGroupId: .*"public-and-private"/,
     );
-    expect(() => parseConfig({ compute: "eks", eks: { ...eks, kubectlSecurityGroupId: "default" } })).toThrow(
-      /squadron\.eks\.kubectlSecurityGroupId: must look like sg-0123abcd/,
-    );
+    expect(
+      parseConfig({
+        compute: "eks",
+        eks: { ...eks, endpointAccess: "public-and-private" },
+        vpc: EXISTING_VPC,
+      }).eks,
+    ).toMatchObject({ kubectlSecurityGroupId: "sg-0abc1234", endpointAccess: "public-and-private" });
+    expect(() =>
+      parseConfig({
+        compute: "eks",
+        eks: { ...eks, endpointAccess: "public-and-private", kubectlSecurityGroupId: "default" },
+        vpc: EXISTING_VPC,
+      }),
+    ).toThrow(/squadron\.eks\.kubectlSecurityGroupId: must look like sg-0123abcd/);
   });
 
   it("takes a team secret prefix that is one Secrets Manager name part", () => {
@@ -51,9 +77,18 @@ describe("configuration (cdk.json context `squadron`)", () => {
 
   it("accepts a JSON string (as -c passes it)", () => {
     const c = parseConfig(
-      '{"compute":"eks","eks":{"clusterName":"prod","kubectlRoleArn":"arn:aws:iam::123456789012:role/kubectl"}}',
+      JSON.stringify({
+        compute: "eks",
+        eks: { clusterName: "prod", kubectlRoleArn: "arn:aws:iam::123456789012:role/kubectl" },
+        vpc: EXISTING_VPC,
+      }),
     );
-    expect(c.eks).toMatchObject({ namespace: "squadron", manageKubernetesObjects: true });
+    expect(c.eks).toMatchObject({
+      namespace: "squadron",
+      manageKubernetesObjects: true,
+      endpointAccess: "public",
+      nodeSecurityGroupIds: [],
+    });
   });
 
   it("needs a kubectl role for the cluster objects the stack creates, unless told not to create them", () => {
@@ -66,6 +101,7 @@ describe("configuration (cdk.json context `squadron`)", () => {
     const manual = parseConfig({
       compute: "eks",
       eks: { clusterName: "prod", manageKubernetesObjects: false },
+      vpc: EXISTING_VPC,
     });
     expect(manual.eks).toMatchObject({ manageKubernetesObjects: false });
     expect(manual.eks?.kubectlRoleArn).toBeUndefined();

@@ -1,5 +1,13 @@
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { PersistentVolume } from "kubernetes-models/v1/PersistentVolume";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { runnerKubernetesObjects } from "../../infra/constructs/kubernetes-objects.ts";
+import { deployDocBlock } from "./support.ts";
 
 const base = {
   namespace: "squadron",
@@ -9,6 +17,25 @@ const base = {
 };
 
 describe("runner Kubernetes objects", () => {
+  it("are each valid against Kubernetes' schema (kubernetes-models 5.1.0: Kubernetes 1.34 OpenAPI)", () => {
+    for (const props of [base, { ...base, serviceAccountRoleArn: "arn:aws:iam::123456789012:role/runner" }]) {
+      const o = runnerKubernetesObjects(props);
+      expect(() => new Namespace(o.namespace as never).validate()).not.toThrow();
+      expect(() => new ServiceAccount(o.serviceAccount as never).validate()).not.toThrow();
+      expect(() => new PersistentVolume(o.persistentVolume as never).validate()).not.toThrow();
+      expect(() => new PersistentVolumeClaim(o.persistentVolumeClaim as never).validate()).not.toThrow();
+      expect(() => new Role(o.jobCleanerRole as never).validate()).not.toThrow();
+      expect(() => new RoleBinding(o.jobCleanerBinding as never).validate()).not.toThrow();
+    }
+  });
+
+  it("mounts EFS with IAM authorisation and TLS, which the file system's policy requires", () => {
+    // Without `iam` the EFS CSI driver mounts anonymously: "access denied by server".
+    expect(runnerKubernetesObjects(base).persistentVolume).toMatchObject({
+      spec: { mountOptions: ["iam", "tls"] },
+    });
+  });
+
   it("annotates the service account with the runner role for IRSA, and not with Pod Identity", () => {
     const role = "arn:aws:iam::123456789012:role/runner";
     expect(runnerKubernetesObjects({ ...base, serviceAccountRoleArn: role }).serviceAccount).toMatchObject({
@@ -29,6 +56,31 @@ describe("runner Kubernetes objects", () => {
     expect(persistentVolumeClaim).toMatchObject({
       metadata: { namespace: "squadron" },
       spec: { volumeName: "squadron-team", storageClassName: "" },
+    });
+  });
+
+  it("are the ones docs/deploy.md tells an operator to apply by hand", () => {
+    const documented = parseAllDocuments(deployDocBlock("eks-objects", "yaml")).map((d) => d.toJS());
+    const o = runnerKubernetesObjects({ ...base, fileSystemId: "FILE_SYSTEM_ID" });
+    expect(documented).toEqual([
+      o.namespace,
+      o.serviceAccount,
+      o.persistentVolume,
+      o.persistentVolumeClaim,
+      o.jobCleanerRole,
+      o.jobCleanerBinding,
+    ]);
+  });
+
+  it("let the functions that end runs delete Jobs in the namespace, and nothing else", () => {
+    const o = runnerKubernetesObjects(base);
+    expect(o.jobCleanerRole).toMatchObject({
+      metadata: { namespace: "squadron" },
+      rules: [{ apiGroups: ["batch"], resources: ["jobs"], verbs: ["deletecollection"] }],
+    });
+    expect(o.jobCleanerBinding).toMatchObject({
+      metadata: { namespace: "squadron" },
+      subjects: [{ kind: "Group", name: "squadron-job-cleaners" }],
     });
   });
 });

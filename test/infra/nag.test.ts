@@ -4,7 +4,7 @@
  * one. Also the offline synth of `compute: eks`.
  */
 
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Stack } from "aws-cdk-lib";
@@ -16,48 +16,15 @@ import { describe, expect, it } from "vitest";
 import { ENV } from "../../core/control/env-names.ts";
 import { buildApp } from "../../infra/app.ts";
 import { OFFLINE_CONTEXT } from "../../state-machines/synth.ts";
-import { EXISTING_VPC, environmentMismatches, functionVariables, handlerEnvironments } from "./support.ts";
-
-interface Violation {
-  ruleName: string;
-  severity: string;
-  violatingConstructs: Array<{ constructPath: string }>;
-}
-
-const KUBECTL_ROLE_ARN = "arn:aws:iam::123456789012:role/squadron-kubectl";
-
-function nagSynth(config: Record<string, unknown>) {
-  const outdir = mkdtempSync(join(tmpdir(), "squadron-nag-"));
-  const { app, stack } = buildApp({ context: { ...OFFLINE_CONTEXT, squadron: config }, outdir });
-  let failed: unknown;
-  let template: Template | undefined;
-  try {
-    app.synth();
-    template = Template.fromStack(stack);
-  } catch (e) {
-    failed = e;
-  }
-  const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
-    pluginReports: Array<{ pluginName: string; violations: Violation[] }>;
-  };
-  const errors = report.pluginReports
-    .filter((r) => r.pluginName === "AwsSolutions")
-    .flatMap((r) => r.violations.filter((v) => v.severity === "error"))
-    .flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
-  return { failed, errors, template, stack };
-}
-
-/** A manifest property as a string, each `Ref` shown as `<LogicalId>` (JSON stays valid). */
-function renderJoin(value: unknown): string {
-  if (typeof value === "string") return value;
-  const o = value as Record<string, unknown>;
-  if ("Ref" in o) return `<${String(o.Ref)}>`;
-  if ("Fn::Join" in o) {
-    const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
-    return parts.map(renderJoin).join(sep);
-  }
-  throw new Error(`renderJoin: cannot render ${JSON.stringify(value)}`);
-}
+import {
+  EXISTING_VPC,
+  environmentMismatches,
+  functionVariables,
+  handlerEnvironments,
+  KUBECTL_ROLE_ARN,
+  nagSynth,
+  renderJoin,
+} from "./support.ts";
 
 describe("cdk-nag AwsSolutions", () => {
   it("finds no unacknowledged error in the default (ECS, new VPC) app", () => {
@@ -129,6 +96,8 @@ describe("cdk-nag AwsSolutions", () => {
       "Namespace",
       "PersistentVolume",
       "PersistentVolumeClaim",
+      "Role",
+      "RoleBinding",
       "ServiceAccount",
     ]);
     expect(byKind("Namespace")[0]).toMatchObject({ metadata: { name: "squadron" } });
@@ -180,6 +149,7 @@ describe("cdk-nag AwsSolutions", () => {
       eks: {
         clusterName: "prod",
         kubectlRoleArn: KUBECTL_ROLE_ARN,
+        endpointAccess: "public-and-private",
         kubectlSecurityGroupId: "sg-0abc1234abcd12345",
       },
       vpc: EXISTING_VPC,

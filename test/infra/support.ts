@@ -1,5 +1,5 @@
 /** Offline synth of the app for infra tests (no bundling, no asset staging, no Docker). */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
@@ -11,7 +11,7 @@ import {
   requiredNames,
 } from "../../core/control/env-names.ts";
 import { buildApp } from "../../infra/app.ts";
-import { HANDLER_NAMES, type HandlerName } from "../../infra/bundling.ts";
+import { HANDLER_NAMES, type HandlerName, REPO_ROOT } from "../../infra/bundling.ts";
 import type { HandlerFunction } from "../../infra/constructs/handler-function.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
 import { OFFLINE_CONTEXT } from "../../state-machines/synth.ts";
@@ -103,4 +103,57 @@ export function environmentMismatches(
     }
   }
   return problems;
+}
+
+interface Violation {
+  ruleName: string;
+  severity: string;
+  violatingConstructs: Array<{ constructPath: string }>;
+}
+
+export const KUBECTL_ROLE_ARN = "arn:aws:iam::123456789012:role/squadron-kubectl";
+
+/** Synth with cdk-nag: the AwsSolutions errors, and the synth error if it failed. */
+export function nagSynth(config: Record<string, unknown>) {
+  const outdir = mkdtempSync(join(tmpdir(), "squadron-nag-"));
+  const { app, stack } = buildApp({ context: { ...OFFLINE_CONTEXT, squadron: config }, outdir });
+  let failed: unknown;
+  let template: Template | undefined;
+  try {
+    app.synth();
+    template = Template.fromStack(stack);
+  } catch (e) {
+    failed = e;
+  }
+  const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
+    pluginReports: Array<{ pluginName: string; violations: Violation[] }>;
+  };
+  const errors = report.pluginReports
+    .filter((r) => r.pluginName === "AwsSolutions")
+    .flatMap((r) => r.violations.filter((v) => v.severity === "error"))
+    .flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
+  return { failed, errors, template, stack };
+}
+
+/** A manifest property as a string, each `Ref` shown as `<LogicalId>` (JSON stays valid). */
+export function renderJoin(value: unknown): string {
+  if (typeof value === "string") return value;
+  const o = value as Record<string, unknown>;
+  if ("Ref" in o) return `<${String(o.Ref)}>`;
+  if ("Fn::Join" in o) {
+    const [sep, parts] = o["Fn::Join"] as [string, unknown[]];
+    return parts.map(renderJoin).join(sep);
+  }
+  throw new Error(`renderJoin: cannot render ${JSON.stringify(value)}`);
+}
+
+/** The fenced block (json or yaml) that follows `<!-- deploy.md marker` in docs/deploy.md. */
+export function deployDocBlock(marker: string, language: "json" | "yaml"): string {
+  const page = readFileSync(join(REPO_ROOT, "docs", "deploy.md"), "utf8");
+  const at = page.indexOf(`<!-- deploy.md ${marker}`);
+  if (at < 0) throw new Error(`docs/deploy.md has no "${marker}" block`);
+  const fence = "```";
+  const start = page.indexOf(`${fence}${language}\n`, at);
+  const end = page.indexOf(`\n${fence}`, start + 1);
+  return page.slice(start + fence.length + language.length + 1, end);
 }

@@ -286,9 +286,9 @@ describe("control plane against DynamoDB Local", () => {
     expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-gate-1")).toHaveLength(0);
     expect([a.body, b.body].join(" ")).toMatch(/already approved/);
     const gate = (await h.deps.store.getRun(ref)).status.gates["spawn-backend-api"];
-    expect(gate).toMatchObject({ state: "Approved", decidedBy: "alice (U-APPROVER)" });
+    expect(gate).toMatchObject({ state: "Approved", decidedBy: "U-APPROVER (alice)" });
     const updates = slackCalls.filter((c) => c.path.endsWith("chat.update"));
-    expect(updates.at(-1)?.body.text).toMatch(/Approved by alice \(U-APPROVER\)/);
+    expect(updates.at(-1)?.body.text).toMatch(/Approved by U-APPROVER \(alice\)/);
 
     // Wrong signature or a user outside the allow-list changes nothing.
     const forged = await handleSlackInteraction(
@@ -436,6 +436,30 @@ describe("control plane against DynamoDB Local", () => {
     expect(h.armed.has(record.runId)).toBe(false);
   });
 
+  it("EKS: a stopped run's Jobs are deleted by the execution-status event, and an ended run's by Cleanup", async () => {
+    // runJob.sync's cancellation is not documented to delete the Job: the run's end does.
+    const deleted: string[] = [];
+    const deps = {
+      ...h.deps,
+      runJobs: {
+        deleteRunJobs: async (runId: string) => {
+          deleted.push(runId);
+          return 2;
+        },
+      },
+    };
+    const stopped = await startRun(h, "eks-stopped");
+    expect(await onDeadline(deps, stopped.record.runId)).toBe(true);
+    expect(h.sfn.of("StopExecution").some((s) => String(s.executionArn).endsWith(stopped.record.runId))).toBe(
+      true,
+    );
+    await onExecutionStatus(deps, { executionArn: "x", name: stopped.record.runId, status: "ABORTED" });
+    expect(deleted).toEqual([stopped.record.runId]);
+    const ended = await startRun(h, "eks-ended");
+    await cleanupRun(deps, { runId: ended.record.runId, namespace: "dev-agents", teamName: "eks-ended" });
+    expect(deleted).toEqual([stopped.record.runId, ended.record.runId]);
+  });
+
   it("events: an execution aborted from outside marks the run Cancelled", async () => {
     const { record, ref } = await startRun(h, "aborted");
     expect(
@@ -466,6 +490,36 @@ describe("control plane against DynamoDB Local", () => {
     const reasons = (await h.deps.store.listEvents(bad.ref)).items.map((e) => e.reason);
     expect(reasons).toContain("Failed");
     expect(h.armed.has(bad.record.runId)).toBe(false);
+  });
+
+  it("cleanup and events: resources that cannot be released are a Warning event and a metric, not a log line", async () => {
+    const denied = new Error(
+      "User: arn:aws:sts::123456789012:assumed-role/cleanup/x is not authorized to perform: elasticfilesystem:DeleteAccessPoint",
+    );
+    const deps = {
+      ...h.deps,
+      deadlines: { ...h.deps.deadlines, disarm: () => Promise.reject(denied) },
+    };
+    let counted = 0;
+    const sink = { resourceCleanupFailed: () => void counted++ };
+    const a = await startRun(h, "leak-cleanup");
+    expect(
+      await cleanupRun(
+        deps,
+        { runId: a.record.runId, namespace: "dev-agents", teamName: "leak-cleanup" },
+        sink,
+      ),
+    ).toEqual({ phase: "Completed" });
+    const b = await startRun(h, "leak-events");
+    await onExecutionStatus(deps, { executionArn: "x", name: b.record.runId, status: "ABORTED" }, sink);
+    expect(counted).toBe(2);
+    for (const ref of [a.ref, b.ref]) {
+      const warning = (await h.deps.store.listEvents(ref)).items.find(
+        (e) => e.reason === "ResourceCleanupFailed",
+      );
+      expect(warning).toMatchObject({ type: "Warning" });
+      expect(warning?.message).toContain("elasticfilesystem:DeleteAccessPoint");
+    }
   });
 });
 

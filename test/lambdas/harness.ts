@@ -18,6 +18,34 @@ import { NoTeamFiles, type TeamFilesReader } from "../../core/control/team-files
 import { createTable } from "../../core/store/table-definition.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
+import { noteAwsCall } from "../support/aws-call-recorder.ts";
+
+/** The service of an SDK command (the client package it comes from), for the call recorder. */
+function serviceOfCommand(command: object): string {
+  // The command's name is unique across the services these stand-ins answer.
+  const name = command.constructor.name;
+  for (const [service, commands] of Object.entries(STAND_IN_SERVICES)) {
+    if (commands.includes(name.replace(/Command$/, ""))) return service;
+  }
+  return "unknown";
+}
+
+const STAND_IN_SERVICES: Record<string, string[]> = {
+  EFS: ["CreateAccessPoint", "DescribeAccessPoints", "DeleteAccessPoint"],
+  ECS: [
+    "DescribeTaskDefinition",
+    "RegisterTaskDefinition",
+    "DeregisterTaskDefinition",
+    "DeleteTaskDefinitions",
+    "StopTask",
+    "DescribeTasks",
+  ],
+  Scheduler: ["CreateSchedule", "DeleteSchedule"],
+  "Secrets Manager": ["GetSecretValue", "DescribeSecret"],
+  "CloudWatch Logs": ["FilterLogEvents", "GetLogEvents"],
+  S3: ["PutObject", "GetObject", "ListObjectsV2"],
+  SFN: ["StartExecution", "StopExecution", "SendTaskSuccess", "SendTaskFailure", "DescribeExecution"],
+};
 
 /**
  * An AWS SDK client stand-in (EFS, ECS, Scheduler, Secrets Manager...) that answers each
@@ -32,6 +60,7 @@ export function recorder(responses: Record<string, (input: Record<string, unknow
       const name = command.constructor.name.replace(/Command$/, "");
       const input = command.input as Record<string, unknown>;
       calls.push({ command: name, input });
+      noteAwsCall(serviceOfCommand(command), name, input);
       const respond = responses[name];
       if (!respond) throw new Error(`unexpected ${name}`);
       return { $metadata: { httpStatusCode: 200 }, ...(respond(input) as object) } as never;
@@ -49,6 +78,7 @@ export class RecordedSfn {
     const name = command.constructor.name.replace(/Command$/, "");
     const input = command.input as Record<string, unknown>;
     this.calls.push({ command: name, input });
+    noteAwsCall("SFN", name, input);
     const meta = {
       $metadata: { httpStatusCode: 200, requestId: randomBytes(8).toString("hex"), attempts: 1 },
     };

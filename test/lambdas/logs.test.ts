@@ -11,6 +11,7 @@ import {
 } from "../../core/control/team-logs.ts";
 import { apiHandler } from "../../lambdas/api/routes.ts";
 import { createLogger } from "../../runner/reporting/logger.ts";
+import { noteAwsCall } from "../support/aws-call-recorder.ts";
 import { event, type Harness, harness, newTable, teamYaml } from "./harness.ts";
 
 const NS = "/api/namespaces/dev-agents";
@@ -183,6 +184,7 @@ class RecordedCloudWatch implements FilterLogEventsClient {
   constructor(private readonly responses: Array<Omit<FilterLogEventsCommandOutput, "$metadata">>) {}
   async send(command: FilterLogEventsCommand) {
     this.calls.push(command.input);
+    noteAwsCall("CloudWatch Logs", "FilterLogEvents", command.input);
     const next = this.responses.shift();
     if (!next) throw new Error("no recorded FilterLogEvents response left");
     return {

@@ -108,6 +108,25 @@ describe("outputs function (DeliverOutputs)", () => {
     expect([...s3.objects.values()].map(String)).not.toContain("another team's secret\n");
   });
 
+  it("refuses an output directory that is a link, or reached through one, to another run (issue 14: 2)", async () => {
+    write(path.join(runs, "run-prod/workspace/in/secret.txt"), "prod secret\n");
+    const asOutput = await coworkRun("q3-link-out", "run-l1");
+    mkdirSync(path.join(runs, "run-l1/workspace"), { recursive: true });
+    symlinkSync("../../run-prod/workspace", path.join(runs, "run-l1/workspace/output"));
+    await expect(handler(asOutput)).rejects.toThrow(/output is a symbolic link/);
+
+    const asWorkspace = await coworkRun("q3-link-ws", "run-l2");
+    mkdirSync(path.join(runs, "run-l2"), { recursive: true });
+    symlinkSync("../run-prod/workspace", path.join(runs, "run-l2/workspace"));
+    await expect(handler(asWorkspace)).rejects.toThrow(/workspace is a symbolic link/);
+
+    const upward = await coworkRun("q3-link-up", "run-l3");
+    mkdirSync(path.join(runs, "run-l3/workspace"), { recursive: true });
+    symlinkSync("../..", path.join(runs, "run-l3/workspace/output"));
+    await expect(handler(upward)).rejects.toThrow(OutputsNotDelivered);
+    expect([...s3.objects.values()].map(String)).not.toContain("prod secret\n");
+  });
+
   it("delivers to the manifest's output prefix, and fails naming it when the bucket refuses", async () => {
     const own = await coworkRun("q3-c", "run-c1", "outputs/cowork-agents/q3/");
     write(path.join(runs, "run-c1/workspace/output/q3-report.md"), "# Q3\n");

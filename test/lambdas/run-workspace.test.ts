@@ -79,6 +79,11 @@ describe("per-run EFS access point and task definition", () => {
     expect(create.ClientToken).toBe("alpha-1a2b3c4d");
     expect(create.RootDirectory.Path).toBe("/runs/alpha-1a2b3c4d");
     expect(create.PosixUser.Uid).toBe(ws.posixUid);
+    // Cleanup may delete only access points tagged with the stack's file system (IAM condition).
+    expect((efs.calls[0]?.input as { Tags?: unknown[] } | undefined)?.Tags).toContainEqual({
+      Key: "squadron:fileSystem",
+      Value: "fs-12345678",
+    });
     const registered = ecs.calls.find((c) => c.command === "RegisterTaskDefinition")?.input as {
       volumes: Array<{
         name: string;

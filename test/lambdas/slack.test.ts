@@ -129,7 +129,7 @@ describe("Slack interaction payloads", () => {
     expect(approve).toEqual({
       decision: "approve",
       gate: ref,
-      user: { id: "U123", name: "alice" },
+      user: { id: "U123", teamId: "T1", name: "alice" },
       channelId: "C1",
       messageTs: "1700000000.000100",
       responseUrl: "https://hooks.slack.com/actions/T1/1/abc",

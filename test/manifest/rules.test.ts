@@ -224,12 +224,15 @@ describe("validation rules, each reported with its path and a sentence", () => {
   it("unknown fields are warnings, not fatal, and are dropped", () => {
     const team = baseTeam();
     team.status = { phase: "Running" };
-    team.spec.harness = "claude-code";
+    team.spec.repository.worktreeStrategy = "per-teammate";
     team.spec.teammates[0].temperature = 0.2;
     const result = validateResource(team);
     expect(result.issues.map(({ path, message, severity }) => ({ path, message, severity }))).toEqual([
+      warn(
+        "spec.repository.worktreeStrategy",
+        'The kagents field "worktreeStrategy" is not supported by Squadron and is ignored.',
+      ),
       warn("spec.teammates[0].temperature", 'Unknown field "temperature" is ignored.'),
-      warn("spec.harness", 'The kagents field "harness" is not supported by Squadron and is ignored.'),
       warn("status", 'Unknown field "status" is ignored.'),
     ]);
     expect(result.resource).toBeDefined();
@@ -267,12 +270,19 @@ describe("validation rules, each reported with its path and a sentence", () => {
     expect(issuesOf({ ...baseTeam(), apiVersion: "v1" })).toEqual([
       err(
         "apiVersion",
-        'apiVersion "v1" is not supported; use "squadron.dev/v1alpha1" (or kagents\' "claude.amcheste.io/v1alpha1").',
+        'apiVersion "v1" is not supported; use "squadron.dev/v1alpha1" (or kagents\' "kagents.dev/v1alpha1" or "claude.amcheste.io/v1alpha1").',
       ),
     ]);
-    expect(issuesOf({ ...baseTeam(), apiVersion: "kagents.dev/v1alpha1" })).toEqual([
-      warn("apiVersion", '"kagents.dev/v1alpha1" is read as kagents\' "claude.amcheste.io/v1alpha1".'),
-    ]);
+    // All three groups are first-class and kept as written.
+    for (const apiVersion of [
+      "kagents.dev/v1alpha1",
+      "claude.amcheste.io/v1alpha1",
+      "squadron.dev/v1alpha1",
+    ]) {
+      const result = validateResource({ ...baseTeam(), apiVersion });
+      expect(result.issues).toEqual([]);
+      expect(result.resource?.apiVersion).toBe(apiVersion);
+    }
   });
 
   it("cowork inputs need exactly one source and safe file names", () => {

@@ -75,18 +75,51 @@ describe("examples/", () => {
 describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkipReason, () => {
   const files = hasKagents ? yamlFiles(kagentsDir) : [];
 
-  it("finds the three samples", () => {
+  it("finds the three v0.7 samples and the two v0.8 ones", () => {
     expect(files.map((file) => basename(file))).toEqual([
       "auth-refactor.yaml",
+      "delivery-team.yaml",
       "q3-report.yaml",
       "q4-security-review-run.yaml",
+      "weekly-schedule.yaml",
     ]);
   });
 
-  it.each(files.map((file) => [basename(file), file]))("%s parses unchanged, with no issue", (_, file) => {
-    const { resources, issues } = parseManifests(read(file));
+  const v07 = ["auth-refactor.yaml", "q3-report.yaml", "q4-security-review-run.yaml"];
+  it.each(v07)("%s parses unchanged, with no issue, its apiVersion kept as written", (file) => {
+    const { resources, issues } = parseManifests(read(`${kagentsDir}/${file}`));
     expect(issues).toEqual([]);
     expect(resources[0]?.apiVersion).toBe("claude.amcheste.io/v1alpha1");
+  });
+
+  // No kagents field is ever dropped with an "ignored" warning: what Squadron cannot do yet is
+  // rejected, with the field's path and a sentence saying so.
+  it.each(files.map((file) => [basename(file), file]))("%s: nothing is silently ignored", (_, file) => {
+    const { issues } = parseManifests(read(file));
+    expect(issues.filter((issue) => /ignored/.test(issue.message))).toEqual([]);
+    for (const issue of issues) expect(issue.severity).toBe("error");
+  });
+
+  it("delivery-team (v0.8) is rejected at lifecycle.onComplete/delivery and teammates[].outputs, saying not supported yet", () => {
+    const { resources, issues } = parseManifests(read(`${kagentsDir}/delivery-team.yaml`));
+    expect(resources).toEqual([]);
+    expect(issues.map((issue) => [issue.path, issue.severity])).toEqual([
+      ["spec.teammates[0].outputs", "error"],
+      ["spec.lifecycle.onComplete", "error"],
+      ["spec.lifecycle.delivery", "error"],
+    ]);
+    for (const issue of issues) expect(issue.message).toMatch(/not supported by Squadron yet/);
+  });
+
+  it("weekly-schedule (v0.8) is rejected as a kind that is not supported yet, not as an unknown kind", () => {
+    const { issues } = parseManifests(read(`${kagentsDir}/weekly-schedule.yaml`));
+    expect(issues).toMatchObject([
+      {
+        path: "kind",
+        severity: "error",
+        message: expect.stringMatching(/^AgentTeamSchedule is not supported yet/),
+      },
+    ]);
   });
 
   it("normalizes auth-refactor field by field, defaults included", () => {

@@ -11,7 +11,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AgentTeam } from "../../core/manifest/types.ts";
 import { createTable, TeamStore } from "../../core/store/index.ts";
-import { Team } from "../../runner/protocol/team.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.ts";
 import { createBareRepo, fixtureGitEnv, runGit, tempDir } from "../support/git-fixtures.ts";
 import { bundledRunner, scriptedAgent, startRunner, writeRunManifest } from "./session/fixtures.ts";

@@ -70,3 +70,81 @@ describe("events", () => {
     expect(Number.isNaN(Date.parse(warning.time))).toBe(false);
   });
 });
+
+describe("status.pipeline (kagents v0.8), derived from the teammates' phases and the gates", () => {
+  it("names the current stage and each stage's phase, ready count and times", async () => {
+    const { pipelineStatus } = await import("../../core/status/pipeline-status.ts");
+    const spec = {
+      pipeline: {
+        stages: [
+          {
+            name: "build",
+            teammates: ["a", "b"],
+            dependsOn: [],
+            fan: "parallel" as const,
+            approvalRequired: false,
+          },
+          {
+            name: "ship",
+            teammates: ["c"],
+            dependsOn: ["build"],
+            fan: "merge" as const,
+            approvalRequired: true,
+          },
+        ],
+      },
+    };
+    const agent = (phase: string, startedAt?: string, finishedAt?: string) =>
+      ({
+        phase,
+        cli: "claude",
+        restarts: 0,
+        ...(startedAt ? { startedAt } : {}),
+        ...(finishedAt ? { finishedAt } : {}),
+      }) as never;
+    const status = {
+      phase: "Running",
+      agents: {
+        a: agent("Succeeded", "2026-01-01T00:00:01Z", "2026-01-01T00:00:05Z"),
+        b: agent("Running", "2026-01-01T00:00:02Z"),
+        c: agent("WaitingForDependencies"),
+      },
+      gates: { "stage-ship": { state: "Pending" } },
+      tasks: { total: 0, done: 0 },
+      totalCostUsd: 0,
+      budgetWarned: false,
+    } as never;
+    expect(pipelineStatus(spec, status)).toEqual({
+      currentStage: "build",
+      stages: [
+        {
+          name: "build",
+          phase: "Running",
+          teammates: ["a", "b"],
+          dependsOn: [],
+          fan: "parallel",
+          approvalRequired: false,
+          gate: null,
+          gateState: null,
+          ready: "2/2",
+          startedAt: "2026-01-01T00:00:01Z",
+          completedAt: null,
+        },
+        {
+          name: "ship",
+          phase: "Pending",
+          teammates: ["c"],
+          dependsOn: ["build"],
+          fan: "merge",
+          approvalRequired: true,
+          gate: "stage-ship",
+          gateState: "Pending",
+          ready: "0/1",
+          startedAt: null,
+          completedAt: null,
+        },
+      ],
+    });
+    expect(pipelineStatus({}, status)).toBeNull();
+  });
+});

@@ -112,6 +112,15 @@ describe.each(ENDPOINTS)("TeamStore on $label", ({ key }) => {
     expect(stored.runId).toBe((winners[0] as PromiseFulfilledResult<{ runId: string }>).value.runId);
   });
 
+  it("marks a team as being created until the mark is cleared", async () => {
+    const ref = { namespace: "default", name: "in-flight" };
+    expect(await store.isCreating(ref)).toBe(false);
+    await store.markCreating(ref);
+    expect(await store.isCreating(ref)).toBe(true);
+    await store.clearCreating(ref);
+    expect(await store.isCreating(ref)).toBe(false);
+  });
+
   it("keeps the same name free in another namespace", async () => {
     await store.createRun(sampleTeam("contested", "other"));
     expect((await store.getRun({ namespace: "other", name: "contested" })).namespace).toBe("other");

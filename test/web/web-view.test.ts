@@ -11,8 +11,8 @@ import { awaitApproval } from "../../core/control/approvals.ts";
 import { DirectoryTeamFiles } from "../../core/control/team-files.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import type { TeamRunRef } from "../../core/store/items.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 import { gatewayListener } from "../../local/http-gateway.ts";
-import { Team } from "../../runner/protocol/team.ts";
 import { serveWebView } from "../../web/serve.ts";
 import { type Harness, harness, newTable } from "../lambdas/harness.ts";
 

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { costUsd } from "../../../core/prices/index.ts";
-import { claudeAdapter } from "../../../runner/adapters/claude.ts";
+import { buildClaudeInvocation, claudeAdapter } from "../../../runner/adapters/claude.ts";
 import { runTurn } from "../../../runner/adapters/run-turn.ts";
 import type { ProgressEvent } from "../../../runner/adapters/types.ts";
 import { FAKE_CLI, FIXTURES, fakeTurn, readRecord, tempDir } from "./helpers.ts";
@@ -13,7 +13,7 @@ const SESSION = "22795ca6-8222-4620-91dd-3001deaf3378";
 /** Long options listed by `claude --help` of the installed CLI (copied into the fixtures). */
 async function helpFlags(): Promise<Set<string>> {
   const help = await readFile(join(FIXTURES, "claude-help-2.1.329.txt"), "utf8");
-  return new Set([...help.matchAll(/(?:^|[\s,])(--[a-z][a-z-]+|-[a-z])\b/gm)].map((m) => m[1] as string));
+  return new Set([...help.matchAll(/(?:^|[\s,])(--[a-z][a-zA-Z-]+|-[a-z])\b/gm)].map((m) => m[1] as string));
 }
 
 describe("Claude adapter: command line", () => {
@@ -30,10 +30,11 @@ describe("Claude adapter: command line", () => {
   it("uses only flags the installed claude --help lists, with their values in place", async () => {
     const inv = adapter.buildInvocation(input);
     const flags = await helpFlags();
+    const value = (flag: string) => inv.args[inv.args.indexOf(flag) + 1];
     const used = inv.args.filter((a) => /^--?[a-z]/.test(a) && a !== input.prompt);
+    expect(value("--allowedTools")).toBe("mcp__team");
     expect(used.length).toBeGreaterThan(8);
     for (const flag of used) expect(flags, `${flag} is not in claude --help`).toContain(flag);
-    const value = (flag: string) => inv.args[inv.args.indexOf(flag) + 1];
     expect(inv.args[0]).toBe("-p");
     expect(value("--output-format")).toBe("stream-json");
     expect(inv.args).toContain("--verbose");
@@ -215,5 +216,156 @@ describe("Claude adapter: recorded stream-json through a real child process", ()
     const result = await runTurn(missing, fakeTurn(cwd, "claude/success.jsonl"));
     expect(result).toMatchObject({ isError: true, errorKind: "spawn_failed" });
     expect(result.resultText).toContain("no-such-claude");
+  });
+});
+
+/** Lines as Claude Code 2.1.329 printed them against the model-API stub (fields trimmed). */
+const REAL = {
+  init: { type: "system", subtype: "init", session_id: SESSION, model: "claude-sonnet-4-5" },
+  denied: {
+    type: "system",
+    subtype: "permission_denied",
+    tool_name: "mcp__team__task_create",
+    tool_use_id: "toolu_stub000001",
+    message: "Claude requested permissions to use mcp__team__task_create, but you haven't granted it yet.",
+    session_id: SESSION,
+  },
+  /** The third resumed turn of a session: modelUsage and total_cost_usd are session totals. */
+  resumedResult: {
+    type: "result",
+    subtype: "success",
+    is_error: false,
+    session_id: SESSION,
+    total_cost_usd: 0.02625,
+    usage: {
+      input_tokens: 2000,
+      output_tokens: 100,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    },
+    modelUsage: {
+      "claude-sonnet-4-5": {
+        inputTokens: 7000,
+        outputTokens: 350,
+        cacheReadInputTokens: 0,
+        cacheCreationInputTokens: 0,
+        costUSD: 0.02625,
+      },
+    },
+    model_usage_since_last_result: {
+      "claude-sonnet-4-5": {
+        inputTokens: 2000,
+        outputTokens: 100,
+        cacheReadInputTokens: 0,
+        cacheCreationInputTokens: 0,
+        costUSD: 0.0075,
+      },
+    },
+    permission_denials: [],
+    result: "Waiting for my teammate.",
+  },
+  authResult: {
+    type: "result",
+    subtype: "success",
+    is_error: true,
+    session_id: SESSION,
+    total_cost_usd: 0,
+    modelUsage: {},
+    model_usage_since_last_result: {},
+    permission_denials: [],
+    api_error_status: 401,
+    api_error_type: "authentication_error",
+    result: "Invalid API key · Fix external API key",
+  },
+};
+
+function parse(lines: object[]) {
+  const parser = adapter.createParser(fakeTurn("/tmp", "unused.jsonl"));
+  for (const l of lines) parser.push(JSON.stringify(l));
+  return parser.finish({ code: 0, signal: null, stderrTail: "" });
+}
+
+describe("Claude adapter: 2.1.329 result fields", () => {
+  it("charges a resumed turn its model_usage_since_last_result, not the session totals", () => {
+    const r = parse([REAL.init, REAL.resumedResult]);
+    expect(r).toMatchObject({ costUsd: 0.0075, inputTokens: 2000, outputTokens: 100, usageScope: "turn" });
+  });
+
+  it("without model_usage_since_last_result, says the figures are session totals", () => {
+    const { model_usage_since_last_result: _, ...older } = REAL.resumedResult;
+    const r = parse([REAL.init, older]);
+    expect(r).toMatchObject({ costUsd: 0.02625, inputTokens: 7000, usageScope: "session" });
+  });
+
+  it("a permission_denied team tool makes the turn an error naming the tool", () => {
+    const r = parse([
+      REAL.init,
+      REAL.denied,
+      {
+        ...REAL.resumedResult,
+        permission_denials: [{ tool_name: "mcp__team__task_create", tool_use_id: "toolu_stub000001" }],
+      },
+    ]);
+    expect(r.isError).toBe(true);
+    expect(r.deniedTools).toEqual(["mcp__team__task_create"]);
+    expect(r.resultText).toMatch(
+      /^Team tools could not be used in this turn: denied .*mcp__team__task_create/,
+    );
+  });
+
+  it("a 401 from the model API is errorKind auth", () => {
+    const r = parse([REAL.init, REAL.authResult]);
+    expect(r).toMatchObject({ isError: true, errorKind: "auth", costUsd: 0 });
+    expect(r.resultText).toMatch(/refused the key \(HTTP 401 authentication_error\)/);
+  });
+});
+
+describe("Claude adapter: permissions for every permission mode", () => {
+  const base = {
+    agent: { name: "dev", model: "sonnet", permissionMode: "acceptEdits" as const, prompt: "x" },
+    prompt: "go",
+    cwd: "/w",
+  };
+  const allowed = (inv: { args: string[] }) => inv.args[inv.args.indexOf("--allowedTools") + 1]?.split(",");
+  it("allows the team tools always and a coding agent's git commands, and sets the team-tool env", () => {
+    const inv = buildClaudeInvocation({ ...base, coding: true }, "claude", 1000);
+    expect(allowed(inv)).toEqual([
+      "mcp__team",
+      "Bash(git add:*)",
+      "Bash(git commit:*)",
+      "Bash(git status:*)",
+      "Bash(git diff:*)",
+      "Bash(git log:*)",
+      "Bash(git rm:*)",
+      "Bash(git mv:*)",
+    ]);
+    expect(inv.env).toMatchObject({ ENABLE_TOOL_SEARCH: "false", CLAUDE_CODE_MAX_RETRIES: "2" });
+    expect(allowed(buildClaudeInvocation(base, "claude", 1000))).toEqual(["mcp__team"]);
+  });
+  it("bypassPermissions as root falls back to acceptEdits with a warning instead of a crash", () => {
+    const asRoot = buildClaudeInvocation(
+      { ...base, agent: { ...base.agent, permissionMode: "bypassPermissions" } },
+      "claude",
+      0,
+    );
+    expect(asRoot.args[asRoot.args.indexOf("--permission-mode") + 1]).toBe("acceptEdits");
+    expect(asRoot.warnings?.[0]).toMatch(/cannot be used as root/);
+    const asUser = buildClaudeInvocation(
+      { ...base, agent: { ...base.agent, permissionMode: "bypassPermissions" } },
+      "claude",
+      1000,
+    );
+    expect(asUser.args[asUser.args.indexOf("--permission-mode") + 1]).toBe("bypassPermissions");
+    expect(asUser.warnings).toBeUndefined();
+  });
+  it("plan mode (which blocks MCP tools) runs as manual with only the team tools, and says so", () => {
+    const inv = buildClaudeInvocation(
+      { ...base, coding: true, agent: { ...base.agent, permissionMode: "plan" } },
+      "claude",
+      1000,
+    );
+    expect(inv.args[inv.args.indexOf("--permission-mode") + 1]).toBe("manual");
+    expect(allowed(inv)).toEqual(["mcp__team"]);
+    expect(inv.warnings?.[0]).toMatch(/runs in manual mode/);
   });
 });

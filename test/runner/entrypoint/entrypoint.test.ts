@@ -5,9 +5,9 @@ import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
+import { Team } from "../../../core/team-protocol/team.ts";
 import { readRunnerConfig } from "../../../runner/config/env.ts";
 import { ConfigError } from "../../../runner/config/exit-codes.ts";
-import { Team } from "../../../runner/protocol/team.ts";
 import {
   bundledRunner,
   coworkTeam,
@@ -48,6 +48,22 @@ describe("runner configuration", () => {
     );
     expect(config.mode).toBe("finalize");
     expect(config.manifestLocation).toBe("s3://squadron-b/run-manifests/r2.json");
+  });
+
+  it("fails at once, naming the Secret, when the EKS runner Secret is missing (its envFrom is optional)", () => {
+    const base = { SQUADRON_MODE: "init", SQUADRON_RUN_ID: "r1", SQUADRON_TEAM_DIR: "/mnt/team" };
+    expect(() => readRunnerConfig({ ...base, SQUADRON_RUNNER_SECRET_NAME: "squadron-runner" })).toThrow(
+      /The Kubernetes Secret "squadron-runner" is missing/,
+    );
+    expect(
+      readRunnerConfig({
+        ...base,
+        SQUADRON_RUNNER_SECRET_NAME: "squadron-runner",
+        SQUADRON_RUNNER_SECRET: "squadron-runner",
+      }).mode,
+    ).toBe("init");
+    // ECS (and local mode) set no Secret name: nothing to check.
+    expect(readRunnerConfig(base).mode).toBe("init");
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AgentTeam } from "../../../core/manifest/types.ts";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
-import { Team } from "../../../runner/protocol/team.ts";
+import { Team } from "../../../core/team-protocol/team.ts";
 import { readSessionRecord } from "../../../runner/session/session-record.ts";
 import {
   bundledRunner,

@@ -6,8 +6,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { build } from "esbuild";
 import { afterEach, describe, expect, it } from "vitest";
+import { Team } from "../../../core/team-protocol/team.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
-import { Team } from "../../../runner/protocol/team.ts";
 
 const SERVER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), "../../../runner/mcp/team-server.ts");
 

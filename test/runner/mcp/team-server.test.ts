@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Team } from "../../../core/team-protocol/team.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
 import { TEAM_TOOL_NAMES } from "../../../runner/mcp/team-tools.ts";
-import { Team } from "../../../runner/protocol/team.ts";
 
 let team: Team;
 const clients: Client[] = [];
@@ -51,6 +51,11 @@ async function call(client: Client, name: string, args: Record<string, unknown> 
 async function ok(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
   const outcome = await call(client, name, args);
   expect(outcome.isError, outcome.text).toBe(false);
+  // Every result is one JSON object: Gemini CLI's MCP client rejects a bare array (issue 10).
+  expect(
+    typeof outcome.json === "object" && outcome.json !== null && !Array.isArray(outcome.json),
+    outcome.text,
+  ).toBe(true);
   return outcome.json;
 }
 
@@ -93,7 +98,7 @@ describe("team MCP server over stdio", () => {
   });
 
   it("list_members", async () => {
-    const members = await ok(lead, "list_members");
+    const { members } = await ok(lead, "list_members");
     expect(members.map((member: { name: string }) => member.name)).toEqual([
       "lead",
       "backend-api",
@@ -113,14 +118,14 @@ describe("team MCP server over stdio", () => {
     ).toMatchObject({ to: ["backend-api"] });
     expect((await ok(backend, "send_message", { to: "*", text: "On it" })).to).toEqual(["lead", "frontend"]);
 
-    const unread = await ok(backend, "read_messages");
+    const { messages: unread } = await ok(backend, "read_messages");
     expect(unread).toEqual([
       { from: "lead", text: "Build the API", summary: "task", timestamp: expect.any(String), read: false },
     ]);
-    expect(await ok(backend, "read_messages")).toEqual([]);
-    expect(await ok(backend, "read_messages", { unreadOnly: false })).toHaveLength(1);
-    expect(await ok(lead, "read_messages", { markRead: false })).toHaveLength(1);
-    expect(await ok(lead, "read_messages")).toHaveLength(1);
+    expect(await ok(backend, "read_messages")).toEqual({ messages: [] });
+    expect((await ok(backend, "read_messages", { unreadOnly: false })).messages).toHaveLength(1);
+    expect((await ok(lead, "read_messages", { markRead: false })).messages).toHaveLength(1);
+    expect((await ok(lead, "read_messages")).messages).toHaveLength(1);
 
     expect(await refused(lead, "send_message", { to: "x", text: "hi" })).toBe(
       "No member named 'x'; members are: lead, backend-api, frontend.",
@@ -136,10 +141,14 @@ describe("team MCP server over stdio", () => {
     const page = await ok(lead, "task_create", { subject: "Page", owner: "frontend" });
     expect(api.blockedBy).toEqual(["1"]);
 
-    expect((await ok(backend, "task_list")).map((task: { id: string }) => task.id)).toEqual(["1", "2", "3"]);
-    expect((await ok(backend, "task_list", { owner: "frontend" })).map((t: { id: string }) => t.id)).toEqual([
+    expect((await ok(backend, "task_list")).tasks.map((task: { id: string }) => task.id)).toEqual([
+      "1",
+      "2",
       "3",
     ]);
+    expect(
+      (await ok(backend, "task_list", { owner: "frontend" })).tasks.map((t: { id: string }) => t.id),
+    ).toEqual(["3"]);
 
     expect(await refused(backend, "task_claim", { id: api.id })).toBe(
       "Task 2 is blocked by task 1, which is not completed yet.",
@@ -158,7 +167,7 @@ describe("team MCP server over stdio", () => {
       status: "completed",
     });
     expect(
-      (await ok(backend, "task_list", { status: "pending" })).find((t: { id: string }) => t.id === "2"),
+      (await ok(backend, "task_list", { status: "pending" })).tasks.find((t: { id: string }) => t.id === "2"),
     ).toMatchObject({ blockedBy: [] });
     expect(await ok(backend, "task_claim", { id: "2" })).toMatchObject({ owner: "backend-api" });
     expect(await ok(lead, "task_update", { id: "3", owner: "", description: "any" })).toMatchObject({

@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { costUsd } from "../../../core/prices/index.ts";
+import { Team } from "../../../core/team-protocol/index.ts";
 import { adapterFor } from "../../../runner/adapters/index.ts";
 import {
   buildMcpConfig,
@@ -13,7 +15,7 @@ import {
 import { runTurn } from "../../../runner/adapters/run-turn.ts";
 import type { ProgressEvent, TurnInput } from "../../../runner/adapters/types.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
-import { Team } from "../../../runner/protocol/index.ts";
+import { defaultScript } from "../../../runner/scripted-agent/defaults.ts";
 import { parseScript } from "../../../runner/scripted-agent/script.ts";
 
 const adapter = adapterFor("scripted");
@@ -181,6 +183,52 @@ describe("scripted agent: turns, errors and stops", () => {
     const inbox = await fx.team.readMessages("lead", { unreadOnly: false, markRead: false });
     expect(inbox.filter((m) => m.text === "first turn")).toHaveLength(1);
   }, 30_000);
+
+  it("keeps shell metacharacters in scope paths, names and task subjects as text (issue 14: 5)", async () => {
+    const input = await turnFor(fx, "solo", "teammate");
+    const home = join(fx.root, "home");
+    await mkdir(home, { recursive: true });
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: input.cwd, encoding: "utf8" });
+    git("init", "-q", "-b", "main");
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "base");
+    const hostile = [
+      "a';cd;touch pt-injected;'.md",
+      "docs/o'reilly.md",
+      'b";touch pt-injected;".md',
+      "c$(touch pt-injected).md",
+      "d`touch pt-injected`.md",
+      "e|touch pt-injected&.md",
+    ];
+    for (const file of hostile) {
+      await fx.team.createTask({
+        subject: `x'; touch pt-injected; echo '$(touch pt-injected)`,
+        description: "d",
+        owner: "solo",
+      });
+      const steps = defaultScript({
+        name: "solo",
+        role: "teammate",
+        members: ["lead", "solo"],
+        coding: true,
+        file,
+      });
+      const script = await scriptFile(fx.root, [
+        ...steps.filter((s) => !("call" in s && s.call === "finish")),
+        { exec: "echo {{task.subject}} > subject.txt" },
+      ]);
+      const result = await runTurn(adapter, {
+        ...input,
+        env: { ...input.env, HOME: home, SQUADRON_AGENT_SCRIPT: script },
+      });
+      expect(result.isError, `${file}: ${result.resultText}`).toBe(false);
+      expect(git("show", `HEAD:${file}`)).toContain("# solo");
+    }
+    expect(existsSync(join(home, "pt-injected"))).toBe(false);
+    expect(existsSync(join(input.cwd, "pt-injected"))).toBe(false);
+    expect(readFileSync(join(input.cwd, "subject.txt"), "utf8").trim()).toBe(
+      "x'; touch pt-injected; echo '$(touch pt-injected)",
+    );
+  }, 60_000);
 
   it("reports fail steps, tool errors, budget stops, crashes and unknown sessions", async () => {
     const run = async (steps: unknown[], extra: Partial<TurnInput> = {}) =>

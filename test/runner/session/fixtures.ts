@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentSpec, AgentTeam, ScriptStep } from "../../../core/manifest/types.ts";
+import { Team } from "../../../core/team-protocol/team.ts";
 import type { RunnerTimings } from "../../../runner/config/env.ts";
-import { Team } from "../../../runner/protocol/team.ts";
 
 /** A normalized agent spec (as the manifest parser produces it) driven by the scripted agent. */
 export function scriptedAgent(

@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentSpec, AgentTeam } from "../../../core/manifest/types.ts";
 import type { UsageDelta } from "../../../core/status/types.ts";
+import type { Team } from "../../../core/team-protocol/team.ts";
 import { adapterFor } from "../../../runner/adapters/index.ts";
 import type { TurnInput } from "../../../runner/adapters/types.ts";
 import type { RunnerTimings } from "../../../runner/config/env.ts";
-import type { Team } from "../../../runner/protocol/team.ts";
 import type { AgentStateSink } from "../../../runner/reporting/store-sink.ts";
 import { NoStoreSink } from "../../../runner/reporting/store-sink.ts";
 import { prepareAgentSetup } from "../../../runner/session/agent-setup.ts";
@@ -225,6 +225,17 @@ describe("lead rules", () => {
     const lifecycle = await s.protocol.lifecycle("lead");
     expect(lifecycle.finished?.summary).toContain("Finished by the runner");
     expect((await s.protocol.member("lead")).status).toBe("finished");
+  });
+
+  it("fails a lead whose CLI crashed and never called finish, naming the crash (issue 14: 13)", async () => {
+    const lead = scriptedAgent("lead", "lead", [{ say: "working" }, { exit: 5 }]);
+    const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead, {
+      timings: { leadFinishGraceMs: 300 },
+      prepare: (p) => p.updateMember("dev", { status: "stopped" }).then(() => {}),
+    });
+    const outcome = await s.outcome;
+    expect(outcome).toMatchObject({ end: "failed", ok: false, reason: "CliCrashed" });
+    expect(outcome.message).toMatch(/crashed .*never called finish/);
   });
 
   it("counts a teammate that never started as ended once the control plane has ended it", async () => {

@@ -3,9 +3,9 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { TeamLayout } from "../../../runner/protocol/layout.ts";
-import { Team } from "../../../runner/protocol/team.ts";
-import type { Task } from "../../../runner/protocol/types.ts";
+import { TeamLayout } from "../../core/team-protocol/layout.ts";
+import { Team } from "../../core/team-protocol/team.ts";
+import type { Task } from "../../core/team-protocol/types.ts";
 import { bundleWorker, startWorker } from "./fixtures/processes.ts";
 
 let worker: string;

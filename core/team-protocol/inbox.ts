@@ -123,6 +123,38 @@ export async function readMessages(
   );
 }
 
+/**
+ * Marks exactly `delivered` read (matched by sender, timestamp and text), leaving any message
+ * that arrived since unread. The team server calls it only once the tool result holding those
+ * messages has been produced, so a message is never marked read without having been handed over.
+ * Returns how many were marked.
+ */
+export async function markMessagesRead(
+  ctx: ProtocolContext,
+  agent: string,
+  delivered: readonly InboxMessage[],
+): Promise<number> {
+  if (delivered.length === 0) return 0;
+  const key = (m: InboxMessage) => `${m.from}\u0000${m.timestamp}\u0000${m.text}`;
+  const wanted = new Set(delivered.map(key));
+  return withLock(
+    ctx.layout.inboxLock(agent),
+    async () => {
+      const inbox = await readInbox(ctx, agent);
+      let marked = 0;
+      for (const message of inbox) {
+        if (!message.read && wanted.has(key(message))) {
+          message.read = true;
+          marked += 1;
+        }
+      }
+      if (marked > 0) await writeJsonAtomic(ctx.layout.inbox(agent), inbox);
+      return marked;
+    },
+    ctx.lock,
+  );
+}
+
 export interface PollOptions {
   /** Default DEFAULT_POLL_INTERVAL_MS (200 ms). */
   intervalMs?: number;

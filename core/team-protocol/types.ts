@@ -1,4 +1,4 @@
-import type { AgentCli } from "../../core/manifest/types.ts";
+import type { AgentCli } from "../manifest/types.ts";
 
 /** Shapes of the files under a team directory; docs/protocol.md is the reference. */
 

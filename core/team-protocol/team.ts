@@ -1,6 +1,7 @@
 import { type ProtocolContext, protocolContext } from "./context.ts";
 import { ProtocolError } from "./errors.ts";
 import {
+  markMessagesRead,
   type PollOptions,
   type ReadMessagesOptions,
   readInbox,
@@ -83,6 +84,10 @@ export class Team {
   }
   readMessages(agent: string, options?: ReadMessagesOptions): Promise<InboxMessage[]> {
     return readMessages(this.ctx, agent, options);
+  }
+  /** Marks these messages (as returned by `readMessages` with `markRead: false`) read. */
+  markMessagesRead(agent: string, delivered: readonly InboxMessage[]): Promise<number> {
+    return markMessagesRead(this.ctx, agent, delivered);
   }
   async unreadCount(agent: string): Promise<number> {
     return (await readInbox(this.ctx, agent)).filter((message) => !message.read).length;

@@ -2,9 +2,9 @@ import { mkdtemp, readdir, readFile, utimes, writeFile } from "node:fs/promises"
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LockTimeoutError, ProtocolError } from "../../../runner/protocol/errors.ts";
-import { acquireLock } from "../../../runner/protocol/lock.ts";
-import { Team } from "../../../runner/protocol/team.ts";
+import { LockTimeoutError, ProtocolError } from "../../core/team-protocol/errors.ts";
+import { acquireLock } from "../../core/team-protocol/lock.ts";
+import { Team } from "../../core/team-protocol/team.ts";
 
 async function newTeam(): Promise<Team> {
   const team = new Team(await mkdtemp(join(tmpdir(), "squadron-team-")));
@@ -166,6 +166,18 @@ describe("inboxes", () => {
       /No member named 'x'/,
     );
     expect(await refusal(team.sendMessage({ from: "lead", to: "frontend", text: " " }))).toMatch(/empty/);
+  });
+
+  it("markMessagesRead marks only the messages handed over, not ones that arrived since", async () => {
+    const team = await newTeam();
+    await team.sendMessage({ from: "lead", to: "backend-api", text: "first" });
+    const delivered = await team.readMessages("backend-api", { markRead: false });
+    await team.sendMessage({ from: "frontend", to: "backend-api", text: "arrived meanwhile" });
+    expect(await team.markMessagesRead("backend-api", delivered)).toBe(1);
+    expect((await team.readMessages("backend-api", { markRead: false })).map((m) => m.text)).toEqual([
+      "arrived meanwhile",
+    ]);
+    expect(await team.markMessagesRead("backend-api", delivered)).toBe(0);
   });
 
   it("waitForMessages resolves when a message lands and stops on abort; watchInbox yields each once", async () => {

@@ -1,0 +1,155 @@
+/**
+ * `compute: eks` as docs/deploy.md shows it: the page's configuration block, synthesised with
+ * cdk-nag, and what that deployment gives the cluster's pods (network path to EFS, the CSI
+ * node's mount grant) and the state machine (least privilege on the EKS side).
+ */
+import type { Template } from "aws-cdk-lib/assertions";
+import type { CfnRole } from "aws-cdk-lib/aws-iam";
+import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV } from "../../core/control/env-names.ts";
+import type { SquadronStack } from "../../infra/stack.ts";
+import { deployDocBlock, EXISTING_VPC, nagSynth, statementsOf } from "./support.ts";
+
+const CSI_ROLE = "arn:aws:iam::123456789012:role/AmazonEKS_EFS_CSI_DriverRole";
+
+let template: Template;
+let stack: SquadronStack;
+
+beforeAll(() => {
+  const config = JSON.parse(deployDocBlock("eks-config", "json"));
+  const r = nagSynth(config);
+  expect(r.errors).toEqual([]);
+  expect(r.failed).toBeUndefined();
+  template = r.template as Template;
+  stack = r.stack;
+}, 180_000);
+
+describe("docs/deploy.md's EKS configuration, synthesised", () => {
+  it("admits NFS to the file system from the cluster security group, read from the cluster", () => {
+    const fsGroup = stack.resolve(
+      stack.storage.fileSystem.connections.securityGroups[0]?.securityGroupId,
+    ) as { "Fn::GetAtt": [string, string] };
+    const ingress = Object.values(template.findResources("AWS::EC2::SecurityGroupIngress"))
+      .map((r) => r.Properties as Record<string, unknown>)
+      .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(fsGroup) && p.FromPort === 2049);
+    const sources = ingress.map((p) => JSON.stringify(p.SourceSecurityGroupId));
+    // DescribeCluster's cluster.resourcesVpcConfig.clusterSecurityGroupId (a deploy-time value).
+    expect(sources.some((s) => s.includes("DescribeCluster") && s.includes("clusterSecurityGroupId"))).toBe(
+      true,
+    );
+  });
+
+  it("lets the EFS CSI node role mount and write this file system only, through a mount target", () => {
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes("AmazonEKS_EFS_CSI_DriverRole"),
+    );
+    expect(policies).toHaveLength(1);
+    const fileSystemArn = stack.resolve(stack.storage.fileSystem.fileSystemArn);
+    expect(policies[0]?.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        Effect: "Allow",
+        Resource: fileSystemArn,
+        Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+      },
+    ]);
+    expect(CSI_ROLE).toContain("AmazonEKS_EFS_CSI_DriverRole");
+  });
+
+  it("gives the state machine only DescribeCluster on its cluster on the EKS side (Kubernetes rights come from the namespaced access entry)", () => {
+    const role = stack.orchestration.stateMachine.role.node.defaultChild as CfnRole;
+    const eksActions = statementsOf(template, stack.getLogicalId(role))
+      .filter((s) => JSON.stringify(s.Action).includes("eks:"))
+      .map((s) => ({ Action: s.Action, Resource: s.Resource }));
+    expect(eksActions).toEqual([
+      {
+        Action: "eks:DescribeCluster",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":eks:",
+              { Ref: "AWS::Region" },
+              ":",
+              { Ref: "AWS::AccountId" },
+              ":cluster/prod",
+            ],
+          ],
+        },
+      },
+    ]);
+  });
+
+  it("applies the PV with the iam mount option on the cluster", () => {
+    const manifests = Object.values(template.findResources("Custom::AWSCDK-EKS-KubernetesResource")).map(
+      (r) => JSON.stringify(r.Properties.Manifest),
+    );
+    expect(manifests.some((m) => m.includes('\\"mountOptions\\":[\\"iam\\",\\"tls\\"]'))).toBe(true);
+  });
+
+  it("lets Prepare create each run's directory as root through the runs' root access point only", () => {
+    const prepare = stack.orchestration.functions.prepare;
+    const fn = template.toJSON().Resources[stack.getLogicalId(prepare.fn.node.defaultChild as CfnFunction)];
+    expect(fn.Properties.Environment.Variables[ENV.runDirectories]).toBe("/mnt/runs");
+    const accessPoint = stack.resolve(stack.storage.runsReader.accessPointArn);
+    expect(fn.Properties.FileSystemConfigs).toEqual([{ Arn: accessPoint, LocalMountPath: "/mnt/runs" }]);
+    expect(fn.Properties.VpcConfig.SubnetIds).toEqual(EXISTING_VPC.privateSubnetIds);
+    const role = prepare.fn.role?.node.defaultChild as CfnRole;
+    const efs = statementsOf(template, stack.getLogicalId(role)).filter((st) =>
+      JSON.stringify(st.Action).includes("elasticfilesystem:"),
+    );
+    expect(efs).toEqual([
+      {
+        Action: [
+          "elasticfilesystem:ClientMount",
+          "elasticfilesystem:ClientRootAccess",
+          "elasticfilesystem:ClientWrite",
+        ],
+        Effect: "Allow",
+        Resource: stack.resolve(stack.storage.fileSystem.fileSystemArn),
+        Condition: {
+          StringEquals: { "elasticfilesystem:AccessPointArn": accessPoint },
+          Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" },
+        },
+      },
+    ]);
+  });
+
+  it("charts the runner pods' CPU and memory of this cluster and namespace (Container Insights needs ClusterName)", () => {
+    const body = JSON.stringify(
+      Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]?.Properties.DashboardBody,
+    );
+    for (const metric of ["pod_cpu_utilization", "pod_memory_utilization"]) {
+      expect(body).toContain(`${metric}\\",\\"ClusterName\\",\\"prod\\",\\"Namespace\\",\\"squadron\\"`);
+    }
+  });
+
+  it("lets Cleanup and the events function delete a run's Jobs: their env, and access entries in the job cleaners' group only", () => {
+    for (const f of [stack.orchestration.functions.cleanup, stack.orchestration.functions.events]) {
+      const vars =
+        template.toJSON().Resources[stack.getLogicalId(f.fn.node.defaultChild as CfnFunction)].Properties
+          .Environment.Variables;
+      expect(vars[ENV.eksCluster]).toBe("prod");
+      expect(vars[ENV.eksNamespace]).toBe("squadron");
+      expect(JSON.stringify(vars[ENV.eksEndpoint])).toContain("cluster.endpoint");
+      expect(JSON.stringify(vars[ENV.eksCertificateAuthority])).toContain(
+        "cluster.certificateAuthority.data",
+      );
+      const roleId = stack.getLogicalId(f.fn.role?.node.defaultChild as CfnRole);
+      const entries = Object.values(template.findResources("AWS::EKS::AccessEntry")).filter((e) =>
+        JSON.stringify(e.Properties.PrincipalArn).includes(roleId),
+      );
+      expect(entries.map((e) => e.Properties)).toEqual([
+        {
+          ClusterName: "prod",
+          PrincipalArn: { "Fn::GetAtt": [roleId, "Arn"] },
+          Type: "STANDARD",
+          KubernetesGroups: ["squadron-job-cleaners"],
+        },
+      ]);
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { trackRunnerLeftovers } from "../../local/runner-leftovers.ts";
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Waits for a child's exit event (no timers: the event is the signal). */
+const exited = (child: ReturnType<typeof spawn>) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve()),
+  );
+
+describe("a dead runner's leftovers (issue 14: 12)", () => {
+  it("kills the detached CLI group a killed runner left behind and removes its temporary directory", async () => {
+    const leftovers = trackRunnerLeftovers();
+    const tmp = leftovers.env.TMPDIR as string;
+    writeFileSync(join(tmp, "mcp.json"), "{}"); // what writeMcpConfig leaves under TMPDIR
+    // A "runner" that starts a "CLI" detached in a group of its own, prints its pid, then is killed -9.
+    const runner = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const c = require("node:child_process").spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { detached: true, stdio: "ignore" }); c.unref(); console.log(c.pid); setInterval(() => {}, 1000);`,
+      ],
+      { env: { ...process.env, ...leftovers.env }, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const cliPid = await new Promise<number>((resolve) =>
+      runner.stdout?.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+    );
+    expect(alive(cliPid)).toBe(true);
+    runner.kill("SIGKILL");
+    await exited(runner);
+    expect(alive(cliPid)).toBe(true); // orphaned: killing the runner's group does not reach it
+
+    expect(leftovers.sweep()).toBeGreaterThanOrEqual(1);
+    // SIGKILL is delivered before kill(2) returns for a process of ours; a zombie is reaped by init.
+    for (let i = 0; i < 50 && alive(cliPid); i++) await new Promise((r) => setImmediate(r));
+    expect(existsSync(tmp)).toBe(false);
+    const stat = (() => {
+      try {
+        return readFileSync(`/proc/${cliPid}/stat`, "utf8");
+      } catch {
+        return "";
+      }
+    })();
+    expect(stat === "" || / Z /.test(stat)).toBe(true);
+  });
+});

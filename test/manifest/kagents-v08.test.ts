@@ -1,0 +1,294 @@
+import { describe, expect, it } from "vitest";
+import { type AgentTeam, mergeTemplateRun, validateResource } from "../../core/manifest/index.ts";
+import {
+  allApprovalGates,
+  effectiveDependsOn,
+  stageGateOf,
+  stagesInOrder,
+} from "../../core/manifest/pipeline.ts";
+import { baseTeam } from "./fixtures.ts";
+
+function issuesOf(manifest: unknown) {
+  return validateResource(manifest).issues.map(({ path, message, severity }) => ({
+    path,
+    message,
+    severity,
+  }));
+}
+const err = (path: string, message: string) => ({ path, message, severity: "error" });
+
+/** A four-stage pipeline: fan-out (api, web in parallel), merge (qa), an approval-gated last stage. */
+function pipelineTeam() {
+  const team = baseTeam();
+  team.apiVersion = "kagents.dev/v1alpha1";
+  team.spec.teammates = [
+    { name: "plan", prompt: "Plan." },
+    { name: "api", prompt: "Build the API." },
+    { name: "web", prompt: "Build the web app." },
+    { name: "qa", prompt: "Test everything." },
+    { name: "mail", prompt: "Draft the emails." },
+  ];
+  team.spec.pipeline = {
+    stages: [
+      { name: "design", teammates: ["plan"] },
+      { name: "build", teammates: ["api", "web"], dependsOn: ["design"], fan: "parallel" },
+      { name: "verify", teammates: ["qa"], dependsOn: ["build"], fan: "merge" },
+      { name: "outreach", teammates: ["mail"], dependsOn: ["verify"], approvalRequired: true },
+    ],
+  };
+  return team;
+}
+
+describe("spec.pipeline (kagents v0.8)", () => {
+  it("is kept as written with defaults, and its stages become dependencies and a stage gate", () => {
+    const result = validateResource(pipelineTeam());
+    expect(result.issues).toEqual([]);
+    const team = result.resource as AgentTeam;
+    expect(team.apiVersion).toBe("kagents.dev/v1alpha1");
+    expect(team.spec.pipeline?.stages[0]).toEqual({
+      name: "design",
+      teammates: ["plan"],
+      dependsOn: [],
+      fan: "parallel",
+      approvalRequired: false,
+    });
+    const deps = Object.fromEntries(
+      team.spec.teammates.map((t) => [t.name, effectiveDependsOn(team.spec, t).sort()]),
+    );
+    // Transitive: mail waits for every teammate of every upstream stage, not only qa.
+    expect(deps).toEqual({
+      plan: [],
+      api: ["plan"],
+      web: ["plan"],
+      qa: ["api", "plan", "web"],
+      mail: ["api", "plan", "qa", "web"],
+    });
+    expect(effectiveDependsOn(team.spec, team.spec.lead)).toEqual([]);
+    expect(stageGateOf(team.spec, "mail")).toBe("stage-outreach");
+    expect(stageGateOf(team.spec, "qa")).toBeUndefined();
+    expect(allApprovalGates(team.spec)).toEqual([{ event: "stage-outreach", channel: "api", approvers: [] }]);
+    expect(stagesInOrder(team.spec).map((s) => s.name)).toEqual(["design", "build", "verify", "outreach"]);
+  });
+
+  it("a declared stage-<name> gate chooses the stage gate's channel", () => {
+    const team = pipelineTeam();
+    team.spec.lifecycle = {
+      approvalGates: [{ event: "stage-outreach", channel: "webhook", webhookUrl: "https://h.example/a" }],
+    };
+    const result = validateResource(team);
+    expect(result.issues).toEqual([]);
+    expect(allApprovalGates((result.resource as AgentTeam).spec)).toEqual([
+      { event: "stage-outreach", channel: "webhook", webhookUrl: "https://h.example/a", approvers: [] },
+    ]);
+  });
+
+  it("pipeline and teammates[].dependsOn are mutually exclusive (the error names both)", () => {
+    const team = pipelineTeam();
+    team.spec.teammates[3].dependsOn = ["api"];
+    expect(issuesOf(team)).toEqual([
+      err(
+        "spec.teammates[3].dependsOn",
+        "spec.pipeline and spec.teammates[].dependsOn are mutually exclusive: order teammates with pipeline stages or with dependsOn, not both.",
+      ),
+    ]);
+  });
+
+  it("unknown teammates, the lead, a teammate in two stages, duplicate stages, unknown and self upstreams", () => {
+    const team = pipelineTeam();
+    team.spec.pipeline.stages[0].teammates = ["plan", "ghost", "lead"];
+    team.spec.pipeline.stages[1].teammates = ["api", "web", "plan"];
+    team.spec.pipeline.stages[2].dependsOn = ["build", "nowhere", "verify"];
+    team.spec.pipeline.stages.push({ name: "design", teammates: ["qa"] });
+    expect(issuesOf(team)).toEqual([
+      err("spec.pipeline.stages[4].name", 'The stage "design" is already defined (stages[0]).'),
+      err(
+        "spec.pipeline.stages[0].teammates[1]",
+        '"ghost" names no teammate of this team (teammates: plan, api, web, qa, mail); the lead is never in a stage (it coordinates every stage).',
+      ),
+      err(
+        "spec.pipeline.stages[0].teammates[2]",
+        '"lead" names no teammate of this team (teammates: plan, api, web, qa, mail); the lead is never in a stage (it coordinates every stage).',
+      ),
+      err(
+        "spec.pipeline.stages[1].teammates[2]",
+        '"plan" is already in stage "design"; a teammate belongs to at most one stage.',
+      ),
+      err(
+        "spec.pipeline.stages[2].dependsOn[1]",
+        '"nowhere" names no stage of this pipeline (stages: design, build, verify, outreach).',
+      ),
+      err("spec.pipeline.stages[2].dependsOn[2]", "A stage cannot depend on itself."),
+      err(
+        "spec.pipeline.stages[4].teammates[0]",
+        '"qa" is already in stage "verify"; a teammate belongs to at most one stage.',
+      ),
+    ]);
+  });
+
+  it("stage cycles are named with the path of the first stage of the cycle", () => {
+    const team = pipelineTeam();
+    team.spec.pipeline.stages[0].dependsOn = ["verify"];
+    expect(issuesOf(team)).toEqual([
+      err(
+        "spec.pipeline.stages[0].dependsOn",
+        "Stage cycle: design → verify → build → design; none of these stages could ever start.",
+      ),
+    ]);
+  });
+
+  it("shape: no stages, a stage without teammates, a bad fan, a bad stage name", () => {
+    const team = pipelineTeam();
+    team.spec.pipeline = { stages: [] };
+    expect(issuesOf(team)).toEqual([err("spec.pipeline.stages", "A pipeline needs at least one stage.")]);
+    const other = pipelineTeam();
+    other.spec.pipeline.stages[0] = { name: "Design!", teammates: [], fan: "zip" };
+    expect(issuesOf(other)).toEqual([
+      err(
+        "spec.pipeline.stages[0].name",
+        'The name "Design!" is not a DNS-1123 label: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit.',
+      ),
+      err("spec.pipeline.stages[0].teammates", "A stage needs at least one teammate."),
+      err("spec.pipeline.stages[0].fan", 'Must be one of "parallel", "merge" (found "zip").'),
+      err(
+        "spec.pipeline.stages[1].dependsOn[0]",
+        '"design" names no stage of this pipeline (stages: Design!, build, verify, outreach).',
+      ),
+    ]);
+  });
+
+  it("stage gates: unknown stage, a stage that does not require approval", () => {
+    const team = pipelineTeam();
+    team.spec.lifecycle = { approvalGates: [{ event: "stage-nope" }, { event: "stage-build" }] };
+    expect(issuesOf(team)).toEqual([
+      err(
+        "spec.lifecycle.approvalGates[0].event",
+        'The event "stage-nope" names no stage: "nope" is not in spec.pipeline.stages (stages: design, build, verify, outreach).',
+      ),
+      err(
+        "spec.lifecycle.approvalGates[1].event",
+        'The stage "build" does not require approval; set approvalRequired: true on it to gate it, or remove this gate.',
+      ),
+    ]);
+  });
+
+  it("a template's pipeline reaches the team of every run", () => {
+    const template = validateResource({
+      apiVersion: "kagents.dev/v1alpha1",
+      kind: "AgentTeamTemplate",
+      metadata: { name: "t" },
+      spec: {
+        teammates: [
+          { name: "a", prompt: "A." },
+          { name: "b", prompt: "B." },
+        ],
+        pipeline: {
+          stages: [
+            { name: "one", teammates: ["a"] },
+            { name: "two", teammates: ["b"], dependsOn: ["one"], approvalRequired: true },
+          ],
+        },
+      },
+    });
+    expect(template.issues).toEqual([]);
+    const run = validateResource({
+      apiVersion: "kagents.dev/v1alpha1",
+      kind: "AgentTeamRun",
+      metadata: { name: "r" },
+      spec: { templateRef: { name: "t" }, workspace: {}, lead: { prompt: "Lead." } },
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: the validated resources are of the kinds given.
+    const team = mergeTemplateRun(template.resource as any, run.resource as any);
+    expect(team.spec.pipeline?.stages.map((s) => s.name)).toEqual(["one", "two"]);
+    expect(stageGateOf(team.spec, "b")).toBe("stage-two");
+    // A run cannot bring its own pipeline: it takes the template's.
+    const withPipeline = validateResource({
+      apiVersion: "kagents.dev/v1alpha1",
+      kind: "AgentTeamRun",
+      metadata: { name: "r" },
+      spec: {
+        templateRef: { name: "t" },
+        workspace: {},
+        lead: { prompt: "Lead." },
+        pipeline: { stages: [] },
+      },
+    });
+    expect(withPipeline.issues.map((i) => [i.path, i.severity])).toEqual([["spec.pipeline", "error"]]);
+  });
+});
+
+describe("spec.harness (kagents v0.8)", () => {
+  it("claude-code is kept and means cli: claude", () => {
+    const team = baseTeam();
+    team.spec.harness = "claude-code";
+    const result = validateResource(team);
+    expect(result.issues).toEqual([]);
+    const spec = (result.resource as AgentTeam).spec;
+    expect(spec.harness).toBe("claude-code");
+    expect([spec.lead, ...spec.teammates].map((a) => a.cli)).toEqual([
+      "claude",
+      "claude",
+      "claude",
+      "claude",
+    ]);
+  });
+
+  it("any other harness, or an agent on another CLI beside it, is an error", () => {
+    const team = baseTeam();
+    team.spec.harness = "codex-cli";
+    expect(issuesOf(team)).toEqual([
+      err(
+        "spec.harness",
+        'The harness "codex-cli" is not supported; kagents (and Squadron) know only "claude-code", which runs every agent with cli: claude.',
+      ),
+    ]);
+    const mixed = baseTeam();
+    mixed.spec.harness = "claude-code";
+    mixed.spec.teammates[1].cli = "gemini";
+    expect(issuesOf(mixed)).toEqual([
+      err(
+        "spec.teammates[1].cli",
+        'cli "gemini" contradicts spec.harness "claude-code", which runs every agent with cli: claude; remove one of them.',
+      ),
+    ]);
+  });
+});
+
+describe("kagents v0.8 fields Squadron does not support yet are rejected, never dropped", () => {
+  it("outputs/inputs, delivery, onComplete deliver, source.oci and imagePullSecrets: errors with paths", () => {
+    const team = baseTeam();
+    team.spec.imagePullSecrets = [{ name: "regcred" }];
+    team.spec.teammates[0].outputs = [{ path: "/workspace/output/a.md" }];
+    team.spec.teammates[1].inputs = [{ from: "api", artifact: "a.md", mountPath: "/in" }];
+    team.spec.teammates[2].skills = [{ name: "s", source: { oci: "ghcr.io/acme/skill:1" } }];
+    team.spec.lifecycle = { onComplete: "deliver", delivery: [{ type: "email", to: ["a@b.c"] }] };
+    const issues = issuesOf(team);
+    expect(issues.map((i) => [i.path, i.severity])).toEqual([
+      ["spec.teammates[0].outputs", "error"],
+      ["spec.teammates[1].inputs", "error"],
+      ["spec.teammates[2].skills[0].source.oci", "error"],
+      ["spec.teammates[2].skills[0].source", "error"],
+      ["spec.lifecycle.onComplete", "error"],
+      ["spec.lifecycle.delivery", "error"],
+      ["spec.imagePullSecrets", "error"],
+    ]);
+    expect(issues.find((i) => i.path === "spec.teammates[2].skills[0].source.oci")?.message).toMatch(
+      /OCI registry \(source\.oci, kagents v0\.8\) are not supported by Squadron yet/,
+    );
+    expect(issues.find((i) => i.path === "spec.lifecycle.onComplete")?.message).toBe(
+      'onComplete "deliver" (kagents v0.8 delivery targets) is not supported by Squadron yet; use "create-pr", "push-branch", "notify", "none".',
+    );
+  });
+
+  it("AgentTeamSchedule and AgentTeamTrigger say they are not supported yet", () => {
+    for (const kind of ["AgentTeamSchedule", "AgentTeamTrigger"]) {
+      const [issue] = issuesOf({
+        apiVersion: "kagents.dev/v1alpha1",
+        kind,
+        metadata: { name: "x" },
+        spec: {},
+      });
+      expect(issue).toMatchObject({ path: "kind", severity: "error" });
+      expect(issue?.message).toMatch(new RegExp(`^${kind} is not supported yet`));
+    }
+  });
+});

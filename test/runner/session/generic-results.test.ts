@@ -1,0 +1,293 @@
+/**
+ * The session loop's CLI-agnostic rules for turn results, with an adapter that replays canned
+ * results through a real child process: session-cumulative usage is charged as deltas (also
+ * across a runner relaunch), an "auth" error fails the agent at once, the CLI's final figures
+ * replace the streamed estimate, and a teammate that never used a team tool is not a plain success.
+ */
+import { rm } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AgentTeam } from "../../../core/manifest/types.ts";
+import type { UsageDelta } from "../../../core/status/types.ts";
+import type {
+  AgentAdapter,
+  OutputParser,
+  ProgressEvent,
+  TurnResult,
+} from "../../../runner/adapters/types.ts";
+import type { AgentStateSink } from "../../../runner/reporting/store-sink.ts";
+import { UsageReporter } from "../../../runner/reporting/usage-reporter.ts";
+import { runSession } from "../../../runner/session/loop.ts";
+import { readSessionRecord, turnDelta } from "../../../runner/session/session-record.ts";
+import { coworkTeam, initRunDir, scriptedAgent, testTimings } from "./fixtures.ts";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+type Canned = Partial<TurnResult> & { finish?: boolean };
+
+/**
+ * An adapter whose "CLI" is `node -e` printing one canned result per turn (the n-th turn prints
+ * results[n]); `finish` makes the turn call the team's finish through the protocol files.
+ */
+function cannedAdapter(results: Canned[], onTurn?: (n: number) => Promise<void>): AgentAdapter {
+  let n = 0;
+  return {
+    cli: "claude",
+    buildInvocation: (input) => {
+      const canned = results[Math.min(n, results.length - 1)] as Canned;
+      return {
+        command: process.execPath,
+        args: ["-e", `process.stdout.write(${JSON.stringify(`${JSON.stringify(canned)}\n`)})`],
+        env: {},
+        cwd: input.cwd,
+      };
+    },
+    createParser: (): OutputParser => {
+      let last: Canned | undefined;
+      const snap = (): ProgressEvent => ({
+        sessionId: last?.sessionId ?? "",
+        model: "m",
+        costUsd: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        kind: "snapshot",
+      });
+      return {
+        push: (line) => {
+          last = JSON.parse(line) as Canned;
+          return undefined;
+        },
+        snapshot: snap,
+        finish: () => {
+          const turn = n++;
+          const { finish: _f, ...rest } = last ?? {};
+          void onTurn?.(turn);
+          return {
+            sessionId: "s-1",
+            isError: false,
+            resultText: "ok",
+            costUsd: 0,
+            costSource: "reported",
+            model: "m",
+            inputTokens: 0,
+            outputTokens: 0,
+            cacheReadTokens: 0,
+            cacheWriteTokens: 0,
+            ...rest,
+          };
+        },
+      };
+    },
+  };
+}
+
+class Recording implements AgentStateSink {
+  usage: UsageDelta[] = [];
+  warnings: Array<{ reason: string; message: string }> = [];
+  async addUsage(d: UsageDelta) {
+    this.usage.push(d);
+    return undefined;
+  }
+  async heartbeat() {}
+  async setPhase() {}
+  async runCostUsd() {
+    return undefined;
+  }
+  async warn(reason: string, message: string) {
+    this.warnings.push({ reason, message });
+  }
+  get cost() {
+    return Math.round(this.usage.reduce((s, d) => s + d.costUsd, 0) * 1e6) / 1e6;
+  }
+}
+
+const session = (cost: number, tokens: number): Canned => ({
+  usageScope: "session",
+  costUsd: cost,
+  inputTokens: tokens,
+  outputTokens: tokens / 10,
+});
+
+async function setup(team: AgentTeam) {
+  const { dir, protocol } = await initRunDir(team, "run-generic");
+  dirs.push(dir);
+  return { dir, protocol };
+}
+
+describe("session-cumulative usage (usageScope: session)", () => {
+  it("turnDelta subtracts the same session's previous totals, and starts over for another session", () => {
+    const prev = {
+      sessionId: "a",
+      inputTokens: 10,
+      outputTokens: 1,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd: 0.5,
+    };
+    const now = { inputTokens: 25, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 1.25 };
+    expect(turnDelta(now, "a", prev)).toEqual({ ...now, inputTokens: 15, outputTokens: 2, costUsd: 0.75 });
+    expect(turnDelta(now, "b", prev)).toEqual(now);
+  });
+
+  it("charges n equal resumed turns n × one turn, not n(n+1)/2, also across a runner relaunch", async () => {
+    const lead = scriptedAgent("lead", "lead");
+    const team = coworkTeam(lead, []);
+    const { dir, protocol } = await setup(team);
+    // Three turns of $0.01 each, reported as session totals; a message wakes the lead after turns 1-2.
+    const wake = async () => {
+      await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
+    };
+    const first = new Recording();
+    const abort = new AbortController();
+    const firstRun = runSession({
+      team: protocol,
+      spec: team,
+      agent: lead,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([session(0.01, 1000), session(0.02, 2000)], async (n) => {
+        if (n === 0) await wake();
+        if (n === 1) abort.abort("relaunch"); // the runner is cut off after its second turn
+      }),
+      sink: first,
+      timings: testTimings(),
+      signal: abort.signal,
+    });
+    const out1 = await firstRun;
+    expect(out1.end).toBe("stopped");
+    expect((await readSessionRecord(dir, "lead"))?.cumulative).toMatchObject({
+      sessionId: "s-1",
+      costUsd: 0.02,
+    });
+    // A new runner resumes s-1; the CLI reports the session's total of $0.03 after its third turn.
+    const second = new Recording();
+    const out2 = await runSession({
+      team: protocol,
+      spec: team,
+      agent: lead,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([{ ...session(0.03, 3000) }], async () => {
+        await protocol.finish("lead", "done");
+      }),
+      sink: second,
+      timings: testTimings(),
+    });
+    expect(out2.end).toBe("finished");
+    expect(first.cost).toBe(0.02);
+    expect(second.cost).toBe(0.01);
+    expect(out1.usage.inputTokens + out2.usage.inputTokens).toBe(3000);
+  }, 30_000);
+});
+
+describe("authentication errors (errorKind: auth)", () => {
+  it("fail the agent after one turn with the reason, no turn retries", async () => {
+    const lead = scriptedAgent("lead", "lead");
+    const team = coworkTeam(lead, []);
+    const { dir, protocol } = await setup(team);
+    const out = await runSession({
+      team: protocol,
+      spec: team,
+      agent: lead,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([
+        { isError: true, errorKind: "auth", resultText: "HTTP 401 invalid x-api-key" },
+      ]),
+      sink: new Recording(),
+      timings: testTimings(),
+    });
+    expect(out).toMatchObject({ end: "failed", reason: "AuthFailed", turns: 1 });
+    expect(out.message).toMatch(/^the model API refused the key: HTTP 401/);
+  });
+});
+
+describe("hollow successes", () => {
+  it("a teammate that ends without one team-tool call gets a Warning event", async () => {
+    const lead = scriptedAgent("lead", "lead");
+    const mate = { ...scriptedAgent("dev", "teammate"), cli: "claude" as const };
+    const team = coworkTeam(lead, [mate]);
+    const { dir, protocol } = await setup(team);
+    const sink = new Recording();
+    const out = await runSession({
+      team: protocol,
+      spec: team,
+      agent: mate,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([{ teamToolCalls: 0 }]),
+      sink,
+      timings: testTimings({ idleGraceMs: 100 }),
+    });
+    expect(out.ok).toBe(true);
+    expect(sink.warnings).toEqual([expect.objectContaining({ reason: "NoTeamToolCalls" })]);
+  });
+
+  it("tools the CLI denied are recorded as a Warning", async () => {
+    const lead = scriptedAgent("lead", "lead");
+    const mate = { ...scriptedAgent("dev", "teammate"), cli: "claude" as const };
+    const team = coworkTeam(lead, [mate]);
+    const { dir, protocol } = await setup(team);
+    const sink = new Recording();
+    await runSession({
+      team: protocol,
+      spec: team,
+      agent: mate,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([{ teamToolCalls: 2, deniedTools: ["WebFetch"] }]),
+      sink,
+      timings: testTimings({ idleGraceMs: 100 }),
+    });
+    expect(sink.warnings).toEqual([expect.objectContaining({ reason: "ToolsDenied" })]);
+  });
+});
+
+describe("the CLI's final figures are the truth (point 15)", () => {
+  it("an estimate streamed above the final cost is replaced by the final cost", async () => {
+    const sink = new Recording();
+    const reporter = new UsageReporter(sink);
+    reporter.beginTurn();
+    reporter.progress({
+      inputTokens: 1000,
+      outputTokens: 100,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd: 0.05,
+    });
+    await reporter.flush();
+    await reporter.endTurn({
+      sessionId: "s",
+      isError: false,
+      resultText: "",
+      costUsd: 0.01,
+      costSource: "reported",
+      model: "m",
+      inputTokens: 1000,
+      outputTokens: 100,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    });
+    expect(reporter.total.costUsd).toBe(0.01);
+    // The next turn's usage first absorbs what the estimate sent in excess.
+    reporter.beginTurn();
+    await reporter.endTurn({
+      sessionId: "s",
+      isError: false,
+      resultText: "",
+      costUsd: 0.05,
+      costSource: "reported",
+      model: "m",
+      inputTokens: 1000,
+      outputTokens: 100,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    });
+    expect(reporter.total.costUsd).toBeCloseTo(0.06, 10);
+    expect(sink.cost).toBe(0.06);
+  });
+});
