@@ -41,7 +41,7 @@ import { event, type Harness, harness, newTable, teamYaml } from "../lambdas/har
 import { blockActionsBody } from "../lambdas/support.ts";
 import { captureEmf, type EmittedMetric, metricKey } from "../support/emf.ts";
 import { tempDir } from "../support/git-fixtures.ts";
-import { synth } from "./support.ts";
+import { EXISTING_VPC, synth } from "./support.ts";
 
 /**
  * Emitted metrics that are deliberately not graphed or alarmed, with the reason. Empty today:
@@ -406,6 +406,9 @@ describe("observability contract", () => {
     ecs: {},
     eks: {
       compute: "eks",
+      // An EKS deployment must name the cluster's VPC (infra/config.ts: pods mount only mount
+      // targets in their own VPC).
+      vpc: EXISTING_VPC,
       eks: { clusterName: "prod", manageKubernetesObjects: false },
     },
   };
