@@ -130,6 +130,17 @@ export class Observability extends Construct {
     // aws:SourceArn to this account's alarms (confused deputy). AWS documents both:
     // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+    const fromThisAccountsAlarms = {
+      StringEquals: { "aws:SourceAccount": stack.account },
+      ArnLike: {
+        "aws:SourceArn": stack.formatArn({
+          service: "cloudwatch",
+          resource: "alarm",
+          resourceName: "*",
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
     this.alarmKey = new kms.Key(this, "AlarmTopicKey", {
       description: `${stack.stackName}: encrypts the alarm topic; CloudWatch alarms may use it to publish`,
       enableKeyRotation: true,
@@ -140,17 +151,7 @@ export class Observability extends Construct {
         principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
         actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
         resources: ["*"],
-        conditions: {
-          StringEquals: { "aws:SourceAccount": stack.account },
-          ArnLike: {
-            "aws:SourceArn": stack.formatArn({
-              service: "cloudwatch",
-              resource: "alarm",
-              resourceName: "*",
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
+        conditions: fromThisAccountsAlarms,
       }),
     );
     this.alarmTopic = new sns.Topic(this, "AlarmTopic", {
@@ -158,6 +159,19 @@ export class Observability extends Construct {
       enforceSSL: true,
       masterKey: this.alarmKey,
     });
+    // The topic policy CDK writes (enforceSSL's deny) replaces SNS's default policy, which is what
+    // let same-account alarms publish; without this statement every alarm action fails with "not
+    // authorized to perform: SNS:Publish". Scoped to this account's alarms (confused deputy):
+    // https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: "AllowCloudWatchAlarmsToPublish",
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
     if (config.alarmEmail)
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
 
