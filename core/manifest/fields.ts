@@ -1,17 +1,16 @@
 import * as z from "zod";
 import { durationMessage, tryParseDuration } from "./duration.ts";
+import {
+  DNS_1123_LABEL,
+  dnsLabelMessage,
+  isDnsLabel,
+  MAX_BUDGET_USD,
+  MAX_TIMEOUT_SECONDS,
+} from "./field-rules.ts";
+
+export { DNS_1123_LABEL, dnsLabelMessage, isDnsLabel, MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS };
 
 /** Small field schemas shared by the resource schemas, each with a message a person can act on. */
-
-export const DNS_1123_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-
-export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && DNS_1123_LABEL.test(value);
-}
-
-export function dnsLabelMessage(value: unknown): string {
-  return `The name ${JSON.stringify(value)} is not a DNS-1123 label: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit.`;
-}
 
 export const dnsLabel = z.string().refine(isDnsLabel, { error: (issue) => dnsLabelMessage(issue.input) });
 
@@ -87,15 +86,6 @@ export const quantity = z.unknown().transform((value, ctx) => {
   });
   return z.NEVER;
 });
-
-/**
- * The longest team timeout: 30 days. Step Functions Standard executions may last a year, but a
- * deadline further away is a typo ("2400000000h" once reached Prepare as an invalid date), and a
- * bound keeps every derived time a valid Date and DynamoDB number.
- */
-export const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
-/** The largest budget in US dollars: far above any team's spend, far below DynamoDB's number limits. */
-export const MAX_BUDGET_USD = 100_000;
 
 export const duration = z
   .string()
