@@ -1,4 +1,4 @@
-import { dnsLabelMessage, isDnsLabel } from "../manifest/field-rules.ts";
+import { dnsLabelMessage, isDnsLabel } from "../manifest/limits.ts";
 
 /**
  * Path parameters are checked by the router before any handler runs, so nothing is read or stored

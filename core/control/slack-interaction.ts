@@ -4,7 +4,7 @@
  * the store.
  */
 
-import { isDnsLabel } from "../manifest/field-rules.ts";
+import { isDnsLabel } from "../manifest/limits.ts";
 import { MAX_OTHER_PARAM_CHARS } from "./path-params.ts";
 
 export const APPROVE_ACTION_ID = "squadron_approve";

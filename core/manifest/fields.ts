@@ -6,9 +6,7 @@ import {
   isDnsLabel,
   MAX_BUDGET_USD,
   MAX_TIMEOUT_SECONDS,
-} from "./field-rules.ts";
-
-export { DNS_1123_LABEL, dnsLabelMessage, isDnsLabel, MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS };
+} from "./limits.ts";
 
 /** Small field schemas shared by the resource schemas, each with a message a person can act on. */
 
@@ -86,6 +84,8 @@ export const quantity = z.unknown().transform((value, ctx) => {
   });
   return z.NEVER;
 });
+
+export { DNS_1123_LABEL, dnsLabelMessage, isDnsLabel, MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS };
 
 export const duration = z
   .string()

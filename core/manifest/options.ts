@@ -1,6 +1,6 @@
 import { DEFAULTS } from "./defaults.ts";
 import { tryParseDuration } from "./duration.ts";
-import { MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS } from "./field-rules.ts";
+import { MAX_BUDGET_USD, MAX_TIMEOUT_SECONDS } from "./limits.ts";
 
 /**
  * A deployment's own defaults for what a manifest leaves out. They replace kagents' defaults

@@ -388,6 +388,15 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
       turns++;
       const result = await chargeable(raw);
       lastResult = result;
+      if (result.errorKind === "max_budget") {
+        // The CLI's own cap (claude --max-budget-usd, set to the run's remaining budget) ended the
+        // turn. Said before the turn's usage is charged: that charge can make the budget guard end
+        // the run and stop this runner at once, and the CLI's reason must not be lost with it.
+        await warn(
+          "BudgetExceeded",
+          `${agent.cli} stopped ${name} at the run's remaining budget ($${remainingBudgetUsd?.toFixed(4) ?? "?"}): ${result.resultText}`,
+        );
+      }
       await reporter.endTurn(result);
       if (result.teamToolCalls !== undefined) teamToolCalls = (teamToolCalls ?? 0) + result.teamToolCalls;
       for (const w of result.warnings ?? []) await warn("AdapterFallback", w);

@@ -12,8 +12,11 @@ import { claudeAdapter } from "../../runner/adapters/claude.ts";
 import { runTurn } from "../../runner/adapters/run-turn.ts";
 import {
   anthropicMessages,
+  type Conversation,
+  DEFAULT_USAGE,
   type ModelApiStub,
   playTeam,
+  readRole,
   startModelApiStub,
 } from "../support/model-api-stub/index.ts";
 import {
@@ -26,6 +29,7 @@ import {
   runAgentSession,
   claudeTarget as target,
 } from "./harness.ts";
+import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
 
 let stub: ModelApiStub;
 beforeAll(async () => {
@@ -228,6 +232,54 @@ describe("Claude Code conformance: a runner relaunched mid-turn", () => {
     } finally {
       release();
       stub.setIntercept(undefined);
+    }
+  }, 150_000);
+});
+
+describe("a claude team on the local stack", () => {
+  let team: LocalCliTeam;
+  beforeAll(async () => {
+    team = await startLocalCliTeam({ target, stub: { protocols: [anthropicMessages] } });
+  }, 180_000);
+  afterAll(() => team?.close());
+
+  it("(b) lead + teammate reach Completed; the teammate commits its own file, merged into the delivered branch", async () => {
+    await runTeamAndExpectDelivery(team, "claude-team", "Bash", 120_000);
+  }, 150_000);
+
+  it("(f) the lead's claude stops at --max-budget-usd: the team ends BudgetExceeded with claude's reason", async () => {
+    // Every reply to the lead costs $1.503 at claude-sonnet-4-5's price, almost all of it output:
+    // mid-message claude's stream-json shows only message_start's usage, so the runner's streamed
+    // estimate stays far below $1 and it is claude's own cap that stops the lead's first turn.
+    const heavy = { inputTokens: 1_000, outputTokens: 100_000, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const usage = (c: Conversation) => (readRole(c.system)?.name === "lead" ? heavy : DEFAULT_USAGE);
+    team.stub.setIntercept(({ conversation }) =>
+      conversation ? { reply: playTeam(conversation, { usage }) } : undefined,
+    );
+    try {
+      const created = await team.t.api(
+        "POST",
+        "/api/namespaces/default/teams",
+        team.manifest("claude-budget", { budgetLimit: "1" }),
+      );
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const { view } = await team.t.follow("default", "claude-budget", undefined, 120_000);
+      expect(view.phase, view.message).toBe("BudgetExceeded");
+      expect(view.lead.simulated).toBe(false);
+      // claude's own words, on the lead, survive the run being ended by the charge they explain.
+      expect(view.events).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            type: "Warning",
+            reason: "BudgetExceeded",
+            agent: "lead",
+            message: expect.stringMatching(/^claude stopped lead .*: Reached maximum budget \(\$1\)$/),
+          }),
+        ]),
+      );
+      expect(view.cost.usd).toBeGreaterThanOrEqual(1.5);
+    } finally {
+      team.stub.setIntercept(undefined);
     }
   }, 150_000);
 });

@@ -1,8 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentSpec } from "../../core/manifest/types.ts";
 import { costUsd } from "../../core/prices/index.ts";
@@ -13,15 +12,15 @@ import { runTurn } from "../../runner/adapters/run-turn.ts";
 import type { TurnInput } from "../../runner/adapters/types.ts";
 import { teamServerLaunch } from "../../runner/mcp/launch.ts";
 import { systemPromptAddition } from "../../runner/session/prompt.ts";
-import { envWithoutAgentKeys, startTestStack, type TestStack } from "../e2e/local-stack-harness.ts";
+import type { TestStack } from "../e2e/local-stack-harness.ts";
 import { bundledRunner, coworkTeam } from "../runner/session/fixtures.ts";
-import { createBareRepo, runGit } from "../support/git-fixtures.ts";
 import { openaiResponses } from "../support/model-api-stub/openai-responses.ts";
 import { type ModelApiStub, startModelApiStub } from "../support/model-api-stub/server.ts";
 import { DEFAULT_USAGE, readRole } from "../support/model-api-stub/team-play.ts";
 import type { RecordedRequest, StubUsage } from "../support/model-api-stub/types.ts";
 import { CODEX_BIN, codexHome, codexStubEnv, codexTarget } from "./codex-env.ts";
 import { agentSpec, codingTeam, prepareRun, runAgentSession } from "./harness.ts";
+import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
 
 /**
  * Codex CLI 0.169 (the pinned devDependency) driven by the model-API stub's OpenAI Responses
@@ -192,78 +191,26 @@ describe("a codex team on the local stack", () => {
     cacheReadTokens: 20_000,
     cacheWriteTokens: 0,
   };
+  let team: LocalCliTeam;
   let stub: ModelApiStub;
   let t: TestStack;
-  let root: string;
-  let bare: string;
 
   beforeAll(async () => {
-    stub = await startModelApiStub({ protocols: [openaiResponses], play: { usage: USAGE } });
-    root = mkdtempSync(join(tmpdir(), "squadron-codex-team-"));
-    bare = createBareRepo(root, { "README.md": "# codex team\n" }).bare;
-    // `codex` on PATH and a key make localize-team run the agents for real, not simulated.
-    const cliEnv = {
-      ...codexStubEnv(await codexHome(), stub.url),
-      PATH: `${dirname(CODEX_BIN)}${delimiter}${process.env.PATH ?? ""}`,
-    };
-    t = await startTestStack({
-      env: { ...envWithoutAgentKeys(), ...cliEnv },
-      // The bundled runner (entrypoint, team server), as the container image runs it.
-      runnerEnv: { ...cliEnv, SQUADRON_RUNNER_ENTRY: join(await bundledRunner(), "entrypoint.js") },
+    team = await startLocalCliTeam({
+      target: codexTarget,
+      stub: { protocols: [openaiResponses], play: { usage: USAGE } },
     });
+    ({ stub, t } = team);
   }, 180_000);
-  afterAll(async () => {
-    await t?.cleanup();
-    await stub?.close();
-  });
+  afterAll(() => team?.close());
 
-  function manifest(name: string) {
-    return {
-      apiVersion: "squadron.dev/v1alpha1",
-      kind: "AgentTeam",
-      metadata: { name },
-      spec: {
-        repository: { url: bare, branch: "main" },
-        lead: { name: "lead", cli: "codex", model: "gpt-5-codex", prompt: "Have dev write dev.txt." },
-        teammates: [{ name: "dev", cli: "codex", model: "gpt-5-codex", prompt: "Write dev.txt when asked." }],
-        lifecycle: { timeout: "10m", onComplete: "push-branch" },
-      },
-    };
-  }
-
-  /** The stub's answered model calls of one run's agent (the scripted model reads who it plays). */
-  function repliesOf(from: number, agent: string): RecordedRequest[] {
-    return stub
-      .replies()
-      .filter(
-        (r) => stub.requests.indexOf(r) >= from && readRole(r.conversation?.system ?? "")?.name === agent,
-      );
-  }
+  const manifest = (name: string) => team.manifest(name);
+  const repliesOf = (from: number, agent: string) => team.repliesOf(from, agent);
 
   it("(b) lead + teammate reach Completed; the teammate commits its own file, merged into the delivered branch", async () => {
-    const from = stub.requests.length;
-    const created = await t.api("POST", "/api/namespaces/default/teams", manifest("codex-team"));
-    expect(created.status).toBe(201);
-    const { view } = await t.follow("default", "codex-team", undefined, 170_000);
-    expect(view.phase).toBe("Completed");
-    expect([view.lead.phase, view.teammates[0].phase]).toEqual(["Succeeded", "Succeeded"]);
-
-    // The teammate's commit, by the teammate's own identity (not Finalize's fallback), is on the
-    // delivered branch, and its file is in the branch's tree.
-    const log = runGit(root, [
-      "--git-dir",
-      bare,
-      "log",
-      "squadron/codex-team",
-      "--format=%an|%s",
-      "--",
-      "dev.txt",
-    ]);
-    expect(log.trim()).toBe("dev (squadron codex-team)|dev: add dev.txt");
-    expect(runGit(root, ["--git-dir", bare, "show", "squadron/codex-team:dev.txt"])).toBe("written by dev\n");
-    // It got there through codex's sandboxed shell tool, which could write the worktree's git dirs.
-    const shell = repliesOf(from, "dev").find((r) => r.toolCall?.name === "exec_command");
-    expect(shell).toBeDefined();
+    // The teammate committed through codex's sandboxed shell tool, which could write the
+    // worktree's git dirs.
+    await runTeamAndExpectDelivery(team, "codex-team", "exec_command", 170_000);
   }, 200_000);
 
   describe("across a relaunch of the runners mid-turn", () => {

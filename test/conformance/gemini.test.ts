@@ -28,13 +28,14 @@ import {
 import { type ModelApiStub, startModelApiStub } from "../support/model-api-stub/server.ts";
 import {
   agentSpec,
-  type CliTarget,
   type ConformanceRun,
   codingTeam,
+  geminiTarget,
   git,
   prepareRun,
   runAgentSession,
 } from "./harness.ts";
+import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
 
 const GEMINI = fileURLToPath(new URL("../../node_modules/.bin/gemini", import.meta.url));
 const MODEL = "gemini-2.5-flash";
@@ -213,12 +214,6 @@ describe("Gemini CLI 0.61.0 against the model-API stub", () => {
 // Whole sessions through the runner's session loop (harness.ts), the scripted team player
 // answering in the Gemini protocol.
 
-const geminiTarget: CliTarget = {
-  cli: "gemini",
-  executable: GEMINI,
-  model: MODEL,
-  env: (s, home) => ({ ...geminiStubEnv({ url: s.url, requests: [], close: async () => {} }), HOME: home }),
-};
 const glead = agentSpec(geminiTarget, "lead", "lead");
 const gdev = agentSpec(geminiTarget, "dev", "teammate");
 
@@ -328,4 +323,16 @@ describe("Gemini CLI 0.61.0: a whole team through the runner's session loop", ()
       play.setIntercept(undefined);
     }
   }, 90_000);
+});
+
+describe("a gemini team on the local stack", () => {
+  let team: LocalCliTeam;
+  beforeAll(async () => {
+    team = await startLocalCliTeam({ target: geminiTarget, stub: { protocols: [geminiApi] } });
+  }, 180_000);
+  afterAll(() => team?.close());
+
+  it("(b) lead + teammate reach Completed; the teammate commits its own file, merged into the delivered branch", async () => {
+    await runTeamAndExpectDelivery(team, "gemini-team", "run_shell_command", 150_000);
+  }, 180_000);
 });

@@ -18,6 +18,7 @@ import { teamServerLaunch } from "../../runner/mcp/launch.ts";
 import type { AgentStateSink, PhaseDetails } from "../../runner/reporting/store-sink.ts";
 import { runSession, type SessionOutcome } from "../../runner/session/loop.ts";
 import { bundledRunner, coworkTeam } from "../runner/session/fixtures.ts";
+import { geminiStubEnv } from "../support/model-api-stub/gemini.ts";
 import type { ModelApiStub } from "../support/model-api-stub/index.ts";
 
 export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
@@ -48,6 +49,14 @@ export const claudeTarget: CliTarget = {
     DISABLE_TELEMETRY: "1",
     DISABLE_ERROR_REPORTING: "1",
   }),
+};
+
+/** Gemini CLI: the stub's Gemini API by GOOGLE_GEMINI_BASE_URL and an API key (see gemini.ts). */
+export const geminiTarget: CliTarget = {
+  cli: "gemini",
+  executable: join(BIN, "gemini"),
+  model: "gemini-2.5-flash",
+  env: (s, home) => ({ ...geminiStubEnv({ url: s.url, requests: [], close: async () => {} }), HOME: home }),
 };
 
 export function agentSpec(
@@ -202,7 +211,13 @@ export async function runAgentSession(
   target: CliTarget,
   stub: ModelApiStub,
   agent: AgentSpec,
-  options: { sink?: RecordingSink; budgetUsd?: number; signal?: AbortSignal; adapter?: AgentAdapter } = {},
+  options: {
+    sink?: RecordingSink;
+    budgetUsd?: number;
+    signal?: AbortSignal;
+    adapter?: AgentAdapter;
+    timings?: RunnerTimings;
+  } = {},
 ): Promise<SessionOutcome & { sink: RecordingSink }> {
   const sink = options.sink ?? new RecordingSink();
   const outcome = await runSession({
@@ -215,7 +230,7 @@ export async function runAgentSession(
     mcp: await run.mcp(agent.name),
     cliEnv: { ...target.env(stub, run.home[agent.name] as string), ...gitIdentity(agent.name) },
     sink,
-    timings: conformanceTimings(),
+    timings: options.timings ?? conformanceTimings(),
     ...(options.budgetUsd !== undefined ? { budgetUsd: options.budgetUsd } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });

@@ -30,7 +30,7 @@ describe("api with a default timeout and budget", () => {
     expect((await call(h, "POST", `${NS}/teams`, { body: team })).status).toBe(201);
     const got = await call(h, "GET", `${NS}/teams/no-budget`);
     expect(got.status).toBe(200);
-    expect(got.body.cost).toEqual({ usd: 0, budgetUsd: 25 });
+    expect(got.body.cost).toEqual({ usd: 0, budgetUsd: 25, simulated: false });
     expect(got.body.spec.lifecycle).toMatchObject({ timeout: "45m", timeoutSeconds: 2700, budgetLimit: 25 });
     const listed = await call(h, "GET", `${NS}/teams`);
     const row = listed.body.items.find((i: { name: string }) => i.name === "no-budget");

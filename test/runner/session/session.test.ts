@@ -111,7 +111,7 @@ describe("session loop with the scripted agent, the Claude adapter and the team 
       { endTurn: true },
       { call: "read_messages", as: "inbox" },
       { usage: { inputTokens: 10, outputTokens: 5, costUsd: 0.01 } },
-      { call: "finish", args: { summary: "Got {{inbox.0.text}}" } },
+      { call: "finish", args: { summary: "Got {{inbox.messages.0.text}}" } },
     ]);
     const lead = scriptedAgent("lead", "lead");
     const s = await start(coworkTeam(lead, [mate]), mate);
@@ -128,9 +128,9 @@ describe("session loop with the scripted agent, the Claude adapter and the team 
     const mate = scriptedAgent("dev", "teammate", [
       { endTurn: true },
       { call: "task_list", as: "tasks" },
-      { call: "task_claim", args: { id: "{{tasks.0.id}}" } },
-      { call: "task_update", args: { id: "{{tasks.0.id}}", status: "completed" } },
-      { call: "finish", args: { summary: "did {{tasks.0.subject}}" } },
+      { call: "task_claim", args: { id: "{{tasks.tasks.0.id}}" } },
+      { call: "task_update", args: { id: "{{tasks.tasks.0.id}}", status: "completed" } },
+      { call: "finish", args: { summary: "did {{tasks.tasks.0.subject}}" } },
     ]);
     const s = await start(coworkTeam(scriptedAgent("lead", "lead"), [mate]), mate);
     await until(async () => (await s.protocol.member("dev")).status === "idle");
@@ -195,7 +195,7 @@ describe("lead rules", () => {
       { say: "Tasks handed out." },
       { endTurn: true },
       { call: "read_messages", as: "inbox" },
-      { call: "finish", args: { summary: "{{inbox.0.from}}: {{inbox.0.text}}" } },
+      { call: "finish", args: { summary: "{{inbox.messages.0.from}}: {{inbox.messages.0.text}}" } },
     ]);
     const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead);
     await until(async () => (await s.protocol.member("lead")).status === "idle");

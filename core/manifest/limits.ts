@@ -1,9 +1,6 @@
 /**
- * The plain rules behind fields.ts's zod schemas (DNS-1123 names, timeout and budget bounds),
- * dependency-free: the handlers' own checks (path parameters, Slack gate references, deployment
- * defaults) use them, and importing fields.ts instead would pull zod into the small handlers'
- * bundles (its schemas are built at module load, so esbuild cannot drop them;
- * test/infra/bundles.test.ts).
+ * Bounds and name rules of manifests, in a module without zod, so that functions which only check
+ * deployment defaults or path parameters (every AWS handler's cold start) do not bundle the schema.
  */
 
 export const DNS_1123_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
