@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { SECRET_NAME_PART, TEAM_SECRET_PREFIX } from "../core/control/team-secrets.ts";
+import { describeFargateMemory, FARGATE_CPU_VALUES, isFargateSize } from "../core/fargate-sizes.ts";
 import { tryParseDuration } from "../core/manifest/duration.ts";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -88,8 +89,6 @@ const bucketName = z
     "must be an S3 bucket name like team-reports (no s3://, no prefix)",
   );
 
-const cpuValues = [256, 512, 1024, 2048, 4096, 8192, 16384] as const;
-
 export const configSchema = z
   .object({
     /** Where runners run: ECS Fargate in a cluster this stack creates, or an existing EKS cluster. */
@@ -101,16 +100,23 @@ export const configSchema = z
     natGateways: z.number().int().min(0).max(3).default(1),
     /** Fargate Spot for runners (cheaper; a reclaimed task counts as a failed attempt). */
     fargateSpot: z.boolean().default(false),
+    /** Runner task CPU units; with runnerMemoryMiB, a Fargate task size (checked as a pair below). */
     runnerCpu: z
       .number()
       .int()
-      .refine((v) => (cpuValues as readonly number[]).includes(v), {
-        message: `must be one of ${cpuValues.join(", ")}`,
+      .refine((v) => FARGATE_CPU_VALUES.includes(v), {
+        message: `must be one of ${FARGATE_CPU_VALUES.join(", ")}`,
       })
       .default(1024),
     runnerMemoryMiB: z.number().int().min(512).max(122880).default(4096),
     /** A prebuilt runner image (e.g. in ECR); by default the image is built from runner/ at deploy. */
     runnerImageUri: z.string().min(1).optional(),
+    /**
+     * How the runner image is built when runnerImageUri is not set: "local-docker" (a CDK Docker
+     * asset: `cdk deploy` needs a Docker engine) or "codebuild" (built in the account by CodeBuild
+     * at deploy time: no Docker on the deploying machine).
+     */
+    runnerImageBuild: z.enum(["local-docker", "codebuild"]).optional(),
     slack: z
       .object({
         enabled: z.boolean().default(false),
@@ -224,6 +230,26 @@ export const configSchema = z
     }
     if (c.compute === "ecs" && c.eks) {
       ctx.addIssue({ code: "custom", path: ["eks"], message: 'is only allowed when compute is "eks"' });
+    }
+    // Fargate accepts only the CPU/memory combinations of its task size table
+    // (core/fargate-sizes.ts); the base task definition and every agent without resources use
+    // this pair, so an invalid one fails synth here rather than RegisterTaskDefinition at deploy.
+    if (
+      FARGATE_CPU_VALUES.includes(c.runnerCpu) &&
+      !isFargateSize({ cpu: c.runnerCpu, memoryMiB: c.runnerMemoryMiB })
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["runnerMemoryMiB"],
+        message: `${c.runnerMemoryMiB} is not a Fargate memory size for runnerCpu ${c.runnerCpu}: it takes ${describeFargateMemory(c.runnerCpu)}`,
+      });
+    }
+    if (c.runnerImageUri && c.runnerImageBuild) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["runnerImageBuild"],
+        message: "builds the runner image, but runnerImageUri names a prebuilt one: set only one of them",
+      });
     }
     if (c.slack.enabled && !c.slack.channel) {
       ctx.addIssue({

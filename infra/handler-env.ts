@@ -12,18 +12,3 @@ export const RUNNER_VOLUME = "team";
 
 /** Where the api function mounts the runs' root, read-only (Lambda requires a path under /mnt). */
 export const RUNS_MOUNT = "/mnt/runs";
-
-/** CloudWatch namespace and metric names the handlers and runner emit (Powertools EMF). */
-export const METRICS = {
-  namespace: "Squadron",
-  runsStarted: "RunsStarted",
-  runsSucceeded: "RunsSucceeded",
-  runsFailed: "RunsFailed",
-  runsTimedOut: "RunsTimedOut",
-  runsOverBudget: "RunsOverBudget",
-  activeAgents: "ActiveAgents",
-  costUsd: "CostUsd",
-  approvalWaitSeconds: "ApprovalWaitSeconds",
-  dependencyReleaseLatencyMs: "DependencyReleaseLatencyMs",
-  budgetStops: "BudgetStops",
-} as const;

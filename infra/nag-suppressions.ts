@@ -3,7 +3,7 @@
  * finding (IAM5 findings carry the resource), and says why it is acceptable. Anything not
  * listed here fails synth and test/infra/nag.test.ts.
  */
-import { Stack, Token, Validations } from "aws-cdk-lib";
+import { type CfnElement, Stack, Token, Validations } from "aws-cdk-lib";
 import * as eks from "aws-cdk-lib/aws-eks";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
@@ -327,6 +327,78 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "WAF is optional (squadron.waf); IAM auth and throttling apply.",
     );
   }
+  if (compute.runnerImageBuild) acknowledgeDeployTimeBuild(stack);
+}
+
+/**
+ * runnerImageBuild "codebuild": @cdklabs/deploy-time-build's CodeBuild project and its
+ * custom-resource function (stack-level singletons), configured as the library ships them. They
+ * run only during a deploy, build from the staged source zip, and push to the construct's own ECR
+ * repository (scan on push).
+ */
+function acknowledgeDeployTimeBuild(stack: Stack): void {
+  const singleton = (prefix: string) => {
+    const found = stack.node.children.find((c) => c.node.id.startsWith(prefix));
+    if (!found) throw new Error(`cdk-nag acknowledgement: no ${prefix}* construct in the stack.`);
+    return found;
+  };
+  const handler = singleton("DeployTimeBuildCustomResourceHandler");
+  const project = singleton("ContainerImageBuildAmd64");
+  const managed = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+  ack(
+    handler,
+    managed("service-role/AWSLambdaBasicExecutionRole"),
+    "deploy-time-build's custom-resource function (starts the image build, deploy time only) logs with the basic execution policy.",
+  );
+  ack(
+    handler,
+    "AwsSolutions-L1",
+    "deploy-time-build pins its handler's runtime (nodejs22.x); it runs only at deploy.",
+  );
+  ack(
+    project,
+    managed("AmazonElasticContainerRegistryPublicReadOnly"),
+    "The image build pulls base images from ECR Public while logged in (no anonymous pull limits); read-only.",
+  );
+  ack(
+    project,
+    "AwsSolutions-CB4",
+    "The build keeps no artifacts: it pushes the runner image to ECR (encrypted at rest) and its source zip is the CDK asset in the bootstrap bucket.",
+  );
+  const projectId = stack.getLogicalId((project.node.defaultChild ?? project) as CfnElement);
+  const codebuildGrants =
+    "CodeBuild's own grants to a project role (its log group's streams, its report groups), named after the project.";
+  iam5(
+    stack,
+    project,
+    `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${projectId}>:*`,
+    codebuildGrants,
+  );
+  iam5(
+    stack,
+    project,
+    `arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${projectId}>-*`,
+    codebuildGrants,
+  );
+  iam5(
+    stack,
+    project,
+    "*",
+    "ecr:GetAuthorizationToken (the build logs in to ECR to push) has no resource-level permissions.",
+  );
+  for (const action of ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]) {
+    ack(
+      project,
+      `AwsSolutions-IAM5[Action::${action}]`,
+      "CDK's asset read grant: the build downloads its source zip from the bootstrap assets bucket.",
+    );
+  }
+  iam5(
+    stack,
+    project,
+    "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+    "CDK's asset read grant on the bootstrap assets bucket, where the build's source zip is staged.",
+  );
 }
 
 /**

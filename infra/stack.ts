@@ -72,6 +72,7 @@ export class SquadronStack extends Stack {
       restApi: this.api.restApi,
       deadLetterQueue: this.orchestration.deadLetterQueue,
       cluster: this.compute.cluster,
+      runnerFamily: this.compute.taskDefinition?.family,
       ...(config.eks
         ? { eks: { clusterName: config.eks.clusterName, namespace: config.eks.namespace } }
         : {}),

@@ -8,10 +8,11 @@ import type { GateStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import { releaseGateWaiters } from "./dependencies.ts";
 import type { ControlDeps } from "./deps.ts";
+import { METRIC } from "./metric-names.ts";
 import { agentStep, markTeamRunning } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
 
-type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "notifier" | "logger">;
+type Deps = Pick<ControlDeps, "store" | "runs" | "tokens" | "notifier" | "logger" | "metrics">;
 
 /** A declared gate, or a pipeline stage's gate (declared or not). */
 export function gateSpec(record: TeamRunRecord, gate: string): ApprovalGateSpec | undefined {
@@ -144,6 +145,7 @@ export async function decideGate(
     input.decidedBy,
   );
   if (!outcome.changed) return { changed: false, gate: outcome.gate, record };
+  observeApprovalWait(deps, outcome.gate);
   const ref = { ...input.ref, runId: record.runId };
   const agent = gateAgent(input.gate);
   if (outcome.taskToken) await resume(deps, outcome.taskToken, outcome.gate, input.gate);
@@ -175,6 +177,18 @@ export async function decideGate(
     deps.logger?.warn("could not update the Slack message", { error: (error as Error).message });
   }
   return { changed: true, gate: outcome.gate, record };
+}
+
+/**
+ * ApprovalWaitSeconds: from the moment the gate was reached and the approvers asked (`notifiedAt`)
+ * to the decision that took effect. A decision given before the gate was reached made nobody
+ * wait, so it is no sample.
+ */
+function observeApprovalWait(deps: Deps, gate: GateStatus): void {
+  if (!gate.notifiedAt || !gate.decidedAt) return;
+  const seconds = (Date.parse(gate.decidedAt) - Date.parse(gate.notifiedAt)) / 1000;
+  if (Number.isFinite(seconds) && seconds >= 0)
+    deps.metrics?.add(METRIC.approvalWaitSeconds, "Seconds", seconds);
 }
 
 /**

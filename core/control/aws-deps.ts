@@ -7,6 +7,7 @@
  * the variables it reads, so a handler's environment is derived from the dependencies it builds
  * (`environmentOf`) and test/infra checks the stack sets it.
  */
+
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ECSClient } from "@aws-sdk/client-ecs";
@@ -20,8 +21,9 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
+import { type FargateSize, isFargateSize } from "../fargate-sizes.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
+import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
 import { TeamStore } from "../store/team-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ControlLogger } from "./deps.ts";
@@ -420,11 +422,22 @@ export const awsTeamLogs: AwsDependency<TeamLogsReader | undefined> = {
 };
 
 /** Where the runner mounts the team directory, as Prepare tells the runner (SQUADRON_TEAM_DIR). */
-export const awsRunnerLayout: AwsDependency<{ teamDir?: string }> = {
-  env: { teamDir: "always" },
+export const awsRunnerLayout: AwsDependency<{ teamDir?: string; runnerSize?: FargateSize }> = {
+  env: { teamDir: "always", runnerCpu: "always", runnerMemory: "always" },
   make: () => {
     const teamDir = env(ENV.teamDir);
-    return teamDir ? { teamDir } : {};
+    const cpu = Number(env(ENV.runnerCpu));
+    const memoryMiB = Number(env(ENV.runnerMemory));
+    const runnerSize = { cpu, memoryMiB };
+    // A size Fargate would refuse fails the container at start with the variables' names.
+    if ((env(ENV.runnerCpu) || env(ENV.runnerMemory)) && !isFargateSize(runnerSize))
+      throw new Error(
+        `${ENV.runnerCpu}=${env(ENV.runnerCpu)} / ${ENV.runnerMemory}=${env(ENV.runnerMemory)} is not a Fargate task size`,
+      );
+    return {
+      ...(teamDir ? { teamDir } : {}),
+      ...(env(ENV.runnerCpu) ? { runnerSize } : {}),
+    };
   },
 };
 

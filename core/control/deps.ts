@@ -1,6 +1,7 @@
 import type { TeamStore } from "../store/team-store.ts";
 import type { DeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ExecutionStarter, ExecutionStopper, TaskTokenResolver } from "./execution.ts";
+import type { MetricSink } from "./metric-names.ts";
 import type { GateNotifier } from "./notifications.ts";
 import type { RunIndex } from "./run-index.ts";
 import type { RunJobs } from "./run-jobs.ts";
@@ -35,6 +36,8 @@ export interface ControlDeps {
   /** Runner output; without it the API has no logs route. */
   teamLogs?: TeamLogsReader;
   logger?: ControlLogger;
+  /** Measurements only domain code can see (approval wait, added cost); absent in local mode. */
+  metrics?: MetricSink;
   now?: () => Date;
 }
 

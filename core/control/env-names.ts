@@ -14,6 +14,12 @@ export const ENV = {
   volume: "SQUADRON_RUNNER_VOLUME",
   /** Where the runner container mounts the team directory (the runner gets it as SQUADRON_TEAM_DIR). */
   teamDir: "SQUADRON_TEAM_DIR",
+  /**
+   * The deployment's runner size (runnerCpu units, runnerMemoryMiB): Prepare gives it to agents
+   * whose manifest sets no resources, and rounds requests to a Fargate size from it.
+   */
+  runnerCpu: "SQUADRON_RUNNER_CPU",
+  runnerMemory: "SQUADRON_RUNNER_MEMORY_MIB",
   /** Where the api function mounts the runs' root (read-only): `<mount>/<runId>` is a run's team dir. */
   runsMount: "SQUADRON_RUNS_MOUNT",
   /** EKS: where Prepare mounts the runs' root as root, to create each run's own directory. */

@@ -5,6 +5,7 @@ import { warningEvent } from "../status/status.ts";
 import { RUN_SK, runFromItem, type TeamRunRef, usageTotalAttr } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
 import { announceEnd, type CleanupFailureSink, finishRun, releaseOrWarn, stopRun } from "./lifecycle.ts";
+import { METRIC, TEAM_DIMENSION } from "./metric-names.ts";
 import { recordEvent } from "./team-runs.ts";
 
 export const BUDGET_WARNING_RATIO = 0.8;
@@ -26,7 +27,7 @@ export type BudgetAction = "none" | "warned" | "stopped";
  * the execution is stopped and the phase becomes BudgetExceeded.
  */
 export async function checkBudget(
-  deps: Pick<ControlDeps, "store" | "stopper" | "notifier" | "logger">,
+  deps: Pick<ControlDeps, "store" | "stopper" | "notifier" | "logger" | "metrics">,
   record: UsageStreamRecord,
 ): Promise<BudgetAction> {
   const newImage = record.dynamodb?.NewImage;
@@ -39,6 +40,13 @@ export async function checkBudget(
   const after = typeof item[costAttr] === "number" ? (item[costAttr] as number) : 0;
   if (!(after > before)) return "none";
   const run = runFromItem(item);
+  // CostUsd: the measured cost this write added, overall and per team. This is the one place
+  // every usage report passes (runner → run item → stream), whatever the budget. A stream batch
+  // retried after a failure can count a write twice (the stream is at-least-once).
+  deps.metrics?.add(METRIC.costUsd, "None", after - before);
+  deps.metrics?.add(METRIC.costUsd, "None", after - before, {
+    [TEAM_DIMENSION]: `${run.namespace}/${run.name}`,
+  });
   const limit = run.team.spec.lifecycle.budgetLimit;
   if (limit === undefined || isTerminalTeamPhase(run.status.phase)) return "none";
   const ref: TeamRunRef = { namespace: run.namespace, name: run.name };

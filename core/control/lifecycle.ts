@@ -7,6 +7,7 @@ import type {
   PreparePayload,
   PrepareResult,
 } from "../../state-machines/contract.ts";
+import { agentFargateSize, type FargateSize } from "../fargate-sizes.ts";
 import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 import type { TeamPhase } from "../status/phases.ts";
@@ -22,24 +23,29 @@ import { recordEvent } from "./team-runs.ts";
 
 export const TEAM_DIR = "/mnt/team";
 
-function cpuUnits(cpu: string | undefined): { ecs: string; k8s: string } {
-  if (!cpu) return { ecs: "1024", k8s: "1" };
-  const cores = cpu.endsWith("m") ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
-  const ecs = [256, 512, 1024, 2048, 4096, 8192, 16384].find((u) => u >= cores * 1024) ?? 16384;
-  return { ecs: String(ecs), k8s: cpu };
-}
+/**
+ * The deployment's runner size when Prepare is not told one (local mode, tests): the defaults of
+ * `runnerCpu` / `runnerMemoryMiB` in infra/config.ts.
+ */
+export const DEFAULT_RUNNER_SIZE: FargateSize = { cpu: 1024, memoryMiB: 4096 };
 
-function memoryMiB(memory: string | undefined): { ecs: string; k8s: string } {
-  if (!memory) return { ecs: "2048", k8s: "2Gi" };
-  const m = /^(\d+(?:\.\d+)?)(Mi|Gi|M|G)?$/.exec(memory);
-  const n = m ? Number(m[1]) * (m[2]?.startsWith("G") ? 1024 : m[2] ? 1 : 1 / (1024 * 1024)) : 2048;
-  return { ecs: String(Math.max(512, Math.ceil(n))), k8s: memory };
-}
-
-export function launchResources(agent: AgentSpec): LaunchResources {
-  const cpu = cpuUnits(agent.resources?.cpu);
-  const mem = memoryMiB(agent.resources?.memory);
-  return { ecsCpu: cpu.ecs, ecsMemory: mem.ecs, k8sCpu: cpu.k8s, k8sMemory: mem.k8s };
+/**
+ * What an agent's container gets. ECS: a valid Fargate size (RunTask's cpu/memory overrides must
+ * be one), the deployment's own where the manifest says nothing, else the cheapest valid size at
+ * or above the request (core/fargate-sizes.ts). EKS: the manifest's quantities as requests, or the
+ * deployment's size.
+ */
+export function launchResources(
+  agent: AgentSpec,
+  runner: FargateSize = DEFAULT_RUNNER_SIZE,
+): LaunchResources {
+  const size = agentFargateSize(agent.resources, runner);
+  return {
+    ecsCpu: String(size.cpu),
+    ecsMemory: String(size.memoryMiB),
+    k8sCpu: agent.resources?.cpu ?? String(runner.cpu / 1024),
+    k8sMemory: agent.resources?.memory ?? `${runner.memoryMiB}Mi`,
+  };
 }
 
 /** Lead and teammates, dependencies (pipeline stages included) first; validation rules out cycles. */
@@ -67,7 +73,7 @@ export function topologicalAgents(team: AgentTeam): AgentSpec[] {
  * waits), while the stage's other teammates wait for the gate's decision in WaitForDependencies,
  * which therefore runs for them even in a first stage with nothing upstream.
  */
-export function agentItems(team: AgentTeam): AgentItem[] {
+export function agentItems(team: AgentTeam, runner: FargateSize = DEFAULT_RUNNER_SIZE): AgentItem[] {
   const gates = new Set(team.spec.lifecycle.approvalGates.map((g) => g.event));
   return topologicalAgents(team).map((a) => {
     const dependsOn = effectiveDependsOn(team.spec, a);
@@ -82,7 +88,7 @@ export function agentItems(team: AgentTeam): AgentItem[] {
       waitForDependencies: dependsOn.length > 0 || (stageGate !== undefined && !holder),
       approvalGate: holder ? (stageGate as string) : spawnGate,
       maxRestarts: a.role === "lead" ? 0 : team.spec.lifecycle.maxRestarts,
-      resources: launchResources(a),
+      resources: launchResources(a, runner),
     };
   });
 }
@@ -94,7 +100,7 @@ export function agentItems(team: AgentTeam): AgentItem[] {
 export async function prepareRun(
   deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "deadlines" | "runManifests" | "logger">,
   payload: PreparePayload,
-  options: { teamDir?: string } = {},
+  options: { teamDir?: string; runnerSize?: FargateSize } = {},
 ): Promise<PrepareResult> {
   const ref = { namespace: payload.namespace, name: payload.teamName };
   const record = await deps.store.getRun(ref);
@@ -143,7 +149,7 @@ export async function prepareRun(
       deadline: deadline.toISOString(),
       timeoutSeconds: Math.max(1, Math.floor((deadline.getTime() - Date.now()) / 1000)),
     },
-    agents: agentItems(record.team),
+    agents: agentItems(record.team, options.runnerSize),
   };
 }
 

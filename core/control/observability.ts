@@ -1,6 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { type CleanupFailureSink, RESOURCE_CLEANUP_FAILURES_METRIC } from "./cleanup-failures.ts";
+import type { CleanupFailureSink } from "./cleanup-failures.ts";
+import { METRIC, METRICS_NAMESPACE, type MetricSink } from "./metric-names.ts";
 
 /**
  * Powertools Logger/Metrics for a control-plane function, created once per container. Keys such
@@ -11,12 +12,34 @@ export interface Telemetry {
   metrics: Metrics;
 }
 
-export const METRICS_NAMESPACE = "Squadron";
+export { METRICS_NAMESPACE };
 
 export function telemetry(serviceName: string): Telemetry {
   return {
     logger: new Logger({ serviceName, logLevel: (process.env.POWERTOOLS_LOG_LEVEL as "INFO") ?? "INFO" }),
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName }),
+  };
+}
+
+/**
+ * The handler's Metrics as a MetricSink for domain code. A measurement with its own dimensions
+ * (the per-team cost) goes out as a single-metric record, which keeps the `service` default
+ * dimension and adds its own: Powertools' `singleMetric()` copies the default dimensions.
+ */
+/** Our unit names are Powertools' unit values ("Count", "Seconds", "Milliseconds", "None"). */
+type PowertoolsUnit = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+export function metricSink(metrics: Metrics): MetricSink {
+  return {
+    add(name, unit, value, dimensions) {
+      if (!dimensions) {
+        metrics.addMetric(name, unit as PowertoolsUnit, value);
+        return;
+      }
+      const single = metrics.singleMetric();
+      for (const [key, v] of Object.entries(dimensions)) single.addDimension(key, v);
+      single.addMetric(name, unit as PowertoolsUnit, value);
+    },
   };
 }
 
@@ -48,7 +71,7 @@ export async function instrumented<T>(
  */
 export function cleanupFailureMetric(t: Telemetry): CleanupFailureSink {
   return {
-    resourceCleanupFailed: () => t.metrics.addMetric(RESOURCE_CLEANUP_FAILURES_METRIC, MetricUnit.Count, 1),
+    resourceCleanupFailed: () => t.metrics.addMetric(METRIC.resourceCleanupFailures, MetricUnit.Count, 1),
   };
 }
 

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { fargateResourceProblems } from "../fargate-sizes.ts";
 import { agentScriptSchema } from "./agent-script.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
@@ -219,6 +220,24 @@ const resourcesSchema = z
     memory: quantity.optional(),
     requests: cpuMemory.optional(),
     limits: cpuMemory.optional(),
+  })
+  .superRefine((r, ctx) => {
+    // On ECS each agent runs as one Fargate task; a request beyond Fargate's largest task (or not
+    // a quantity at all) is refused here, with the field's path, instead of by RunTask mid-run.
+    // Anything smaller maps to the cheapest valid Fargate size at or above it (core/fargate-sizes.ts).
+    const at: Array<[string[], { cpu?: string; memory?: string } | undefined]> = [
+      [[], r],
+      [["requests"], r.requests],
+      [["limits"], r.limits],
+    ];
+    for (const [path, values] of at) {
+      const problems = fargateResourceProblems(values);
+      for (const field of ["cpu", "memory"] as const) {
+        const message = problems[field];
+        if (message)
+          ctx.addIssue({ code: "custom", path: [...path, field], message, input: values?.[field] });
+      }
+    }
   })
   .transform((r) =>
     compact({

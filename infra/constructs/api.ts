@@ -34,6 +34,38 @@ export interface ApiProps {
   slackBotToken?: secretsmanager.ISecret;
 }
 
+/**
+ * Rules of AWS's core rule set (AWSManagedRulesCommonRuleSet) that inspect the request body, with
+ * the labels they add when they match. On /api/* they would refuse ordinary use:
+ * SizeRestrictions_BODY blocks every body over 8 KB (a manifest with a few prompts), and the XSS,
+ * LFI/RFI and SSRF body rules match prompts that contain code, shell paths or URLs. So the managed
+ * group only counts them (ruleActionOverrides) and a rule of ours blocks their labels on every
+ * other path: AWS's documented way to narrow a managed rule
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html#aws-managed-rule-groups-baseline-crs,
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-managed-rule-group-override-options.html,
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-label-match-examples.html).
+ * /api/* is IAM-authorised, so every such request is signed by a principal of the account.
+ */
+export const CRS_BODY_RULES = [
+  { rule: "SizeRestrictions_BODY", label: "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body" },
+  { rule: "CrossSiteScripting_BODY", label: "awswaf:managed:aws:core-rule-set:CrossSiteScripting_Body" },
+  { rule: "GenericLFI_BODY", label: "awswaf:managed:aws:core-rule-set:GenericLFI_Body" },
+  { rule: "GenericRFI_BODY", label: "awswaf:managed:aws:core-rule-set:GenericRFI_Body" },
+  { rule: "EC2MetaDataSSRF_BODY", label: "awswaf:managed:aws:core-rule-set:EC2MetaDataSSRF_Body" },
+] as const;
+
+/**
+ * The API's own routes, with or without the stage in front (`/v1/api/...` or `/api/...`): the
+ * URI path AWS WAF sees for a REST API stage.
+ */
+const API_PATH_MATCH = {
+  regexMatchStatement: {
+    regexString: "^(/[^/]+)?/api/",
+    fieldToMatch: { uriPath: {} },
+    textTransformations: [{ priority: 0, type: "NONE" }],
+  },
+};
+
 export class Api extends Construct {
   readonly restApi: apigw.RestApi;
   readonly handler: HandlerFunction;
@@ -183,7 +215,15 @@ export class Api extends Construct {
             priority: 0,
             overrideAction: { none: {} },
             statement: {
-              managedRuleGroupStatement: { vendorName: "AWS", name: "AWSManagedRulesCommonRuleSet" },
+              managedRuleGroupStatement: {
+                vendorName: "AWS",
+                name: "AWSManagedRulesCommonRuleSet",
+                // These rules only count (and label) a match; the next rule blocks it outside /api/.
+                ruleActionOverrides: CRS_BODY_RULES.map(({ rule }) => ({
+                  name: rule,
+                  actionToUse: { count: {} },
+                })),
+              },
             },
             visibilityConfig: {
               cloudWatchMetricsEnabled: true,
@@ -192,8 +232,34 @@ export class Api extends Construct {
             },
           },
           {
-            name: "rate-limit",
+            // The body rules still block everywhere but the API's own routes, whose bodies are
+            // manifests and prompts: larger than 8 KB, and code that looks like XSS or a path.
+            name: "common-body-rules-outside-api",
             priority: 1,
+            action: { block: {} },
+            statement: {
+              andStatement: {
+                statements: [
+                  {
+                    orStatement: {
+                      statements: CRS_BODY_RULES.map(({ label }) => ({
+                        labelMatchStatement: { scope: "LABEL", key: label },
+                      })),
+                    },
+                  },
+                  { notStatement: { statement: API_PATH_MATCH } },
+                ],
+              },
+            },
+            visibilityConfig: {
+              cloudWatchMetricsEnabled: true,
+              metricName: "common-body-rules-outside-api",
+              sampledRequestsEnabled: true,
+            },
+          },
+          {
+            name: "rate-limit",
+            priority: 2,
             action: { block: {} },
             statement: { rateBasedStatement: { limit: 2000, aggregateKeyType: "IP" } },
             visibilityConfig: {

@@ -9,11 +9,9 @@ import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
-import {
-  RESOURCE_CLEANUP_FAILURES_METRIC,
-  RESOURCE_RELEASING_SERVICES,
-} from "../../core/control/cleanup-failures.ts";
-import { METRICS_NAMESPACE } from "../../core/control/observability.ts";
+import { RESOURCE_RELEASING_SERVICES } from "../../core/control/cleanup-failures.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
+import { squadronMetric } from "./observability.ts";
 
 export class CleanupFailureAlarm extends Construct {
   readonly alarm: cloudwatch.Alarm;
@@ -25,13 +23,8 @@ export class CleanupFailureAlarm extends Construct {
     const usingMetrics = Object.fromEntries(
       RESOURCE_RELEASING_SERVICES.map((service) => [
         service,
-        new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: RESOURCE_CLEANUP_FAILURES_METRIC,
-          dimensionsMap: { service },
-          statistic: "Sum",
-          period: Duration.minutes(5),
-        }),
+        // The catalogue's name and `service` dimension, as test/infra/observability-contract checks.
+        squadronMetric(METRIC.resourceCleanupFailures, service),
       ]),
     );
     this.alarm = new cloudwatch.Alarm(this, "Alarm", {

@@ -9,6 +9,7 @@
  *   creates the runners' namespace, service account and EFS volume on the cluster.
  */
 import { KubectlV33Layer } from "@aws-cdk/lambda-layer-kubectl-v33";
+import { ContainerImageBuild } from "@cdklabs/deploy-time-build";
 import { IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
@@ -67,6 +68,8 @@ export class Compute extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly cluster?: ecs.Cluster;
   readonly taskDefinition?: ecs.FargateTaskDefinition;
+  /** The deploy-time CodeBuild image build (runnerImageBuild "codebuild"). */
+  readonly runnerImageBuild?: ContainerImageBuild;
   /**
    * The EFS volume of the base task definition, mounted at {@link teamDir}; Prepare copies the
    * definition per run and points this volume at the run's access point (ECS only).
@@ -119,10 +122,26 @@ export class Compute extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    // The runner image, one of three ways (config `runnerImageUri` / `runnerImageBuild`):
+    // - a prebuilt image: used as is;
+    // - "local-docker": a CDK Docker asset, built by `cdk deploy` with the local Docker engine;
+    // - "codebuild": built in the account at deploy time by CodeBuild (@cdklabs/deploy-time-build),
+    //   from the same files as a zip asset, so the deploying machine needs no Docker at all.
+    // Synth needs no Docker in any case: assets are staged, not built.
+    let built: ContainerImageBuild | undefined;
+    const runnerImageBuild = () =>
+      (built ??= new ContainerImageBuild(this, "RunnerImageBuild", {
+        directory: REPO_ROOT,
+        ...RUNNER_IMAGE_ASSET,
+      }));
+    this.runnerImageBuild =
+      config.runnerImageUri || config.runnerImageBuild !== "codebuild" ? undefined : runnerImageBuild();
     const image = (): ecs.ContainerImage =>
       config.runnerImageUri
         ? ecs.ContainerImage.fromRegistry(config.runnerImageUri)
-        : ecs.ContainerImage.fromAsset(REPO_ROOT, RUNNER_IMAGE_ASSET);
+        : this.runnerImageBuild
+          ? this.runnerImageBuild.toEcsDockerImageCode()
+          : ecs.ContainerImage.fromAsset(REPO_ROOT, RUNNER_IMAGE_ASSET);
 
     // EFS mounts and the file system's security group rule apply to both back-ends.
     storage.fileSystem.connections.allowDefaultPortFrom(
@@ -244,6 +263,7 @@ export class Compute extends Construct {
       }
       const imageUri =
         config.runnerImageUri ??
+        this.runnerImageBuild?.imageUri ??
         new ecrAssets.DockerImageAsset(this, "RunnerImage", { directory: REPO_ROOT, ...RUNNER_IMAGE_ASSET })
           .imageUri;
       // IRSA: the runner's service account assumes this role (when the OIDC issuer is given).

@@ -10,6 +10,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "../../core/control/metric-names.ts";
 import {
   BUNDLE_SETTINGS,
   type HandlerName,
@@ -17,7 +18,6 @@ import {
   LAMBDA_NODE_OPTIONS,
   REPO_ROOT,
 } from "../bundling.ts";
-import { METRICS } from "../handler-env.ts";
 
 export interface HandlerFunctionProps {
   name: HandlerName;
@@ -99,8 +99,10 @@ export class HandlerFunction extends Construct {
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
       environment: {
         NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
-        POWERTOOLS_SERVICE_NAME: `squadron-${props.name}`,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+        // The handler names its service itself (lambdas/shared.ts perContainer, the `service`
+        // dimension of its metrics); the variable says the same for anything reading it.
+        POWERTOOLS_SERVICE_NAME: props.name,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {

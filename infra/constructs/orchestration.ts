@@ -142,6 +142,8 @@ export class Orchestration extends Construct {
           ...(runDirectories ? { [ENV.runDirectories]: RUNS_MOUNT } : {}),
           [ENV.bucket]: storage.bucket.bucketName,
           [ENV.teamDir]: compute.teamDir,
+          [ENV.runnerCpu]: String(config.runnerCpu),
+          [ENV.runnerMemory]: String(config.runnerMemoryMiB),
         },
         runDirectories ?? {},
       ),

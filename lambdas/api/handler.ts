@@ -14,6 +14,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { iamAuthorizer } from "../../core/control/http.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 import { type ApiHandler, apiHandler } from "./routes.ts";
@@ -32,18 +33,24 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("api", (logger) => buildDependencies(dependencies, logger));
-let api: ApiHandler | undefined;
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("api", (logger) => buildDependencies(dependencies, logger));
+/** The router, built once per set of dependencies (once per container in Lambda). */
+const routers = new WeakMap<object, ApiHandler>();
 
 /** API Gateway (REST, proxy) → the API router. IAM has already authorised the path. */
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const { deps, t } = container();
-  api ??= apiHandler({ ...deps, authorize: iamAuthorizer }, t.logger);
+  let api = routers.get(deps);
+  if (!api) {
+    api = apiHandler({ ...deps, authorize: iamAuthorizer }, t.logger);
+    routers.set(deps, api);
+  }
   return instrumented(t, { path: event.path, method: event.httpMethod }, async () => {
     const started = performance.now();
-    const result = await api!(event);
-    t.metrics.addMetric("ApiLatency", MetricUnit.Milliseconds, performance.now() - started);
-    if (result.statusCode >= 500) t.metrics.addMetric("ApiServerErrors", MetricUnit.Count, 1);
+    const result = await (api as ApiHandler)(event);
+    t.metrics.addMetric(METRIC.apiLatency, MetricUnit.Milliseconds, performance.now() - started);
+    if (result.statusCode >= 500) t.metrics.addMetric(METRIC.apiServerErrors, MetricUnit.Count, 1);
     return result;
   });
 }

@@ -23,7 +23,8 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("approvals", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("approvals", (logger) => buildDependencies(dependencies, logger));
 
 /** ApprovalGate (state machine, `awaitApproval`) and the Slack interactivity route (API Gateway). */
 export async function handler(

@@ -8,6 +8,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { checkBudget } from "../../core/control/guards.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 
@@ -18,7 +19,8 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("budget", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("budget", (logger) => buildDependencies(dependencies, logger));
 
 /** DynamoDB stream of the team table: acts on writes that raised a run's measured cost. */
 export async function handler(event: DynamoDBStreamEvent): Promise<void> {
@@ -36,8 +38,8 @@ export async function handler(event: DynamoDBStreamEvent): Promise<void> {
             : {}),
         },
       });
-      if (action === "warned") t.metrics.addMetric("BudgetWarnings", MetricUnit.Count, 1);
-      if (action === "stopped") t.metrics.addMetric("BudgetStops", MetricUnit.Count, 1);
+      if (action === "warned") t.metrics.addMetric(METRIC.budgetWarnings, MetricUnit.Count, 1);
+      if (action === "stopped") t.metrics.addMetric(METRIC.budgetStops, MetricUnit.Count, 1);
     }
   });
 }

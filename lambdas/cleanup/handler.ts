@@ -9,6 +9,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { cleanupRun } from "../../core/control/lifecycle.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
 import { cleanupFailureMetric, instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type { CleanupPayload, CleanupResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
@@ -23,14 +24,19 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("cleanup", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("cleanup", (logger) => buildDependencies(dependencies, logger));
 
 /** Cleanup: final phase, completion time, terminal event; deletes the run's AWS resources. */
 export async function handler(payload: CleanupPayload): Promise<CleanupResult> {
   const { deps, t } = container();
   return instrumented(t, { teamRunId: payload.runId }, async () => {
     const result = await cleanupRun(deps, payload, cleanupFailureMetric(t));
-    t.metrics.addMetric(result.phase === "Completed" ? "RunsCompleted" : "RunsFailed", MetricUnit.Count, 1);
+    t.metrics.addMetric(
+      result.phase === "Completed" ? METRIC.runsCompleted : METRIC.runsFailed,
+      MetricUnit.Count,
+      1,
+    );
     return result;
   });
 }

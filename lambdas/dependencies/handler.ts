@@ -6,6 +6,7 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type {
   RecordAgentResultPayload,
@@ -21,7 +22,8 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("dependencies", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("dependencies", (logger) => buildDependencies(dependencies, logger));
 
 /** WaitForDependencies (`wait`, returns at once) and RecordAgentResult (`record`). */
 export async function handler(
@@ -36,11 +38,11 @@ export async function handler(
     if (payload.action === "record") {
       const result = await recordAgentResult(deps, payload);
       t.metrics.addMetric(
-        result.outcome === "Succeeded" ? "AgentsSucceeded" : "AgentsFailed",
+        result.outcome === "Succeeded" ? METRIC.agentsSucceeded : METRIC.agentsFailed,
         MetricUnit.Count,
         1,
       );
-      if (result.restart) t.metrics.addMetric("AgentRestarts", MetricUnit.Count, 1);
+      if (result.restart) t.metrics.addMetric(METRIC.agentRestarts, MetricUnit.Count, 1);
       return result;
     }
     throw new Error(`unknown action ${(payload as { action?: unknown }).action}`);

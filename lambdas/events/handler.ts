@@ -31,7 +31,8 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("events", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("events", (logger) => buildDependencies(dependencies, logger));
 
 export type StatusEvent =
   | EventBridgeEvent<"Step Functions Execution Status Change", ExecutionStatusDetail>

@@ -5,6 +5,7 @@ import {
   buildDependencies,
   environmentOf,
 } from "../../core/control/aws-deps.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import { deliverRunOutputs } from "../../core/control/run-outputs.ts";
 import type { DeliverOutputsPayload, DeliverOutputsResult } from "../../state-machines/contract.ts";
@@ -17,14 +18,15 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("outputs", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("outputs", (logger) => buildDependencies(dependencies, logger));
 
 /** DeliverOutputs: a cowork run's output directory (read-only EFS mount) to its bucket prefix. */
 export async function handler(payload: DeliverOutputsPayload): Promise<DeliverOutputsResult> {
   const { deps, t } = container();
   return instrumented(t, { teamRunId: payload.runId }, async () => {
     const result = await deliverRunOutputs(deps, payload);
-    t.metrics.addMetric("OutputFilesDelivered", MetricUnit.Count, result.files);
+    t.metrics.addMetric(METRIC.outputFilesDelivered, MetricUnit.Count, result.files);
     return result;
   });
 }

@@ -9,7 +9,8 @@ import {
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { prepareRun } from "../../core/control/lifecycle.ts";
-import { instrumented } from "../../core/control/observability.ts";
+import { METRIC } from "../../core/control/metric-names.ts";
+import { instrumented, MetricUnit } from "../../core/control/observability.ts";
 import type { PreparePayload, PrepareResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
@@ -23,10 +24,15 @@ const dependencies = {
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
-const container = perContainer("prepare", (logger) => buildDependencies(dependencies, logger));
+/** Exported so tests can run the handler on their own dependencies (`container.use`). */
+export const container = perContainer("prepare", (logger) => buildDependencies(dependencies, logger));
 
 /** Prepare: access point, task-definition revision, deadline, run manifest, phase Initializing. */
 export async function handler(payload: PreparePayload): Promise<PrepareResult> {
   const { deps, t } = container();
-  return instrumented(t, { teamRunId: payload.runId }, () => prepareRun(deps, payload, deps.layout));
+  return instrumented(t, { teamRunId: payload.runId }, async () => {
+    const prepared = await prepareRun(deps, payload, deps.layout);
+    t.metrics.addMetric(METRIC.runsStarted, MetricUnit.Count, 1);
+    return prepared;
+  });
 }

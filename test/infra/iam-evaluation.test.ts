@@ -712,12 +712,66 @@ function serviceChecks(ctx: { runSecrets: string[] }): Check[] {
       source: "Lambda: the table stream mapping",
     });
   }
+  checks.push(...alarmPublishChecks(ACCOUNT));
+  return checks;
+}
+
+/**
+ * CloudWatch publishing an alarm's notification to its SNS action: sns:Publish on the topic (the
+ * topic policy: https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger) and,
+ * the topic being encrypted with a customer managed key, kms:GenerateDataKey* and kms:Decrypt on
+ * it (the key policy: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+ * CloudWatch calls as its service principal on behalf of the alarm (aws:SourceArn, aws:SourceAccount).
+ */
+function alarmPublishChecks(sourceAccount: string): Check[] {
+  const resources = template.Resources;
+  const topics = new Map<string, string | undefined>();
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== "AWS::SNS::Topic") continue;
+    const key = r.Properties?.KmsMasterKeyId;
+    topics.set(model.ref(id), key === undefined ? undefined : (model.resolve(key) as string));
+  }
+  const checks: Check[] = [];
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== "AWS::CloudWatch::Alarm") continue;
+    const context = {
+      "aws:SourceArn": `arn:${PARTITION}:cloudwatch:${REGION}:${sourceAccount}:alarm:${id}`,
+      "aws:SourceAccount": sourceAccount,
+    };
+    for (const action of (r.Properties?.AlarmActions as unknown[]) ?? []) {
+      const topic = model.resolve(action) as string;
+      if (!topics.has(topic)) continue;
+      const source = `CloudWatch alarm ${id} notifying its topic`;
+      checks.push({
+        principal: "cloudwatch.amazonaws.com",
+        action: "sns:Publish",
+        resource: topic,
+        context,
+        source,
+      });
+      const key = topics.get(topic);
+      for (const kmsAction of key ? ["kms:GenerateDataKey", "kms:Decrypt"] : []) {
+        checks.push({
+          principal: "cloudwatch.amazonaws.com",
+          action: kmsAction,
+          resource: key as string,
+          context,
+          source,
+        });
+      }
+    }
+  }
   return checks;
 }
 
 // ---- must never be allowed ----------------------------------------------------------------------
 
 function mustDeny(): Check[] {
+  // Another account's alarms may not publish to the topic nor use its key (confused deputy).
+  const otherAccountAlarms = alarmPublishChecks("999999999999").map((c) => ({
+    ...c,
+    source: `${c.source}, from another account's alarm`,
+  }));
   const fs = names.fileSystemArn;
   const readOnly = {
     "elasticfilesystem:AccessedViaMountTarget": "true",
@@ -726,6 +780,7 @@ function mustDeny(): Check[] {
   const otherRevision = arn("ecs", "task-definition/OtherStack-runner:3");
   const otherAp = arn("elasticfilesystem", "access-point/fsap-0fff1234abcd99999");
   return [
+    ...otherAccountAlarms,
     {
       principal: "runner",
       action: "s3:PutObject",
@@ -853,6 +908,8 @@ describe("IAM, evaluated as AWS evaluates it", () => {
       ...stateMachineChecks(taskDefinitionTags),
       ...serviceChecks({ runSecrets }),
     ];
+    // Every alarm notifies the topic (observability's and the cleanup-failure alarm): evaluated, not vacuous.
+    expect(checks.filter((c) => c.principal === "cloudwatch.amazonaws.com").length).toBeGreaterThan(10);
     const seen = new Set<string>();
     const unique = checks.filter((c) => {
       const k = describeCheck({ ...c, source: "" });

@@ -33,6 +33,16 @@ describe("cdk-nag AwsSolutions", () => {
     expect(r.failed).toBeUndefined();
   }, 120_000);
 
+  it("finds none when the runner image is built in the account (runnerImageBuild codebuild), and needs no Docker", () => {
+    const r = nagSynth({ runnerImageBuild: "codebuild" });
+    expect(r.errors).toEqual([]);
+    expect(r.failed).toBeUndefined();
+    // No Docker image asset for `cdk deploy` to build: the image is a CodeBuild custom resource.
+    r.template?.resourceCountIs("Custom::CDKContainerImageBuild", 1);
+    const assets = r.stack.node.root.node.findAll().filter((c) => c.constructor.name === "DockerImageAsset");
+    expect(assets).toEqual([]);
+  }, 180_000);
+
   it("finds none for EKS with an existing VPC, Slack, WAF, extra buckets and a secret prefix, offline", async () => {
     const r = nagSynth({
       compute: "eks",
