@@ -24,6 +24,7 @@ import { APPROVE_ACTION_ID, encodeGateRef } from "../../core/control/slack-inter
 import { slackSignature } from "../../core/control/slack-signature.ts";
 import { createTeamRun } from "../../core/control/team-runs.ts";
 import { parseTeam } from "../../core/manifest/parse.ts";
+import { LocalDirectoryStore } from "../../core/run-files/object-store.ts";
 import { RUN_SK, teamPk } from "../../core/store/items.ts";
 import type { TeamStore } from "../../core/store/team-store.ts";
 import { EMITTERS } from "../../infra/constructs/observability.ts";
@@ -36,7 +37,6 @@ import * as dependenciesFn from "../../lambdas/dependencies/handler.ts";
 import * as eventsFn from "../../lambdas/events/handler.ts";
 import * as outputsFn from "../../lambdas/outputs/handler.ts";
 import * as prepareFn from "../../lambdas/prepare/handler.ts";
-import { LocalDirectoryStore } from "../../runner/workspace/object-store.ts";
 import { event, type Harness, harness, newTable, teamYaml } from "../lambdas/harness.ts";
 import { blockActionsBody } from "../lambdas/support.ts";
 import { captureEmf, type EmittedMetric, metricKey } from "../support/emf.ts";
