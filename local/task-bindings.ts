@@ -12,9 +12,9 @@ import type { ControlDeps } from "../core/control/deps.ts";
 import { cleanupRun, prepareRun } from "../core/control/lifecycle.ts";
 import { deliverRunOutputs } from "../core/control/run-outputs.ts";
 import { recordEvent } from "../core/control/team-runs.ts";
+import { LocalDirectoryStore } from "../core/run-files/object-store.ts";
 import { normalEvent, warningEvent } from "../core/status/status.ts";
 import type { AgentStatus } from "../core/status/types.ts";
-import { LocalDirectoryStore } from "../core/run-files/object-store.ts";
 import {
   type ApprovalGatePayload,
   type CleanupPayload,

@@ -1,10 +1,4 @@
 import { join } from "node:path";
-import { resolveMountPath, runLayout } from "../run-files/layout.ts";
-import {
-  type ObjectLocation,
-  type ObjectStore,
-  parseS3Location,
-} from "../run-files/object-store.ts";
 import {
   type DeliverOutputsPayload,
   type DeliverOutputsResult,
@@ -13,6 +7,8 @@ import {
 import { runOutputPrefix } from "../bucket-layout.ts";
 import { assertConfinedDir, ConfinementError } from "../confined-fs.ts";
 import type { AgentTeam } from "../manifest/types.ts";
+import { resolveMountPath, runLayout } from "../run-files/layout.ts";
+import { type ObjectLocation, type ObjectStore, parseS3Location } from "../run-files/object-store.ts";
 import { normalEvent } from "../status/status.ts";
 import type { ControlDeps } from "./deps.ts";
 import { recordEvent } from "./team-runs.ts";

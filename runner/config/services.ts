@@ -1,5 +1,5 @@
-import type { TeamStore } from "../../core/store/team-store.ts";
 import type { ObjectStore } from "../../core/run-files/object-store.ts";
+import type { TeamStore } from "../../core/store/team-store.ts";
 import type { RunnerConfig } from "./env.ts";
 
 /**

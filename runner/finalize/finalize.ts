@@ -1,9 +1,6 @@
 import { SIGNATURE_HEADER, sendWebhook, type WebhookPayload } from "../../core/control/webhook.ts";
 import { effectiveDependsOn } from "../../core/manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam, OnComplete } from "../../core/manifest/types.ts";
-import { type ScopeViolation, scopeViolationsInRange } from "../scope/check.ts";
-import { isRestricted } from "../scope/match.ts";
-import { git, gitStatus, httpOrigin, redact } from "../workspace/git.ts";
 import {
   consolidatedBranch,
   localConsolidatedBranch,
@@ -13,6 +10,9 @@ import {
   teammateBranch,
 } from "../../core/run-files/layout.ts";
 import { listFiles } from "../../core/run-files/object-store.ts";
+import { type ScopeViolation, scopeViolationsInRange } from "../scope/check.ts";
+import { isRestricted } from "../scope/match.ts";
+import { git, gitStatus, httpOrigin, redact } from "../workspace/git.ts";
 import { describeFailedGates, type GateResult, runQualityGates } from "./gates.ts";
 import { apiBaseUrl, githubClient, openPullRequest, parseGitHubUrl, renderTemplate } from "./github.ts";
 import {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { agentWorkdir, runLayout } from "../../core/run-files/layout.ts";
 import { ProtocolError } from "../../core/team-protocol/errors.ts";
 import { Team } from "../../core/team-protocol/team.ts";
 import { adapterFor } from "../adapters/index.ts";
@@ -12,7 +13,6 @@ import type { RunnerServices } from "../config/services.ts";
 import type { Logger } from "../reporting/logger.ts";
 import { writeAgentOutcome } from "../reporting/outcome-file.ts";
 import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";
-import { agentWorkdir, runLayout } from "../../core/run-files/layout.ts";
 import { prepareAgentSetup } from "./agent-setup.ts";
 import { phaseOf, runSession, type SessionOutcome } from "./loop.ts";
 

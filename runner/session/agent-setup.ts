@@ -1,12 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
+import { mountPathInWorkspace } from "../../core/run-files/layout.ts";
 import { buildMcpConfig, writeMcpConfig } from "../adapters/mcp-config.ts";
 import type { TurnMcp } from "../adapters/types.ts";
 import { ConfigError } from "../config/exit-codes.ts";
 import { teamServerLaunch } from "../mcp/launch.ts";
 import { DEFAULT_OUTPUT_MOUNT_PATH } from "../workspace/cowork.ts";
-import { mountPathInWorkspace } from "../../core/run-files/layout.ts";
 
 export interface AgentSetupInput {
   team: AgentTeam;

@@ -1,10 +1,10 @@
 import { appendFile, mkdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
+import { type RunLayout, teammateBranch } from "../../core/run-files/layout.ts";
 import { enableWorktreeConfig, installScopeHook } from "../scope/hook.ts";
 import { isRestricted } from "../scope/match.ts";
 import { assertNoEmbeddedCredentials, git, gitStatus, httpOrigin } from "./git.ts";
-import { type RunLayout, teammateBranch } from "../../core/run-files/layout.ts";
 
 export interface AgentCheckout {
   agent: string;

@@ -1,9 +1,9 @@
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
+import { agentWorkdir, type RunLayout, runLayout } from "../../core/run-files/layout.ts";
+import type { ObjectStore } from "../../core/run-files/object-store.ts";
 import { type CodingWorkspace, excludeFromGit, prepareCodingWorkspace } from "./coding.ts";
 import { type CoworkWorkspace, prepareCoworkWorkspace } from "./cowork.ts";
 import { redact } from "./git.ts";
-import { agentWorkdir, type RunLayout, runLayout } from "../../core/run-files/layout.ts";
-import type { ObjectStore } from "../../core/run-files/object-store.ts";
 import { materialiseSkills } from "./skills.ts";
 
 export interface InitWorkspaceOptions {

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AgentTeam } from "../../../core/manifest/types.ts";
+import { LocalDirectoryStore } from "../../../core/run-files/object-store.ts";
 import { finalize } from "../../../runner/finalize/finalize.ts";
 import { initWorkspace } from "../../../runner/workspace/init.ts";
-import { LocalDirectoryStore } from "../../../core/run-files/object-store.ts";
 import { tempDir } from "../../support/git-fixtures.ts";
 import { agent } from "./team-fixture.ts";
 
