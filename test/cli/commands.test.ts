@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { writeConfig } from "../../cli/config/index.ts";
 import { buildProgram } from "../../cli/main.ts";
@@ -11,6 +11,11 @@ import { parseTeam } from "../../core/manifest/index.ts";
 import { apiHandler } from "../../lambdas/api/routes.ts";
 import { event, type Harness, harness, newTable } from "../lambdas/harness.ts";
 import { type ApiServer, repoRoot, squadron, startApiServer } from "./support/api-server.ts";
+
+// Each test starts the CLI as a real process (tsx compiles it on start) several times; with the
+// conformance suites' real CLIs on the other worker that takes seconds each. A limit, not a budget:
+// the tests wait on the processes' exits.
+vi.setConfig({ testTimeout: 120_000 });
 
 const tmp = mkdtempSync(join(tmpdir(), "squadron-cli-commands-"));
 function file(name: string, content: string): string {
