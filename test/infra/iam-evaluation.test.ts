@@ -22,6 +22,7 @@ import { readFileSync } from "node:fs";
 import type { CfnResource } from "aws-cdk-lib";
 import type { IConstruct } from "constructs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { HANDLER_NAMES } from "../../infra/bundling.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
 import type { RecordedAwsCall } from "../support/aws-call-recorder.ts";
 import {
@@ -63,6 +64,11 @@ interface Check extends Omit<EvaluatedRequest, "principal"> {
  * runs (table creation) is "local"; a call from code not listed here fails the test, so new AWS
  * calls must be attributed.
  */
+/** Every function and the runner: each holds the team store. */
+const STORE_HOLDERS: Principal[] = [...HANDLER_NAMES, "runner"];
+/** Those that write run status and events: all but the outputs function, which only reads runs. */
+const STATUS_WRITERS: Principal[] = STORE_HOLDERS.filter((p) => p !== "outputs");
+
 const ENTRY_ROLES: Record<string, Principal[] | "local"> = {
   createTable: "local",
   createTeamRun: ["api"],
@@ -94,41 +100,9 @@ const ENTRY_ROLES: Record<string, Principal[] | "local"> = {
   "S3ObjectStore.download": ["runner"],
   deliverRunOutputs: ["outputs"],
   // The store's own operations, driven directly by test/store: every role that holds the store.
-  "TeamStore.getRun": [
-    "api",
-    "prepare",
-    "cleanup",
-    "dependencies",
-    "approvals",
-    "budget",
-    "deadline",
-    "events",
-    "outputs",
-    "runner",
-  ],
-  "TeamStore.findRun": [
-    "api",
-    "prepare",
-    "cleanup",
-    "dependencies",
-    "approvals",
-    "budget",
-    "deadline",
-    "events",
-    "outputs",
-    "runner",
-  ],
-  "TeamStore.appendEvent": [
-    "api",
-    "prepare",
-    "cleanup",
-    "dependencies",
-    "approvals",
-    "budget",
-    "deadline",
-    "events",
-    "runner",
-  ],
+  "TeamStore.getRun": STORE_HOLDERS,
+  "TeamStore.findRun": STORE_HOLDERS,
+  "TeamStore.appendEvent": STATUS_WRITERS,
   "TeamStore.listEvents": ["api"],
   "TeamStore.createRun": ["api"],
   "TeamStore.listRuns": ["api"],
@@ -145,28 +119,8 @@ const ENTRY_ROLES: Record<string, Principal[] | "local"> = {
   "TeamStore.takeWaitToken": ["dependencies"],
   "TeamStore.decideGate": ["api", "approvals"],
   "TeamStore.recordGateWaiting": ["approvals"],
-  "TeamStore.updateStatus": [
-    "api",
-    "prepare",
-    "cleanup",
-    "dependencies",
-    "approvals",
-    "budget",
-    "deadline",
-    "events",
-    "runner",
-  ],
-  "TeamStore.versionedUpdate": [
-    "api",
-    "prepare",
-    "cleanup",
-    "dependencies",
-    "approvals",
-    "budget",
-    "deadline",
-    "events",
-    "runner",
-  ],
+  "TeamStore.updateStatus": STATUS_WRITERS,
+  "TeamStore.versionedUpdate": STATUS_WRITERS,
   "TeamStore.conditionalAgentUpdate": ["runner"],
   "RunIndex.put": ["api"],
   "RunIndex.resolve": [
