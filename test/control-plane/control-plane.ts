@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyResult, DynamoDBRecord } from "aws-lambda";
+import { expect } from "vitest";
 import { TimerDeadlineScheduler } from "../../core/control/deadline-scheduler.ts";
 import type { ControlDeps, ControlLogger } from "../../core/control/deps.ts";
 import type { TaskTokenResolver } from "../../core/control/execution.ts";
@@ -30,6 +31,7 @@ import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
 import { SlackClient } from "../../core/control/slack-client.ts";
 import { slackSignature } from "../../core/control/slack-signature.ts";
 import { DirectoryTeamFiles } from "../../core/control/team-files.ts";
+import type { teamView } from "../../core/control/team-runs.ts";
 import { RUN_SK, teamPk } from "../../core/store/items.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
@@ -359,4 +361,29 @@ export async function startControlPlane(options: { definition?: AslDefinition } 
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `GET team` as JSON (nulls where the view has them). */
+export type TeamViewJson = ReturnType<typeof teamView>;
+
+/**
+ * Reads a namespace's teams through the API, and waits until one satisfies a condition (the test
+ * waits; nothing in the product polls). `planeOf` because suites start the plane in beforeAll.
+ */
+export function teamReader(planeOf: () => ControlPlane, namespace: string) {
+  async function getTeam(name: string): Promise<TeamViewJson> {
+    const res = await planeOf().api("GET", `/api/namespaces/${namespace}/teams/${name}`);
+    expect(res.status).toBe(200);
+    return res.body as TeamViewJson;
+  }
+  async function until(name: string, ready: (team: TeamViewJson) => boolean, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const team = await getTeam(name);
+      if (ready(team)) return team;
+      if (Date.now() > deadline) throw new Error(`timed out waiting on ${name}: ${JSON.stringify(team)}`);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  }
+  return { getTeam, until };
 }

@@ -7,8 +7,7 @@
  * it when the gate is denied.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { teamView } from "../../core/control/team-runs.ts";
-import { type ControlPlane, startControlPlane } from "./control-plane.ts";
+import { type ControlPlane, startControlPlane, type TeamViewJson, teamReader } from "./control-plane.ts";
 import type { TeamScript } from "./scripted-launcher.ts";
 
 const NS = "pipelines";
@@ -22,7 +21,7 @@ afterAll(async () => {
   await plane?.close();
 });
 
-type Team = ReturnType<typeof teamView>;
+type Team = TeamViewJson;
 
 function manifest(name: string, annotations: Record<string, string> = {}) {
   return {
@@ -67,22 +66,7 @@ async function create(name: string, annotations: Record<string, string> = {}) {
   return res.body as Team & { approved?: string[] };
 }
 
-async function getTeam(name: string): Promise<Team> {
-  const res = await plane.api("GET", `/api/namespaces/${NS}/teams/${name}`);
-  expect(res.status).toBe(200);
-  return res.body as Team;
-}
-
-/** Reads `GET team` until `ready` holds (the test waits; nothing in the product polls). */
-async function until(name: string, ready: (team: Team) => boolean, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const team = await getTeam(name);
-    if (ready(team)) return team;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${name}: ${JSON.stringify(team)}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
-}
+const { getTeam, until } = teamReader(() => plane, NS);
 
 const stage = (team: Team, name: string) => team.pipeline?.stages.find((s) => s.name === name);
 const agent = (team: Team, name: string) => team.teammates.find((a) => a.name === name);

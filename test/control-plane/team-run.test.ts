@@ -8,11 +8,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from "../../core/control/slack-interaction.ts";
-import type { teamView } from "../../core/control/team-runs.ts";
 import { ALL_STATE_NAMES, type StateName } from "../../state-machines/contract.ts";
 import { stateNamesOf } from "../../state-machines/synth.ts";
 import { blockActionsBody } from "../lambdas/support.ts";
-import { type ControlPlane, SLACK_APPROVER, startControlPlane } from "./control-plane.ts";
+import {
+  type ControlPlane,
+  SLACK_APPROVER,
+  startControlPlane,
+  type TeamViewJson,
+  teamReader,
+} from "./control-plane.ts";
 import type { TeamScript } from "./scripted-launcher.ts";
 
 const NS = "control-plane";
@@ -71,25 +76,10 @@ async function createTeam(body: Record<string, unknown>, script: TeamScript): Pr
 }
 
 /** `GET team` as JSON (nulls where the view has them). */
-type Team = ReturnType<typeof teamView>;
+type Team = TeamViewJson;
 type AgentView = Team["lead"];
 
-async function getTeam(name: string): Promise<Team> {
-  const res = await plane.api("GET", `/api/namespaces/${NS}/teams/${name}`);
-  expect(res.status).toBe(200);
-  return res.body as Team;
-}
-
-/** Reads `GET team` until `ready` holds (the test waits; nothing in the product polls). */
-async function until(name: string, ready: (team: Team) => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const team = await getTeam(name);
-    if (ready(team)) return team;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${name}: ${JSON.stringify(team)}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
-}
+const { getTeam, until } = teamReader(() => plane, NS);
 
 function agentOf(team: Team, name: string): AgentView {
   const agent = [team.lead, ...team.teammates].find((a) => a.name === name);
