@@ -26,6 +26,7 @@ import {
   gitIdentity,
   prepareRun,
   RecordingSink,
+  removePreparedRuns,
   runAgentSession,
   claudeTarget as target,
 } from "./harness.ts";
@@ -37,6 +38,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stub?.close();
+  await removePreparedRuns();
 });
 
 const adapter = claudeAdapter({ executable: target.executable });

@@ -19,8 +19,11 @@ import { type ModelApiStub, startModelApiStub } from "../support/model-api-stub/
 import { DEFAULT_USAGE, readRole } from "../support/model-api-stub/team-play.ts";
 import type { RecordedRequest, StubUsage } from "../support/model-api-stub/types.ts";
 import { CODEX_BIN, codexHome, codexStubEnv, codexTarget } from "./codex-env.ts";
-import { agentSpec, codingTeam, prepareRun, runAgentSession } from "./harness.ts";
+import { agentSpec, codingTeam, prepareRun, removePreparedRuns, runAgentSession } from "./harness.ts";
 import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
+
+// Every run directory any suite below prepared, once its CLIs have ended.
+afterAll(removePreparedRuns);
 
 /**
  * Codex CLI 0.169 (the pinned devDependency) driven by the model-API stub's OpenAI Responses

@@ -33,6 +33,7 @@ import {
   geminiTarget,
   git,
   prepareRun,
+  removePreparedRuns,
   runAgentSession,
 } from "./harness.ts";
 import { type LocalCliTeam, runTeamAndExpectDelivery, startLocalCliTeam } from "./local-team.ts";
@@ -49,6 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(stubs.map((s) => s.close()));
   await rm(root, { recursive: true, force: true });
+  await removePreparedRuns();
 });
 
 async function stub(model: GeminiModel): Promise<GeminiStub> {

@@ -4,7 +4,7 @@
  * CLI-agnostic: a `CliTarget` says how to point one CLI at the stub; codex and gemini add theirs.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
@@ -108,9 +108,19 @@ export interface ConformanceRun {
   mcp(agent: string): Promise<TurnMcp>;
 }
 
+const preparedDirs = new Set<string>();
+
+/** Deletes every run directory prepareRun made (suites call it when their CLIs have ended). */
+export async function removePreparedRuns(): Promise<void> {
+  const dirs = [...preparedDirs];
+  preparedDirs.clear();
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
 /** A run directory: team files, a git checkout with one worktree and branch per teammate. */
 export async function prepareRun(spec: AgentTeam, runId = "conf-run"): Promise<ConformanceRun> {
   const dir = await mkdtemp(join(tmpdir(), "squadron-conformance-"));
+  preparedDirs.add(dir);
   const team = new Team(join(dir, "team"));
   const agents = [spec.spec.lead, ...spec.spec.teammates];
   await team.init({
