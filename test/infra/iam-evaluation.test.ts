@@ -123,16 +123,8 @@ const ENTRY_ROLES: Record<string, Principal[] | "local"> = {
   "TeamStore.versionedUpdate": STATUS_WRITERS,
   "TeamStore.conditionalAgentUpdate": ["runner"],
   "RunIndex.put": ["api"],
-  "RunIndex.resolve": [
-    "prepare",
-    "cleanup",
-    "dependencies",
-    "approvals",
-    "budget",
-    "deadline",
-    "events",
-    "outputs",
-  ],
+  // Every function but the api, which names runs by namespace and team, never by run id.
+  "RunIndex.resolve": HANDLER_NAMES.filter((name) => name !== "api"),
   "RunIndex.details": ["prepare", "cleanup", "events", "outputs"],
   "RunIndex.putWorkspace": ["prepare"],
   "RunIndex.putSlackMessage": ["approvals"],

@@ -5,7 +5,7 @@
  * verification against the cluster's CA, the request and its parsing are the real code.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -28,7 +28,8 @@ let ca: string;
 const seen: Array<{ method: string; url: string; authorization: string }> = [];
 let answer: { status: number; body: unknown } = { status: 200, body: {} };
 
-beforeAll(async () => {
+/** A self-signed certificate and its key from openssl, as a cluster's CA would sign its API. */
+function selfSignedCertificate(commonName: string, extensions: string[] = []): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), "squadron-k8s-tls-"));
   execFileSync(
     "openssl",
@@ -45,15 +46,20 @@ beforeAll(async () => {
       "-out",
       join(dir, "cert.pem"),
       "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `/CN=${commonName}`,
+      ...extensions.flatMap((e) => ["-addext", e]),
     ],
     { stdio: "ignore" },
   );
-  const cert = readFileSync(join(dir, "cert.pem"));
+  const pair = { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
+  rmSync(dir, { recursive: true, force: true });
+  return pair;
+}
+
+beforeAll(async () => {
+  const { key, cert } = selfSignedCertificate("localhost", ["subjectAltName=IP:127.0.0.1,DNS:localhost"]);
   ca = cert.toString("base64");
-  server = createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (req: IncomingMessage, res) => {
+  server = createServer({ key, cert }, (req: IncomingMessage, res) => {
     seen.push({
       method: req.method ?? "",
       url: req.url ?? "",
@@ -153,27 +159,7 @@ describe("a run's Jobs on EKS", () => {
   });
 
   it("refuses a server whose certificate the cluster's CA did not sign", async () => {
-    const other = mkdtempSync(join(tmpdir(), "squadron-k8s-ca-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        join(other, "k.pem"),
-        "-out",
-        join(other, "c.pem"),
-        "-subj",
-        "/CN=other",
-      ],
-      { stdio: "ignore" },
-    );
-    const wrongCa = readFileSync(join(other, "c.pem")).toString("base64");
+    const wrongCa = selfSignedCertificate("other").cert.toString("base64");
     const j = new EksRunJobs({
       clusterName: "prod",
       endpoint,
