@@ -25,6 +25,12 @@ const eksSchema = z
     claimName: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron-team"),
     /** Kubernetes Secret holding the runner's keys (synced from Secrets Manager). */
     secretName: z.string().regex(dnsLabel, "must be a DNS-1123 label").default("squadron-runner"),
+    /**
+     * How long a runner pod may take to be scheduled and start (nodes scaling up included) before
+     * its launch fails with Kubernetes' reason (core/control/runner-start.ts). Image pull and
+     * container config errors fail sooner (after three minutes of back-off).
+     */
+    startTimeoutSeconds: z.number().int().min(60).max(3600).default(600),
     /** The cluster's IAM OIDC provider issuer without https:// (IRSA for the runner), optional. */
     oidcIssuer: z.string().min(1).optional(),
     /**

@@ -11,7 +11,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { LEAD_FAILED, STATE_NAMES } from "./contract.ts";
-import type { RunnerLauncher } from "./launchers.ts";
+import type { RunnerLauncher, StartCheckTask } from "./launchers.ts";
 
 export interface TeamRunFunctions {
   prepare: lambda.IFunction;
@@ -70,6 +70,11 @@ function invoke(
   );
 }
 
+/** The start check of a launch runs in the dependencies function (core/control/runner-start.ts). */
+function startCheck(functions: TeamRunFunctions): StartCheckTask {
+  return (scope, id, payload, resultPath) => invoke(scope, id, functions.dependencies, payload, resultPath);
+}
+
 function waitForToken(
   scope: Construct,
   id: string,
@@ -109,6 +114,7 @@ function agentBranch(scope: Construct, props: TeamRunDefinitionProps): sfn.IChai
     mode: "agent",
     runPath: RUN,
     resultPath: "$.state.result",
+    startCheck: startCheck(functions),
   });
   const recordAgentResult = invoke(
     scope,
@@ -216,6 +222,7 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
       mode: "init",
       runPath: PREPARED_RUN,
       resultPath: "$.init",
+      startCheck: startCheck(functions),
     })
     .addCatch(cleanup, toCleanup);
 
@@ -237,6 +244,7 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
       mode: "finalize",
       runPath: PREPARED_RUN,
       resultPath: "$.finalize",
+      startCheck: startCheck(functions),
     })
     .addCatch(cleanup, toCleanup);
 

@@ -10,6 +10,7 @@ import { Duration, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
+import { AGENT_LABEL, ATTEMPT_LABEL, MODE_LABEL } from "../core/control/runner-start.ts";
 import { RUNNER_CONTAINER_NAME, type RunnerMode } from "./contract.ts";
 
 export interface ContainerTaskOptions {
@@ -17,11 +18,26 @@ export interface ContainerTaskOptions {
   /** JSONPath of the RunContext in the state: `$.prepared.run` (top level) or `$.run` (Map). */
   runPath: string;
   resultPath: string;
+  /**
+   * Builds the Task that invokes the start check (core/control/runner-start.ts) with `payload`;
+   * the EKS launcher polls it beside each Job. ECS needs none (a task that cannot start stops).
+   */
+  startCheck?: StartCheckTask;
 }
+
+export type StartCheckTask = (
+  scope: Construct,
+  id: string,
+  payload: sfn.TaskInput,
+  resultPath: string,
+) => sfn.TaskStateBase;
+
+/** A container launch as the definition chains it (a Task, or on EKS a Parallel with its watch). */
+export type ContainerState = sfn.CustomState | sfn.Parallel;
 
 export interface RunnerLauncher {
   readonly kind: "ecs" | "eks";
-  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): sfn.CustomState;
+  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): ContainerState;
   /** What the state machine's role needs to launch, watch and stop the containers. */
   grantLaunch(role: iam.IRole): void;
 }
@@ -41,6 +57,11 @@ export const ECS_LAUNCH_ERRORS = ["ECS.AmazonECSException", "ECS.ServerException
  * 503), never a 4xx about the Job itself (400 invalid, 403 forbidden, 409 conflict).
  */
 export const EKS_LAUNCH_ERRORS = ["EKS.429", "EKS.500", "EKS.503"];
+
+/** Name of the Parallel that runs a Job beside its start watch: `RunAgentWithStartWatch`. */
+export const EKS_START_WATCH_SUFFIX = "WithStartWatch";
+/** Seconds between two looks at a launching pod (a few per launch: the watch ends once it runs). */
+export const EKS_START_CHECK_INTERVAL_SECONDS = 15;
 
 /** Where a runner pod finds its home (an emptyDir, writable by any uid) on EKS. */
 export const EKS_RUNNER_HOME = "/home/run";
@@ -218,6 +239,8 @@ export interface EksJobLauncherProps {
   claimName: string;
   /** Kubernetes Secret with the CLI keys and tokens, exposed to the runner as env. */
   secretName: string;
+  /** How long a runner pod may take to be scheduled and start before its launch fails. */
+  startTimeoutSeconds: number;
   env: RunnerStaticEnvironment;
 }
 
@@ -230,9 +253,17 @@ export function eksRunnerJob(p: EksJobLauncherProps, options: ContainerTaskOptio
   const run = options.runPath;
   const labels = {
     "app.kubernetes.io/name": "squadron-runner",
-    "squadron.dev/mode": options.mode,
+    [MODE_LABEL]: options.mode,
     // A run id can be longer than a label value's 63 characters; its SHA-1 (40 hex) cannot.
     [`${EKS_RUN_LABEL}.$`]: `States.Hash(${run}.runId, 'SHA-1')`,
+    // One launch's Job and pod, for the start watch (core/control/runner-start.ts launchSelector):
+    // agent names are DNS-1123 labels (core/manifest/limits.ts), valid label values.
+    ...(options.mode === "agent"
+      ? {
+          [`${AGENT_LABEL}.$`]: "$.agent.name",
+          [`${ATTEMPT_LABEL}.$`]: "States.Format('{}', $.state.attempt)",
+        }
+      : {}),
   };
   const resources =
     options.mode === "agent"
@@ -310,27 +341,81 @@ export class EksJobLauncher implements RunnerLauncher {
   readonly kind = "eks" as const;
   constructor(private readonly props: EksJobLauncherProps) {}
 
-  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): sfn.CustomState {
+  containerTask(scope: Construct, id: string, options: ContainerTaskOptions): ContainerState {
     const p = this.props;
     const run = options.runPath;
     const job = eksRunnerJob(p, options);
-    const state = new sfn.CustomState(scope, id, {
-      stateJson: {
-        Type: "Task",
-        Resource: `arn:${Stack.of(scope).partition}:states:::eks:runJob.sync`,
-        Parameters: {
-          ClusterName: p.clusterName,
-          CertificateAuthority: p.certificateAuthority,
-          Endpoint: p.endpoint,
-          Namespace: p.namespace,
-          Job: job,
+    const runJob = withLaunchRetry(
+      new sfn.CustomState(scope, id, {
+        stateJson: {
+          Type: "Task",
+          Resource: `arn:${Stack.of(scope).partition}:states:::eks:runJob.sync`,
+          Parameters: {
+            ClusterName: p.clusterName,
+            CertificateAuthority: p.certificateAuthority,
+            Endpoint: p.endpoint,
+            Namespace: p.namespace,
+            Job: job,
+          },
+          TimeoutSecondsPath: `${run}.timeoutSeconds`,
+          ResultSelector: { taskArn: "" },
         },
-        TimeoutSecondsPath: `${run}.timeoutSeconds`,
-        ResultSelector: { taskArn: "" },
-        ResultPath: options.resultPath,
+      }),
+      EKS_LAUNCH_ERRORS,
+    );
+    if (!options.startCheck)
+      throw new Error("The EKS launcher needs the start check (ContainerTaskOptions.startCheck)");
+    // runJob.sync waits for the Job to finish, and a pod that cannot start never finishes: the
+    // watch beside it fails the launch with Kubernetes' reason (core/control/runner-start.ts).
+    // A failing branch stops the others ("If any branch fails … the entire Parallel state fails
+    // and all its branches are stopped", Step Functions developer guide, Parallel state).
+    const launch = new sfn.Parallel(scope, `${id}${EKS_START_WATCH_SUFFIX}`, {
+      resultSelector: { "taskArn.$": "$[0].taskArn" },
+      resultPath: options.resultPath,
+    });
+    launch.branch(runJob);
+    launch.branch(this.startWatch(scope, id, options));
+    return launch;
+  }
+
+  /** Polls the start check until the pod has started (Succeed) or the check fails the launch. */
+  private startWatch(scope: Construct, id: string, options: ContainerTaskOptions): sfn.IChainable {
+    const startCheck = options.startCheck as StartCheckTask;
+    const agent = options.mode === "agent";
+    const watch = new sfn.Pass(scope, `${id}StartWatch`, {
+      parameters: {
+        runId: sfn.JsonPath.stringAt(`${options.runPath}.runId`),
+        ...(agent
+          ? {
+              agentName: sfn.JsonPath.stringAt("$.agent.name"),
+              attempt: sfn.JsonPath.numberAt("$.state.attempt"),
+            }
+          : {}),
+        since: sfn.JsonPath.stringAt("$$.State.EnteredTime"),
       },
     });
-    return withLaunchRetry(state, EKS_LAUNCH_ERRORS);
+    const wait = new sfn.Wait(scope, `${id}StartWait`, {
+      time: sfn.WaitTime.duration(Duration.seconds(EKS_START_CHECK_INTERVAL_SECONDS)),
+    });
+    const field = (name: string) => ({ [name]: sfn.JsonPath.stringAt(`$.${name}`) });
+    const check = startCheck(
+      scope,
+      `${id}StartCheck`,
+      sfn.TaskInput.fromObject({
+        action: "checkStart",
+        ...field("runId"),
+        mode: options.mode,
+        ...(agent ? { ...field("agentName"), attempt: sfn.JsonPath.numberAt("$.attempt") } : {}),
+        ...field("since"),
+        startTimeoutSeconds: this.props.startTimeoutSeconds,
+      }),
+      "$.check",
+    );
+    const started = new sfn.Succeed(scope, `${id}PodStarted`);
+    const decide = new sfn.Choice(scope, `${id}Started?`)
+      .when(sfn.Condition.booleanEquals("$.check.done", true), started)
+      .otherwise(wait);
+    return watch.next(wait).next(check).next(decide);
   }
 
   grantLaunch(role: iam.IRole): void {

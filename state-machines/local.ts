@@ -55,6 +55,8 @@ export interface ExecuteOptions {
   name?: string;
   /** Aborts the execution (StopExecution): it ends FAILED with error `ExecutionAbortedError`. */
   signal?: AbortSignal;
+  /** Milliseconds a Wait state waits instead of its Seconds (tests of the EKS start watch). */
+  waitTimeOverrides?: Record<string, number>;
 }
 
 /** Executes the definition to completion and reports the states it went through. */
@@ -72,23 +74,28 @@ export async function executeLocally(
     validationOptions: { checkArn: true, checkPaths: true },
   });
   const name = options.name ?? String(input.runId ?? "local-run");
+  const startTime = new Date().toISOString();
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: unwrapLambdaPayloads(definition, handlers) as never,
       // Retry pauses (full jitter up to a minute) would only slow tests; the count still applies.
       retryIntervalOverrides: Object.fromEntries(allStates(definition).map((s) => [s, 0])),
+      ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
     },
     context: {
       Execution: {
         Id: `arn:aws:states:us-east-1:123456789012:execution:Squadron-team-run:${name}`,
         Name: name,
-        StartTime: new Date().toISOString(),
+        StartTime: startTime,
         Input: input as never,
         RoleArn: "arn:aws:iam::123456789012:role/local",
       },
       // The interpreter has no task tokens; bound token states receive this placeholder and
       // should substitute a unique one if they store it (see LOCAL_TASK_TOKEN).
       Task: { Token: LOCAL_TASK_TOKEN },
+      // The interpreter does not model `$$.State`; only the EKS start watch reads it (as the
+      // launch's start), so the execution's start stands in for every state's entry time.
+      State: { Name: "", EnteredTime: startTime, RetryCount: 0 },
     },
   });
   if (options.signal?.aborted) execution.abort();
@@ -144,10 +151,18 @@ function taskResources(definition: { States: Record<string, Record<string, unkno
   const out = new Map<string, string>();
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Type === "Task") out.set(name, String(state.Resource));
-    const processor = state.ItemProcessor as typeof definition | undefined;
-    if (processor) for (const [k, v] of taskResources(processor)) out.set(k, v);
+    for (const nested of nestedDefinitions(state)) for (const [k, v] of taskResources(nested)) out.set(k, v);
   }
   return out;
+}
+
+type StatesOf = { States: Record<string, Record<string, unknown>> };
+
+/** A Map's item processor and a Parallel's branches (EKS launches run beside their start watch). */
+function nestedDefinitions(state: Record<string, unknown>): StatesOf[] {
+  const processor = state.ItemProcessor as StatesOf | undefined;
+  const branches = (state.Branches as StatesOf[] | undefined) ?? [];
+  return [...(processor ? [processor] : []), ...branches];
 }
 
 /** The runner environment of an `ecs:runTask` Parameters object (container overrides). */
@@ -187,8 +202,7 @@ function allStates(definition: { States: Record<string, Record<string, unknown>>
   const names: string[] = [];
   for (const [name, state] of Object.entries(definition.States)) {
     names.push(name);
-    const processor = state.ItemProcessor as typeof definition | undefined;
-    if (processor) names.push(...allStates(processor));
+    for (const nested of nestedDefinitions(state)) names.push(...allStates(nested));
   }
   return names;
 }

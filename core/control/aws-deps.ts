@@ -39,7 +39,7 @@ import {
 import { IdempotencyKeys } from "./idempotency.ts";
 import { ChannelGateNotifier, type GateNotifier } from "./notifications.ts";
 import { RunIndex } from "./run-index.ts";
-import { EksRunJobs, type RunJobs } from "./run-jobs.ts";
+import { EksRunJobs, type RunJobs, type RunnerWorkloads } from "./run-jobs.ts";
 import { type RunManifestWriter, S3RunManifestWriter } from "./run-manifest.ts";
 import {
   EfsEcsRunWorkspaces,
@@ -342,7 +342,7 @@ export const awsPrepareWorkspaces: AwsDependency<RunWorkspaces> = {
  * EKS: the runner Jobs a run left, deleted when the run ends (Cleanup, and the events function
  * after StopExecution); none on ECS, where stopping the execution stops the `.sync` tasks.
  */
-export const awsRunJobs: AwsDependency<RunJobs | undefined> = {
+export const awsRunJobs: AwsDependency<(RunJobs & RunnerWorkloads) | undefined> = {
   env: { eksCluster: "eks", eksEndpoint: "eks", eksCertificateAuthority: "eks", eksNamespace: "eks" },
   make: () => {
     const clusterName = env(ENV.eksCluster);

@@ -137,8 +137,25 @@ function failureOf(payload: RecordAgentResultPayload): { failed: boolean; error?
     failed: true,
     error: error.Error,
     // Returned into the execution's state (each Map result): bounded, see bounded-text.ts.
-    reason: boundedText(error.Cause ? `${error.Error}: ${error.Cause}` : error.Error),
+    reason: boundedText(
+      error.Cause ? `${error.Error}: ${lambdaErrorMessage(error.Cause) ?? error.Cause}` : error.Error,
+    ),
   };
+}
+
+/**
+ * A Lambda function's error reaches the state with the function's error as Cause, a JSON
+ * `{"errorType","errorMessage","trace"}` (Step Functions developer guide, "Handling errors in
+ * Step Functions workflows"): the message is the reason, the stack trace is noise.
+ */
+function lambdaErrorMessage(cause: string): string | undefined {
+  if (!cause.startsWith("{")) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === "string" ? parsed.errorMessage : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

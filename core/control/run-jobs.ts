@@ -71,29 +71,109 @@ export async function eksToken(options: Pick<EksRunJobsOptions, "clusterName" | 
   return `k8s-aws-v1.${Buffer.from(url).toString("base64url")}`;
 }
 
-export class EksRunJobs implements RunJobs {
+/** What the start watch reads of a Job's pods (core/control/runner-start.ts). */
+export interface KubernetesPod {
+  metadata: { name: string; creationTimestamp?: string };
+  status?: {
+    phase?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }>;
+    initContainerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }>;
+  };
+}
+
+export interface KubernetesJob {
+  metadata: { name: string; creationTimestamp?: string };
+}
+
+export interface KubernetesEvent {
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  count?: number;
+}
+
+/** The runners' Jobs and pods in the namespace, as the start watch and the run's end see them. */
+export interface RunnerWorkloads {
+  listPods(labelSelector: string): Promise<KubernetesPod[]>;
+  listJobs(labelSelector: string): Promise<KubernetesJob[]>;
+  /** Warning events about one object, newest last (FailedMount, FailedCreate, FailedScheduling). */
+  warningEvents(kind: "Pod" | "Job", name: string): Promise<KubernetesEvent[]>;
+  /** Deletes the matching Jobs (pods in the background); how many. */
+  deleteJobs(labelSelector: string): Promise<number>;
+}
+
+/** A refusal or failure of the Kubernetes API, with its HTTP status and Status reason. */
+export class KubernetesApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "KubernetesApiError";
+  }
+}
+
+export class EksRunJobs implements RunJobs, RunnerWorkloads {
   constructor(private readonly options: EksRunJobsOptions) {}
 
   async deleteRunJobs(runId: string): Promise<number> {
-    const o = this.options;
     const selector = `${RUN_LABEL}=${runLabelValue(runId)}`;
-    const path =
-      `/apis/batch/v1/namespaces/${encodeURIComponent(o.namespace)}/jobs` +
-      // Background: the Job goes now, the garbage collector deletes its pods (SIGTERM, grace).
-      `?labelSelector=${encodeURIComponent(selector)}&propagationPolicy=Background`;
-    const token = await eksToken(o);
-    const { status, body } = await this.send("DELETE", path, token);
-    if (status >= 200 && status < 300) {
-      const list = JSON.parse(body) as { kind?: string; items?: unknown[] };
-      return list.items?.length ?? 0;
+    try {
+      return await this.deleteJobs(selector);
+    } catch (error) {
+      if (!(error instanceof KubernetesApiError)) throw error;
+      throw new Error(`deleting the Jobs of run ${runId} (${selector}) ${error.message}`);
     }
+  }
+
+  async deleteJobs(labelSelector: string): Promise<number> {
+    // Background: the Job goes now, the garbage collector deletes its pods (SIGTERM, grace).
+    const list = await this.call<{ items?: unknown[] }>("DELETE", this.jobsPath(), {
+      labelSelector,
+      propagationPolicy: "Background",
+    });
+    return list.items?.length ?? 0;
+  }
+
+  async listPods(labelSelector: string): Promise<KubernetesPod[]> {
+    const ns = encodeURIComponent(this.options.namespace);
+    const list = await this.call<{ items?: KubernetesPod[] }>("GET", `/api/v1/namespaces/${ns}/pods`, {
+      labelSelector,
+    });
+    return list.items ?? [];
+  }
+
+  async listJobs(labelSelector: string): Promise<KubernetesJob[]> {
+    const list = await this.call<{ items?: KubernetesJob[] }>("GET", this.jobsPath(), { labelSelector });
+    return list.items ?? [];
+  }
+
+  async warningEvents(kind: "Pod" | "Job", name: string): Promise<KubernetesEvent[]> {
+    const ns = encodeURIComponent(this.options.namespace);
+    const list = await this.call<{ items?: KubernetesEvent[] }>("GET", `/api/v1/namespaces/${ns}/events`, {
+      fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name},type=Warning`,
+    });
+    const at = (e: KubernetesEvent) => Date.parse(e.lastTimestamp ?? e.eventTime ?? "") || 0;
+    return (list.items ?? []).sort((a, b) => at(a) - at(b));
+  }
+
+  private jobsPath(): string {
+    return `/apis/batch/v1/namespaces/${encodeURIComponent(this.options.namespace)}/jobs`;
+  }
+
+  private async call<T>(method: string, path: string, query: Record<string, string>): Promise<T> {
+    const token = await eksToken(this.options);
+    const { status, body } = await this.send(method, `${path}?${new URLSearchParams(query)}`, token);
+    if (status >= 200 && status < 300) return JSON.parse(body) as T;
     // A Kubernetes Status object says why (e.g. 403 Forbidden: the access entry is missing).
     let message = body;
     try {
       const s = JSON.parse(body) as { reason?: string; message?: string };
       message = `${s.reason ?? ""}: ${s.message ?? body}`;
     } catch {}
-    throw new Error(`deleting the Jobs of run ${runId} (${selector}) failed with HTTP ${status}: ${message}`);
+    throw new KubernetesApiError(status, `failed with HTTP ${status}: ${message}`);
   }
 
   private send(method: string, path: string, token: string): Promise<{ status: number; body: string }> {

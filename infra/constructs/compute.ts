@@ -31,7 +31,7 @@ import {
 import { REPO_ROOT } from "../bundling.ts";
 import type { SquadronConfig } from "../config.ts";
 import { RUNNER_VOLUME, TEAM_DIR } from "../handler-env.ts";
-import { JOB_CLEANER_GROUP, runnerKubernetesObjects } from "./kubernetes-objects.ts";
+import { JOB_CLEANER_GROUP, LAUNCH_WATCHER_GROUP, runnerKubernetesObjects } from "./kubernetes-objects.ts";
 import type { Network } from "./network.ts";
 import type { Storage } from "./storage.ts";
 import { grantTeamSecrets } from "./team-secrets.ts";
@@ -87,6 +87,8 @@ export class Compute extends Construct {
     persistentVolumeClaim: eks.KubernetesManifest;
     jobCleanerRole: eks.KubernetesManifest;
     jobCleanerBinding: eks.KubernetesManifest;
+    launchWatcherRole: eks.KubernetesManifest;
+    launchWatcherBinding: eks.KubernetesManifest;
   };
   /** EKS: what the functions that end a run need to delete its Jobs through the Kubernetes API. */
   readonly eksApi?: {
@@ -339,6 +341,10 @@ export class Compute extends Construct {
         persistentVolumeClaim.node.addDependency(namespace, persistentVolume);
         jobCleanerRole.node.addDependency(namespace);
         jobCleanerBinding.node.addDependency(jobCleanerRole);
+        const launchWatcherRole = apply("LaunchWatcherRole", objects.launchWatcherRole);
+        const launchWatcherBinding = apply("LaunchWatcherBinding", objects.launchWatcherBinding);
+        launchWatcherRole.node.addDependency(namespace);
+        launchWatcherBinding.node.addDependency(launchWatcherRole);
         this.eksCluster = cluster;
         this.kubernetesManifests = {
           namespace,
@@ -347,6 +353,8 @@ export class Compute extends Construct {
           persistentVolumeClaim,
           jobCleanerRole,
           jobCleanerBinding,
+          launchWatcherRole,
+          launchWatcherBinding,
         };
       }
       this.eksClusterName = eksConfig.clusterName;
@@ -367,6 +375,7 @@ export class Compute extends Construct {
         image: imageUri,
         claimName: eksConfig.claimName,
         secretName: eksConfig.secretName,
+        startTimeoutSeconds: eksConfig.startTimeoutSeconds,
         env,
       });
     }
@@ -427,6 +436,20 @@ export class Compute extends Construct {
       principalArn: role.roleArn,
       type: "STANDARD",
       kubernetesGroups: [JOB_CLEANER_GROUP],
+    });
+  }
+
+  /**
+   * EKS: lets the start check (dependencies function) read a launch's Job, pod and events and
+   * delete a Job that cannot start: an access entry in the launch watchers' group.
+   */
+  grantLaunchWatch(role: iam.IRole): void {
+    if (!this.eksClusterName) return;
+    new eks.CfnAccessEntry(this, "LaunchWatchAccess", {
+      clusterName: this.eksClusterName,
+      principalArn: role.roleArn,
+      type: "STANDARD",
+      kubernetesGroups: [LAUNCH_WATCHER_GROUP],
     });
   }
 

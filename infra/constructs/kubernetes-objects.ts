@@ -26,6 +26,12 @@ const NOMINAL_SIZE = "5Gi";
  */
 export const JOB_CLEANER_GROUP = "squadron-job-cleaners";
 const JOB_CLEANER_ROLE = "squadron-job-cleaner";
+/**
+ * The Kubernetes group of the start check (the dependencies function, core/control/runner-start.ts):
+ * it reads a launch's Job, pod and their Warning events, and deletes a Job whose pod cannot start.
+ */
+export const LAUNCH_WATCHER_GROUP = "squadron-launch-watchers";
+const LAUNCH_WATCHER_ROLE = "squadron-launch-watcher";
 
 export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
   namespace: Manifest;
@@ -34,6 +40,8 @@ export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
   persistentVolumeClaim: Manifest;
   jobCleanerRole: Manifest;
   jobCleanerBinding: Manifest;
+  launchWatcherRole: Manifest;
+  launchWatcherBinding: Manifest;
 } {
   const { namespace, serviceAccountName, claimName } = props;
   return {
@@ -97,6 +105,24 @@ export function runnerKubernetesObjects(props: KubernetesObjectsProps): {
       metadata: { name: JOB_CLEANER_ROLE, namespace },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: JOB_CLEANER_ROLE },
       subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: JOB_CLEANER_GROUP }],
+    },
+    // Reads, no get/watch of any one object and nothing outside the namespace; the only write
+    // is deleting the Jobs of a launch that will not start.
+    launchWatcherRole: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: LAUNCH_WATCHER_ROLE, namespace },
+      rules: [
+        { apiGroups: ["batch"], resources: ["jobs"], verbs: ["list", "deletecollection"] },
+        { apiGroups: [""], resources: ["pods", "events"], verbs: ["list"] },
+      ],
+    },
+    launchWatcherBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: LAUNCH_WATCHER_ROLE, namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: LAUNCH_WATCHER_ROLE },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: LAUNCH_WATCHER_GROUP }],
     },
   };
 }

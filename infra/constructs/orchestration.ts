@@ -148,7 +148,8 @@ export class Orchestration extends Construct {
         runDirectories ?? {},
       ),
       cleanup: make("cleanup", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
-      dependencies: make("dependencies"),
+      // EKS: the start check of each runner launch reads the cluster (core/control/runner-start.ts).
+      dependencies: make("dependencies", jobsEnv),
       budget: make("budget", teamSecrets),
       deadline: make("deadline", teamSecrets),
       events: make("events", { ...workspaceEnv, ...jobsEnv, ...teamSecrets }),
@@ -160,6 +161,7 @@ export class Orchestration extends Construct {
     ] as const) {
       if (f.fn.role) compute.grantJobCleanup(id, f.fn.role);
     }
+    if (fns.dependencies.fn.role) compute.grantLaunchWatch(fns.dependencies.fn.role);
     for (const f of Object.values(fns)) storage.grantItems(f.fn);
     // Run-level webhooks (budget warning, finished, deadline, task stopped) are signed with the
     // team's webhook.secretRef.

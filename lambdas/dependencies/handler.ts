@@ -1,5 +1,6 @@
 import {
   awsRunIndex,
+  awsRunJobs,
   awsStore,
   awsTokens,
   buildDependencies,
@@ -8,6 +9,11 @@ import {
 import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import {
+  checkRunnerStart,
+  type RunnerStartCheckPayload,
+  type RunnerStartCheckResult,
+} from "../../core/control/runner-start.ts";
 import type {
   RecordAgentResultPayload,
   RecordAgentResultResult,
@@ -19,18 +25,27 @@ const dependencies = {
   store: awsStore,
   runs: awsRunIndex,
   tokens: awsTokens,
+  // EKS: the start check reads the launch's pod and deletes a Job that cannot start.
+  runJobs: awsRunJobs,
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
 export const container = perContainer("dependencies", (logger) => buildDependencies(dependencies, logger));
 
-/** WaitForDependencies (`wait`, returns at once) and RecordAgentResult (`record`). */
+/**
+ * WaitForDependencies (`wait`, returns at once), RecordAgentResult (`record`), and on EKS the
+ * start check of a runner launch (`checkStart`, core/control/runner-start.ts).
+ */
 export async function handler(
-  payload: WaitForDependenciesPayload | RecordAgentResultPayload,
-): Promise<RecordAgentResultResult | Record<string, never>> {
+  payload: WaitForDependenciesPayload | RecordAgentResultPayload | RunnerStartCheckPayload,
+): Promise<RecordAgentResultResult | RunnerStartCheckResult | Record<string, never>> {
   const { deps, t } = container();
   return instrumented(t, { teamRunId: payload.runId, agent: payload.agentName }, async () => {
+    if (payload.action === "checkStart") {
+      if (!deps.runJobs) throw new Error("checkStart needs the EKS cluster (SQUADRON_EKS_* variables)");
+      return checkRunnerStart(deps.runJobs, payload, deps.logger);
+    }
     if (payload.action === "wait") {
       await waitForDependencies(deps, payload);
       return {};

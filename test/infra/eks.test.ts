@@ -127,8 +127,13 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
     }
   });
 
-  it("lets Cleanup and the events function delete a run's Jobs: their env, and access entries in the job cleaners' group only", () => {
-    for (const f of [stack.orchestration.functions.cleanup, stack.orchestration.functions.events]) {
+  it("lets Cleanup and the events function delete a run's Jobs, and the dependencies function watch launches: env and one access entry each", () => {
+    for (const [f, group] of [
+      [stack.orchestration.functions.cleanup, "squadron-job-cleaners"],
+      [stack.orchestration.functions.events, "squadron-job-cleaners"],
+      // The start check of each runner launch (core/control/runner-start.ts).
+      [stack.orchestration.functions.dependencies, "squadron-launch-watchers"],
+    ] as const) {
       const vars =
         template.toJSON().Resources[stack.getLogicalId(f.fn.node.defaultChild as CfnFunction)].Properties
           .Environment.Variables;
@@ -147,7 +152,7 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
           ClusterName: "prod",
           PrincipalArn: { "Fn::GetAtt": [roleId, "Arn"] },
           Type: "STANDARD",
-          KubernetesGroups: ["squadron-job-cleaners"],
+          KubernetesGroups: [group],
         },
       ]);
     }

@@ -26,6 +26,8 @@ describe("runner Kubernetes objects", () => {
       expect(() => new PersistentVolumeClaim(o.persistentVolumeClaim as never).validate()).not.toThrow();
       expect(() => new Role(o.jobCleanerRole as never).validate()).not.toThrow();
       expect(() => new RoleBinding(o.jobCleanerBinding as never).validate()).not.toThrow();
+      expect(() => new Role(o.launchWatcherRole as never).validate()).not.toThrow();
+      expect(() => new RoleBinding(o.launchWatcherBinding as never).validate()).not.toThrow();
     }
   });
 
@@ -69,6 +71,8 @@ describe("runner Kubernetes objects", () => {
       o.persistentVolumeClaim,
       o.jobCleanerRole,
       o.jobCleanerBinding,
+      o.launchWatcherRole,
+      o.launchWatcherBinding,
     ]);
   });
 

@@ -237,6 +237,36 @@ describe("control plane against DynamoDB Local", () => {
     });
   });
 
+  it("records a launch that could not start (EKS start check) with the function's message, not its JSON and trace", async () => {
+    const { record, ref } = await startRun(h, "never-started");
+    const message =
+      'ImagePullBackOff: Back-off pulling image "squadron-runner:v1" for 3 min (pod squadron-agent-x7k2p-8fz2q)';
+    await recordAgentResult(h.deps, {
+      action: "record",
+      runId: record.runId,
+      agentName: "lead",
+      role: "lead",
+      maxRestarts: 3,
+      state: {
+        attempt: 0,
+        // What Step Functions puts in the state when a Lambda task throws.
+        error: {
+          Error: "RunnerNotStarted",
+          Cause: JSON.stringify({
+            errorType: "RunnerNotStarted",
+            errorMessage: message,
+            trace: [
+              "RunnerNotStarted: ImagePullBackOff",
+              "    at checkRunnerStart (file:///var/task/index.mjs:1:2)",
+            ],
+          }),
+        },
+      },
+    });
+    const lead = (await h.deps.store.getRun(ref)).status.agents.lead;
+    expect(lead).toMatchObject({ phase: "Failed", message: `RunnerNotStarted: ${message}` });
+  });
+
   it("approval gate: stores the token, notifies Slack once, a double click resolves once and updates the message", async () => {
     const { record, ref } = await startRun(
       h,

@@ -17,6 +17,11 @@ import { releaseRunResources } from "../../core/control/lifecycle.ts";
 import type { RunIndex } from "../../core/control/run-index.ts";
 import { EksRunJobs, eksToken, runLabelValue } from "../../core/control/run-jobs.ts";
 import { NoopRunWorkspaces } from "../../core/control/run-workspace.ts";
+import {
+  checkRunnerStart,
+  FAILING_WAIT_GRACE_SECONDS,
+  RunnerNotStartedError,
+} from "../../core/control/runner-start.ts";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE",
@@ -26,7 +31,9 @@ let server: Server;
 let endpoint: string;
 let ca: string;
 const seen: Array<{ method: string; url: string; authorization: string }> = [];
-let answer: { status: number; body: unknown } = { status: 200, body: {} };
+type Answer = { status: number; body: unknown };
+/** The API server's answer: one for every request, or chosen by method and path. */
+let answer: Answer | ((method: string, url: URL) => Answer) = { status: 200, body: {} };
 
 /** A self-signed certificate and its key from openssl, as a cluster's CA would sign its API. */
 function selfSignedCertificate(commonName: string, extensions: string[] = []): { key: Buffer; cert: Buffer } {
@@ -65,8 +72,10 @@ beforeAll(async () => {
       url: req.url ?? "",
       authorization: req.headers.authorization ?? "",
     });
-    res.writeHead(answer.status, { "content-type": "application/json" });
-    res.end(JSON.stringify(answer.body));
+    const a =
+      typeof answer === "function" ? answer(req.method ?? "", new URL(req.url ?? "", "https://k8s")) : answer;
+    res.writeHead(a.status, { "content-type": "application/json" });
+    res.end(JSON.stringify(a.body));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -188,5 +197,181 @@ describe("a run's Jobs on EKS", () => {
     expect(seen.map((c) => [c.method, new URL(c.url, endpoint).searchParams.get("labelSelector")])).toEqual([
       ["DELETE", `squadron.dev/run=${runLabelValue("billing-0a1b2c3d")}`],
     ]);
+  });
+});
+
+/**
+ * The start watch (core/control/runner-start.ts) reading pods, Jobs and events as the API server
+ * answers them. The statuses are the shapes kubelet and the scheduler write (waiting reasons
+ * from pkg/kubelet/images, the PodScheduled condition, Warning events), with the messages they
+ * print; the launch's labels are the ones the Job carries (state-machines/launchers.ts).
+ */
+describe("the start watch of a runner pod on EKS", () => {
+  const launch = {
+    action: "checkStart" as const,
+    runId: "billing-0a1b2c3d",
+    mode: "agent" as const,
+    agentName: "backend",
+    attempt: 1,
+    since: "2026-12-05T10:00:00Z",
+    startTimeoutSeconds: 600,
+  };
+  const at = (seconds: number) => new Date(Date.parse(launch.since) + seconds * 1000);
+  const selector = `squadron.dev/run=${runLabelValue(launch.runId)},squadron.dev/mode=agent,squadron.dev/agent=backend,squadron.dev/attempt=1`;
+  const warnings: string[] = [];
+  const logger = { warn: (m: string) => void warnings.push(m) };
+  const podList = (...items: unknown[]) => ({ kind: "PodList", apiVersion: "v1", metadata: {}, items });
+  const pod = (status: Record<string, unknown>, created = "2026-12-05T10:00:02Z") => ({
+    metadata: { name: "squadron-agent-x7k2p-8fz2q", namespace: "squadron", creationTimestamp: created },
+    status,
+  });
+  const waitingPod = (reason: string, message: string) =>
+    pod({
+      phase: "Pending",
+      conditions: [{ type: "PodScheduled", status: "True", lastTransitionTime: "2026-12-05T10:00:02Z" }],
+      containerStatuses: [
+        {
+          name: "runner",
+          state: { waiting: { reason, message } },
+          lastState: {},
+          ready: false,
+          restartCount: 0,
+          image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/squadron-runner:v1",
+          imageID: "",
+          started: false,
+        },
+      ],
+    });
+  /** Routes: pods, Jobs and events by path; a collection DELETE answers the deleted JobList. */
+  function cluster(
+    pods: unknown[],
+    extra: { jobs?: unknown[]; events?: unknown[]; podsStatus?: number } = {},
+  ) {
+    seen.length = 0;
+    answer = (method, url) => {
+      if (method === "DELETE") return { status: 200, body: { kind: "JobList", items: extra.jobs ?? [] } };
+      if (url.pathname === "/api/v1/namespaces/squadron/pods") {
+        return extra.podsStatus
+          ? {
+              status: extra.podsStatus,
+              body: { kind: "Status", reason: "Forbidden", message: "pods is forbidden" },
+            }
+          : { status: 200, body: podList(...pods) };
+      }
+      if (url.pathname === "/apis/batch/v1/namespaces/squadron/jobs") {
+        return { status: 200, body: { kind: "JobList", items: extra.jobs ?? [] } };
+      }
+      if (url.pathname === "/api/v1/namespaces/squadron/events") {
+        return { status: 200, body: { kind: "EventList", items: extra.events ?? [] } };
+      }
+      return { status: 404, body: { kind: "Status", reason: "NotFound" } };
+    };
+  }
+  const calls = () =>
+    seen.map((c) => {
+      const url = new URL(c.url, endpoint);
+      return `${c.method} ${url.pathname}?${[...url.searchParams.values()].join("&")}`;
+    });
+
+  it("stops watching once the pod runs, and asks for this launch's pod only", async () => {
+    cluster([pod({ phase: "Running", containerStatuses: [{ name: "runner", state: { running: {} } }] })]);
+    await expect(checkRunnerStart(jobs(), launch, logger, at(20))).resolves.toEqual({ done: true });
+    expect(calls()).toEqual([`GET /api/v1/namespaces/squadron/pods?${selector}`]);
+  });
+
+  it("keeps watching a pod that is still being created or pulled, within the grace", async () => {
+    cluster([waitingPod("ContainerCreating", "")]);
+    await expect(checkRunnerStart(jobs(), launch, logger, at(60))).resolves.toEqual({ done: false });
+    cluster([waitingPod("ImagePullBackOff", 'Back-off pulling image "squadron-runner:v1"')]);
+    await expect(checkRunnerStart(jobs(), launch, logger, at(60))).resolves.toEqual({ done: false });
+    expect(calls().some((c) => c.startsWith("DELETE"))).toBe(false);
+  });
+
+  it("fails the launch with kubelet's reason when the image cannot be pulled, and deletes its Job", async () => {
+    const message =
+      'Back-off pulling image "123456789012.dkr.ecr.us-east-1.amazonaws.com/squadron-runner:v1": ErrImagePull: failed to pull and unpack image: not found';
+    cluster([waitingPod("ImagePullBackOff", message)]);
+    const failure = checkRunnerStart(jobs(), launch, logger, at(FAILING_WAIT_GRACE_SECONDS + 10));
+    await expect(failure).rejects.toBeInstanceOf(RunnerNotStartedError);
+    await expect(failure).rejects.toThrow(
+      /^ImagePullBackOff: Back-off pulling image .*not found for 3 min \(pod squadron-agent-x7k2p-8fz2q\)$/,
+    );
+    await expect(failure).rejects.toMatchObject({ name: "RunnerNotStarted" });
+    expect(calls()).toContain(`DELETE /apis/batch/v1/namespaces/squadron/jobs?${selector}&Background`);
+  });
+
+  it("fails an invalid image name at once", async () => {
+    cluster([waitingPod("InvalidImageName", 'Failed to apply default image tag "Squadron:latest"')]);
+    await expect(checkRunnerStart(jobs(), launch, logger, at(20))).rejects.toThrow(/^InvalidImageName: /);
+  });
+
+  it("fails a pod no node can take when the start timeout has passed, with the scheduler's message", async () => {
+    const unschedulable = pod({
+      phase: "Pending",
+      conditions: [
+        {
+          type: "PodScheduled",
+          status: "False",
+          reason: "Unschedulable",
+          message:
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+          lastTransitionTime: "2026-12-05T10:00:02Z",
+        },
+      ],
+    });
+    cluster([unschedulable]);
+    await expect(checkRunnerStart(jobs(), launch, logger, at(300))).resolves.toEqual({ done: false });
+    await expect(checkRunnerStart(jobs(), launch, logger, at(610))).rejects.toThrow(
+      /^Unschedulable: 0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector\..* for 10 min/,
+    );
+  });
+
+  it("names the mount failure of a scheduled pod that never starts, from its Warning events", async () => {
+    cluster([waitingPod("ContainerCreating", "")], {
+      events: [
+        {
+          type: "Warning",
+          reason: "FailedMount",
+          message:
+            'MountVolume.SetUp failed for volume "squadron-team" : rpc error: code = Internal desc = Could not mount "fs-0123456789abcdef0:/" at "/var/lib/kubelet/pods/4f1c/volumes/kubernetes.io~csi/squadron-team/mount": mount failed: exit status 32\nOutput: mount.nfs4: access denied by server while mounting 127.0.0.1:/',
+          lastTimestamp: "2026-12-05T10:08:00Z",
+          count: 5,
+        },
+      ],
+    });
+    await expect(checkRunnerStart(jobs(), launch, logger, at(620))).rejects.toThrow(
+      /^FailedMount: MountVolume\.SetUp failed for volume "squadron-team" .*exit status 32 for 10 min/,
+    );
+    expect(calls()).toContain(
+      "GET /api/v1/namespaces/squadron/events?involvedObject.kind=Pod,involvedObject.name=squadron-agent-x7k2p-8fz2q,type=Warning",
+    );
+  });
+
+  it("fails a Job that created no pod with the Job controller's reason (admission, quota)", async () => {
+    cluster([], {
+      jobs: [{ metadata: { name: "squadron-agent-x7k2p", creationTimestamp: "2026-12-05T10:00:01Z" } }],
+      events: [
+        {
+          type: "Warning",
+          reason: "FailedCreate",
+          message:
+            'Error creating: pods "squadron-agent-x7k2p-8fz2q" is forbidden: exceeded quota: compute, requested: requests.cpu=1, used: requests.cpu=16, limited: requests.cpu=16',
+          lastTimestamp: "2026-12-05T10:09:00Z",
+        },
+      ],
+    });
+    await expect(checkRunnerStart(jobs(), launch, logger, at(120))).resolves.toEqual({ done: false });
+    await expect(checkRunnerStart(jobs(), launch, logger, at(601))).rejects.toThrow(
+      /^NoPod: FailedCreate: Error creating: pods "squadron-agent-x7k2p-8fz2q" is forbidden: exceeded quota/,
+    );
+  });
+
+  it("never fails a launch because it cannot read the cluster: it warns, and stops watching at the timeout", async () => {
+    warnings.length = 0;
+    cluster([], { podsStatus: 403 });
+    await expect(checkRunnerStart(jobs(), launch, logger, at(30))).resolves.toEqual({ done: false });
+    await expect(checkRunnerStart(jobs(), launch, logger, at(601))).resolves.toEqual({ done: true });
+    expect(warnings).toHaveLength(2);
+    expect(calls().some((c) => c.startsWith("DELETE"))).toBe(false);
   });
 });

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { RunnerStartCheckPayload, RunnerStartCheckResult } from "../../core/control/runner-start.ts";
 import {
   type AgentItem,
   type CleanupPayload,
@@ -15,7 +16,7 @@ import {
   type RecordAgentResultResult,
   STATE_NAMES,
 } from "../../state-machines/contract.ts";
-import { EKS_LAUNCH_ERRORS } from "../../state-machines/launchers.ts";
+import { EKS_LAUNCH_ERRORS, EKS_START_WATCH_SUFFIX } from "../../state-machines/launchers.ts";
 import { executeLocally, StatesError, type TaskHandlers } from "../../state-machines/local.ts";
 import { type AslDefinition, extractTeamRunDefinition } from "../../state-machines/synth.ts";
 import { agentItem, fakePrepareResult } from "../support/state-machine-fakes.ts";
@@ -34,18 +35,33 @@ beforeAll(() => {
   definition = extractTeamRunDefinition({ compute: "eks" });
 }, 120_000);
 
-/** Runs the EKS definition; `launch` decides each container launch (throw = the Task's error). */
-async function runEks(agents: AgentItem[], launch: (state: string, attempt: number) => void = () => {}) {
+/**
+ * Runs the EKS definition; `launch` decides each container launch (throw = the Task's error,
+ * a promise that never settles = a Job whose pod never finishes), `check` each start check.
+ */
+async function runEks(
+  agents: AgentItem[],
+  launch: (state: string, attempt: number) => unknown = () => undefined,
+  check: (payload: RunnerStartCheckPayload) => RunnerStartCheckResult = () => ({ done: true }),
+) {
   const jobs: Record<string, RunJobParameters[]> = {};
+  const checks: RunnerStartCheckPayload[] = [];
   let cleanup: CleanupPayload | undefined;
   const container = (state: string) => async (input: RunJobParameters) => {
     jobs[state] ??= [];
     jobs[state].push(input);
-    launch(state, jobs[state].length);
+    await launch(state, jobs[state].length);
     // runJob.sync's output is the Job; the state's ResultSelector keeps nothing of it.
     return { status: { succeeded: 1 } };
   };
-  const handlers: TaskHandlers = {
+  const startCheck = async (payload: RunnerStartCheckPayload) => {
+    checks.push(payload);
+    return check(payload);
+  };
+  const handlers: TaskHandlers & Record<string, (input: never) => Promise<unknown>> = {
+    [`${STATE_NAMES.workspaceInit}StartCheck`]: startCheck,
+    [`${STATE_NAMES.runAgent}StartCheck`]: startCheck,
+    [`${STATE_NAMES.finalize}StartCheck`]: startCheck,
     Prepare: async (input) => fakePrepareResult(input, agents),
     WorkspaceInit: container("WorkspaceInit"),
     WaitForDependencies: async () => ({}),
@@ -65,12 +81,17 @@ async function runEks(agents: AgentItem[], launch: (state: string, attempt: numb
     },
   };
   const runId = `billing-${Math.random().toString(16).slice(2, 10)}`;
+  // The watch waits EKS_START_CHECK_INTERVAL_SECONDS between looks; here it looks at once.
+  const waitTimeOverrides = Object.fromEntries(
+    [STATE_NAMES.workspaceInit, STATE_NAMES.runAgent, STATE_NAMES.finalize].map((s) => [`${s}StartWait`, 0]),
+  );
   const result = await executeLocally(
     definition,
     { runId, namespace: "payments", teamName: "billing" },
     handlers,
+    { waitTimeOverrides },
   );
-  return { result, jobs, runId, cleanup: () => cleanup };
+  return { result, jobs, checks, runId, cleanup: () => cleanup };
 }
 
 type PodSpec = {
@@ -178,6 +199,9 @@ describe("eks:runJob parameters rendered by the synthesised definition", () => {
       "app.kubernetes.io/name": "squadron-runner",
       "squadron.dev/mode": "agent",
       "squadron.dev/run": sha1,
+      // One launch of one agent, for the start watch (the attempt as a label value: a string).
+      "squadron.dev/agent": "lead",
+      "squadron.dev/attempt": "0",
     });
     expect((job.spec as { template: { metadata: unknown } }).template.metadata).toEqual({
       labels: job.metadata.labels,
@@ -187,9 +211,10 @@ describe("eks:runJob parameters rendered by the synthesised definition", () => {
 
 describe("launch retries on EKS", () => {
   it("retries the error names runJob reports for Kubernetes API failures (EKS.<HTTP status>)", () => {
-    const runAgent = (
-      definition.States.RunAgents as { ItemProcessor: { States: Record<string, { Retry?: unknown[] }> } }
-    ).ItemProcessor.States[STATE_NAMES.runAgent];
+    type States = Record<string, { Retry?: unknown[]; Branches?: Array<{ States: States }> }>;
+    const launch = (definition.States.RunAgents as { ItemProcessor: { States: States } }).ItemProcessor
+      .States[`${STATE_NAMES.runAgent}${EKS_START_WATCH_SUFFIX}`];
+    const runAgent = launch?.Branches?.[0]?.States[STATE_NAMES.runAgent];
     expect(runAgent?.Retry?.[0]).toMatchObject({ ErrorEquals: ["EKS.429", "EKS.500", "EKS.503"] });
     expect(EKS_LAUNCH_ERRORS).toEqual(["EKS.429", "EKS.500", "EKS.503"]);
   });
@@ -207,5 +232,62 @@ describe("launch retries on EKS", () => {
     });
     expect(forbidden.jobs.RunAgent).toHaveLength(1);
     expect(forbidden.cleanup()?.failure).toEqual({ Error: "LeadFailed", Cause: "jobs.batch is forbidden" });
+  });
+});
+
+describe("the start watch beside every launch on EKS", () => {
+  it("looks at each launch's pod (init, every agent's attempt, finalize) until it has started", async () => {
+    const { result, checks, runId } = await runEks([agentItem("lead"), agentItem("backend")]);
+    expect(result.status).toBe("SUCCEEDED");
+    const seen = checks.map((c) => `${c.mode}:${c.agentName ?? ""}:${c.attempt ?? ""}`).sort();
+    expect(seen).toEqual(["agent:backend:0", "agent:lead:0", "finalize::", "init::"]);
+    for (const c of checks) {
+      expect(c).toMatchObject({ action: "checkStart", runId, startTimeoutSeconds: 600 });
+      // The watch's own entry time: when this launch began.
+      expect(Date.now() - Date.parse(c.since)).toBeLessThan(600_000);
+    }
+  });
+
+  it("keeps looking while the pod is still starting", async () => {
+    let looks = 0;
+    const { result, checks } = await runEks([agentItem("lead")], undefined, (c) => {
+      if (c.mode !== "agent") return { done: true };
+      looks += 1;
+      return { done: looks >= 3 };
+    });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(checks.filter((c) => c.mode === "agent")).toHaveLength(3);
+  });
+
+  it("fails an agent whose pod cannot start with Kubernetes' reason, instead of waiting for the run's deadline", async () => {
+    const reason =
+      'ImagePullBackOff: Back-off pulling image "squadron-runner:v1" for 3 min (pod squadron-agent-x7k2p-8fz2q)';
+    const { cleanup } = await runEks(
+      [agentItem("lead")],
+      // The Job's pod never finishes: runJob.sync alone would wait until the deadline.
+      (state) => (state === "RunAgent" ? new Promise<never>(() => {}) : undefined),
+      (c) => {
+        if (c.mode === "agent") throw new StatesError("RunnerNotStarted", reason);
+        return { done: true };
+      },
+    );
+    expect(cleanup()?.failure).toEqual({ Error: "LeadFailed", Cause: reason });
+  });
+
+  it("fails the run when WorkspaceInit's pod cannot start", async () => {
+    const { cleanup, jobs } = await runEks(
+      [agentItem("lead")],
+      (state) => (state === "WorkspaceInit" ? new Promise<never>(() => {}) : undefined),
+      (c) => {
+        if (c.mode === "init")
+          throw new StatesError("RunnerNotStarted", "Unschedulable: 0/3 nodes are available");
+        return { done: true };
+      },
+    );
+    expect(jobs.RunAgent).toBeUndefined();
+    expect(cleanup()?.failure).toMatchObject({
+      Error: "RunnerNotStarted",
+      Cause: "Unschedulable: 0/3 nodes are available",
+    });
   });
 });
