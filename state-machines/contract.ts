@@ -272,7 +272,15 @@ export interface DeliverOutputsResult {
   location: string;
   /** Number of files delivered. */
   files: number;
+  /**
+   * The first MAX_LISTED_OUTPUTS files delivered (name relative to the output directory, bytes,
+   * where it was written), for the delivery notices of onComplete "deliver"; bounded so the
+   * execution state stays far below Step Functions' 256 KiB.
+   */
+  artifacts?: { name: string; size: number; location: string }[];
 }
+
+export const MAX_LISTED_OUTPUTS = 100;
 
 /** Error of DeliverOutputs when the outputs could not be written (the run then fails). */
 export const OUTPUTS_NOT_DELIVERED = "OutputsNotDelivered";

@@ -17,6 +17,7 @@ import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import { boundedText } from "./bounded-text.ts";
 import type { CleanupFailureSink } from "./cleanup-failures.ts";
+import { deliverOnComplete } from "./delivery.ts";
 import type { ControlDeps } from "./deps.ts";
 import { teamSteps } from "./phase-walk.ts";
 import { recordEvent } from "./team-runs.ts";
@@ -262,6 +263,9 @@ export function completionMessage(team: AgentTeam, outputs: DeliverOutputsResult
     case "notify":
       // A webhook that cannot be reached does not fail Finalize, so this says nothing of delivery.
       return "Every agent finished (onComplete: notify).";
+    case "deliver":
+      // The targets are sent after this phase is written; status.delivery says how each went.
+      return "Every agent finished; the merged branch stays unpushed (onComplete: deliver sends notices only).";
     default:
       return "Every agent finished; onComplete is none, so nothing was delivered.";
   }
@@ -287,7 +291,7 @@ export async function cleanupRun(
     : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
   await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
   if (!isTerminalTeamPhase(before.status.phase)) {
-    await announceEnd(deps, record);
+    await announceEnd(deps, record, payload.outputs);
   }
   return { phase: record.status.phase };
 }
@@ -295,6 +299,7 @@ export async function cleanupRun(
 export async function announceEnd(
   deps: Pick<ControlDeps, "store" | "notifier" | "logger">,
   record: TeamRunRecord,
+  outputs?: DeliverOutputsResult,
 ): Promise<void> {
   const { phase, message } = record.status;
   const event =
@@ -312,6 +317,14 @@ export async function announceEnd(
     });
   } catch (error) {
     deps.logger?.warn("end-of-run webhook failed", { error: (error as Error).message });
+  }
+  // kagents runs onComplete only when the team completed; a failed or stopped run delivers nothing.
+  if (phase === "Completed") {
+    await deliverOnComplete(
+      { store: deps.store, logger: deps.logger, delivery: deps.notifier.delivery },
+      record,
+      outputs,
+    );
   }
 }
 

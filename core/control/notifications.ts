@@ -1,4 +1,5 @@
 import type { AgentTeam, ApprovalGateSpec } from "../manifest/types.ts";
+import type { DeliverySecrets } from "./delivery.ts";
 import type { ControlLogger } from "./deps.ts";
 import type { SlackClient, SlackMessageRef } from "./slack-client.ts";
 import { approvalDecidedBlocks, approvalRequestBlocks } from "./slack-client.ts";
@@ -25,6 +26,8 @@ export interface GateNotifier {
     team: AgentTeam,
     payload: Omit<WebhookPayload, "team" | "namespace" | "timestamp">,
   ): Promise<void>;
+  /** The team secrets onComplete "deliver" reads (signing keys, Slack webhook URLs). */
+  readonly delivery?: DeliverySecrets;
 }
 
 export interface ChannelNotifierOptions {
@@ -48,6 +51,10 @@ export interface ChannelNotifierOptions {
 /** Sends to the gate's channel: Slack, a signed webhook, or nothing (API approvals). */
 export class ChannelGateNotifier implements GateNotifier {
   constructor(private readonly options: ChannelNotifierOptions) {}
+
+  readonly delivery: DeliverySecrets = {
+    teamSecret: (team, name) => this.resolveSecret(team, name),
+  };
 
   async approvalRequested(notice: GateNotice): Promise<{ slack?: SlackMessageRef }> {
     const { team, gate } = notice;

@@ -1,14 +1,21 @@
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type DeliverOutputsPayload,
   type DeliverOutputsResult,
+  MAX_LISTED_OUTPUTS,
   OUTPUTS_NOT_DELIVERED,
 } from "../../state-machines/contract.ts";
 import { runOutputPrefix } from "../bucket-layout.ts";
 import { assertConfinedDir, ConfinementError } from "../confined-fs.ts";
 import type { AgentTeam } from "../manifest/types.ts";
 import { resolveMountPath, runLayout } from "../run-files/layout.ts";
-import { type ObjectLocation, type ObjectStore, parseS3Location } from "../run-files/object-store.ts";
+import {
+  normalisePrefix,
+  type ObjectLocation,
+  type ObjectStore,
+  parseS3Location,
+} from "../run-files/object-store.ts";
 import { normalEvent } from "../status/status.ts";
 import type { ControlDeps } from "./deps.ts";
 import { recordEvent } from "./team-runs.ts";
@@ -94,5 +101,36 @@ export async function deliverRunOutputs(
         : `Delivered ${files.length} output file${files.length === 1 ? "" : "s"} to ${target}.`,
     ),
   );
-  return { location: target, files: files.length };
+  return {
+    location: target,
+    files: files.length,
+    artifacts: await listedOutputs(outputDir, files, location.prefix, target),
+  };
+}
+
+/**
+ * Name, size and destination of the first delivered files. lstat never follows a link an agent
+ * planted (upload refused those anyway), and the agents have ended, so the sizes are what was sent.
+ */
+async function listedOutputs(
+  outputDir: string,
+  keys: string[],
+  prefix: string,
+  target: string,
+): Promise<NonNullable<DeliverOutputsResult["artifacts"]>> {
+  const base = target.endsWith("/") ? target : `${target}/`;
+  const keyPrefix = normalisePrefix(prefix);
+  return Promise.all(
+    keys.slice(0, MAX_LISTED_OUTPUTS).map(async (key) => {
+      const name = key.startsWith(keyPrefix) ? key.slice(keyPrefix.length) : key;
+      return {
+        name,
+        size: await lstat(join(outputDir, name)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+        location: `${base}${name}`,
+      };
+    }),
+  );
 }

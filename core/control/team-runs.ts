@@ -246,6 +246,8 @@ export function teamView(record: TeamRunRecord, events: EventRecord[], now = new
     ),
     /** kagents' status.pipeline, or null without spec.pipeline. */
     pipeline: pipelineStatus(record.team.spec, status),
+    /** kagents' status.delivery: one entry per onComplete "deliver" target, null before it ran. */
+    delivery: status.delivery ?? null,
     budgetWarned: status.budgetWarned,
     apiVersion: record.team.apiVersion,
     events: events.map(({ runId: _r, ...e }) => e),

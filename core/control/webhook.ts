@@ -39,6 +39,8 @@ export class WebhookDeliveryError extends Error {
     message: string,
     readonly attempts: number,
     readonly lastStatus?: number,
+    /** The last attempt's failure without the URL (which may itself be a credential). */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -97,6 +99,9 @@ export async function sendWebhook(options: SendWebhookOptions): Promise<WebhookD
       if (!retryable(res.status)) break;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
+      // undici's "fetch failed" says nothing; its cause's code (ECONNREFUSED, ENOTFOUND) does.
+      const code = (error as { cause?: { code?: unknown } }).cause?.code;
+      if (typeof code === "string") lastError = `${lastError} (${code})`;
     }
     if (attempt < attempts) await sleep(Math.random() * baseDelay * 2 ** (attempt - 1));
   }
@@ -104,5 +109,6 @@ export async function sendWebhook(options: SendWebhookOptions): Promise<WebhookD
     `webhook ${options.url} failed after ${made} attempt(s): ${lastError}`,
     made,
     lastStatus,
+    lastError,
   );
 }

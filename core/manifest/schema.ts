@@ -7,6 +7,8 @@ import {
   absolutePath,
   budget,
   compact,
+  DELIVERY_URL_RULE,
+  deliveryUrl,
   dnsLabel,
   duration,
   gitBranch,
@@ -26,6 +28,8 @@ import {
   type AgentTeamRun,
   type AgentTeamTemplate,
   type ApprovalChannel,
+  DELIVERY_TYPES,
+  type DeliveryTargetSpec,
   HARNESSES,
   KAGENTS_API_VERSION,
   KAGENTS_DEV_API_VERSION,
@@ -380,6 +384,73 @@ const pullRequestSchema = z
     compact({ ...pr, reviewers: pr.reviewers ?? [], labels: pr.labels ?? [], draft: pr.draft ?? false }),
   );
 
+const DELIVERY_TYPES_TEXT = DELIVERY_TYPES.map((t) => `"${t}"`).join(" and ");
+
+/** kagents' fields of its email and google-drive targets, and artifactPath, which no sender reads. */
+const FOREIGN_DELIVERY_FIELDS = ["to", "subject", "attachmentPath", "folder", "artifactPath"] as const;
+
+/**
+ * One kagents v0.8 delivery target. Only webhook and slack are sent; email and google-drive are
+ * refused here rather than accepted and failed at the end of a run (kagents itself accepts them and
+ * records "not implemented" in status). Per-type rules are in the transform, so a target reports
+ * each missing or misplaced field at its own path.
+ */
+const deliveryTargetSchema = z
+  .strictObject({
+    type: z.enum(DELIVERY_TYPES, {
+      error: (issue) =>
+        issue.input === undefined
+          ? `A delivery target needs a type: ${DELIVERY_TYPES_TEXT} are supported.`
+          : `Delivery type ${JSON.stringify(issue.input)} is not supported by Squadron; the supported types are ${DELIVERY_TYPES_TEXT}.`,
+    }),
+    url: deliveryUrl.optional(),
+    message: z.string().max(4000).optional(),
+    channel: nonBlank("The Slack channel").optional(),
+    credentialsSecret: secretName.optional(),
+    ...Object.fromEntries(FOREIGN_DELIVERY_FIELDS.map((f) => [f, z.unknown().optional()])),
+  })
+  .transform((t, ctx): DeliveryTargetSpec => {
+    const problem = (field: string, message: string) =>
+      ctx.issues.push({ code: "custom", input: t, path: [field], message });
+    for (const field of FOREIGN_DELIVERY_FIELDS) {
+      if ((t as Record<string, unknown>)[field] === undefined) continue;
+      problem(
+        field,
+        field === "artifactPath"
+          ? "artifactPath is not supported: every delivery lists all the run's artifacts (name, size, where)."
+          : `${field} belongs to kagents' email and google-drive targets, which Squadron does not send; the supported types are ${DELIVERY_TYPES_TEXT}.`,
+      );
+    }
+    if (t.type === "webhook") {
+      if (!t.url) problem("url", `A webhook delivery target needs a url: ${DELIVERY_URL_RULE}.`);
+      if (t.channel !== undefined) problem("channel", "channel applies to slack delivery targets only.");
+      return compact({
+        type: "webhook" as const,
+        url: t.url as string,
+        message: t.message,
+        credentialsSecret: t.credentialsSecret,
+      });
+    }
+    if (!t.credentialsSecret) {
+      problem(
+        "credentialsSecret",
+        'A slack delivery target needs credentialsSecret: the secret whose key "slack-webhook-url" holds the incoming-webhook URL.',
+      );
+    }
+    if (t.url !== undefined) {
+      problem(
+        "url",
+        'A slack target takes its URL from credentialsSecret (key "slack-webhook-url"), so the URL never appears in a manifest.',
+      );
+    }
+    return compact({
+      type: "slack" as const,
+      credentialsSecret: t.credentialsSecret as string,
+      channel: t.channel,
+      message: t.message,
+    });
+  });
+
 export const lifecycleSchema = z
   .strictObject({
     timeout: duration.optional(),
@@ -388,16 +459,30 @@ export const lifecycleSchema = z
     onComplete: z
       .enum(ON_COMPLETE_ACTIONS, {
         error: (issue) =>
-          issue.input === "deliver"
-            ? `onComplete "deliver" (kagents v0.8 delivery targets) is not supported by Squadron yet; use ${ON_COMPLETE_ACTIONS.map((a) => `"${a}"`).join(", ")}.`
-            : `Must be one of ${ON_COMPLETE_ACTIONS.map((a) => `"${a}"`).join(", ")} (found ${JSON.stringify(issue.input)}).`,
+          `Must be one of ${ON_COMPLETE_ACTIONS.map((a) => `"${a}"`).join(", ")} (found ${JSON.stringify(issue.input)}).`,
       })
       .optional(),
+    delivery: z.array(deliveryTargetSchema).max(10).optional(),
     pullRequest: pullRequestSchema.optional(),
     approvalGates: z.array(approvalGateSchema).optional(),
     maxRestarts: z.number().int().min(0).max(100).optional(),
   })
   .transform((l, ctx) => {
+    if (l.onComplete === "deliver" && !l.delivery?.length) {
+      ctx.issues.push({
+        code: "custom",
+        input: l.delivery,
+        path: ["delivery"],
+        message: `onComplete "deliver" needs lifecycle.delivery with at least one target (type ${DELIVERY_TYPES_TEXT}).`,
+      });
+    } else if (l.delivery !== undefined && l.onComplete !== "deliver") {
+      ctx.issues.push({
+        code: "custom",
+        input: l.delivery,
+        path: ["delivery"],
+        message: `lifecycle.delivery is sent only with onComplete "deliver" (found ${JSON.stringify(l.onComplete ?? DEFAULTS.onComplete)}); set onComplete: deliver or remove delivery.`,
+      });
+    }
     let timeout = l.timeout;
     let timeoutSeconds = timeout === undefined ? undefined : tryParseDuration(timeout);
     if (timeoutSeconds === undefined) {
@@ -416,6 +501,7 @@ export const lifecycleSchema = z
       timeoutSeconds,
       budgetLimit: l.budgetLimit,
       onComplete: l.onComplete ?? DEFAULTS.onComplete,
+      delivery: l.delivery,
       pullRequest: l.pullRequest,
       approvalGates: l.approvalGates ?? [],
       maxRestarts: l.maxRestarts ?? DEFAULTS.maxRestarts,

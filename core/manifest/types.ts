@@ -35,8 +35,22 @@ export const PERMISSION_MODES = [
 ] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
-export const ON_COMPLETE_ACTIONS = ["create-pr", "push-branch", "notify", "none"] as const;
+export const ON_COMPLETE_ACTIONS = ["create-pr", "push-branch", "notify", "deliver", "none"] as const;
 export type OnComplete = (typeof ON_COMPLETE_ACTIONS)[number];
+
+/** kagents v0.8's delivery target types Squadron sends (`email` and `google-drive` are refused). */
+export const DELIVERY_TYPES = ["webhook", "slack"] as const;
+export type DeliveryType = (typeof DELIVERY_TYPES)[number];
+
+/**
+ * One `lifecycle.delivery[]` target, sent when the team completes (onComplete: deliver).
+ * webhook: a JSON envelope POSTed to `url`, signed with `credentialsSecret` (else the team's
+ * observability secretRef, else the deployment's webhook key). slack: an incoming-webhook message,
+ * the URL read at send time from the key `slack-webhook-url` of the secret `credentialsSecret`.
+ */
+export type DeliveryTargetSpec =
+  | { type: "webhook"; url: string; message?: string; credentialsSecret?: string }
+  | { type: "slack"; credentialsSecret: string; channel?: string; message?: string };
 
 export type TeamMode = "coding" | "cowork";
 
@@ -186,6 +200,8 @@ export interface LifecycleSpec {
   budgetLimit?: number;
   /** Defaults to "notify". */
   onComplete: OnComplete;
+  /** Where onComplete "deliver" sends its notices (required with it, refused without it). */
+  delivery?: DeliveryTargetSpec[];
   pullRequest?: PullRequestSpec;
   approvalGates: ApprovalGateSpec[];
   /** Restarts of a failed teammate (never the lead). Defaults to 3. */

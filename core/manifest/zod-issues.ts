@@ -112,8 +112,6 @@ const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
     "Artifact routing between teammates (outputs/inputs, kagents v0.8) is not supported by Squadron yet; write files to the workspace output and order teammates with dependsOn or spec.pipeline.",
   inputs:
     "Artifact routing between teammates (outputs/inputs, kagents v0.8) is not supported by Squadron yet; write files to the workspace output and order teammates with dependsOn or spec.pipeline.",
-  delivery:
-    'lifecycle.delivery (kagents v0.8 delivery targets: webhook, slack, email, google-drive) is not supported by Squadron yet; use spec.observability.webhook for a signed notice when the team ends, and onComplete "notify".',
 };
 
 /** kagents fields Squadron reads but does not act on, none of which changes what a run does. */

@@ -48,7 +48,7 @@ export function configMapLocation(namespace: string, name: string): ObjectLocati
   return { prefix: `${BUCKET_AREAS.configMaps}${namespace}/${name}/` };
 }
 
-function normalisePrefix(prefix: string): string {
+export function normalisePrefix(prefix: string): string {
   const trimmed = prefix.replace(/^\/+/, "");
   return trimmed === "" || trimmed.endsWith("/") ? trimmed : `${trimmed}/`;
 }

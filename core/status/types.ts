@@ -67,6 +67,26 @@ export interface TeamStatus {
   completedAt?: string;
   /** The Step Functions execution (or the local runner's equivalent id). */
   executionArn?: string;
+  /** One entry per `lifecycle.delivery[]` target, once onComplete "deliver" has sent them. */
+  delivery?: DeliveryStatus[];
+}
+
+/** What happened to one delivery target (kagents' status.delivery[], with Squadron's detail). */
+export interface DeliveryStatus {
+  type: "webhook" | "slack";
+  /** Where it went, without secrets: the webhook's scheme, host and path; "slack <channel>". */
+  target: string;
+  /** Delivered only when the receiver answered 2xx. */
+  phase: "Delivered" | "Failed";
+  /** The receiver's last HTTP status, when it answered. */
+  httpStatus?: number;
+  /** Why it failed (never the Slack URL). */
+  error?: string;
+  attempts: number;
+  /** Webhook targets: whether the body carried an X-Squadron-Signature. */
+  signed?: boolean;
+  /** When the sender finished, delivered or not. */
+  deliveredAt: string;
 }
 
 export const EVENT_TYPES = ["Normal", "Warning"] as const;

@@ -138,7 +138,13 @@ function deferred<T>() {
   return { promise, resolve };
 }
 
-export async function startControlPlane(options: { definition?: AslDefinition } = {}): Promise<ControlPlane> {
+export async function startControlPlane(
+  options: {
+    definition?: AslDefinition;
+    /** Team secrets by name, as local mode reads them (`SQUADRON_SECRET_<NAME>`). */
+    secrets?: Record<string, string>;
+  } = {},
+): Promise<ControlPlane> {
   const definition = options.definition ?? extractTeamRunDefinition({ compute: "ecs" });
   const table: { client: DynamoDBClient; tableName: string } = await newTable();
   const dataDir = mkdtempSync(join(tmpdir(), "squadron-control-plane-"));
@@ -277,6 +283,7 @@ export async function startControlPlane(options: { definition?: AslDefinition } 
       slack: new SlackClient({ token: async () => "xoxb-test", fetch: slackWebApi(slackCalls) }),
       logger,
       webhookAttempts: 1,
+      secret: async (name) => options.secrets?.[name],
     }),
     workspaces,
     deadlines: new TimerDeadlineScheduler(async (fired) => {

@@ -76,7 +76,15 @@ describe("outputs function (DeliverOutputs)", () => {
     const result = await handler(payload);
 
     const prefix = `${BUCKET}/runs/cowork-agents/q3-a/run-a1/output/`;
-    expect(result).toEqual({ location: `s3://${prefix}`, files: 2 });
+    expect(result).toEqual({
+      location: `s3://${prefix}`,
+      files: 2,
+      // Name, size and where, for onComplete "deliver" (core/control/delivery.ts).
+      artifacts: [
+        { name: "charts/revenue.svg", size: 6, location: `s3://${prefix}charts/revenue.svg` },
+        { name: "q3-report.md", size: 17, location: `s3://${prefix}q3-report.md` },
+      ],
+    });
     expect(keysUnder(`${BUCKET}/`)).toEqual([`${prefix}charts/revenue.svg`, `${prefix}q3-report.md`]);
     expect(s3.objects.get(`${prefix}q3-report.md`)?.toString()).toBe("# Q3\nRevenue up.\n");
     const events = await store.listEvents({ namespace: "cowork-agents", name: "q3-a" });
@@ -130,7 +138,13 @@ describe("outputs function (DeliverOutputs)", () => {
   it("delivers to the manifest's output prefix, and fails naming it when the bucket refuses", async () => {
     const own = await coworkRun("q3-c", "run-c1", "outputs/cowork-agents/q3/");
     write(path.join(runs, "run-c1/workspace/output/q3-report.md"), "# Q3\n");
-    expect(await handler(own)).toEqual({ location: `s3://${BUCKET}/outputs/cowork-agents/q3/`, files: 1 });
+    expect(await handler(own)).toEqual({
+      location: `s3://${BUCKET}/outputs/cowork-agents/q3/`,
+      files: 1,
+      artifacts: [
+        { name: "q3-report.md", size: 5, location: `s3://${BUCKET}/outputs/cowork-agents/q3/q3-report.md` },
+      ],
+    });
 
     const refused = await coworkRun("q3-d", "run-d1", "s3://partner-reports/q3/");
     write(path.join(runs, "run-d1/workspace/output/q3-report.md"), "# Q3\n");

@@ -254,7 +254,7 @@ describe("spec.harness (kagents v0.8)", () => {
 });
 
 describe("kagents v0.8 fields Squadron does not support yet are rejected, never dropped", () => {
-  it("outputs/inputs, delivery, onComplete deliver, source.oci and imagePullSecrets: errors with paths", () => {
+  it("outputs/inputs, email delivery, source.oci and imagePullSecrets: errors with paths", () => {
     const team = baseTeam();
     team.spec.imagePullSecrets = [{ name: "regcred" }];
     team.spec.teammates[0].outputs = [{ path: "/workspace/output/a.md" }];
@@ -267,15 +267,14 @@ describe("kagents v0.8 fields Squadron does not support yet are rejected, never 
       ["spec.teammates[1].inputs", "error"],
       ["spec.teammates[2].skills[0].source.oci", "error"],
       ["spec.teammates[2].skills[0].source", "error"],
-      ["spec.lifecycle.onComplete", "error"],
-      ["spec.lifecycle.delivery", "error"],
+      ["spec.lifecycle.delivery[0].type", "error"],
       ["spec.imagePullSecrets", "error"],
     ]);
     expect(issues.find((i) => i.path === "spec.teammates[2].skills[0].source.oci")?.message).toMatch(
       /OCI registry \(source\.oci, kagents v0\.8\) are not supported by Squadron yet/,
     );
-    expect(issues.find((i) => i.path === "spec.lifecycle.onComplete")?.message).toBe(
-      'onComplete "deliver" (kagents v0.8 delivery targets) is not supported by Squadron yet; use "create-pr", "push-branch", "notify", "none".',
+    expect(issues.find((i) => i.path === "spec.lifecycle.delivery[0].type")?.message).toBe(
+      'Delivery type "email" is not supported by Squadron; the supported types are "webhook" and "slack".',
     );
   });
 
