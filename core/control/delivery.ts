@@ -5,7 +5,7 @@
  * "the team is not rolled back to Failed if a target rejects the request").
  */
 import type { DeliverOutputsResult } from "../../state-machines/contract.ts";
-import { isDeliveryUrl } from "../manifest/fields.ts";
+import { isDeliveryUrl } from "../manifest/delivery-url.ts";
 import type { AgentTeam, DeliveryTargetSpec } from "../manifest/types.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
 import type { DeliveryStatus } from "../status/types.ts";

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { DELIVERY_URL_RULE, isDeliveryUrl } from "./delivery-url.ts";
 import { durationMessage, tryParseDuration } from "./duration.ts";
 import {
   DNS_1123_LABEL,
@@ -33,28 +34,6 @@ export function isHttpUrl(value: string): boolean {
 export const httpUrl = z.string().refine(isHttpUrl, {
   error: (issue) => `${JSON.stringify(issue.input)} is not an http:// or https:// URL.`,
 });
-
-/** 127.0.0.0/8, ::1 and "localhost": addresses that never leave the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === "localhost" || host === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(host);
-}
-
-/**
- * A delivery target's URL: https, or http to a loopback address only (local mode and tests). A
- * delivery carries the team's artifact list and, for Slack, goes to a credential URL, so it never
- * crosses a network in clear text.
- */
-export function isDeliveryUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
-  } catch {
-    return false;
-  }
-}
-
-export const DELIVERY_URL_RULE = "an https:// URL (http:// only to a loopback address such as 127.0.0.1)";
 
 export const deliveryUrl = z.string().refine(isDeliveryUrl, {
   error: (issue) => `${JSON.stringify(issue.input)} is not ${DELIVERY_URL_RULE}.`,

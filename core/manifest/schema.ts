@@ -2,12 +2,12 @@ import * as z from "zod";
 import { fargateResourceProblems } from "../fargate-sizes.ts";
 import { agentScriptSchema } from "./agent-script.ts";
 import { DEFAULTS } from "./defaults.ts";
+import { DELIVERY_URL_RULE } from "./delivery-url.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
 import {
   absolutePath,
   budget,
   compact,
-  DELIVERY_URL_RULE,
   deliveryUrl,
   dnsLabel,
   duration,
