@@ -254,7 +254,7 @@ describe("validation rules, each reported with its path and a sentence", () => {
       err("spec.teammates[2].prompt", "This field is required."),
       err(
         "spec.lifecycle.onComplete",
-        'Must be one of "create-pr", "push-branch", "notify", "none" (found "merge").',
+        'Must be one of "create-pr", "push-branch", "notify", "deliver", "none" (found "merge").',
       ),
       err("spec.lifecycle.maxRestarts", "Must be at least 0."),
     ]);
