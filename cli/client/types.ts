@@ -67,9 +67,22 @@ export interface PipelineView {
   stages: StageView[];
 }
 
+/** One onComplete "deliver" target's outcome (status.delivery[]). */
+export interface DeliveryView {
+  type: string;
+  target: string;
+  phase: "Delivered" | "Failed";
+  httpStatus?: number;
+  error?: string;
+  attempts: number;
+  signed?: boolean;
+  deliveredAt: string;
+}
+
 export interface TeamView extends TeamSummary {
   apiVersion?: string;
   pipeline?: PipelineView | null;
+  delivery?: DeliveryView[] | null;
   reason?: string | null;
   message?: string | null;
   startedAt?: string | null;

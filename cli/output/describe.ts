@@ -84,6 +84,26 @@ export function describeTeam({ team, events, tasks, now = new Date() }: Describe
     );
   }
 
+  // Only for onComplete "deliver" runs that reached it, so other teams' output is unchanged.
+  if (team.delivery?.length) {
+    lines.push("Delivery:");
+    lines.push(
+      ...indent(
+        renderTable(
+          ["TYPE", "TARGET", "PHASE", "HTTP", "DELIVERED", "ERROR"],
+          team.delivery.map((d) => [
+            d.type,
+            d.target,
+            d.phase,
+            d.httpStatus === undefined ? "<none>" : String(d.httpStatus),
+            `${age(d.deliveredAt, now)} ago`,
+            cell(d.error),
+          ]),
+        ),
+      ),
+    );
+  }
+
   lines.push("Tasks:");
   if ("unavailable" in tasks) lines.push(`  <unavailable: ${tasks.unavailable}>`);
   else if (tasks.length === 0) lines.push("  <none>");

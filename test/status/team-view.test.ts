@@ -58,3 +58,61 @@ describe("the team view's cost", () => {
     );
   });
 });
+
+describe("the team view's delivery (onComplete: deliver)", () => {
+  it("is null until delivered, then listed in GET team and in describe", () => {
+    expect(
+      teamView(
+        record(() => {}),
+        [],
+      ).delivery,
+    ).toBeNull();
+    expect(
+      describeTeam({
+        team: teamView(
+          record(() => {}),
+          [],
+        ) as never,
+        events: [],
+        tasks: [],
+      }),
+    ).not.toMatch(/^Delivery:/m);
+    const delivered = teamView(
+      record((r) => {
+        r.status.delivery = [
+          {
+            type: "webhook",
+            target: "https://ops.example.com/hooks/done",
+            phase: "Delivered",
+            httpStatus: 204,
+            attempts: 1,
+            signed: true,
+            deliveredAt: "2026-01-01T00:00:00.000Z",
+          },
+          {
+            type: "slack",
+            target: "slack #digest",
+            phase: "Failed",
+            httpStatus: 500,
+            error: "HTTP 500 after 3 attempt(s)",
+            attempts: 3,
+            deliveredAt: "2026-01-01T00:00:00.000Z",
+          },
+        ];
+      }),
+      [],
+    );
+    expect(delivered.delivery).toHaveLength(2);
+    const text = describeTeam({
+      team: delivered as never,
+      events: [],
+      tasks: [],
+      now: new Date("2026-01-01T00:05:00.000Z"),
+    });
+    expect(text).toMatch(/^Delivery:\n {2}TYPE +TARGET +PHASE +HTTP +DELIVERED +ERROR$/m);
+    expect(text).toMatch(
+      /^ {2}webhook +https:\/\/ops\.example\.com\/hooks\/done +Delivered +204 +5m ago +<none>$/m,
+    );
+    expect(text).toMatch(/^ {2}slack +slack #digest +Failed +500 +5m ago +HTTP 500 after 3 attempt\(s\)$/m);
+  });
+});
