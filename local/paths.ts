@@ -13,24 +13,35 @@ export interface LocalPaths {
   logs: string;
   /** The synthesised state-machine definition, keyed by a hash of its sources. */
   cache: string;
-  /** Bearer tokens (`tokens.json`, owner-only). */
+  /**
+   * The stack's private directory, outside the data directory (default `<dataDir>-secrets`, mode
+   * 0700): nothing a runner or agent is given (its run directory, its working directory, the object
+   * store) lies under it or is its parent. See docs/local.md, "Trust model".
+   */
+  secrets: string;
+  /** Bearer tokens (`<secrets>/tokens.json`, owner-only). */
   tokens: string;
+  /** Where the token file lived before it moved out of the data directory (moved at start). */
+  legacyTokens: string;
   /** Executions that were running, so a restart can resume or fail them (`executions.json`). */
   journal: string;
   /** The stack's own log. */
   stackLog: string;
 }
 
-export function localPaths(dataDir: string): LocalPaths {
+export function localPaths(dataDir: string, secretsDir?: string): LocalPaths {
   const root = resolve(dataDir);
+  const secrets = resolve(secretsDir ?? `${root}-secrets`);
   return {
+    secrets,
     dataDir: root,
     db: join(root, "db"),
     runs: join(root, "runs"),
     objects: join(root, "objects"),
     logs: join(root, "logs"),
     cache: join(root, "cache"),
-    tokens: join(root, "tokens.json"),
+    tokens: join(secrets, "tokens.json"),
+    legacyTokens: join(root, "tokens.json"),
     journal: join(root, "executions.json"),
     stackLog: join(root, "logs", "stack.log"),
   };

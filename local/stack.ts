@@ -37,6 +37,8 @@ import {
   type RecoveryReport,
   recoverInterruptedRuns,
 } from "./recovery.ts";
+import { redactingTokens } from "./redact-tokens.ts";
+import { inheritedRunnerEnv } from "./runner-env.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 import { bindTaskStates } from "./task-bindings.ts";
 import { loadOrCreateTokens } from "./tokens.ts";
@@ -44,6 +46,8 @@ import { loadOrCreateTokens } from "./tokens.ts";
 export interface LocalStackOptions {
   /** Default `.local` under the current directory. */
   dataDir?: string;
+  /** The token file's private directory, outside the data directory. Default `<dataDir>-secrets`. */
+  secretsDir?: string;
   /** API port on 127.0.0.1; 0 picks a free one. Default 8787. */
   port?: number;
   /** Directory runner processes start in; relative `file://` repository URLs resolve against it. Default: cwd. */
@@ -52,7 +56,10 @@ export interface LocalStackOptions {
   maxConcurrentRuns?: number;
   /** Extra environment for runner processes (e.g. SQUADRON_GITHUB_API_URL, timings). */
   runnerEnv?: Record<string, string>;
-  /** Environment used to decide which agent CLIs can run (default process.env). */
+  /**
+   * The stack's environment (default process.env): which agent CLIs can run, secrets by reference,
+   * and the allow-listed part runner processes inherit (local/runner-env.ts).
+   */
   env?: Record<string, string | undefined>;
   /** Where the synthesised definition is cached (default `<dataDir>/cache`); tests share one. */
   cacheDir?: string;
@@ -133,7 +140,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const print = options.print ?? (() => {});
   // Before anything starts, so a bad default leaves nothing running (throws ManifestOptionsError).
   const manifestDefaults = checkManifestDefaults(options.manifestDefaults ?? {});
-  const paths = localPaths(options.dataDir ?? ".local");
+  const paths = localPaths(options.dataDir ?? ".local", options.secretsDir);
   const env = options.env ?? process.env;
   for (const dir of [paths.dataDir, paths.runs, paths.objects, paths.logs, paths.cache]) {
     await mkdir(dir, { recursive: true });
@@ -149,7 +156,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const store = await startEmbeddedStore({ path: paths.db });
   const teamStore = new TeamStore({ client: store.client, tableName: store.tableName });
-  const { tokens, admin, created } = await loadOrCreateTokens(paths.tokens);
+  const { tokens, admin, created } = await loadOrCreateTokens(paths.tokens, paths.legacyTokens);
   const baseDir = options.baseDir ?? process.cwd();
 
   const events = new EventEmitter();
@@ -214,11 +221,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logger,
   };
 
+  // An allow-list of the stack's environment (runner-env.ts), never all of it: the person's cloud
+  // credentials, other services' tokens and the CLI config's path stay with the stack.
   const runnerEnv: Record<string, string> = {
-    ...(Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
-      string,
-      string
-    >),
+    ...inheritedRunnerEnv(env),
     SQUADRON_TABLE_NAME: store.tableName,
     SQUADRON_DYNAMODB_ENDPOINT: store.endpoint,
     AWS_REGION: LOCAL_REGION,
@@ -227,9 +233,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     SQUADRON_OBJECT_STORE_DIR: paths.objects,
     ...options.runnerEnv,
   };
-  // A developer's session token or profile must not reach the embedded store's clients.
-  delete runnerEnv.AWS_SESSION_TOKEN;
-  delete runnerEnv.AWS_PROFILE;
 
   const budget = new BudgetWatch(store.client, store.tableName, deps, (pk, action) =>
     note(`budget ${action} for ${pk}`),
@@ -242,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     logger,
   );
   const gateway = await serveGateway(
-    api,
+    redactingTokens(api, () => Object.keys(tokens)),
     { host: "127.0.0.1", port: options.port ?? 8787 },
     {
       onRequest: (r) => note(`${r.method} ${r.path} ${r.status} ${Math.round(r.ms)}ms`),

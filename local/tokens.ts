@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { BearerToken } from "../core/control/http.ts";
 
 /** `tokens.json`: bearer token → its name and namespaces. */
@@ -15,7 +16,11 @@ export function newToken(): string {
  */
 export async function loadOrCreateTokens(
   path: string,
+  legacyPath?: string,
 ): Promise<{ tokens: TokenFile; admin: string; created: boolean }> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await chmod(dirname(path), 0o700);
+  if (legacyPath) await moveLegacyTokenFile(legacyPath, path);
   let tokens: TokenFile | undefined;
   try {
     const parsed = JSON.parse(await readFile(path, "utf8")) as unknown;
@@ -34,4 +39,29 @@ export async function loadOrCreateTokens(
   await writeFile(path, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600 });
   await chmod(path, 0o600);
   return { tokens: fresh, admin, created: true };
+}
+
+/**
+ * Earlier versions kept `tokens.json` in the data directory, the parent of every run directory
+ * and of the object store, where an agent found it at `$SQUADRON_OBJECT_STORE_DIR/../tokens.json`.
+ * It moves to the private directory once (tokens keep working); it is never left in both places.
+ */
+async function moveLegacyTokenFile(legacyPath: string, path: string): Promise<void> {
+  const exists = (p: string) =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
+  if (!(await exists(legacyPath))) return;
+  if (await exists(path)) {
+    await rm(legacyPath, { force: true });
+    return;
+  }
+  try {
+    await rename(legacyPath, path);
+  } catch {
+    await copyFile(legacyPath, path);
+    await rm(legacyPath, { force: true });
+  }
+  await chmod(path, 0o600);
 }

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
+import { agentCliEnv } from "./cli-env.ts";
 import type { AgentAdapter, ProgressEvent, TurnInput, TurnResult } from "./types.ts";
 
 export interface RunTurnOptions {
@@ -55,7 +56,8 @@ export async function runTurn(
 
   const child = spawn(invocation.command, invocation.args, {
     cwd: invocation.cwd,
-    env: { ...process.env, ...invocation.env },
+    // The runner's store endpoints, credentials and secrets stay with the runner (cli-env.ts).
+    env: { ...agentCliEnv(process.env), ...invocation.env },
     stdio: ["ignore", "pipe", "pipe"],
     // Own process group: a terminal's Ctrl-C reaches the runner only, and SIGKILL can take the
     // CLI's own children (MCP servers) with it.

@@ -142,6 +142,7 @@ export async function startTestStack(
     cleanup: async () => {
       await holder.stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(holder.stack.paths.secrets, { recursive: true, force: true });
     },
   };
   return t;
