@@ -1,11 +1,12 @@
-import type {
-  AgentItem,
-  CleanupPayload,
-  CleanupResult,
-  DeliverOutputsResult,
-  LaunchResources,
-  PreparePayload,
-  PrepareResult,
+import {
+  type AgentItem,
+  type CleanupPayload,
+  type CleanupResult,
+  type DeliverOutputsResult,
+  type LaunchResources,
+  LEAD_FAILED,
+  type PreparePayload,
+  type PrepareResult,
 } from "../../state-machines/contract.ts";
 import { agentFargateSize, type FargateSize } from "../fargate-sizes.ts";
 import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
@@ -20,6 +21,7 @@ import type { CleanupFailureSink } from "./cleanup-failures.ts";
 import { deliverOnComplete } from "./delivery.ts";
 import type { ControlDeps } from "./deps.ts";
 import { teamSteps } from "./phase-walk.ts";
+import { TEAMMATE_FAILED } from "./team-progress.ts";
 import { recordEvent } from "./team-runs.ts";
 
 export const TEAM_DIR = "/mnt/team";
@@ -271,6 +273,21 @@ export function completionMessage(team: AgentTeam, outputs: DeliverOutputsResult
   }
 }
 
+/**
+ * The reason and message a failed run ends with: what the state machine caught, unless the lead's
+ * runner said why the lead failed in terms of the team. A lead ended because a teammate failed for
+ * good and nothing else could run (runner/session/teammate-failures.ts) makes the team's reason
+ * TeammateFailed, its message naming the teammate, rather than "LeadFailed: the runner exited 1".
+ */
+function failureOf(before: TeamRunRecord, payload: CleanupPayload): { reason: string; message: string } {
+  const error = payload.failure?.Error ?? "Failed";
+  const lead = before.status.agents[before.team.spec.lead.name];
+  if (error === LEAD_FAILED && lead?.reason === TEAMMATE_FAILED && lead.message) {
+    return { reason: TEAMMATE_FAILED, message: lead.message };
+  }
+  return { reason: error, message: payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed." };
+}
+
 /** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
 export async function cleanupRun(
   deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
@@ -280,14 +297,9 @@ export async function cleanupRun(
   const ref = { namespace: payload.namespace, name: payload.teamName };
   const failed = payload.failure !== undefined;
   const before = await deps.store.getRun(ref);
-  const { record } = failed
-    ? await finishRun(
-        deps,
-        ref,
-        "Failed",
-        payload.failure?.Error ?? "Failed",
-        payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed.",
-      )
+  const failure = failed ? failureOf(before, payload) : undefined;
+  const { record } = failure
+    ? await finishRun(deps, ref, "Failed", failure.reason, failure.message)
     : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
   await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
   if (!isTerminalTeamPhase(before.status.phase)) {

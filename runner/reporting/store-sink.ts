@@ -1,3 +1,4 @@
+import { type TeammateProgress, teammateProgress } from "../../core/control/team-progress.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import { canTransitionAgent, isFinishedAgentPhase, isTerminalTeamPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
@@ -38,6 +39,11 @@ export interface AgentStateSink {
    * status to the team files. Absent without a store.
    */
   endedAgents?(): Promise<string[]>;
+  /**
+   * Where the run's teammates stand in the store (failed for good, never started, still live):
+   * the lead's runner tells the lead and ends a team that cannot proceed. Absent without a store.
+   */
+  teammateProgress?(): Promise<TeammateProgress | undefined>;
   /**
    * Stores the run's task counts (the lead's runner only). The store is written only when they
    * differ from what it holds. Absent without a store.
@@ -143,5 +149,11 @@ export class TeamStoreSink implements AgentStateSink {
     return Object.entries(record.status.agents)
       .filter(([, agent]) => isFinishedAgentPhase(agent.phase))
       .map(([name]) => name);
+  }
+
+  async teammateProgress(): Promise<TeammateProgress | undefined> {
+    const record = await this.store.findRun(this.ref);
+    if (!record || record.runId !== this.runId) return undefined;
+    return teammateProgress(record);
   }
 }

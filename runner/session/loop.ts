@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { TEAMMATE_FAILED } from "../../core/control/team-progress.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
@@ -22,6 +23,7 @@ import {
   teamEndedMessage,
 } from "./prompt.ts";
 import { readSessionRecord, resumableSession, SessionRecorder, turnDelta } from "./session-record.ts";
+import { TeammateFailureWatch } from "./teammate-failures.ts";
 
 /** How a session ended. */
 export type SessionEnd =
@@ -112,7 +114,12 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     { agent: name, runId: options.runId, cli: agent.cli },
     { log, ...(resumed ? { resumed } : {}) },
   );
-  const signal = options.signal ?? new AbortController().signal;
+  const outerSignal = options.signal ?? new AbortController().signal;
+  // The lead's session also ends when the team cannot proceed (teammate-failures.ts): the same
+  // stop of the current turn as an abort, but the outcome is a failure naming the teammate.
+  const cannotProceed = new AbortController();
+  let cannotProceedWhy: string | undefined;
+  const signal = AbortSignal.any([outerSignal, cannotProceed.signal]);
   const systemPrompt = systemPromptAddition(options.spec, agent, options.runId);
   const notifiedTasks = new Set<string>();
   // Inboxes are append-only: messages before this index were already announced in a resume
@@ -165,15 +172,18 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     ...(lastResult ? { lastResult } : {}),
     ...(resumed ? { resumedSessionId: resumed.sessionId } : {}),
   });
-  const stopped = (): SessionOutcome =>
-    done({
-      end: "stopped",
-      ok: false,
-      reason: "Stopped",
-      message: `Stopped by ${abortReason(signal)} after ${turns} turn(s).`,
-    });
   const failed = (reason: string, message: string): SessionOutcome =>
     done({ end: "failed", ok: false, reason, message });
+  const stopped = (): SessionOutcome =>
+    cannotProceedWhy !== undefined && !outerSignal.aborted
+      ? failed(TEAMMATE_FAILED, cannotProceedWhy)
+      : done({
+          end: "stopped",
+          ok: false,
+          reason: "Stopped",
+          message: `Stopped by ${abortReason(signal)} after ${turns} turn(s).`,
+        });
+
   /** The last crash of the agent's CLI (exit without a result), if any turn crashed. */
   let crash: string | undefined;
 
@@ -488,9 +498,36 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     }
   };
 
+  const teammateProgress = options.sink.teammateProgress?.bind(options.sink);
+  const failureWatch =
+    isLead && teammateProgress
+      ? new TeammateFailureWatch(
+          team,
+          name,
+          { teammateProgress },
+          {
+            intervalMs: timings.heartbeatMs,
+            log,
+            onCannotProceed: (message) => {
+              void team.lifecycle(name).then(
+                (lifecycle) => {
+                  // A lead that called finish has decided; it ends once its teammates have.
+                  if (lifecycle.finished) return;
+                  log.warn("The team cannot proceed; ending the lead's session", { message });
+                  cannotProceedWhy = message;
+                  cannotProceed.abort(message);
+                },
+                () => {},
+              );
+            },
+          },
+        )
+      : undefined;
+
   reporter.start();
   heartbeat.start();
   taskCounts?.start();
+  failureWatch?.start();
   await heartbeat.setStatus("active");
   // Store round trips run alongside the first turn rather than delaying its start; the run's
   // spend so far is awaited only when a budget needs it.
@@ -512,6 +549,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     log.error("Session failed", { error: errorMessage(error), stack: (error as Error).stack });
     outcome = failed("RunnerError", `The runner failed: ${errorMessage(error)}`);
   }
+  failureWatch?.stop();
   await Promise.all([running, spent]);
   await Promise.all([
     reporter.close(),
