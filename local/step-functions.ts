@@ -157,6 +157,7 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
     );
     this.options.onExecuted?.(execution.runId, outcome);
     if (execution.interrupted) return;
+    await this.endAbandoned(execution);
     const detail: ExecutionStatusDetail = execution.stopped
       ? { executionArn: execution.arn, name: execution.runId, status: "ABORTED", ...execution.stopped }
       : outcome.status === "SUCCEEDED"
@@ -176,6 +177,30 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
         `[${execution.runId}] could not record the end of the execution: ${(error as Error).message}`,
       );
     }
+  }
+
+  /**
+   * The execution has ended, but work of its Map iterations may still run: when one iteration fails
+   * (the lead's LeadFailed), Step Functions stops the others ("If any iteration fails ... the entire
+   * Map state is considered to have failed and all its iterations are stopped", Amazon States
+   * Language, Map state) and with them their `.sync` tasks, while the interpreter just stops
+   * waiting for them. A teammate's runner left so would run on after its run ended, so its
+   * processes get the stop a task of a stopped execution gets, and its waits end.
+   */
+  private async endAbandoned(execution: LocalExecution): Promise<void> {
+    const why = new StatesError("States.Runtime", "The execution ended; this state's iteration was stopped.");
+    // Nothing of an ended execution starts any more (runContainer checks this).
+    execution.controller.abort(why);
+    if (execution.processes.size === 0 && execution.tokens.size === 0) return;
+    for (const token of execution.tokens) {
+      this.waiters.get(token)?.reject(why);
+      this.waiters.delete(token);
+    }
+    execution.tokens.clear();
+    this.options.log?.(
+      `[${execution.runId}] stopping ${execution.processes.size} process(es) of iterations the ended execution left`,
+    );
+    await Promise.all([...execution.processes].map((p) => p.stop()));
   }
 
   /** StopExecution: no Catch, no Cleanup; the run's processes get SIGTERM, its waits end. */
