@@ -39,7 +39,17 @@ export function trackRunnerLeftovers(): RunnerLeftovers {
  * Answers how many processes carried the mark.
  */
 export function killMarked(mark: string): number {
-  const needle = `${RUNNER_MARK_VARIABLE}=${mark}`;
+  return killProcessesWith(`${RUNNER_MARK_VARIABLE}=${mark}`);
+}
+
+/**
+ * SIGKILL to the group of every process (not this one) whose environment holds the entry `needle`
+ * (`NAME=value`); answers how many there were. A stack killed -9 leaves its runners, their CLIs
+ * and MCP servers running (each in a group of its own): the next start finds them by the run
+ * directory they were given (`SQUADRON_TEAM_DIR=<runDir>`, inherited by everything a runner
+ * starts) and ends them before it relaunches their agents, so two CLIs never share one agent.
+ */
+export function killProcessesWith(needle: string): number {
   let pids: string[];
   try {
     pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));

@@ -39,6 +39,7 @@ import {
 } from "./recovery.ts";
 import { redactingTokens } from "./redact-tokens.ts";
 import { inheritedRunnerEnv } from "./runner-env.ts";
+import { killProcessesWith } from "./runner-leftovers.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 import { bindTaskStates } from "./task-bindings.ts";
 import { loadOrCreateTokens } from "./tokens.ts";
@@ -254,6 +255,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   );
 
   const interrupted = await journal.read();
+  // A stack killed -9 leaves its runners (and their CLIs) running: they go before their agents are
+  // launched again, or two CLIs would work for one agent and share its inbox.
+  for (const input of interrupted) {
+    const left = killProcessesWith(`SQUADRON_TEAM_DIR=${runDir(paths, input.runId)}`);
+    if (left > 0) note(`killed ${left} process(es) the previous stack left running for ${input.runId}`);
+  }
   const recovery = await recoverInterruptedRuns(deps, interrupted, (input) => sfn.resume(input));
   for (const runId of recovery.resumed)
     print(`Resumed run ${runId} (it was in progress when the stack stopped).`);

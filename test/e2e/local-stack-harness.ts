@@ -148,13 +148,21 @@ export async function startTestStack(
   return t;
 }
 
-/** True while a process with this pid exists. */
+/**
+ * True while a process with this pid exists and is not a zombie: a killed orphan stays a zombie
+ * until init reaps it, which some inits (a container's) do late or never.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return true; // no /proc: kill(0) is all there is
   }
 }
 

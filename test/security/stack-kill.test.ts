@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { localPaths } from "../../local/paths.ts";
+import { killProcessesWith } from "../../local/runner-leftovers.ts";
 import { type Api, alive, apiFor, processesOfRun } from "../e2e/local-stack-harness.ts";
 import { createBareRepo } from "../support/git-fixtures.ts";
 
@@ -108,7 +109,11 @@ beforeAll(() => {
   dataDir = join(root, "data");
 });
 
+/** Runs the test saw, so a failing run does not leave their processes behind. */
+const runIds: string[] = [];
+
 afterAll(async () => {
+  for (const runId of runIds) killProcessesWith(`SQUADRON_TEAM_DIR=${join(localPaths(dataDir).runs, runId)}`);
   if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child?.once("exit", r));
     child.kill("SIGTERM");
@@ -143,6 +148,7 @@ it("kill -9 of the stack with a running and a gate-waiting team: both complete a
   while (!existsSync(join(workerDir, ".blocked")) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 100));
   expect(existsSync(join(workerDir, ".blocked"))).toBe(true);
+  runIds.push(running.runId, gated.runId);
   const before = [...processesOfRun(running.runId), ...processesOfRun(gated.runId)];
   expect(before.length).toBeGreaterThan(0);
 
@@ -174,7 +180,7 @@ it("kill -9 of the stack with a running and a gate-waiting team: both complete a
       check(`${name}: worker ${view.teammates[0].phase}`, view.teammates[0].phase === "Succeeded");
     expect(view.phase, view.message).toBe("Completed");
     const messages = (await s.api("GET", `/api/namespaces/default/teams/${name}/messages?agent=lead`)).body
-      .messages;
+      .items;
     const fromWorker = messages.filter((m: any) => m.from === "worker");
     check(`${name}: ${fromWorker.length} messages from the worker`, fromWorker.length === 1);
     expect(fromWorker).toHaveLength(1);
