@@ -41,6 +41,10 @@ const PASSED: ReadonlySet<string> = new Set([
   // Git repositories the runner clones and pushes (workspace/init.ts, finalize.ts).
   "GITHUB_TOKEN",
   "GH_TOKEN",
+  // ssh remotes (git@host:repo): the agent of your ssh keys, and how git runs ssh.
+  "SSH_AUTH_SOCK",
+  "GIT_SSH",
+  "GIT_SSH_COMMAND",
 ]);
 
 /** Prefixes passed on: locale settings, and Squadron's own runner settings and declared secrets. */

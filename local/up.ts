@@ -48,7 +48,11 @@ function manifestDefault<K extends "timeout" | "budgetLimit">(key: K) {
 export function addUpOptions(command: Command): Command {
   return command
     .option("-p, --port <port>", "API port on 127.0.0.1 (0: any free port)", int("--port", 0), 8787)
-    .option("-d, --data-dir <dir>", "where the store, run directories and logs live (the token file: <dir>-secrets/)", ".local")
+    .option(
+      "-d, --data-dir <dir>",
+      "where the store, run directories and logs live (the token file: <dir>-secrets/)",
+      ".local",
+    )
     .option("--no-demo", "start the stack only; do not run examples/hello-team.yaml")
     .option("--no-auto-approve", "let the demo wait for you to approve its gate (the command is printed)")
     .option("--exit-after-demo", "stop the stack when the demo team has ended (exit code 0 if it completed)")

@@ -21,6 +21,7 @@ const RUNNER_ONLY: ReadonlySet<string> = new Set([
   "SQUADRON_GITHUB_TOKEN",
   "GITHUB_TOKEN",
   "GH_TOKEN",
+  "SSH_AUTH_SOCK",
   "SQUADRON_WEBHOOK_SECRET",
 ]);
 

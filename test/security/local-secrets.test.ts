@@ -223,6 +223,7 @@ describe("the environments runners and agent CLIs inherit", () => {
       GITHUB_TOKEN: "ghp",
       SQUADRON_SECRET_SLACK: "s",
       SQUADRON_WEBHOOK_SECRET: "w",
+      SSH_AUTH_SOCK: "/run/ssh-agent.sock",
     });
     expect(env).toEqual({
       PATH: "/bin",
