@@ -138,7 +138,7 @@ afterAll(async () => {
   expect(left).toEqual([]);
 });
 
-describe.concurrent("faults on the local stack", () => {
+describe("faults on the local stack", () => {
   fault(
     "a teammate that crashes on every turn: restarts bounded, the lead told, the team Failed naming it",
     async () => {
