@@ -254,17 +254,17 @@ describe("spec.harness (kagents v0.8)", () => {
 });
 
 describe("kagents v0.8 fields Squadron does not support yet are rejected, never dropped", () => {
-  it("outputs/inputs, email delivery, source.oci and imagePullSecrets: errors with paths", () => {
+  it("lead outputs/inputs, email delivery, source.oci and imagePullSecrets: errors with paths", () => {
     const team = baseTeam();
     team.spec.imagePullSecrets = [{ name: "regcred" }];
-    team.spec.teammates[0].outputs = [{ path: "/workspace/output/a.md" }];
-    team.spec.teammates[1].inputs = [{ from: "api", artifact: "a.md", mountPath: "/in" }];
+    team.spec.lead.outputs = [{ path: "/workspace/output/a.md" }];
+    team.spec.lead.inputs = [{ from: "api", artifact: "a.md", mountPath: "/in" }];
     team.spec.teammates[2].skills = [{ name: "s", source: { oci: "ghcr.io/acme/skill:1" } }];
     team.spec.lifecycle = { onComplete: "deliver", delivery: [{ type: "email", to: ["a@b.c"] }] };
     const issues = issuesOf(team);
     expect(issues.map((i) => [i.path, i.severity])).toEqual([
-      ["spec.teammates[0].outputs", "error"],
-      ["spec.teammates[1].inputs", "error"],
+      ["spec.lead.outputs", "error"],
+      ["spec.lead.inputs", "error"],
       ["spec.teammates[2].skills[0].source.oci", "error"],
       ["spec.teammates[2].skills[0].source", "error"],
       ["spec.lifecycle.delivery[0].type", "error"],
