@@ -85,7 +85,8 @@ export function checkArtifacts(
           if (!valid.includes(from)) valid.push(from);
         }
       }
-      if (known && typeof artifact === "string") {
+      // (An artifact that is not a basename is the schema's to report.)
+      if (known && typeof artifact === "string" && !artifact.includes("/")) {
         const declared = artifacts.get(from as string);
         if (declared && !declared.has(artifact)) {
           const list = [...declared.keys()];
@@ -111,7 +112,7 @@ export function checkArtifacts(
         );
         return;
       }
-      if (typeof from !== "string" || typeof artifact !== "string") return;
+      if (!known || typeof artifact !== "string") return;
       const target = `${relative}/${artifact}`;
       const earlier = staged.get(target);
       const at = `spec.teammates[${i}].inputs[${j}]`;
@@ -122,7 +123,7 @@ export function checkArtifacts(
             `${earlier.at} already stages ${earlier.from}'s "${earlier.artifact}" at /workspace/${target}; the workspace is shared, so give this input another mountPath.`,
           ),
         );
-      } else if (!earlier) staged.set(target, { from, artifact, at });
+      } else if (!earlier) staged.set(target, { from: from as string, artifact, at });
     });
     if (typeof t.name === "string" && teammateIndex.get(t.name) === i && valid.length > 0)
       fromEdges.set(t.name, valid);

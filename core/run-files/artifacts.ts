@@ -1,7 +1,6 @@
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, unlink } from "node:fs/promises";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
 import { ConfinementError, openConfinedFile, relativeInside } from "../confined-fs.ts";
 import { workspaceRelativePath } from "../manifest/artifacts.ts";
 import type { ArtifactInput, ArtifactOutput } from "../manifest/types.ts";
@@ -163,12 +162,8 @@ export async function stageArtifact(options: {
       STAGED_FILE_MODE,
     );
     try {
-      await pipeline(
-        source.createReadStream({ start: 0, autoClose: false }),
-        written.createWriteStream({ autoClose: false }),
-      );
+      const size = await copyContents(source, written);
       await written.chmod(STAGED_FILE_MODE);
-      const size = (await written.stat()).size;
       await chmodDir(dir, STAGED_DIR_MODE);
       return { file: target, size };
     } finally {
@@ -176,6 +171,25 @@ export async function stageArtifact(options: {
     }
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * Copies between two open descriptors. (Not stream.pipeline: streams over FileHandles that must
+ * stay open never emit "close", so the pipeline never settles.)
+ */
+async function copyContents(from: FileHandle, to: FileHandle): Promise<number> {
+  const buffer = Buffer.allocUnsafe(1 << 16);
+  let total = 0;
+  for (;;) {
+    const { bytesRead } = await from.read(buffer, 0, buffer.length, total);
+    if (bytesRead === 0) return total;
+    let written = 0;
+    while (written < bytesRead) {
+      const { bytesWritten } = await to.write(buffer, written, bytesRead - written, total + written);
+      written += bytesWritten;
+    }
+    total += bytesRead;
   }
 }
 
