@@ -76,6 +76,7 @@ export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcom
   try {
     await stageInputs(config.teamDir, team, agent, sink);
   } catch (error) {
+    await releaseInputs(config.teamDir, team, agent).catch(() => {});
     if (!(error instanceof ArtifactError)) throw error;
     return artifactFailure(config.teamDir, agent, sink, log, error.message);
   }

@@ -117,4 +117,13 @@ describe("artifact routing in a coding team", () => {
     const exclude = readFileSync(join(runDir, "repo", ".git", "info", "exclude"), "utf8");
     expect(exclude.split("\n").filter((line) => line === "/stage/findings.md")).toHaveLength(1);
   });
+
+  it("refuses to stage an artifact that is gone by the time its consumer starts (the agent must not start)", async () => {
+    const writer = team.spec.teammates[1]!;
+    const { recorded, sink } = recordingSink();
+    await expect(stageInputs(runDir, team, writer, sink)).rejects.toThrow(
+      /^Cannot stage researcher's "findings\.md" at \/workspace\/stage: \/workspace\/docs\/findings\.md does not exist$/,
+    );
+    expect(recorded.deliveries).toEqual([]);
+  });
 });
