@@ -53,11 +53,12 @@ export function checkArtifacts(
     artifacts.set(t.name, names);
   });
 
-  const outputMount = workspaceRelativePath(
-    typeof asObject(asObject(spec.workspace).output).mountPath === "string"
-      ? (asObject(asObject(spec.workspace).output).mountPath as string)
-      : "/workspace/output",
-  );
+  // A coding team has no output directory; a template may become either, so it is checked too.
+  const declaredOutput = asObject(asObject(spec.workspace).output).mountPath;
+  const outputMount =
+    spec.repository !== undefined && spec.repository !== null
+      ? undefined
+      : workspaceRelativePath(typeof declaredOutput === "string" ? declaredOutput : "/workspace/output");
   const staged = new Map<string, { from: string; artifact: string; at: string }>();
   const fromEdges = new Map<string, string[]>();
   teammates.forEach((teammate, i) => {
