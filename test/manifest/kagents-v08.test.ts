@@ -426,4 +426,12 @@ describe("teammates' outputs and inputs (kagents v0.8 artifact routing)", () => 
       ),
     ]);
   });
+
+  it("a coding team may stage at /workspace/output (it has no output directory), in the consumer's checkout", () => {
+    const team = routingTeam();
+    delete team.spec.workspace;
+    team.spec.repository = { url: "https://github.com/acme/app.git" };
+    team.spec.teammates[1].inputs[0].mountPath = "/workspace/output";
+    expect(issuesOf(team)).toEqual([]);
+  });
 });
