@@ -2,6 +2,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { RunManifest, RunManifestWriter } from "../core/control/run-manifest.ts";
 import { FileRunManifestWriter } from "../core/control/run-manifest.ts";
+import { workspaceRelativePath } from "../core/manifest/artifacts.ts";
 import type { AgentCli, AgentSpec, AgentTeam } from "../core/manifest/types.ts";
 import { normalEvent } from "../core/status/status.ts";
 import type { TeamStore } from "../core/store/team-store.ts";
@@ -113,6 +114,13 @@ export function localizeTeam(
           lead: copy.spec.lead.name,
           coding: copy.spec.mode !== "cowork",
           file,
+          ...(agent.outputs?.length
+            ? {
+                declaredOutputs: agent.outputs
+                  .map((o) => workspaceRelativePath(o.path) ?? "")
+                  .filter(Boolean),
+              }
+            : {}),
         });
       }
     }

@@ -349,6 +349,34 @@ function renderGates(v) {
   });
 }
 
+/** kagents v0.8 status.artifacts: declared outputs, their producer, size and where each was staged. */
+function renderArtifacts(v) {
+  const artifacts = v.artifacts ?? [];
+  $("artifacts-panel").hidden = artifacts.length === 0;
+  renderInto($("artifacts"), JSON.stringify(artifacts), () =>
+    table(
+      ["Artifact", "Produced by", { label: "Size", cls: "num" }, "Delivered to"],
+      artifacts.map((a) =>
+        h(
+          "tr",
+          { "data-artifact": a.name },
+          h("td", { title: a.description ?? "" }, h("code", null, a.path)),
+          h("td", null, a.producedBy),
+          h("td", { class: "num" }, `${a.size} B`),
+          h(
+            "td",
+            null,
+            a.deliveredTo.length > 0
+              ? a.deliveredTo.map((d) => `${d.consumer} → ${d.mountPath}/${a.name}`).join(", ")
+              : "—",
+          ),
+        ),
+      ),
+      "Artifacts",
+    ),
+  );
+}
+
 function renderTasks(tasks) {
   const visible = tasks.filter((t) => t.status !== "deleted");
   $("tasks-count").textContent =
@@ -440,6 +468,7 @@ function renderTeam(view, tasks, messages) {
   renderTasks(tasks);
   renderMessages(messages);
   renderGates(view);
+  renderArtifacts(view);
   renderEvents(view);
 }
 

@@ -79,8 +79,20 @@ export interface DeliveryView {
   deliveredAt: string;
 }
 
+/** kagents v0.8 status.artifacts: one declared output and where it was staged. */
+export interface ArtifactView {
+  name: string;
+  path: string;
+  producedBy: string;
+  producedAt?: string;
+  size: number;
+  description?: string;
+  deliveredTo: { consumer: string; mountPath: string; size?: number; deliveredAt?: string }[];
+}
+
 export interface TeamView extends TeamSummary {
   apiVersion?: string;
+  artifacts?: ArtifactView[];
   pipeline?: PipelineView | null;
   delivery?: DeliveryView[] | null;
   reason?: string | null;

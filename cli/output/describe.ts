@@ -65,6 +65,26 @@ export function describeTeam({ team, events, tasks, now = new Date() }: Describe
     );
   }
 
+  if (team.artifacts && team.artifacts.length > 0) {
+    lines.push("Artifacts:");
+    lines.push(
+      ...indent(
+        renderTable(
+          ["ARTIFACT", "PRODUCED BY", "PATH", "SIZE", "DELIVERED TO"],
+          team.artifacts.map((a) => [
+            a.name,
+            a.producedBy,
+            a.path,
+            `${a.size} B`,
+            a.deliveredTo.length > 0
+              ? a.deliveredTo.map((d) => `${d.consumer}:${d.mountPath}`).join(",")
+              : "<none>",
+          ]),
+        ),
+      ),
+    );
+  }
+
   const gates = Object.entries(team.gates ?? {});
   lines.push("Gates:");
   if (gates.length === 0) lines.push("  <none>");

@@ -244,6 +244,8 @@ export function teamView(record: TeamRunRecord, events: EventRecord[], now = new
         },
       ]),
     ),
+    /** kagents v0.8 status.artifacts: declared outputs found when their producers ended, and where each was staged. */
+    artifacts: status.artifacts ?? [],
     /** kagents' status.pipeline, or null without spec.pipeline. */
     pipeline: pipelineStatus(record.team.spec, status),
     /** kagents' status.delivery: one entry per onComplete "deliver" target, null before it ran. */

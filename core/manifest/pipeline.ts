@@ -1,3 +1,4 @@
+import { inputProducers } from "./artifacts.ts";
 import type { AgentSpec, AgentTeam, ApprovalGateSpec, PipelineStage, TeamSpec } from "./types.ts";
 
 /**
@@ -56,13 +57,15 @@ function upstreamStages(spec: Pick<TeamSpec, "pipeline">, stage: PipelineStage):
 /**
  * The agents `agent` waits for: its own `dependsOn`, or, in a pipeline, every teammate of every
  * stage upstream of its own (transitively, so an upstream stage's success is never assumed
- * through a stage that happens to have been released by someone else).
+ * through a stage that happens to have been released by someone else); plus, in both cases, the
+ * producers its artifact inputs name (kagents v0.8: "Inputs[].From still contributes regardless").
  */
 export function effectiveDependsOn(spec: Pick<TeamSpec, "pipeline">, agent: AgentSpec): string[] {
-  const stage = stageOf(spec, agent.name);
-  if (!stage) return agent.dependsOn;
   const names = new Set(agent.dependsOn);
-  for (const upstream of upstreamStages(spec, stage)) for (const t of upstream.teammates) names.add(t);
+  const stage = stageOf(spec, agent.name);
+  if (stage)
+    for (const upstream of upstreamStages(spec, stage)) for (const t of upstream.teammates) names.add(t);
+  for (const producer of inputProducers(agent)) names.add(producer);
   names.delete(agent.name);
   return [...names];
 }

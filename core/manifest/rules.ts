@@ -1,5 +1,6 @@
 import { BUCKET_AREAS, namespaceOutputArea } from "../bucket-layout.ts";
 import { approvalAnnotationEvent } from "./approval-annotations.ts";
+import { checkArtifacts } from "./artifact-rules.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { findCycles } from "./graph.ts";
 import { error, type IssuePath, type PathIssue } from "./issues.ts";
@@ -167,6 +168,7 @@ function checkAgents(spec: Raw, issues: PathIssue[], options: ResolvedOptions, h
   }
 
   const { stages, gatedMembers } = checkPipeline(spec, teammateIndex, issues);
+  checkArtifacts(spec, teammateIndex, leadName, edges, knownNames(teammateIndex), issues);
   checkApprovalGates(asObject(spec.lifecycle), teammateIndex, issues, ["spec", "lifecycle"], stages);
   checkSpawnGatesInGatedStages(asObject(spec.lifecycle), gatedMembers, issues);
 }

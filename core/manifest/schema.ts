@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { fargateResourceProblems } from "../fargate-sizes.ts";
 import { agentScriptSchema } from "./agent-script.ts";
+import { workspaceRelativePath } from "./artifacts.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { DELIVERY_URL_RULE } from "./delivery-url.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
@@ -282,6 +283,31 @@ const agentFields = {
 
 type AgentFieldsOutput = z.output<ReturnType<typeof z.object<typeof agentFields>>>;
 
+/** A container path under /workspace (or relative to it) naming something below the workspace root. */
+function workspacePath(what: string) {
+  return z.string().refine((value) => (workspaceRelativePath(value) ?? "") !== "", {
+    error: (issue) =>
+      `${what} ${JSON.stringify(issue.input)} must be a path under /workspace (e.g. /workspace/output/findings.md) or relative to it, without ".." segments.`,
+  });
+}
+
+/** kagents v0.8 `teammates[].outputs[]`: a file the teammate must produce (rules.ts checks names). */
+const artifactOutputSchema = z
+  .strictObject({ path: workspacePath("The output path"), description: z.string().optional() })
+  .transform(compact);
+
+/** kagents v0.8 `teammates[].inputs[]`: an upstream output staged read-only at `mountPath/artifact`. */
+const artifactInputSchema = z
+  .strictObject({
+    from: dnsLabel,
+    artifact: z.string().refine((value) => /^[^/\\\0]+$/.test(value) && value !== "." && value !== "..", {
+      error: (issue) =>
+        `The artifact ${JSON.stringify(issue.input)} must be the basename of one of the producer's output paths (e.g. "findings.md" for /workspace/output/findings.md).`,
+    }),
+    mountPath: workspacePath("The mount path"),
+  })
+  .transform(compact);
+
 function roleSchema<R extends AgentSpec["role"]>(role: R) {
   return z
     .literal(role, {
@@ -295,6 +321,8 @@ function normalizeAgent<R extends AgentSpec["role"]>(
   a: {
     name?: string | undefined;
     dependsOn?: string[] | undefined;
+    outputs?: AgentSpec["outputs"] | undefined;
+    inputs?: AgentSpec["inputs"] | undefined;
   } & AgentFieldsOutput,
 ) {
   return compact({
@@ -311,6 +339,8 @@ function normalizeAgent<R extends AgentSpec["role"]>(
     resources: a.resources,
     script: a.script,
     maxTurns: a.maxTurns,
+    outputs: a.outputs,
+    inputs: a.inputs,
   });
 }
 
@@ -334,6 +364,8 @@ export const teammateSchema = z
     name: dnsLabel,
     role: roleSchema("teammate"),
     dependsOn: z.array(z.string()).optional(),
+    outputs: z.array(artifactOutputSchema).optional(),
+    inputs: z.array(artifactInputSchema).optional(),
   })
   .transform((a) => normalizeAgent("teammate", a));
 

@@ -143,6 +143,27 @@ export type { ScriptStep } from "./agent-script.ts";
 
 import type { ScriptStep } from "./agent-script.ts";
 
+/**
+ * kagents v0.8 artifact routing. A declared output is a file the teammate must have written when
+ * it ends (else it fails); `path` is a container path under `/workspace` (or relative to it),
+ * resolved against the agent's working directory as Squadron maps every `/workspace` mount.
+ */
+export interface ArtifactOutput {
+  path: string;
+  description?: string;
+}
+
+/**
+ * An artifact a teammate consumes: the output of teammate `from` whose path's basename is
+ * `artifact`, copied read-only to `<mountPath>/<artifact>` before this teammate starts. `from`
+ * is an implicit dependency.
+ */
+export interface ArtifactInput {
+  from: string;
+  artifact: string;
+  mountPath: string;
+}
+
 export interface AgentSpec {
   /** DNS-1123 label. The lead is named "lead" unless its manifest names it. */
   name: string;
@@ -163,6 +184,10 @@ export interface AgentSpec {
   script?: ScriptStep[];
   /** Upper bound on agent turns per session, passed to CLIs that support it. */
   maxTurns?: number;
+  /** Teammates only (kagents v0.8): files this teammate must produce. Absent when not declared. */
+  outputs?: ArtifactOutput[];
+  /** Teammates only (kagents v0.8): artifacts staged for this teammate before it starts. */
+  inputs?: ArtifactInput[];
 }
 
 export interface PullRequestSpec {

@@ -97,7 +97,7 @@ export function splitZodIssues(issues: readonly z.core.$ZodIssue[]): {
 
 /**
  * kagents fields Squadron does not act on and that change a run's outcome: rejected, saying why.
- * Where they are supported (`pipeline`, `harness` on an AgentTeam or template) the schema knows
+ * Where they are supported (`pipeline`, `harness` on an AgentTeam or template, teammates' `outputs`/`inputs`) the schema knows
  * them, so these messages only apply where they are not.
  */
 const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
@@ -109,9 +109,9 @@ const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
     "imagePullSecrets (registry credentials for OCI skills, kagents v0.8) is not supported by Squadron yet; skills come from configMap, s3Prefix or inline.",
   oci: "Skills from an OCI registry (source.oci, kagents v0.8) are not supported by Squadron yet; use source.configMap, source.s3Prefix or source.inline.",
   outputs:
-    "Artifact routing between teammates (outputs/inputs, kagents v0.8) is not supported by Squadron yet; write files to the workspace output and order teammates with dependsOn or spec.pipeline.",
+    "outputs (kagents v0.8 artifact routing) belong to teammates (spec.teammates[].outputs); the lead neither declares nor consumes artifacts.",
   inputs:
-    "Artifact routing between teammates (outputs/inputs, kagents v0.8) is not supported by Squadron yet; write files to the workspace output and order teammates with dependsOn or spec.pipeline.",
+    "inputs (kagents v0.8 artifact routing) belong to teammates (spec.teammates[].inputs); the lead neither declares nor consumes artifacts.",
 };
 
 /** kagents fields Squadron reads but does not act on, none of which changes what a run does. */

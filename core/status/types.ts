@@ -69,6 +69,8 @@ export interface TeamStatus {
   executionArn?: string;
   /** One entry per `lifecycle.delivery[]` target, once onComplete "deliver" has sent them. */
   delivery?: DeliveryStatus[];
+  /** kagents v0.8 `status.artifacts`: declared outputs found when their producer ended. */
+  artifacts?: ArtifactStatus[];
 }
 
 /** What happened to one delivery target (kagents' status.delivery[], with Squadron's detail). */
@@ -87,6 +89,29 @@ export interface DeliveryStatus {
   signed?: boolean;
   /** When the sender finished, delivered or not. */
   deliveredAt: string;
+}
+
+/** Where one artifact was staged for a consumer (kagents v0.8 `inputs[]`). */
+export interface ArtifactDelivery {
+  consumer: string;
+  /** The consumer's `inputs[].mountPath` as written; the file is `<mountPath>/<name>`. */
+  mountPath: string;
+  size: number;
+  deliveredAt: string;
+}
+
+/** One declared output (kagents' ArtifactStatus, plus its size and deliveries). */
+export interface ArtifactStatus {
+  /** The basename of `path`: what consumers name in `inputs[].artifact`. */
+  name: string;
+  /** `outputs[].path` as declared. */
+  path: string;
+  producedBy: string;
+  producedAt: string;
+  /** Bytes, measured when the producer ended. */
+  size: number;
+  description?: string;
+  deliveredTo: ArtifactDelivery[];
 }
 
 export const EVENT_TYPES = ["Normal", "Warning"] as const;

@@ -1,7 +1,7 @@
 import { type TeammateProgress, teammateProgress } from "../../core/control/team-progress.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import { canTransitionAgent, isFinishedAgentPhase, isTerminalTeamPhase } from "../../core/status/phases.ts";
-import type { UsageDelta } from "../../core/status/types.ts";
+import type { ArtifactDelivery, ArtifactStatus, UsageDelta } from "../../core/status/types.ts";
 import type { TeamRunRef, TeamStore } from "../../core/store/index.ts";
 
 /** Totals after an addUsage: the agent's own and the whole run's. */
@@ -51,6 +51,10 @@ export interface AgentStateSink {
   setTaskCounts?(counts: TaskCounts): Promise<void>;
   /** Records a Warning event about this agent (a fallback, a hollow success). Absent without a store. */
   warn?(reason: string, message: string): Promise<void>;
+  /** Adds (or replaces, by producer and name) this producer's artifacts in `status.artifacts`. */
+  recordArtifacts?(artifacts: ArtifactStatus[]): Promise<void>;
+  /** Records that an artifact was staged for this agent (a consumer). */
+  recordDelivery?(producedBy: string, name: string, delivery: ArtifactDelivery): Promise<void>;
 }
 
 export class NoStoreSink implements AgentStateSink {
@@ -141,6 +145,32 @@ export class TeamStoreSink implements AgentStateSink {
       { ...this.ref, runId: this.runId },
       { type: "Warning", reason, message, time: new Date().toISOString(), agent: this.agent },
     );
+  }
+
+  async recordArtifacts(artifacts: ArtifactStatus[]): Promise<void> {
+    await this.store.updateStatus(this.ref, (status, record) => {
+      if (record.runId !== this.runId) return undefined;
+      const kept = (status.artifacts ?? []).filter(
+        (a) => !artifacts.some((b) => b.producedBy === a.producedBy && b.name === a.name),
+      );
+      status.artifacts = [...kept, ...artifacts];
+      return status;
+    });
+  }
+
+  async recordDelivery(producedBy: string, name: string, delivery: ArtifactDelivery): Promise<void> {
+    await this.store.updateStatus(this.ref, (status, record) => {
+      if (record.runId !== this.runId) return undefined;
+      const artifact = status.artifacts?.find((a) => a.producedBy === producedBy && a.name === name);
+      if (!artifact) return undefined;
+      artifact.deliveredTo = [
+        ...artifact.deliveredTo.filter(
+          (d) => !(d.consumer === delivery.consumer && d.mountPath === delivery.mountPath),
+        ),
+        delivery,
+      ];
+      return status;
+    });
   }
 
   async endedAgents(): Promise<string[]> {

@@ -20,6 +20,11 @@ export interface DefaultScriptInput {
    * `workspace.output.mountPath` says.
    */
   outputDir?: string;
+  /**
+   * Declared outputs (kagents v0.8 `outputs[].path`, relative to the working directory): a
+   * teammate writes each of them too, so a simulated stand-in delivers what its manifest declares.
+   */
+  declaredOutputs?: string[];
 }
 
 /**
@@ -77,6 +82,14 @@ export function defaultScript(input: DefaultScriptInput): ScriptStep[] {
         content: `# ${input.name}\n\nTask: {{task.subject}}\n\nDone by the scripted agent ${input.name}.\n`,
       },
     },
+    ...(input.declaredOutputs ?? [])
+      .filter((path) => path !== file)
+      .map((path) => ({
+        write: {
+          path,
+          content: `# ${path}\n\nWritten by the scripted agent ${input.name} for {{task.subject}}.\n`,
+        },
+      })),
   ];
   if (input.coding) {
     // Argument vectors, never a shell line: the file comes from the manifest's scope paths, and a

@@ -77,6 +77,9 @@ async function scriptFromEnv(env: NodeJS.ProcessEnv): Promise<ScriptStep[]> {
       ...(env.SQUADRON_LEAD_NAME ? { lead: env.SQUADRON_LEAD_NAME } : {}),
       coding: env.SQUADRON_TEAM_MODE !== "cowork",
       ...(env.SQUADRON_OUTPUT_DIR ? { outputDir: env.SQUADRON_OUTPUT_DIR } : {}),
+      ...(env.SQUADRON_DECLARED_OUTPUTS
+        ? { declaredOutputs: env.SQUADRON_DECLARED_OUTPUTS.split("\n").filter(Boolean) }
+        : {}),
     });
   }
   return [{ usage: { inputTokens: 100, outputTokens: 20 } }, { say: "Scripted agent: nothing to do." }];

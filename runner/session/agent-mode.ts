@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { ArtifactError } from "../../core/run-files/artifacts.ts";
 import { agentWorkdir, runLayout } from "../../core/run-files/layout.ts";
 import { ProtocolError } from "../../core/team-protocol/errors.ts";
 import { Team } from "../../core/team-protocol/team.ts";
@@ -14,7 +15,8 @@ import type { Logger } from "../reporting/logger.ts";
 import { writeAgentOutcome } from "../reporting/outcome-file.ts";
 import { type AgentStateSink, NoStoreSink, TeamStoreSink } from "../reporting/store-sink.ts";
 import { prepareAgentSetup } from "./agent-setup.ts";
-import { phaseOf, runSession, type SessionOutcome } from "./loop.ts";
+import { ARTIFACT_UNAVAILABLE, checkDeclaredOutputs, releaseInputs, stageInputs } from "./artifacts.ts";
+import { exitCodeOf, phaseOf, runSession, type SessionOutcome } from "./loop.ts";
 
 export interface AgentModeInput {
   config: RunnerConfig;
@@ -69,6 +71,15 @@ export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcom
     // (another container) finds the CLI's session and resumes it.
     stateDir: join(config.teamDir, "team", "cli-home", agent.name),
   });
+  // kagents v0.8 inputs: the producers have succeeded (the control plane released this agent);
+  // their artifacts are copied into place before the agent's CLI ever runs.
+  try {
+    await stageInputs(config.teamDir, team, agent, sink);
+  } catch (error) {
+    await releaseInputs(config.teamDir, team, agent).catch(() => {});
+    if (!(error instanceof ArtifactError)) throw error;
+    return artifactFailure(config.teamDir, agent, sink, log, error.message);
+  }
   const setup = await prepareAgentSetup({
     team,
     agent,
@@ -96,9 +107,11 @@ export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcom
       signal: input.signal,
       log,
       ...(input.onTurnStart ? { onTurnStart: input.onTurnStart } : {}),
+      checkSuccess: () => checkDeclaredOutputs(config.teamDir, team, agent, sink),
     });
   } finally {
     await setup.cleanup().catch(() => {});
+    await releaseInputs(config.teamDir, team, agent).catch(() => {});
   }
   await writeAgentOutcome(config.teamDir, {
     agent: agent.name,
@@ -111,5 +124,39 @@ export async function runAgentMode(input: AgentModeInput): Promise<SessionOutcom
   }).catch((error: unknown) =>
     log.warn("Could not write the agent's outcome file", { error: String(error) }),
   );
+  return outcome;
+}
+
+/** An input could not be staged: the agent never starts; its failure is recorded like a session's. */
+async function artifactFailure(
+  teamDir: string,
+  agent: { name: string; role: "lead" | "teammate"; model: string },
+  sink: AgentStateSink,
+  log: Logger,
+  message: string,
+): Promise<SessionOutcome> {
+  log.error(message, { reason: ARTIFACT_UNAVAILABLE });
+  const usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+  const outcome: SessionOutcome = {
+    end: "failed",
+    ok: false,
+    reason: ARTIFACT_UNAVAILABLE,
+    message,
+    turns: 0,
+    usage,
+  };
+  await sink.warn?.(ARTIFACT_UNAVAILABLE, message).catch(() => {});
+  await sink
+    .setPhase("Failed", { reason: ARTIFACT_UNAVAILABLE, message, exitCode: exitCodeOf(outcome) })
+    .catch((error: unknown) => log.warn("Could not record the agent as Failed", { error: String(error) }));
+  await writeAgentOutcome(teamDir, {
+    agent: agent.name,
+    role: agent.role,
+    model: agent.model,
+    phase: "Failed",
+    reason: ARTIFACT_UNAVAILABLE,
+    message,
+    usage,
+  }).catch(() => {});
   return outcome;
 }

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { workspaceRelativePath } from "../../core/manifest/artifacts.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import { mountPathInWorkspace } from "../../core/run-files/layout.ts";
 import { buildMcpConfig, writeMcpConfig } from "../adapters/mcp-config.ts";
@@ -87,6 +88,13 @@ export async function prepareAgentSetup(input: AgentSetupInput): Promise<AgentSe
     // scripted agent writes there, as a real agent is told to in its system prompt.
     cliEnv.SQUADRON_OUTPUT_DIR =
       mountPathInWorkspace(team.spec.workspace?.output?.mountPath ?? DEFAULT_OUTPUT_MOUNT_PATH) || ".";
+  }
+  if (agent.outputs?.length) {
+    // For the scripted agent's default script: a simulated producer writes what it declares.
+    cliEnv.SQUADRON_DECLARED_OUTPUTS = agent.outputs
+      .map((output) => workspaceRelativePath(output.path) ?? "")
+      .filter(Boolean)
+      .join("\n");
   }
   if (agent.script && agent.script.length > 0) {
     const scriptPath = join(dirname(written.mcp.path), "script.json");

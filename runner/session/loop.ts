@@ -77,6 +77,11 @@ export interface SessionOptions {
   log?: Logger;
   /** Called once a turn's CLI is about to be spawned (benchmarks, tests). */
   onTurnStart?: (turn: number, input: TurnInput) => void;
+  /**
+   * Checked when the session ended well, before its end is recorded: a failure (e.g. a declared
+   * output missing, runner/session/artifacts.ts) turns the success into that failure.
+   */
+  checkSuccess?: () => Promise<{ reason: string; message: string } | undefined>;
 }
 
 const MAX_CONSECUTIVE_ERRORS = 3;
@@ -550,6 +555,13 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     outcome = failed("RunnerError", `The runner failed: ${errorMessage(error)}`);
   }
   failureWatch?.stop();
+  if (outcome.ok && options.checkSuccess) {
+    const problem = await options.checkSuccess().catch((error: unknown) => ({
+      reason: "RunnerError",
+      message: `The runner could not check the agent's result: ${errorMessage(error)}`,
+    }));
+    if (problem) outcome = failed(problem.reason, problem.message);
+  }
   await Promise.all([running, spent]);
   await Promise.all([
     reporter.close(),

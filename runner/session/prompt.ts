@@ -1,3 +1,4 @@
+import { stagedRelativePath, workspaceRelativePath } from "../../core/manifest/artifacts.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import type { InboxMessage, Task } from "../../core/team-protocol/types.ts";
 import { describeScope } from "../scope/match.ts";
@@ -77,9 +78,33 @@ export function systemPromptAddition(team: AgentTeam, agent: AgentSpec, runId: s
       `Inputs are under the current directory as the team spec mounts them; write deliverables to ${relativeOutput(team)}.`,
     );
   }
+  lines.push(...describeArtifacts(agent));
   const scope = describeScope(agent.scope);
   if (scope) lines.push("", scope);
   return lines.join("\n");
+}
+
+/** kagents v0.8 outputs/inputs, as paths relative to the agent's working directory. */
+function describeArtifacts(agent: AgentSpec): string[] {
+  const lines: string[] = [];
+  if (agent.inputs?.length) {
+    lines.push("", "## Artifacts staged for you (read-only copies)", "");
+    for (const input of agent.inputs)
+      lines.push(`- ./${stagedRelativePath(input)}: "${input.artifact}" produced by ${input.from}`);
+  }
+  if (agent.outputs?.length) {
+    lines.push(
+      "",
+      "## Your declared outputs",
+      "",
+      "Write each of these files before you finish; if one is missing (or is a link) when you end, you fail:",
+    );
+    for (const output of agent.outputs)
+      lines.push(
+        `- ./${workspaceRelativePath(output.path) ?? output.path}${output.description ? `: ${output.description}` : ""}`,
+      );
+  }
+  return lines;
 }
 
 function relativeOutput(team: AgentTeam): string {

@@ -254,17 +254,17 @@ describe("spec.harness (kagents v0.8)", () => {
 });
 
 describe("kagents v0.8 fields Squadron does not support yet are rejected, never dropped", () => {
-  it("outputs/inputs, email delivery, source.oci and imagePullSecrets: errors with paths", () => {
+  it("lead outputs/inputs, email delivery, source.oci and imagePullSecrets: errors with paths", () => {
     const team = baseTeam();
     team.spec.imagePullSecrets = [{ name: "regcred" }];
-    team.spec.teammates[0].outputs = [{ path: "/workspace/output/a.md" }];
-    team.spec.teammates[1].inputs = [{ from: "api", artifact: "a.md", mountPath: "/in" }];
+    team.spec.lead.outputs = [{ path: "/workspace/output/a.md" }];
+    team.spec.lead.inputs = [{ from: "api", artifact: "a.md", mountPath: "/in" }];
     team.spec.teammates[2].skills = [{ name: "s", source: { oci: "ghcr.io/acme/skill:1" } }];
     team.spec.lifecycle = { onComplete: "deliver", delivery: [{ type: "email", to: ["a@b.c"] }] };
     const issues = issuesOf(team);
     expect(issues.map((i) => [i.path, i.severity])).toEqual([
-      ["spec.teammates[0].outputs", "error"],
-      ["spec.teammates[1].inputs", "error"],
+      ["spec.lead.outputs", "error"],
+      ["spec.lead.inputs", "error"],
       ["spec.teammates[2].skills[0].source.oci", "error"],
       ["spec.teammates[2].skills[0].source", "error"],
       ["spec.lifecycle.delivery[0].type", "error"],
@@ -289,5 +289,149 @@ describe("kagents v0.8 fields Squadron does not support yet are rejected, never 
       expect(issue).toMatchObject({ path: "kind", severity: "error" });
       expect(issue?.message).toMatch(new RegExp(`^${kind} is not supported yet`));
     }
+  });
+});
+
+const message_ = (issues: { path: string; message: string }[], path: string) =>
+  issues.find((i) => i.path === path)?.message;
+
+/** kagents' output-routing sample shape: researcher → writer, cowork. */
+function routingTeam() {
+  const team = baseTeam();
+  team.apiVersion = "kagents.dev/v1alpha1";
+  delete team.spec.repository;
+  team.spec.workspace = { output: { mountPath: "/workspace/output" } };
+  team.spec.teammates = [
+    {
+      name: "researcher",
+      prompt: "Research.",
+      outputs: [{ path: "/workspace/output/findings.md", description: "Findings." }],
+    },
+    {
+      name: "writer",
+      prompt: "Write.",
+      inputs: [{ from: "researcher", artifact: "findings.md", mountPath: "/workspace/stage/research" }],
+      outputs: [{ path: "/workspace/output/summary.md" }],
+    },
+  ];
+  return team;
+}
+
+describe("teammates' outputs and inputs (kagents v0.8 artifact routing)", () => {
+  it("are kept as written, and each input's producer becomes a dependency", () => {
+    const result = validateResource(routingTeam());
+    expect(result.issues).toEqual([]);
+    const team = result.resource as AgentTeam;
+    expect(team.spec.teammates[1]?.inputs).toEqual([
+      { from: "researcher", artifact: "findings.md", mountPath: "/workspace/stage/research" },
+    ]);
+    expect(team.spec.teammates[0]?.outputs).toEqual([
+      { path: "/workspace/output/findings.md", description: "Findings." },
+    ]);
+    expect(effectiveDependsOn(team.spec, team.spec.teammates[1]!)).toEqual(["researcher"]);
+    expect(effectiveDependsOn(team.spec, team.spec.teammates[0]!)).toEqual([]);
+  });
+
+  it("a producer's artifact adds to pipeline ordering (kagents: inputs[].from contributes regardless)", () => {
+    const team = routingTeam();
+    team.spec.teammates.push({ name: "editor", prompt: "Edit." });
+    team.spec.pipeline = {
+      stages: [
+        { name: "one", teammates: ["researcher"] },
+        { name: "two", teammates: ["editor"], dependsOn: ["one"] },
+      ],
+    };
+    team.spec.teammates[1].inputs.push({
+      from: "editor",
+      artifact: "x.md",
+      mountPath: "/workspace/stage/editor",
+    });
+    team.spec.teammates[2].outputs = [{ path: "output/x.md" }];
+    const result = validateResource(team);
+    expect(result.issues).toEqual([]);
+    const spec = (result.resource as AgentTeam).spec;
+    expect(effectiveDependsOn(spec, spec.teammates[1]!).sort()).toEqual(["editor", "researcher"]);
+  });
+
+  it("reports every problem with its field path", () => {
+    const team = routingTeam();
+    team.spec.teammates.push({
+      name: "bad",
+      prompt: "Bad.",
+      outputs: [
+        { path: "/etc/passwd" },
+        { path: "/workspace/a/x.md" },
+        { path: "/workspace/b/x.md" },
+        { path: "/workspace/../x" },
+      ],
+      inputs: [
+        { from: "bad", artifact: "x.md", mountPath: "/workspace/in" },
+        { from: "lead", artifact: "x.md", mountPath: "/workspace/in" },
+        { from: "nobody", artifact: "x.md", mountPath: "/workspace/in" },
+        { from: "researcher", artifact: "missing.md", mountPath: "/workspace/in" },
+        { from: "researcher", artifact: "findings.md", mountPath: "/workspace/../../etc" },
+        { from: "researcher", artifact: "findings.md", mountPath: "/workspace" },
+        { from: "researcher", artifact: "findings.md", mountPath: "/workspace/output" },
+        { from: "researcher", artifact: "a/b.md", mountPath: "/workspace/in" },
+        { from: "writer", artifact: "findings.md", mountPath: "/workspace/stage/research" },
+      ],
+    });
+    team.spec.teammates[1].outputs.push({ path: "/workspace/output/extra/findings.md" });
+    const issues = issuesOf(team);
+    expect(issues.map((i) => i.path)).toEqual([
+      "spec.teammates[2].outputs[0].path",
+      "spec.teammates[2].outputs[3].path",
+      "spec.teammates[2].inputs[4].mountPath",
+      "spec.teammates[2].inputs[5].mountPath",
+      "spec.teammates[2].inputs[7].artifact",
+      "spec.teammates[2].outputs[2].path",
+      "spec.teammates[2].inputs[0].from",
+      "spec.teammates[2].inputs[1].from",
+      "spec.teammates[2].inputs[2].from",
+      "spec.teammates[2].inputs[3].artifact",
+      "spec.teammates[2].inputs[6].mountPath",
+      "spec.teammates[2].inputs[8].mountPath",
+    ]);
+    expect(message_(issues, "spec.teammates[2].inputs[7].artifact")).toMatch(
+      /must be the basename of one of the producer's output paths/,
+    );
+    const message = (path: string) => message_(issues, path);
+    expect(message("spec.teammates[2].outputs[0].path")).toBe(
+      'The output path "/etc/passwd" must be a path under /workspace (e.g. /workspace/output/findings.md) or relative to it, without ".." segments.',
+    );
+    expect(message("spec.teammates[2].outputs[2].path")).toBe(
+      'outputs[1] already declares an artifact named "x.md"; inputs name artifacts by basename, so each output of a teammate needs its own.',
+    );
+    expect(message("spec.teammates[2].inputs[0].from")).toBe("A teammate cannot consume its own artifact.");
+    expect(message("spec.teammates[2].inputs[2].from")).toMatch(/^"nobody" names no teammate of this team/);
+    expect(message("spec.teammates[2].inputs[3].artifact")).toBe(
+      '"researcher" declares no output named "missing.md" (its artifacts: findings.md); an artifact is the basename of an output path.',
+    );
+    expect(message("spec.teammates[2].inputs[6].mountPath")).toMatch(
+      /is \(or holds\) the workspace's output directory/,
+    );
+    expect(message("spec.teammates[2].inputs[8].mountPath")).toBe(
+      'spec.teammates[1].inputs[0] already stages researcher\'s "findings.md" at /workspace/stage/research/findings.md; the workspace is shared, so give this input another mountPath.',
+    );
+  });
+
+  it("a cycle through inputs (with dependsOn) is reported, naming it", () => {
+    const team = routingTeam();
+    team.spec.teammates[0].dependsOn = ["writer"];
+    const issues = issuesOf(team);
+    expect(issues).toEqual([
+      err(
+        "spec.teammates[0].inputs",
+        'Dependency cycle through artifact inputs (each input\'s "from" is a dependency): researcher → writer → researcher; none of these teammates could ever start.',
+      ),
+    ]);
+  });
+
+  it("a coding team may stage at /workspace/output (it has no output directory), in the consumer's checkout", () => {
+    const team = routingTeam();
+    delete team.spec.workspace;
+    team.spec.repository = { url: "https://github.com/acme/app.git" };
+    team.spec.teammates[1].inputs[0].mountPath = "/workspace/output";
+    expect(issuesOf(team)).toEqual([]);
   });
 });

@@ -100,13 +100,23 @@ describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkip
     for (const issue of issues) expect(issue.severity).toBe("error");
   });
 
-  it("delivery-team (v0.8): its delivery targets validate; only teammates[].outputs is not supported yet", () => {
+  it("delivery-team (v0.8) validates with no issue: its delivery targets and its writer's outputs are supported", () => {
     const { resources, issues } = parseManifests(read(`${kagentsDir}/delivery-team.yaml`));
-    expect(resources).toEqual([]);
-    expect(issues.map((issue) => [issue.path, issue.severity])).toEqual([
-      ["spec.teammates[0].outputs", "error"],
+    expect(issues).toEqual([]);
+    expect((resources[0] as AgentTeam).spec.teammates[0]?.outputs).toEqual([
+      { path: "/workspace/output/digest.md", description: "Weekly status digest." },
     ]);
-    for (const issue of issues) expect(issue.message).toMatch(/not supported by Squadron yet/);
+  });
+
+  it("delivery-team without its delivery targets validates with no issue, the writer's output kept", () => {
+    const text = read(`${kagentsDir}/delivery-team.yaml`);
+    const withoutDelivery = text.slice(0, text.indexOf("  lifecycle:"));
+    const { resources, issues } = parseManifests(withoutDelivery);
+    expect(issues).toEqual([]);
+    const team = resources[0] as AgentTeam;
+    expect(team.spec.teammates[0]?.outputs).toEqual([
+      { path: "/workspace/output/digest.md", description: "Weekly status digest." },
+    ]);
   });
 
   it("weekly-schedule (v0.8) is rejected as a kind that is not supported yet, not as an unknown kind", () => {

@@ -116,3 +116,51 @@ describe("the team view's delivery (onComplete: deliver)", () => {
     expect(text).toMatch(/^ {2}slack +slack #digest +Failed +500 +5m ago +HTTP 500 after 3 attempt\(s\)$/m);
   });
 });
+
+describe("the team view's artifacts (kagents v0.8 status.artifacts)", () => {
+  it("are listed by GET team and in squadron describe, with producer, size and deliveries", () => {
+    const view = teamView(
+      record((r) => {
+        r.status.artifacts = [
+          {
+            name: "findings.md",
+            path: "/workspace/output/findings.md",
+            producedBy: "researcher",
+            producedAt: "2026-01-01T00:01:00.000Z",
+            size: 32,
+            deliveredTo: [
+              {
+                consumer: "writer",
+                mountPath: "/workspace/stage/research",
+                size: 32,
+                deliveredAt: "2026-01-01T00:02:00.000Z",
+              },
+            ],
+          },
+        ];
+      }),
+      [],
+    );
+    expect(view.artifacts).toHaveLength(1);
+    expect(
+      teamView(
+        record(() => {}),
+        [],
+      ).artifacts,
+    ).toEqual([]);
+    const text = describeTeam({ team: view as never, events: [], tasks: [] });
+    expect(text).toMatch(
+      /^Artifacts:\n +ARTIFACT +PRODUCED BY +PATH +SIZE +DELIVERED TO\n +findings\.md +researcher +\/workspace\/output\/findings\.md +32 B +writer:\/workspace\/stage\/research$/m,
+    );
+    expect(
+      describeTeam({
+        team: teamView(
+          record(() => {}),
+          [],
+        ) as never,
+        events: [],
+        tasks: [],
+      }),
+    ).not.toMatch(/Artifacts:/);
+  });
+});
