@@ -2,7 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { RunnerMode } from "../state-machines/contract.ts";
 import { trackRunnerLeftovers } from "./runner-leftovers.ts";
@@ -58,8 +58,9 @@ export class RunnerProcess implements ContainerProcess {
     const log = createWriteStream(launch.logFile, { flags: "a" });
     const leftovers = trackRunnerLeftovers();
     // SQUADRON_RUNNER_ENTRY: the bundled runner (runner/build.ts), which is what the container
-    // image runs; conformance tests use it. Default: the sources through tsx.
-    const entry = launch.env.SQUADRON_RUNNER_ENTRY || RUNNER_ENTRY;
+    // image runs and what the local stack sets by default (local/runner-bundle.ts). Without it:
+    // the sources through tsx. A relative entry is relative to the checkout.
+    const entry = resolve(ROOT, launch.env.SQUADRON_RUNNER_ENTRY || RUNNER_ENTRY);
     const args = entry.endsWith(".ts") ? ["--import", TSX_LOADER, entry] : [entry];
     this.child = spawn(process.execPath, args, {
       cwd: launch.cwd,
