@@ -7,7 +7,7 @@ import { type Benchmark, percentile } from "./figure.ts";
 
 /** API handler latency for create (POST team) and get (GET team) against DynamoDB Local. */
 const bench: Benchmark = async () => {
-  const ddb = await startDynamoDbLocal();
+  const ddb = await startDynamoDbLocal({ install: true });
   try {
     const client = new DynamoDBClient({
       endpoint: ddb.endpoint,

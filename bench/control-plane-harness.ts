@@ -51,7 +51,7 @@ export interface ControlPlaneOptions {
 }
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
-  const ddb = await startDynamoDbLocal();
+  const ddb = await startDynamoDbLocal({ install: true });
   const client = new DynamoDBClient({
     endpoint: ddb.endpoint,
     region: "us-east-1",

@@ -1,19 +1,23 @@
 /**
- * Local mode: how fast a team starts, what the control plane adds per agent, and 50 teams of
- * 4 scripted agents submitted at once on this machine. The stack runs in this process with a
- * temporary data directory; teams are submitted over HTTP like `squadron apply` does.
+ * Local mode: how fast a team starts, what the control plane adds per agent, and 50 then 100
+ * teams of 4 scripted agents submitted at once on this machine, with the memory of the stack
+ * (peak, and at rest after each batch of runs: it must stay flat) and of each runner process.
+ * The stack runs in this process with a temporary data directory; teams are submitted over
+ * HTTP like `squadron apply` does. The runners run the bundle the stack builds (local/runner-bundle.ts)
+ * with the stack's default timings: nothing here is tuned for the figures.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { stringify } from "yaml";
 import { type LocalStack, type ProcessEvent, startLocalStack } from "../local/stack.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const TERMINAL = new Set(["Completed", "Failed", "TimedOut", "BudgetExceeded", "Cancelled"]);
 const RUNNER_ENV = {
-  SQUADRON_POLL_INTERVAL_MS: "100",
   SQUADRON_HEARTBEAT_MS: "2000",
   SQUADRON_USAGE_REPORT_MS: "500",
   SQUADRON_IDLE_GRACE_MS: "10000",
@@ -80,15 +84,66 @@ async function api(stack: LocalStack, method: string, path: string, body?: strin
 
 async function waitEnded(stack: LocalStack, names: string[], timeoutMs: number): Promise<Map<string, any>> {
   const ended = new Map<string, any>();
+  const wanted = new Set(names);
   const end = Date.now() + timeoutMs;
   while (ended.size < names.length && Date.now() < end) {
-    const res = await api(stack, "GET", "/api/namespaces/default/teams?limit=100");
-    for (const row of res.body?.items ?? [])
-      if (names.includes(row.name) && TERMINAL.has(row.phase)) ended.set(row.name, row);
+    let nextToken: string | undefined;
+    do {
+      // A refused connection on an overloaded machine is retried, not the end of the benchmark.
+      const res = await api(
+        stack,
+        "GET",
+        `/api/namespaces/default/teams?limit=100${nextToken ? `&nextToken=${encodeURIComponent(nextToken)}` : ""}`,
+      ).catch(() => undefined);
+      for (const row of res?.body?.items ?? [])
+        if (wanted.has(row.name) && TERMINAL.has(row.phase)) ended.set(row.name, row);
+      nextToken = res?.body?.nextToken;
+    } while (nextToken);
     if (ended.size < names.length) await new Promise((r) => setTimeout(r, 500));
   }
   return ended;
 }
+
+/** Resident memory of a process from /proc (bytes), or undefined when it is gone. */
+function rssOf(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb ? Number(kb) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const MiB = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+/** A full garbage collection, so memory "at rest" is what the stack keeps, not garbage not yet collected. */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString("--expose-gc");
+  return runInNewContext("gc") as () => void;
+})();
+
+async function restingMemory(): Promise<{ rss: number; heap: number }> {
+  await new Promise((r) => setTimeout(r, 2000)); // the last runs' handlers and sockets settle
+  collectGarbage();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed };
+}
+
+/**
+ * CPU seconds used by this process and every descendant it has waited for (the runners, and
+ * through them their CLIs and team servers): the work a batch costs, whatever else loads the machine.
+ */
+function treeCpuSeconds(): number {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime, stime, cutime, cstime are fields 14-17 of stat(5); fields[0] here is field 3.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks / 100; // USER_HZ
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
 
 /** Milliseconds of [start, end] not covered by any interval. */
 function uncovered(start: number, end: number, intervals: Array<[number, number]>): number {
@@ -172,59 +227,149 @@ const bench: Benchmark = async () => {
       },
     );
 
-    // 2. 50 teams of 4 scripted agents at once.
-    const names = Array.from({ length: 50 }, (_, i) => `scale-${String(i).padStart(2, "0")}`);
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    // Runner processes' peak resident memory, each sampled while it lives (the runner only: its
+    // CLI and team server are processes of their own).
+    const runnerPeak = new Map<number, number>();
+    const live = new Set<number>();
+    stack.events.on("process", (e: ProcessEvent) => {
+      if (e.phase === "started") live.add(e.pid);
+      else live.delete(e.pid);
+    });
+    const runnerSampler = setInterval(() => {
+      for (const pid of live) {
+        const rss = rssOf(pid);
+        if (rss !== undefined) runnerPeak.set(pid, Math.max(runnerPeak.get(pid) ?? 0, rss));
+      }
     }, 250);
-    const t0 = performance.now();
-    const submitted = await Promise.all(
-      names.map((n) => api(stack, "POST", "/api/namespaces/default/teams", team(n, repo, 4))),
-    );
-    const submitErrors = submitted.filter((r) => r.status !== 201).length;
-    const submitMs = performance.now() - t0;
-    const ended = await waitEnded(stack, names, 20 * 60_000);
-    const total = performance.now() - t0;
-    clearInterval(sampler);
-    const notCompleted = names.filter((n) => ended.get(n)?.phase !== "Completed");
-    const runIds = new Set(submitted.map((r) => r.body?.runId));
-    const agentProcesses = events.filter(
-      (e) => runIds.has(e.runId) && e.mode === "agent" && e.phase === "started",
-    ).length;
+    const rest: Array<{ runs: number; rss: number; heap: number }> = [];
+    let runs = 5;
+    rest.push({ runs, ...(await restingMemory()) });
+
+    // 2. 50, then 100 teams of 4 scripted agents at once.
+    for (const count of [50, 100]) {
+      const label = `${count}x4`;
+      const names = Array.from({ length: count }, (_, i) => `scale${count}-${String(i).padStart(3, "0")}`);
+      let peakRss = process.memoryUsage().rss;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }, 250);
+      const loadBefore = load();
+      const cpu0 = treeCpuSeconds();
+      const t0 = performance.now();
+      const submitted = await Promise.all(
+        names.map((n) =>
+          api(stack, "POST", "/api/namespaces/default/teams", team(n, repo, 4)).catch((error: Error) => ({
+            status: 0,
+            body: { error: error.message },
+          })),
+        ),
+      );
+      const submitErrors = submitted.filter((r) => r.status !== 201).length;
+      const submitMs = performance.now() - t0;
+      const ended = await waitEnded(stack, names, 30 * 60_000);
+      const total = performance.now() - t0;
+      clearInterval(sampler);
+      runs += count;
+      const notCompleted = names.filter((n) => ended.get(n)?.phase !== "Completed");
+      const runIds = new Set(submitted.map((r) => r.body?.runId));
+      const agentProcesses = events.filter(
+        (e) => runIds.has(e.runId) && e.mode === "agent" && e.phase === "started",
+      ).length;
+      const cpu = treeCpuSeconds() - cpu0;
+      const atRest = await restingMemory();
+      rest.push({ runs, ...atRest });
+      figures.push(
+        {
+          name: `local.scale.${label}.total`,
+          value: Math.round(total / 100) / 10,
+          unit: "s",
+          ...(count === 50 ? { target: 60 } : {}),
+          better: "lower",
+          note: `${count} teams × 4 scripted agents submitted at once, 8 runs at a time; ${agentProcesses} agent processes; load average before ${loadBefore}, after ${load()} (2 cores)`,
+        },
+        {
+          name: `local.scale.${label}.cpu`,
+          value: Math.round(cpu),
+          unit: "s",
+          better: "lower",
+          note: `CPU seconds of the stack and every runner, CLI and team server of the batch (${(cpu / count).toFixed(1)} s per team): the figure load on the machine does not change much`,
+        },
+        {
+          name: `local.scale.${label}.submit`,
+          value: Math.round(submitMs),
+          unit: "ms",
+          better: "lower",
+          note: `${count} concurrent HTTP applies`,
+        },
+        {
+          name: `local.scale.${label}.peak-rss`,
+          value: MiB(peakRss),
+          unit: "MiB",
+          ...(count === 50 ? { target: 400 } : {}),
+          better: "lower",
+          note: "the stack process (API, state machines, dynalite; this benchmark's own tsx compiler too); runner processes are separate",
+        },
+        {
+          name: `local.scale.${label}.errors`,
+          value: submitErrors + notCompleted.length,
+          unit: "count",
+          target: 0,
+          better: "lower",
+          note: notCompleted.length
+            ? `not completed: ${notCompleted
+                .slice(0, 5)
+                .map((n) => `${n} (${ended.get(n)?.phase ?? "not ended"})`)
+                .join(", ")}`
+            : "every team Completed",
+        },
+      );
+      // Progress for a person watching a long run (the table comes at the end).
+      console.error(
+        `  ${label}: ${(total / 1000).toFixed(1)} s, ${Math.round(cpu)} CPU s, peak ${MiB(peakRss)} MiB, ` +
+          `${submitErrors + notCompleted.length} errors, at rest ${MiB(atRest.rss)} MiB (heap ${MiB(atRest.heap)}), load ${load()}`,
+      );
+    }
+    clearInterval(runnerSampler);
+
+    const peaks = [...runnerPeak.values()];
     figures.push(
       {
-        name: "local.scale.50x4.total",
-        value: Math.round(total / 100) / 10,
-        unit: "s",
+        name: "local.runner-rss.p50",
+        value: MiB(percentile(peaks, 50)),
+        unit: "MiB",
+        target: 60,
         better: "lower",
-        note: `50 teams × 4 scripted agents submitted at once, 8 runs at a time; ${agentProcesses} agent processes`,
+        note: `peak resident memory of each runner process (init, agent, finalize; not its CLI or team server), ${peaks.length} runners`,
       },
       {
-        name: "local.scale.50x4.submit",
-        value: Math.round(submitMs),
-        unit: "ms",
-        better: "lower",
-        note: "50 concurrent HTTP applies",
-      },
-      {
-        name: "local.scale.50x4.peak-rss",
-        value: Math.round(peakRss / 1024 / 1024),
+        name: "local.runner-rss.max",
+        value: MiB(Math.max(0, ...peaks)),
         unit: "MiB",
         better: "lower",
-        note: "the stack process (API, state machines, dynalite); runner processes are separate",
-      },
-      {
-        name: "local.scale.50x4.errors",
-        value: submitErrors + notCompleted.length,
-        unit: "count",
-        target: 0,
-        better: "lower",
-        note: notCompleted.length
-          ? `not completed: ${notCompleted.slice(0, 5).join(", ")}`
-          : "every team Completed",
+        note: "the largest runner process",
       },
     );
+    for (const r of rest) {
+      figures.push({
+        name: `local.resting-rss.after-${r.runs}-runs`,
+        value: MiB(r.rss),
+        unit: "MiB",
+        better: "lower",
+        note: `the stack at rest after ${r.runs} runs, after a full GC (heap used ${MiB(r.heap)} MiB)`,
+      });
+    }
+    const first = rest[1] ?? rest[0];
+    const last = rest.at(-1);
+    if (first && last && last !== first) {
+      figures.push({
+        name: "local.resting-heap.growth-per-100-runs",
+        value:
+          Math.round(((last.heap - first.heap) / 1024 / 1024 / (last.runs - first.runs)) * 100 * 10) / 10,
+        unit: "MiB",
+        better: "lower",
+        note: `heap used at rest after ${last.runs} runs minus after ${first.runs}, per 100 runs (flat: about 0)`,
+      });
+    }
   } finally {
     await stack.stop();
     rmSync(root, { recursive: true, force: true });

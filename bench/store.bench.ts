@@ -66,7 +66,7 @@ async function timed(samples: number[], op: () => Promise<unknown>): Promise<voi
 }
 
 const storeBench: Benchmark = async () => {
-  const ddb = await startDynamoDbLocal();
+  const ddb = await startDynamoDbLocal({ install: true });
   const client = new DynamoDBClient({
     endpoint: ddb.endpoint,
     region: "us-east-1",

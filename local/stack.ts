@@ -40,6 +40,7 @@ import {
 import { redactingTokens } from "./redact-tokens.ts";
 import { inheritedRunnerEnv } from "./runner-env.ts";
 import { killProcessesWith } from "./runner-leftovers.ts";
+import { ensureRunnerBundle } from "./runner-bundle.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 import { bindTaskStates } from "./task-bindings.ts";
 import { loadOrCreateTokens } from "./tokens.ts";
@@ -70,6 +71,11 @@ export interface LocalStackOptions {
   print?: (line: string) => void;
   /** Timeout and budget of manifests that set none (as a deployment's defaultTimeout/defaultBudgetUsd). */
   manifestDefaults?: ManifestDefaults;
+  /**
+   * Where the runner bundle is cached (default `.cache/runner-bundle` in the checkout). Runners run
+   * the bundle unless SQUADRON_RUNNER_ENTRY (runnerEnv or the environment) names another entry.
+   */
+  runnerBundleDir?: string;
 }
 
 export interface ProcessEvent {
@@ -137,6 +143,30 @@ function localSecret(env: Record<string, string | undefined>) {
     env[id] ?? env[`SQUADRON_SECRET_${id.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`];
 }
 
+/** How often a local runner looks at the team files when no change was signalled (fs.watch misses nothing locally). */
+export const LOCAL_SAFETY_POLL_MS = 2_000;
+
+/** SQUADRON_RUNNER_ENTRY when set, else the up-to-date runner bundle (built when the sources changed). */
+async function runnerEntryFor(
+  options: LocalStackOptions,
+  print: (line: string) => void,
+  note: (line: string) => void,
+): Promise<string> {
+  const named = options.runnerEnv?.SQUADRON_RUNNER_ENTRY || process.env.SQUADRON_RUNNER_ENTRY;
+  if (named) {
+    note(`runners run ${named} (SQUADRON_RUNNER_ENTRY)`);
+    return named;
+  }
+  const bundle = await ensureRunnerBundle({
+    ...(options.runnerBundleDir ? { cacheDir: options.runnerBundleDir } : {}),
+    progress: print,
+  });
+  note(
+    `runner bundle ${bundle.cached ? "read from the cache" : "built"} in ${Math.round(bundle.ms)} ms: ${bundle.entry}`,
+  );
+  return bundle.entry;
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const print = options.print ?? (() => {});
   // Before anything starts, so a bad default leaves nothing running (throws ManifestOptionsError).
@@ -154,6 +184,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const { definition, cached, ms } = await loadTeamRunDefinition(options.cacheDir ?? paths.cache, print);
   note(`state machine definition ${cached ? "read from the cache" : "synthesised"} in ${Math.round(ms)} ms`);
+
+  // The bundle before anything listens: a runner that cannot be built stops the start here.
+  const runnerEntry = await runnerEntryFor(options, print, note);
 
   const store = await startEmbeddedStore({ path: paths.db });
   const teamStore = new TeamStore({ client: store.client, tableName: store.tableName });
@@ -232,7 +265,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     SQUADRON_OBJECT_STORE_DIR: paths.objects,
+    // One machine's file system: the runners see each other's writes through fs.watch, so their
+    // polls are only a safety net (SQUADRON_POLL_INTERVAL_MS in the environment still wins).
+    SQUADRON_POLL_INTERVAL_MS: process.env.SQUADRON_POLL_INTERVAL_MS ?? String(LOCAL_SAFETY_POLL_MS),
+    SQUADRON_SCRIPTED_POLL_MS: process.env.SQUADRON_SCRIPTED_POLL_MS ?? String(LOCAL_SAFETY_POLL_MS),
     ...options.runnerEnv,
+    SQUADRON_RUNNER_ENTRY: runnerEntry,
   };
 
   const budget = new BudgetWatch(store.client, store.tableName, deps, (pk, action) =>

@@ -244,6 +244,8 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
   registerToken(
     execution: LocalExecution,
     kind: string,
+    /** The state's end (its timeout): the token is forgotten, a later SendTaskSuccess is ignored. */
+    stateSignal?: AbortSignal,
   ): { token: string; wait: Promise<Record<string, unknown>> } {
     const token = `local:${execution.runId}:${kind}:${randomUUID()}`;
     let waiter!: Waiter;
@@ -261,6 +263,15 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
       execution.tokens.delete(token);
     };
     wait.then(forget, forget);
+    if (stateSignal) {
+      const abandon = () => waiter.reject(stateSignal.reason as Error);
+      if (stateSignal.aborted) abandon();
+      else stateSignal.addEventListener("abort", abandon, { once: true });
+      wait.then(
+        () => stateSignal.removeEventListener("abort", abandon),
+        () => stateSignal.removeEventListener("abort", abandon),
+      );
+    }
     return { token, wait };
   }
 

@@ -76,9 +76,14 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
   /** Replay: agents that had ended before this execution started; they are not run or recorded again. */
   const endedBefore = new Map<string, AgentStatus>();
 
-  /** The `.sync` container integration: resolves with the stopped task when the process exits 0. */
-  async function runContainer(mode: RunnerMode, agent?: string, attempt?: number) {
+  /**
+   * The `.sync` container integration: resolves with the stopped task when the process exits 0.
+   * When its state ends without it (the state's timeout), the container is stopped, as ECS stops
+   * the task of a `.sync` state that timed out.
+   */
+  async function runContainer(signal: AbortSignal, mode: RunnerMode, agent?: string, attempt?: number) {
     if (execution.aborted) throw new StatesError("ExecutionAborted", "The execution was stopped.");
+    signal.throwIfAborted();
     const logFile = await logFileFor(ctx.paths.logs, execution.runId, agent ?? mode);
     const process = (ctx.launcher ?? spawnRunner)(
       {
@@ -101,7 +106,17 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
       ctx.stopGraceMs,
     );
     execution.processes.add(process);
-    const exit = await process.exited.finally(() => execution.processes.delete(process));
+    const stopOnStateEnd = () => {
+      ctx.log(
+        `[${execution.runId}] ${agent ?? mode}: its state ended (${String(signal.reason?.message ?? signal.reason)}); stopping the runner`,
+      );
+      void process.stop();
+    };
+    signal.addEventListener("abort", stopOnStateEnd, { once: true });
+    const exit = await process.exited.finally(() => {
+      execution.processes.delete(process);
+      signal.removeEventListener("abort", stopOnStateEnd);
+    });
     ctx.onProcess?.({
       runId: execution.runId,
       mode,
@@ -134,26 +149,26 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
       return prepareRun(deps, { ...payload, startedAt }, { teamDir: dir });
     },
 
-    WorkspaceInit: async () => {
+    WorkspaceInit: async (_parameters: unknown, { signal }) => {
       if (execution.replay && existsSync(join(dir, INIT_DONE))) return ecsStoppedTask();
-      const { stopped } = await runContainer("init");
+      const { stopped } = await runContainer(signal, "init");
       await writeFile(join(dir, INIT_DONE), new Date().toISOString());
       return stopped;
     },
 
-    WaitForDependencies: async (payload: WaitForDependenciesPayload) => {
-      const { token, wait } = sfn.registerToken(execution, `deps-${payload.agentName}`);
+    WaitForDependencies: async (payload: WaitForDependenciesPayload, { signal }) => {
+      const { token, wait } = sfn.registerToken(execution, `deps-${payload.agentName}`, signal);
       await waitForDependencies(deps, { ...payload, taskToken: token });
       return wait;
     },
 
-    ApprovalGate: async (payload: ApprovalGatePayload) => {
-      const { token, wait } = sfn.registerToken(execution, `gate-${payload.gate}`);
+    ApprovalGate: async (payload: ApprovalGatePayload, { signal }) => {
+      const { token, wait } = sfn.registerToken(execution, `gate-${payload.gate}`, signal);
       await awaitApproval(deps, { ...payload, taskToken: token });
       return wait;
     },
 
-    RunAgent: async (parameters: unknown) => {
+    RunAgent: async (parameters: unknown, { signal }) => {
       const env = runnerEnvironmentOf(parameters);
       const agent = env.SQUADRON_AGENT_NAME as string;
       const attempt = Number(env.SQUADRON_ATTEMPT ?? "0");
@@ -163,7 +178,7 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
       if (before?.phase === "Failed") {
         throw new StatesError("States.TaskFailed", before.message ?? before.reason ?? "The agent failed.");
       }
-      const { stopped } = await runContainer("agent", agent, attempt);
+      const { stopped } = await runContainer(signal, "agent", agent, attempt);
       return stopped;
     },
 
@@ -180,9 +195,9 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
       return recordAgentResult(deps, payload);
     },
 
-    Finalize: async () => {
+    Finalize: async (_parameters: unknown, { signal }) => {
       try {
-        const { exit, stopped } = await runContainer("finalize");
+        const { exit, stopped } = await runContainer(signal, "finalize");
         const r = exit.result ?? {};
         await writeFile(join(dir, "finalize-result.json"), JSON.stringify(r, null, 2));
         const parts = [
@@ -212,7 +227,7 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
       }
     },
 
-    DeliverOutputs: async (payload: DeliverOutputsPayload) =>
+    DeliverOutputs: async (payload: DeliverOutputsPayload, { signal }) =>
       deliverRunOutputs(
         {
           store: deps.store,
@@ -221,6 +236,7 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
           ...(deps.logger ? { logger: deps.logger } : {}),
         },
         payload,
+        { signal },
       ),
 
     Cleanup: async (payload: CleanupPayload) => cleanupRun(deps, payload),

@@ -28,8 +28,20 @@ export function ensurePromiseWithResolvers(): void {
 /** `$$.Task.Token` in local executions (the interpreter models no tokens). */
 export const LOCAL_TASK_TOKEN = "local-task-token";
 
+/** What a bound Task function is told besides its input. */
+export interface TaskContext {
+  /** The state being run (its name in the definition). */
+  state: TaskStateName;
+  /**
+   * Aborted when the state ends without this function's result: it timed out (its AWS timeout)
+   * or the execution was stopped. The work that belongs to the state must stop then (a container
+   * is stopped, a copy ends), as AWS stops a `.sync` task whose state timed out.
+   */
+  signal: AbortSignal;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: payloads differ per state; contract.ts types them.
-export type TaskHandler = (input: any) => Promise<unknown>;
+export type TaskHandler = (input: any, context: TaskContext) => Promise<unknown>;
 export type TaskHandlers = Record<TaskStateName, TaskHandler>;
 
 /** An error whose `name` becomes the Step Functions error (and `message` the cause). */
@@ -57,6 +69,13 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Milliseconds a Wait state waits instead of its Seconds (tests of the EKS start watch). */
   waitTimeOverrides?: Record<string, number>;
+  /** The clock of the Task timeouts (tests inject a fake one); default the global timers. */
+  timers?: TaskTimers;
+}
+
+export interface TaskTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
 /** Executes the definition to completion and reports the states it went through. */
@@ -77,7 +96,12 @@ export async function executeLocally(
   const startTime = new Date().toISOString();
   const execution = machine.run(input as never, {
     overrides: {
-      taskResourceLocalHandlers: unwrapLambdaPayloads(definition, handlers) as never,
+      taskResourceLocalHandlers: withStateTimeouts(
+        definition,
+        unwrapLambdaPayloads(definition, handlers),
+        options.signal,
+        options.timers ?? { setTimeout, clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+      ) as never,
       // Retry pauses (full jitter up to a minute) would only slow tests; the count still applies.
       retryIntervalOverrides: Object.fromEntries(allStates(definition).map((s) => [s, 0])),
       ...(options.waitTimeOverrides ? { waitTimeOverrides: options.waitTimeOverrides } : {}),
@@ -137,9 +161,12 @@ function unwrapLambdaPayloads(definition: AslDefinition, handlers: TaskHandlers)
     const resource = resources.get(name) ?? "";
     if (resource.endsWith(":states:::lambda:invoke")) {
       // Request-response lambda:invoke returns the invocation result, the function's in Payload.
-      wrapped[name] = async (input) => ({ StatusCode: 200, Payload: await fn(input.Payload) });
+      wrapped[name] = async (input, context) => ({
+        StatusCode: 200,
+        Payload: await fn(input.Payload, context),
+      });
     } else if (resource.endsWith(":states:::lambda:invoke.waitForTaskToken")) {
-      wrapped[name] = (input) => fn(input.Payload);
+      wrapped[name] = (input, context) => fn(input.Payload, context);
     } else {
       wrapped[name] = fn;
     }
@@ -177,26 +204,154 @@ export function runnerEnvironmentOf(parameters: unknown): Record<string, string>
 }
 
 /**
- * The one adaptation for the interpreter: it resolves TimeoutSecondsPath against the state's
- * Parameters output instead of the state input (as Step Functions does), so the deadline
- * paths would not resolve. Locally the run's deadline is enforced by the deadline handler
- * (a timer), so the per-Task timeout paths are dropped; everything else runs unchanged.
+ * Where a Task's `TimeoutSecondsPath` value travels to the bound function: an extra Parameters
+ * field the interpreter resolves against the state input (as Step Functions resolves the path),
+ * removed again before the bound function sees its Parameters.
+ */
+const TIMEOUT_PARAMETER = "squadronLocalTimeoutSeconds";
+
+/** A Task state's timeout as Step Functions applies it: fixed, from a path of its input, or none. */
+type TaskTimeout = { seconds: number } | { path: string } | undefined;
+
+/**
+ * The adaptation for the interpreter: Task timeouts are applied by {@link withStateTimeouts}, not
+ * by aws-local-stepfunctions, which (1) gives a Task without a timeout 60 s where Step Functions
+ * gives none (docs: "TimeoutSeconds ... If not provided, the default value is 99999999"), so every
+ * Lambda Task that ran longer — DeliverOutputs copying 200,000 files — failed at 60 s, (2) resolves
+ * TimeoutSecondsPath against the Parameters output instead of the state input, (3) leaves the
+ * work of a timed-out state running and (4) reports a bare `States.Timeout`. So every Task gets a
+ * timeout the interpreter never reaches, and a `TimeoutSecondsPath` becomes a Parameters field.
+ * Everything else runs unchanged.
  */
 export function forLocalInterpreter(definition: AslDefinition): AslDefinition {
-  // The interpreter gives a Task without a timeout 60 s (Step Functions: none), which would end
-  // every longer agent run or approval wait: those Tasks get a timeout beyond any run's deadline
-  // (within setTimeout's 2^31 ms).
-  return JSON.parse(JSON.stringify(definition), function (this: Record<string, unknown>, key, value) {
-    if (key === "TimeoutSecondsPath") {
-      this.TimeoutSeconds = LOCAL_TASK_TIMEOUT_SECONDS;
-      return undefined;
+  const copy = JSON.parse(JSON.stringify(definition)) as AslDefinition;
+  for (const state of allTaskStates(copy)) {
+    const path = state.TimeoutSecondsPath;
+    if (typeof path === "string") {
+      const parameters = state.Parameters as Record<string, unknown> | undefined;
+      if (!parameters || typeof parameters !== "object") {
+        throw new Error(
+          "A Task state with TimeoutSecondsPath and no Parameters cannot be run locally (its timeout would not resolve).",
+        );
+      }
+      parameters[`${TIMEOUT_PARAMETER}.$`] = path;
     }
-    return value;
-  });
+    delete state.TimeoutSecondsPath;
+    delete state.HeartbeatSeconds;
+    delete state.HeartbeatSecondsPath;
+    state.TimeoutSeconds = LOCAL_TASK_TIMEOUT_SECONDS;
+  }
+  return copy;
 }
 
-/** About 24 days: longer than any run's deadline, still a valid setTimeout delay. */
+/** Beyond any run (the execution's own limit is 7 days), still a valid setTimeout delay (< 2^31 ms). */
 export const LOCAL_TASK_TIMEOUT_SECONDS = 2_000_000;
+
+/** The timeout each Task state has in the definition as deployed. */
+export function taskTimeouts(definition: AslDefinition): Map<string, TaskTimeout> {
+  const out = new Map<string, TaskTimeout>();
+  const walk = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === "Task") {
+        out.set(
+          name,
+          typeof state.TimeoutSeconds === "number"
+            ? { seconds: state.TimeoutSeconds }
+            : typeof state.TimeoutSecondsPath === "string"
+              ? { path: state.TimeoutSecondsPath }
+              : undefined,
+        );
+      }
+      for (const nested of nestedDefinitions(state)) walk(nested.States);
+    }
+  };
+  walk(definition.States as Record<string, Record<string, unknown>>);
+  return out;
+}
+
+/**
+ * Each bound function runs under its state's AWS timeout (none when the state has none). When the
+ * timeout passes, the state fails with `States.Timeout` naming the state and the limit, and the
+ * function's signal aborts so its work stops; the signal also aborts when the execution is stopped.
+ */
+function withStateTimeouts(
+  definition: AslDefinition,
+  handlers: TaskHandlers,
+  executionSignal: AbortSignal | undefined,
+  timers: TaskTimers,
+): Record<string, (input: unknown) => Promise<unknown>> {
+  const timeouts = taskTimeouts(definition);
+  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [name, fn] of Object.entries(handlers) as [TaskStateName, TaskHandler][]) {
+    const timeout = timeouts.get(name);
+    out[name] = async (raw) => {
+      let input = raw;
+      let seconds: number | undefined;
+      if (timeout && "seconds" in timeout) seconds = timeout.seconds;
+      if (raw && typeof raw === "object" && TIMEOUT_PARAMETER in raw) {
+        const { [TIMEOUT_PARAMETER]: value, ...rest } = raw as Record<string, unknown>;
+        input = rest;
+        if (!Number.isInteger(value) || (value as number) < 1) {
+          // Step Functions fails the state the same way when the path does not hold a positive integer.
+          throw new StatesError(
+            "States.Runtime",
+            `${name}: TimeoutSecondsPath ${timeout && "path" in timeout ? timeout.path : ""} is ${JSON.stringify(value)}, not a positive integer.`,
+          );
+        }
+        seconds = value as number;
+      }
+      const controller = new AbortController();
+      const onExecutionAbort = () => controller.abort(executionSignal?.reason);
+      if (executionSignal?.aborted) onExecutionAbort();
+      else executionSignal?.addEventListener("abort", onExecutionAbort, { once: true });
+      const work = fn(input, { state: name, signal: controller.signal });
+      if (seconds === undefined) {
+        try {
+          return await work;
+        } finally {
+          executionSignal?.removeEventListener("abort", onExecutionAbort);
+        }
+      }
+      let timer: unknown;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = timers.setTimeout(() => {
+          const error = new StatesError(
+            "States.Timeout",
+            `${name} timed out after ${formatSeconds(seconds as number)} (its TimeoutSeconds${timeout && "path" in timeout ? `, from ${timeout.path}` : ""}); its work was stopped.`,
+          );
+          controller.abort(error);
+          reject(error);
+        }, seconds * 1000);
+      });
+      // The abandoned work may still settle later (a stopped process exits): nothing waits for it.
+      work.catch(() => undefined);
+      try {
+        return await Promise.race([work, timedOut]);
+      } finally {
+        timers.clearTimeout(timer);
+        executionSignal?.removeEventListener("abort", onExecutionAbort);
+      }
+    };
+  }
+  return out;
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+function allTaskStates(definition: {
+  States: Record<string, Record<string, unknown>>;
+}): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const state of Object.values(definition.States)) {
+    if (state.Type === "Task") out.push(state);
+    for (const nested of nestedDefinitions(state)) out.push(...allTaskStates(nested));
+  }
+  return out;
+}
 
 function allStates(definition: { States: Record<string, Record<string, unknown>> }): string[] {
   const names: string[] = [];

@@ -50,6 +50,8 @@ export function outputLocation(team: AgentTeam, runId: string): ObjectLocation {
 export async function deliverRunOutputs(
   deps: RunOutputsDeps,
   payload: DeliverOutputsPayload,
+  /** Aborted when the state ends without the result (local mode: its timeout): the copy stops. */
+  options: { signal?: AbortSignal } = {},
 ): Promise<DeliverOutputsResult> {
   const ref = { namespace: payload.namespace, name: payload.teamName };
   const record = await deps.store.getRun(ref);
@@ -83,7 +85,10 @@ export async function deliverRunOutputs(
   }
   let files: string[];
   try {
-    files = await deps.objects.upload(outputDir, location, { root: layout.runDir });
+    files = await deps.objects.upload(outputDir, location, {
+      root: layout.runDir,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (error) {
     const reason = (error as Error).message || (error as Error).name;
     throw new OutputsNotDelivered(

@@ -34,6 +34,8 @@ export interface ObjectStore {
 export interface UploadOptions {
   /** The directory no file may be read from outside of (the run's directory); default `dir`. */
   root?: string;
+  /** Stops the copy between files (and the file in flight) when aborted; the upload rejects. */
+  signal?: AbortSignal;
 }
 
 /** `s3://bucket/prefix/` → {bucket, prefix}; any other text is a prefix of Squadron's bucket. */
@@ -105,12 +107,15 @@ export class LocalDirectoryStore implements ObjectStore {
     await mkdir(target, { recursive: true });
     const keys: string[] = [];
     for (const file of await listFiles(dir)) {
+      options?.signal?.throwIfAborted();
       const handle = await openForUpload(dir, file, options);
       if (!handle) continue;
       try {
         const destination = path.join(target, file);
         await mkdir(path.dirname(destination), { recursive: true });
-        await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(destination));
+        await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(destination), {
+          ...(options?.signal ? { signal: options.signal } : {}),
+        });
       } finally {
         await handle.close();
       }
@@ -188,6 +193,7 @@ export class S3ObjectStore implements ObjectStore {
     const prefix = normalisePrefix(to.prefix);
     const keys: string[] = [];
     for (const file of await listFiles(dir)) {
+      options?.signal?.throwIfAborted();
       const key = `${prefix}${file}`;
       const delivered = await withTransientRetries(async () => {
         const handle = await openForUpload(dir, file, options);
@@ -202,6 +208,7 @@ export class S3ObjectStore implements ObjectStore {
               Body: handle.createReadStream({ autoClose: false }),
               ContentLength: size,
             }),
+            options?.signal ? { abortSignal: options.signal } : {},
           );
           return true;
         } finally {

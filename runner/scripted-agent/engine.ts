@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { TeamChanges } from "../../core/team-protocol/changes.ts";
 import { defaultPriceFn } from "../adapters/prices.ts";
 import type { ScriptedArgs } from "./main.ts";
 import type { ScriptStep } from "./script.ts";
@@ -81,9 +82,15 @@ export async function runScript(input: RunScriptInput): Promise<number> {
   let lastText = "";
   let toolCounter = 0;
   let interrupted = false;
+  const interruption = new AbortController();
   const onSignal = () => {
     interrupted = true;
+    interruption.abort();
   };
+  // Waits re-check the team when its files change (fs.watch on the run's team directory, which the
+  // runner's environment names), with SQUADRON_SCRIPTED_POLL_MS as the safety poll; without a team
+  // directory they poll as before.
+  const changes = env.SQUADRON_TEAM_DIR ? new TeamChanges(env.SQUADRON_TEAM_DIR) : undefined;
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
@@ -102,6 +109,7 @@ export async function runScript(input: RunScriptInput): Promise<number> {
     text: string,
   ): Promise<number> => {
     await save();
+    changes?.close();
     await tools.close();
     out.result({ subtype, resultText: text, numTurns: apiTurns, durationMs: Date.now() - started, usage });
     return subtype === "success" ? 0 : 1;
@@ -171,9 +179,10 @@ export async function runScript(input: RunScriptInput): Promise<number> {
         out.toolResult(id, result.text, false);
         return true;
       }
-      if (Date.now() >= deadline)
-        throw new StepFailure(`Timed out after ${timeoutMs} ms waiting for ${target}.`);
-      await sleep(pollMs);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new StepFailure(`Timed out after ${timeoutMs} ms waiting for ${target}.`);
+      if (changes?.watching) await changes.wait(Math.min(pollMs, left), interruption.signal);
+      else await sleep(Math.min(pollMs, left));
     }
   };
 
@@ -298,6 +307,7 @@ export async function runScript(input: RunScriptInput): Promise<number> {
   if (interrupted) {
     // Stopped by the runner: save where we are and leave without a result, as Claude does.
     await save();
+    changes?.close();
     await tools.close();
     return 130;
   }

@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { TEAMMATE_FAILED } from "../../core/control/team-progress.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
+import { TeamChanges } from "../../core/team-protocol/changes.ts";
 import { ENDED_STATUSES, type Team } from "../../core/team-protocol/team.ts";
 import type { InboxMessage, Member, MemberStatus, Task } from "../../core/team-protocol/types.ts";
 import { runTurn } from "../adapters/run-turn.ts";
@@ -125,6 +125,9 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   const cannotProceed = new AbortController();
   let cannotProceedWhy: string | undefined;
   const signal = AbortSignal.any([outerSignal, cannotProceed.signal]);
+  // Between turns the runner waits for a change to the team files (fs.watch), with the poll
+  // interval as a safety net for writers the watch cannot see (other hosts on EFS).
+  const changes = new TeamChanges(team.root);
   const systemPrompt = systemPromptAddition(options.spec, agent, options.runId);
   const notifiedTasks = new Set<string>();
   // Inboxes are append-only: messages before this index were already announced in a resume
@@ -224,7 +227,19 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     );
   };
 
-  /** Polls the team files after a turn until the agent must be resumed or is done. */
+  /**
+   * Until the team files change, the poll interval passes, or (when a grace period is running)
+   * that period ends: an idle runner does no work while nothing changes.
+   */
+  const nextChange = async (graceLeftMs?: number): Promise<void> => {
+    const ms =
+      graceLeftMs === undefined
+        ? timings.pollIntervalMs
+        : Math.max(10, Math.min(timings.pollIntervalMs, graceLeftMs));
+    await changes.wait(ms, signal);
+  };
+
+  /** Reads the team files after a turn, and again at each change, until the agent must be resumed or is done. */
   const waitForWake = async (): Promise<Wake> => {
     const idleSince = Date.now();
     for (;;) {
@@ -302,11 +317,13 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
           }),
         };
       }
-      try {
-        await sleep(timings.pollIntervalMs, undefined, { signal });
-      } catch {
-        // aborted: handled at the top of the loop
-      }
+      // An abort ends the wait at once and is handled at the top of the loop.
+      const graceLeft = isLead
+        ? toldTeamEnded
+          ? timings.leadFinishGraceMs - (Date.now() - idleSince)
+          : undefined
+        : timings.idleGraceMs - (Date.now() - idleSince);
+      await nextChange(graceLeft);
     }
   };
 
@@ -322,11 +339,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     for (;;) {
       if ((await activeTeammates()).length === 0) return true;
       if (signal.aborted) return false;
-      try {
-        await sleep(timings.pollIntervalMs, undefined, { signal });
-      } catch {
-        // aborted
-      }
+      await nextChange();
     }
   };
 
@@ -563,6 +576,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     if (problem) outcome = failed(problem.reason, problem.message);
   }
   await Promise.all([running, spent]);
+  changes.close();
   await Promise.all([
     reporter.close(),
     taskCounts?.close(),

@@ -277,8 +277,8 @@ describe("team-run definition (extracted from the synthesised template)", () => 
   it("never restarts the lead, even when the handler asks for it", async () => {
     const h = harness({ agents: [agentItem("lead", { maxRestarts: 0 })], run: () => "boom" });
     const record = h.handlers.RecordAgentResult;
-    h.handlers.RecordAgentResult = async (input) => ({
-      ...((await record(input)) as RecordAgentResultResult),
+    h.handlers.RecordAgentResult = async (input, context) => ({
+      ...((await record(input, context)) as RecordAgentResultResult),
       restart: true,
       outcome: "Failed",
     });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -62,9 +62,13 @@ async function waitUntilServing(endpoint: string, child: ChildProcess, output: (
 
 /**
  * Starts AWS's DynamoDB Local (in memory) on a free port. The jar is installed by
- * scripts/install-dynamodb-local.sh, which .ci/run calls.
+ * scripts/install-dynamodb-local.sh, which .ci/run calls; with `install` (the benchmarks, which
+ * must run on a fresh checkout) a missing jar is installed first by that script.
  */
-export async function startDynamoDbLocal(): Promise<RunningStore> {
+export async function startDynamoDbLocal(options: { install?: boolean } = {}): Promise<RunningStore> {
+  if (options.install && !existsSync(join(dynamoDbLocalDir, "DynamoDBLocal.jar"))) {
+    execFileSync(join(repoRoot, "scripts", "install-dynamodb-local.sh"), [], { stdio: ["ignore", 2, 2] });
+  }
   if (!existsSync(join(dynamoDbLocalDir, "DynamoDBLocal.jar"))) {
     throw new Error(
       "DynamoDB Local is not installed: run ./scripts/install-dynamodb-local.sh (needs Java 17+).",
