@@ -92,7 +92,9 @@ async function applyFiles(options: ApplyOptions): Promise<number> {
 }
 
 function labelOf(document: ManifestDocument): string {
-  const kind = document.resource.kind === "AgentTeamTemplate" ? "template" : "team";
+  const { kind: written } = document.resource;
+  const kind =
+    written === "AgentTeamTemplate" ? "template" : written === "AgentTeamTrigger" ? "trigger" : "team";
   return `${kind}/${document.resource.metadata.name}`;
 }
 
@@ -141,6 +143,10 @@ async function applyOne(
       }
       await client.replaceTemplate(namespace, name, body);
       return `template/${name} configured`;
+    }
+    case "AgentTeamTrigger": {
+      const trigger = await client.applyTrigger(namespace, body);
+      return `trigger/${name} ${trigger.version === 1 ? "created" : "configured"} (POST ${trigger.url})`;
     }
   }
 }

@@ -25,6 +25,7 @@ import { type FargateSize, isFargateSize } from "../fargate-sizes.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
 import { TeamStore } from "../store/team-store.ts";
+import { TriggerStore } from "../triggers/trigger-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ControlLogger } from "./deps.ts";
 import { EFS_RUNS_ROOT, ENV, type EnvNeeds, mergeNeeds } from "./env-names.ts";
@@ -174,6 +175,20 @@ export function environmentOf(dependencies: Record<string, AwsDependency<unknown
 export const awsStore: AwsDependency<TeamStore> = {
   env: { table: "always" },
   make: () => new TeamStore({ client: dynamoDbClient(), tableName: required(ENV.table) }),
+};
+
+/** AgentTeamTriggers, in the team table. */
+export const awsTriggerStore: AwsDependency<TriggerStore> = {
+  env: { table: "always" },
+  make: () => new TriggerStore({ client: dynamoDbClient(), tableName: required(ENV.table) }),
+};
+
+/** A trigger's HMAC key: the team secret `<prefix>/<namespace>/<name>` (GetSecretValue, cached). */
+export const awsTriggerSecret: AwsDependency<
+  (namespace: string, name: string) => Promise<string | undefined>
+> = {
+  env: { teamSecretPrefix: "always" },
+  make: () => teamSecretReader(awsSecret()),
 };
 
 export const awsRunIndex: AwsDependency<RunIndex> = {

@@ -27,7 +27,12 @@ interface NamedAgent {
 export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssue[] {
   const issues: PathIssue[] = [];
   const spec = asObject(raw.spec);
-  if (raw.kind === "AgentTeam" || raw.kind === "AgentTeamTemplate" || raw.kind === "AgentTeamRun") {
+  if (
+    raw.kind === "AgentTeam" ||
+    raw.kind === "AgentTeamTemplate" ||
+    raw.kind === "AgentTeamRun" ||
+    raw.kind === "AgentTeamTrigger"
+  ) {
     checkBucketPrefixes(spec, namespaceOf(raw, options.namespace), issues);
   }
   switch (raw.kind) {
@@ -40,7 +45,9 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
     case "AgentTeamTemplate":
       checkAgents(spec, issues, options, false);
       break;
+    // A trigger holds the run fields of the runs it creates: the same rules.
     case "AgentTeamRun":
+    case "AgentTeamTrigger":
       checkRepositoryOrWorkspace(spec, issues, false);
       checkPrompt(spec.lead, ["spec", "lead"], issues, options);
       break;
