@@ -6,7 +6,7 @@
  * api/v1alpha1/trigger_types.go (AgentTeamTriggerSpec).
  */
 import { z } from "zod";
-import { absolutePath, compact, dnsLabel, nonBlank } from "./fields.ts";
+import { compact, dnsLabel, nonBlank } from "./fields.ts";
 import {
   apiVersionSchema,
   authSchema,
@@ -38,30 +38,22 @@ const webhookPath = z.string().superRefine((value, ctx) => {
   }
 });
 
+// `secret` is required, but checked in rules.ts on the raw manifest so that its absence is
+// reported beside every other problem (a transform here would not run when the path is invalid).
 const webhookSchema = z
   .strictObject({ path: webhookPath, secret: nonBlank("The secret name").optional() })
-  .transform((w, ctx) => {
-    // kagents skips HMAC validation when no secret is named; Squadron's route is public, so a
-    // trigger without a secret would let anyone start runs: refused, never accepted unsigned.
-    if (w.secret === undefined) {
-      ctx.issues.push({
-        code: "custom",
-        input: w,
-        path: ["secret"],
-        message:
-          "trigger.webhook.secret is required: Squadron's webhook route is public and verifies every request's X-Hub-Signature-256 with the key hmac-secret of this secret (kagents' unsigned mode, without a secret, is not supported).",
-      });
-      return z.NEVER;
-    }
-    return { path: w.path, secret: w.secret };
-  });
+  .transform((w) => ({ path: w.path, secret: w.secret ?? "" }));
 
 /** A file under the run's workspace, e.g. `/workspace/data/trigger-payload.json` (kagents' sample). */
-const payloadMountPath = absolutePath.refine(
-  (value) => value.startsWith("/workspace/") && !value.endsWith("/") && value.length > "/workspace/".length,
+const payloadMountPath = z.string().refine(
+  (value) =>
+    value.startsWith("/workspace/") &&
+    !value.endsWith("/") &&
+    value.length > "/workspace/".length &&
+    !value.split("/").some((segment) => segment === ".." || segment === "."),
   {
     error: (issue) =>
-      `The payload mountPath ${JSON.stringify(issue.input)} must be a file path under /workspace/, e.g. "/workspace/data/trigger-payload.json" (agents see the run's workspace there).`,
+      `The payload mountPath ${JSON.stringify(issue.input)} must be a file path under /workspace/ without "." or ".." segments, e.g. "/workspace/data/trigger-payload.json" (agents see the run's workspace there).`,
   },
 );
 
