@@ -45,17 +45,19 @@ const webhookSchema = z
   .transform((w) => ({ path: w.path, secret: w.secret ?? "" }));
 
 /** A file under the run's workspace, e.g. `/workspace/data/trigger-payload.json` (kagents' sample). */
-const payloadMountPath = z.string().refine(
-  (value) =>
-    value.startsWith("/workspace/") &&
-    !value.endsWith("/") &&
-    value.length > "/workspace/".length &&
-    !value.split("/").some((segment) => segment === ".." || segment === "."),
-  {
-    error: (issue) =>
-      `The payload mountPath ${JSON.stringify(issue.input)} must be a file path under /workspace/ without "." or ".." segments, e.g. "/workspace/data/trigger-payload.json" (agents see the run's workspace there).`,
-  },
-);
+const payloadMountPath = z
+  .string()
+  .refine(
+    (value) =>
+      value.startsWith("/workspace/") &&
+      !value.endsWith("/") &&
+      value.length > "/workspace/".length &&
+      !value.split("/").some((segment) => segment === ".." || segment === "."),
+    {
+      error: (issue) =>
+        `The payload mountPath ${JSON.stringify(issue.input)} must be a file path under /workspace/ without "." or ".." segments, e.g. "/workspace/data/trigger-payload.json" (agents see the run's workspace there).`,
+    },
+  );
 
 export const triggerSpecSchema = z
   .strictObject({

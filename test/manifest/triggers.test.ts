@@ -21,6 +21,7 @@ const KAGENTS_SAMPLE = {
   },
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: tests edit the manifest freely, as a user would
 const sample = () => structuredClone(KAGENTS_SAMPLE) as Record<string, any>;
 const errors = (manifest: unknown) =>
   validateResource(manifest)
