@@ -46,10 +46,9 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
       checkAgents(spec, issues, options, false);
       break;
     // A trigger holds the run fields of the runs it creates: the same rules, and a secret.
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the trigger adds to the run's rules
-    case "AgentTeamTrigger":
-      checkTriggerSecret(spec, issues);
     case "AgentTeamRun":
+    case "AgentTeamTrigger":
+      if (raw.kind === "AgentTeamTrigger") checkTriggerSecret(spec, issues);
       checkRepositoryOrWorkspace(spec, issues, false);
       checkPrompt(spec.lead, ["spec", "lead"], issues, options);
       break;
