@@ -34,7 +34,8 @@ const command: CliCommand = {
         "after",
         "\nEvery manifest is validated locally first; with any error nothing is sent." +
           "\nAgentTeam → a new team run; AgentTeamTemplate → created, or replaced when it exists;" +
-          "\nAgentTeamRun → a team run from its template. Templates are applied before runs." +
+          "\nAgentTeamRun → a team run from its template; AgentTeamTrigger → created, or replaced when it exists." +
+          "\nTemplates are applied before runs." +
           "\n-n applies to manifests without metadata.namespace; one that names another namespace is an error.\n" +
           examples(
             "squadron apply -f examples/hello-team.yaml",
