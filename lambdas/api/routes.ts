@@ -224,7 +224,7 @@ async function teamFromManifest(
     return mergeTemplateRun(template.template, resource as AgentTeamRun, { ...options, namespace });
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
-    { path: "kind", message: "templates are created under /templates" },
+    { path: "kind", message: "templates are created under /templates, triggers under /triggers" },
   ]);
 }
 
