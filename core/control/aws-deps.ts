@@ -25,6 +25,7 @@ import { type FargateSize, isFargateSize } from "../fargate-sizes.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
 import { TeamStore } from "../store/team-store.ts";
+import { triggerSecretId } from "../triggers/trigger-secrets.ts";
 import { TriggerStore } from "../triggers/trigger-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ControlLogger } from "./deps.ts";

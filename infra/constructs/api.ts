@@ -23,7 +23,7 @@ import type { Network } from "./network.ts";
 import { teamRunStateMachineArn, teamRunStateMachineName } from "./orchestration.ts";
 import { ReadOnlyEfsMount } from "./read-only-efs-mount.ts";
 import type { Storage } from "./storage.ts";
-import { grantTeamSecrets } from "./team-secrets.ts";
+import { grantTriggerSecrets } from "./team-secrets.ts";
 
 export interface ApiProps {
   config: SquadronConfig;
@@ -116,9 +116,9 @@ export class Api extends Construct {
     props.runnerLogGroup.grant(fn, "logs:FilterLogEvents");
     storage.grantItems(fn, { namespaceIndex: true });
     props.slackBotToken?.grantRead(fn);
-    // Trigger webhooks: the HMAC key is a team secret named by the trigger (GetSecretValue on the
-    // deployment's team-secret prefix only, as the webhook-signing functions have).
-    grantTeamSecrets(fn, config.teamSecretPrefix);
+    // Trigger webhooks: the HMAC keys, under `<prefix>/<namespace>/triggers/`, and no other team
+    // secret: this function answers the internet.
+    grantTriggerSecrets(fn, config.teamSecretPrefix);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["states:StartExecution"],

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { secretReader, teamSecretReader } from "../../core/control/aws-deps.ts";
+import { secretReader, triggerSecretReader } from "../../core/control/aws-deps.ts";
 import type { DeadlineScheduler } from "../../core/control/deadline-scheduler.ts";
 import type { ControlDeps } from "../../core/control/deps.ts";
 import {
@@ -116,7 +116,7 @@ export async function newTable(): Promise<{ client: DynamoDBClient; tableName: s
 
 export interface Harness {
   deps: ControlDeps & ApiDeps;
-  /** Secrets Manager stand-in behind the triggers' HMAC keys: `<prefix>/<namespace>/<name>` → value. */
+  /** Secrets Manager stand-in behind the triggers' HMAC keys: `<prefix>/<namespace>/triggers/<name>` → value. */
   secrets: Map<string, string>;
   sfn: RecordedSfn;
   manifests: RunManifest[];
@@ -183,7 +183,7 @@ export function harness(
     teamFiles: options.teamFiles ?? new NoTeamFiles(),
     authorize: bearerTokenAuthorizer(TOKENS),
     triggers: new TriggerStore(table),
-    triggerSecret: teamSecretReader(secretReader(secretsManager as never), "squadron"),
+    triggerSecret: triggerSecretReader(secretReader(secretsManager as never), "squadron"),
   };
   return { deps, secrets, sfn, manifests, armed, api: apiHandler(deps) };
 }

@@ -69,9 +69,9 @@ describe("AgentTeamTrigger webhook route", () => {
 
   beforeAll(async () => {
     h = harness(await newTable());
-    h.secrets.set(`squadron/${NS}/webhook-hmac-secret`, KEY);
+    h.secrets.set(`squadron/${NS}/triggers/webhook-hmac-secret`, KEY);
     // Secrets Manager's key/value form of kagents' Secret key hmac-secret.
-    h.secrets.set(`squadron/${NS}/json-hmac-secret`, JSON.stringify({ "hmac-secret": KEY }));
+    h.secrets.set(`squadron/${NS}/triggers/json-hmac-secret`, JSON.stringify({ "hmac-secret": KEY }));
     expect((await call(h, "POST", `${API}/templates`, { body: TEMPLATE })).status).toBe(201);
   });
 
