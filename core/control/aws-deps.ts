@@ -184,13 +184,21 @@ export const awsTriggerStore: AwsDependency<TriggerStore> = {
   make: () => new TriggerStore({ client: dynamoDbClient(), tableName: required(ENV.table) }),
 };
 
-/** A trigger's HMAC key: the team secret `<prefix>/<namespace>/<name>` (GetSecretValue, cached). */
+/** A trigger's HMAC key: `<prefix>/<namespace>/triggers/<name>` (GetSecretValue, cached). */
 export const awsTriggerSecret: AwsDependency<
   (namespace: string, name: string) => Promise<string | undefined>
 > = {
   env: { teamSecretPrefix: "always" },
-  make: () => teamSecretReader(awsSecret()),
+  make: () => triggerSecretReader(awsSecret()),
 };
+
+/** Reads a trigger's HMAC key through its naming scheme (core/triggers/trigger-secrets.ts). */
+export function triggerSecretReader(
+  read: (id: string) => Promise<string | undefined>,
+  prefix: string = teamSecretPrefix(),
+): (namespace: string, name: string) => Promise<string | undefined> {
+  return (namespace, name) => read(triggerSecretId(namespace, name, prefix));
+}
 
 export const awsRunIndex: AwsDependency<RunIndex> = {
   env: { table: "always" },
