@@ -239,6 +239,13 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     );
   }
 
+  // Trigger HMAC keys (squadron/<namespace>/triggers/<name>), named in triggers: the api only.
+  ack(
+    api.handler.role,
+    `AwsSolutions-IAM5[Resource::${partitionArn("secretsmanager", `secret:${config.teamSecretPrefix}/*/triggers/*`)}]`,
+    "Trigger HMAC keys are named in AgentTeamTriggers and created by users under <teamSecretPrefix>/<namespace>/triggers/; that path is the narrowest grant, and it covers no other team secret.",
+  );
+
   // Orchestration
   const smRole = orchestration.stateMachine.role;
   iam5(
@@ -302,6 +309,15 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
     "Slack cannot sign with SigV4; the approvals function verifies X-Slack-Signature (HMAC, 5-minute window).";
   ack(slack, "AwsSolutions-APIG4", slackReason);
   ack(slack, "AwsSolutions-COG4", slackReason);
+  const hooks = root
+    .getResource("hooks")
+    ?.getResource("{namespace}")
+    ?.getResource("{path+}")
+    ?.node.findChild("POST") as IConstruct;
+  const hooksReason =
+    "Webhook senders (GitHub and the like) cannot sign with SigV4; the api function verifies X-Hub-Signature-256 (HMAC-SHA256 of the body with the trigger's key) before anything is read or created.";
+  ack(hooks, "AwsSolutions-APIG4", hooksReason);
+  ack(hooks, "AwsSolutions-COG4", hooksReason);
   for (const method of [
     root.getResource("api")?.node.findChild("ANY"),
     root.getResource("api")?.getResource("{proxy+}")?.node.findChild("ANY"),

@@ -21,6 +21,7 @@ import { DirectoryTeamFiles } from "../core/control/team-files.ts";
 import { DirectoryTeamLogs } from "../core/control/team-logs.ts";
 import { checkManifestDefaults, type ManifestDefaults } from "../core/manifest/options.ts";
 import { TeamStore } from "../core/store/team-store.ts";
+import { TriggerStore } from "../core/triggers/trigger-store.ts";
 import { apiHandler } from "../lambdas/api/routes.ts";
 import type { RunnerMode, TeamRunExecutionInput } from "../state-machines/contract.ts";
 import type { TaskHandlers } from "../state-machines/local.ts";
@@ -280,7 +281,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const idempotency = new IdempotencyKeys(store.client, store.tableName);
   const api = apiHandler(
-    { ...deps, idempotency, authorize: bearerTokenAuthorizer(tokens), manifestDefaults },
+    {
+      ...deps,
+      idempotency,
+      authorize: bearerTokenAuthorizer(tokens),
+      manifestDefaults,
+      // A trigger's secret by name, as every named secret locally (an environment variable).
+      triggers: new TriggerStore({ client: store.client, tableName: store.tableName }),
+      triggerSecret: (_namespace, name) => secret(name),
+    },
     logger,
   );
   const gateway = await serveGateway(

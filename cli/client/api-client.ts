@@ -11,6 +11,7 @@ import type {
   TeamSummary,
   TeamView,
   TemplateView,
+  TriggerView,
 } from "./types.ts";
 
 export interface ClientOptions {
@@ -211,6 +212,19 @@ export class SquadronClient {
 
   deleteTemplate(ns: string, name: string): Promise<unknown> {
     return this.request("DELETE", `${SquadronClient.templates(ns)}/${segment(name)}`);
+  }
+
+  listTriggers(ns: string): Promise<TriggerView[]> {
+    return this.all(`/api/namespaces/${segment(ns)}/triggers`, { limit: 100 });
+  }
+
+  getTrigger(ns: string, name: string): Promise<TriggerView> {
+    return this.request("GET", `/api/namespaces/${segment(ns)}/triggers/${segment(name)}`);
+  }
+
+  /** Creates or replaces an AgentTeamTrigger (201 created, 200 replaced). */
+  applyTrigger(ns: string, manifest: unknown): Promise<TriggerView> {
+    return this.request("POST", `/api/namespaces/${segment(ns)}/triggers`, { body: manifest });
   }
 
   /** Instantiates template `template` with an AgentTeamRun manifest. */

@@ -159,3 +159,25 @@ export interface LogLine {
   time: string;
   line: string;
 }
+
+/** An AgentTeamTrigger as the API shows it (GET .../triggers/{name}). */
+export interface TriggerView {
+  namespace: string;
+  name: string;
+  path: string;
+  /** The route a sender POSTs to: `/hooks/<namespace><path>`. */
+  url: string;
+  secret: string;
+  templateRef: string;
+  concurrencyPolicy: string;
+  status: {
+    activeRun: string | null;
+    activePhase: string | null;
+    lastTriggeredAt: string | null;
+    totalRuns: number;
+  };
+  trigger?: { apiVersion?: string; spec?: { payloadInjection?: { mountPath?: string } } };
+  version: number;
+  createdAt: string;
+  events?: Array<{ type: string; reason: string; message: string; time: string }>;
+}

@@ -34,7 +34,8 @@ const command: CliCommand = {
         "after",
         "\nEvery manifest is validated locally first; with any error nothing is sent." +
           "\nAgentTeam → a new team run; AgentTeamTemplate → created, or replaced when it exists;" +
-          "\nAgentTeamRun → a team run from its template. Templates are applied before runs." +
+          "\nAgentTeamRun → a team run from its template; AgentTeamTrigger → created, or replaced when it exists." +
+          "\nTemplates are applied before runs." +
           "\n-n applies to manifests without metadata.namespace; one that names another namespace is an error.\n" +
           examples(
             "squadron apply -f examples/hello-team.yaml",
@@ -92,7 +93,9 @@ async function applyFiles(options: ApplyOptions): Promise<number> {
 }
 
 function labelOf(document: ManifestDocument): string {
-  const kind = document.resource.kind === "AgentTeamTemplate" ? "template" : "team";
+  const { kind: written } = document.resource;
+  const kind =
+    written === "AgentTeamTemplate" ? "template" : written === "AgentTeamTrigger" ? "trigger" : "team";
   return `${kind}/${document.resource.metadata.name}`;
 }
 
@@ -141,6 +144,10 @@ async function applyOne(
       }
       await client.replaceTemplate(namespace, name, body);
       return `template/${name} configured`;
+    }
+    case "AgentTeamTrigger": {
+      const trigger = await client.applyTrigger(namespace, body);
+      return `trigger/${name} ${trigger.version === 1 ? "created" : "configured"} (POST ${trigger.url})`;
     }
   }
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ApiError, type TaskView, type TeamEventView } from "../client/index.ts";
 import type { CliCommand } from "../command.ts";
 import { describeTeam, serialize } from "../output/index.ts";
+import { describeTrigger } from "../output/triggers.ts";
 import {
   action,
   addConnectionOptions,
@@ -17,23 +18,28 @@ const command: CliCommand = {
     const describe = program
       .command("describe")
       .description(
-        "Show a team in detail: status, agents, approval gates, tasks and events (or a template as YAML).",
+        "Show a team in detail: status, agents, approval gates, tasks and events (a template as YAML, a trigger with its fires).",
       )
-      .argument("<resource>", "team or template")
-      .argument("<name>", "the team's or template's name")
+      .argument("<resource>", "team, template or trigger")
+      .argument("<name>", "the team's, template's or trigger's name")
       .addHelpText(
         "after",
         examples(
           "squadron describe team auth-refactor",
           "squadron describe team q3-report -n finance",
           "squadron describe template fullstack-review",
+          "squadron describe trigger new-deal-onboarding -n cowork-agents",
         ),
       );
     addConnectionOptions(describe);
     usageExitCodes(describe).action(
       action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template"]);
+        const kind = resourceKind(resource, ["team", "template", "trigger"]);
         const { client, namespace } = await contextFor(options);
+        if (kind === "trigger") {
+          process.stdout.write(describeTrigger(await client.getTrigger(namespace, name)));
+          return;
+        }
         if (kind === "template") {
           const view = await client.getTemplate(namespace, name);
           process.stdout.write(serialize(view.template ?? view, "yaml"));

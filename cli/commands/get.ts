@@ -12,6 +12,7 @@ import {
   resourceKind,
   usageExitCodes,
 } from "./shared/context.ts";
+import { getTriggers } from "./shared/triggers.ts";
 import { watchTeams } from "./shared/watch.ts";
 
 interface GetOptions extends ConnectionOptions {
@@ -26,10 +27,10 @@ const command: CliCommand = {
     const get = program
       .command("get")
       .description(
-        "List teams or templates (kagents' columns: NAME PHASE READY TASKS DONE COST AGE), or show one.",
+        "List teams, templates or triggers (kagents' columns: NAME PHASE READY TASKS DONE COST AGE), or show one.",
       )
-      .argument("<resource>", "teams or templates")
-      .argument("[name]", "one team or template")
+      .argument("<resource>", "teams, templates or triggers")
+      .argument("[name]", "one team, template or trigger")
       .addOption(
         new Option("-o, --output <format>", "output format").choices([...OUTPUT_FORMATS]).default("table"),
       )
@@ -53,18 +54,20 @@ const command: CliCommand = {
             "squadron get teams -w",
             "squadron get teams -l app=billing,tier!=experimental",
             "squadron get templates -o json",
+            "squadron get triggers -n cowork-agents",
           ),
       );
     addConnectionOptions(get);
     usageExitCodes(get).action(
       action(async (resource: string, name: string | undefined, options: GetOptions) => {
-        const kind = resourceKind(resource, ["team", "template"]);
+        const kind = resourceKind(resource, ["team", "template", "trigger"]);
         if (options.watch && kind !== "team") throw new CliError("-w works with teams only", EXIT.usage);
         if (options.selector && (kind !== "team" || name))
           throw new CliError("-l selects from a list of teams: give no name", EXIT.usage);
         const list = { ...(options.selector ? { labelSelector: options.selector } : {}) };
         const { client, namespace } = await contextFor(options);
         if (kind === "template") return await getTemplates(client, namespace, name, options.output);
+        if (kind === "trigger") return await getTriggers(client, namespace, name, options.output);
         if (options.watch) {
           const interrupted = await watchTeams({
             fetch: async () =>

@@ -25,6 +25,8 @@ import { type FargateSize, isFargateSize } from "../fargate-sizes.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
 import { TeamStore } from "../store/team-store.ts";
+import { triggerSecretId } from "../triggers/trigger-secrets.ts";
+import { TriggerStore } from "../triggers/trigger-store.ts";
 import { type DeadlineScheduler, EventBridgeDeadlineScheduler } from "./deadline-scheduler.ts";
 import type { ControlLogger } from "./deps.ts";
 import { EFS_RUNS_ROOT, ENV, type EnvNeeds, mergeNeeds } from "./env-names.ts";
@@ -175,6 +177,28 @@ export const awsStore: AwsDependency<TeamStore> = {
   env: { table: "always" },
   make: () => new TeamStore({ client: dynamoDbClient(), tableName: required(ENV.table) }),
 };
+
+/** AgentTeamTriggers, in the team table. */
+export const awsTriggerStore: AwsDependency<TriggerStore> = {
+  env: { table: "always" },
+  make: () => new TriggerStore({ client: dynamoDbClient(), tableName: required(ENV.table) }),
+};
+
+/** A trigger's HMAC key: `<prefix>/<namespace>/triggers/<name>` (GetSecretValue, cached). */
+export const awsTriggerSecret: AwsDependency<
+  (namespace: string, name: string) => Promise<string | undefined>
+> = {
+  env: { teamSecretPrefix: "always" },
+  make: () => triggerSecretReader(awsSecret()),
+};
+
+/** Reads a trigger's HMAC key through its naming scheme (core/triggers/trigger-secrets.ts). */
+export function triggerSecretReader(
+  read: (id: string) => Promise<string | undefined>,
+  prefix: string = teamSecretPrefix(),
+): (namespace: string, name: string) => Promise<string | undefined> {
+  return (namespace, name) => read(triggerSecretId(namespace, name, prefix));
+}
 
 export const awsRunIndex: AwsDependency<RunIndex> = {
   env: { table: "always" },

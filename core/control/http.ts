@@ -39,6 +39,11 @@ export interface HttpRequest {
   headers: Record<string, string>;
   /** The body as text (API Gateway base64-encodes binary bodies). */
   body: string;
+  /**
+   * The body's bytes as the client sent them, for signatures (webhook triggers): a base64 body
+   * decoded; a text body is the UTF-8 API Gateway passed on.
+   */
+  rawBody: Buffer;
   principal: Principal;
   event: APIGatewayProxyEvent;
 }
@@ -116,16 +121,19 @@ export class Router {
     private readonly logger?: Logger,
   ) {}
 
-  /** `pattern` is a path such as `/api/namespaces/{namespace}/teams/{name}`. */
+  /**
+   * `pattern` is a path such as `/api/namespaces/{namespace}/teams/{name}`; a last segment
+   * `{name+}` takes the rest of the path, slashes included (API Gateway's greedy form).
+   */
   on(method: string, pattern: string, handler: RouteHandler, options: { public?: boolean } = {}): this {
     const names: string[] = [];
     const source = pattern
       .split("/")
       .map((segment) => {
-        const m = /^\{(\w+)\}$/.exec(segment);
+        const m = /^\{(\w+)(\+?)\}$/.exec(segment);
         if (!m) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
         names.push(m[1] as string);
-        return "([^/]+)";
+        return m[2] ? "(.+)" : "([^/]+)";
       })
       .join("/");
     this.routes.push({
@@ -171,12 +179,13 @@ export class Router {
       }
     }
     const headers = lowerHeaders(event);
-    const body =
+    const rawBody =
       event.body == null
-        ? ""
+        ? Buffer.alloc(0)
         : event.isBase64Encoded
-          ? Buffer.from(event.body, "base64").toString("utf8")
-          : event.body;
+          ? Buffer.from(event.body, "base64")
+          : Buffer.from(event.body, "utf8");
+    const body = event.body == null ? "" : event.isBase64Encoded ? rawBody.toString("utf8") : event.body;
     const query: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
     const principal = found.route.public
@@ -191,7 +200,17 @@ export class Router {
     if (problems.length > 0) {
       throw new HttpError(400, `invalid path: ${problems.map((p) => p.path).join(", ")}`, problems);
     }
-    return await found.route.handler({ method, path, params, query, headers, body, principal, event });
+    return await found.route.handler({
+      method,
+      path,
+      params,
+      query,
+      headers,
+      body,
+      rawBody,
+      principal,
+      event,
+    });
   }
 }
 

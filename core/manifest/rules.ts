@@ -28,7 +28,12 @@ interface NamedAgent {
 export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssue[] {
   const issues: PathIssue[] = [];
   const spec = asObject(raw.spec);
-  if (raw.kind === "AgentTeam" || raw.kind === "AgentTeamTemplate" || raw.kind === "AgentTeamRun") {
+  if (
+    raw.kind === "AgentTeam" ||
+    raw.kind === "AgentTeamTemplate" ||
+    raw.kind === "AgentTeamRun" ||
+    raw.kind === "AgentTeamTrigger"
+  ) {
     checkBucketPrefixes(spec, namespaceOf(raw, options.namespace), issues);
   }
   switch (raw.kind) {
@@ -41,12 +46,31 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
     case "AgentTeamTemplate":
       checkAgents(spec, issues, options, false);
       break;
+    // A trigger holds the run fields of the runs it creates: the same rules, and a secret.
     case "AgentTeamRun":
+    case "AgentTeamTrigger":
+      if (raw.kind === "AgentTeamTrigger") checkTriggerSecret(spec, issues);
       checkRepositoryOrWorkspace(spec, issues, false);
       checkPrompt(spec.lead, ["spec", "lead"], issues, options);
       break;
   }
   return issues;
+}
+
+/**
+ * kagents skips HMAC validation when a trigger names no secret; Squadron's webhook route is
+ * public, so such a trigger would let anyone start runs: refused, never accepted unsigned.
+ */
+function checkTriggerSecret(spec: Raw, issues: PathIssue[]): void {
+  const webhook = asObject(asObject(spec.trigger).webhook);
+  if (isObject(asObject(spec.trigger).webhook) && webhook.secret === undefined) {
+    issues.push(
+      error(
+        ["spec", "trigger", "webhook", "secret"],
+        "trigger.webhook.secret is required: Squadron's webhook route is public and verifies every request's X-Hub-Signature-256 with the key hmac-secret of this secret (kagents' unsigned mode, without a secret, is not supported).",
+      ),
+    );
+  }
 }
 
 function checkRepositoryOrWorkspace(spec: Raw, issues: PathIssue[], hasMode: boolean): void {

@@ -301,6 +301,23 @@ export interface TeamSpec {
   lifecycle: LifecycleSpec;
   qualityGates?: QualityGatesSpec;
   observability: ObservabilitySpec;
+  /**
+   * Set only by an AgentTeamTrigger fire (never parsed from a manifest): the webhook's JSON body,
+   * written by WorkspaceInit as a read-only file at `mountPath` (core/triggers, docs/manifests.md).
+   */
+  triggerPayload?: TriggerPayload;
+}
+
+/** The payload of the fire that created a run (see core/triggers/fire.ts). */
+export interface TriggerPayload {
+  /** The trigger that fired. */
+  trigger: string;
+  /** Absolute file path as written in `payloadInjection.mountPath` (`/workspace/...`). */
+  mountPath: string;
+  /** The request body exactly as received and verified (JSON text, never executed). */
+  content: string;
+  /** Hex SHA-256 of the body. */
+  sha256: string;
 }
 
 /** A concrete team, ready to store and run. */
@@ -345,7 +362,33 @@ export interface AgentTeamRun {
   };
 }
 
-export type SquadronResource = AgentTeam | AgentTeamTemplate | AgentTeamRun;
+export const CONCURRENCY_POLICIES = ["Allow", "Forbid", "Replace"] as const;
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+
+/**
+ * kagents v0.8's signed webhook trigger: each verified POST creates an AgentTeamRun of
+ * `templateRef` with the run fields below (core/triggers).
+ */
+export interface AgentTeamTrigger {
+  apiVersion: ApiVersion;
+  kind: "AgentTeamTrigger";
+  metadata: ObjectMeta;
+  spec: {
+    trigger: { webhook: { path: string; secret: string } };
+    templateRef: { name: string };
+    repository?: RepositorySpec;
+    workspace?: WorkspaceSpec;
+    auth: AuthSpec;
+    lead: AgentSpec;
+    lifecycle?: LifecycleSpec;
+    observability: ObservabilitySpec;
+    payloadInjection?: { mountPath: string };
+    /** Defaults to "Allow" (kagents' default). */
+    concurrencyPolicy: ConcurrencyPolicy;
+  };
+}
+
+export type SquadronResource = AgentTeam | AgentTeamTemplate | AgentTeamRun | AgentTeamTrigger;
 
 /** One validation problem: where it is and a sentence a person can act on. */
 export interface ValidationIssue {

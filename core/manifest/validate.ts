@@ -8,7 +8,8 @@ import {
 } from "./issues.ts";
 import { type ManifestOptions, type ResolvedDefaults, resolveOptions } from "./options.ts";
 import { checkResourceRules } from "./rules.ts";
-import { type ResourceKind, SCHEMA_BY_KIND } from "./schema.ts";
+import { type ResourceKind as RunnableKind, SCHEMA_BY_KIND } from "./schema.ts";
+import { agentTeamTriggerSchema } from "./trigger-schema.ts";
 import type { SquadronResource, ValidationIssue } from "./types.ts";
 import { describeZodIssue, splitZodIssues } from "./zod-issues.ts";
 
@@ -23,14 +24,15 @@ export interface ValidationResult {
   issues: ValidationIssue[];
 }
 
-const KINDS = Object.keys(SCHEMA_BY_KIND) as ResourceKind[];
+/** Every kind, the AgentTeamTrigger's schema kept in its own module (core/triggers uses it). */
+const SCHEMAS = { ...SCHEMA_BY_KIND, AgentTeamTrigger: agentTeamTriggerSchema };
+type ResourceKind = RunnableKind | "AgentTeamTrigger";
+const KINDS = Object.keys(SCHEMAS) as ResourceKind[];
 
 /** kagents v0.8 kinds Squadron knows about but does not run yet: said plainly, not "not a kind". */
 const UNSUPPORTED_KAGENTS_KINDS: Record<string, string> = {
   AgentTeamSchedule:
     "AgentTeamSchedule is not supported yet (kagents v0.8 cron schedules); create an AgentTeamRun of the template from your own scheduler instead.",
-  AgentTeamTrigger:
-    "AgentTeamTrigger is not supported yet (kagents v0.8 signed webhook triggers); create an AgentTeamRun of the template from your webhook receiver instead.",
 };
 
 /**
@@ -52,10 +54,15 @@ export function checkResource(input: unknown, options?: ManifestOptions): Checke
   if (typeof kind !== "string" || !KINDS.includes(kind as ResourceKind)) {
     const found = kind === undefined ? "is missing" : `${JSON.stringify(kind)} is not one`;
     return {
-      issues: [error(["kind"], `The kind ${found}; use AgentTeam, AgentTeamTemplate or AgentTeamRun.`)],
+      issues: [
+        error(
+          ["kind"],
+          `The kind ${found}; use AgentTeam, AgentTeamTemplate, AgentTeamRun or AgentTeamTrigger.`,
+        ),
+      ],
     };
   }
-  const schema = SCHEMA_BY_KIND[kind as ResourceKind];
+  const schema = SCHEMAS[kind as ResourceKind];
 
   // Unknown fields are warnings: drop them and parse again, so newer manifests still load.
   let first = schema.safeParse(raw, { error: describeZodIssue });

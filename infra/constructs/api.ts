@@ -1,7 +1,8 @@
 /**
- * API: a REST API with IAM (SigV4) authorization on every route except `GET /api/health` and the
+ * API: a REST API with IAM (SigV4) authorization on every route except `GET /api/health`, the
  * Slack interactivity endpoint (which the approvals function authenticates by Slack's
- * signature), request validation, JSON access logs, X-Ray, stage throttling and an optional
+ * signature) and the AgentTeamTrigger webhooks `POST /hooks/{namespace}/{path+}` (which the api
+ * function authenticates by the sender's X-Hub-Signature-256), request validation, JSON access logs, X-Ray, stage throttling and an optional
  * WAF web ACL. The api function runs in the VPC's private subnets with the runs' root of the EFS
  * file system mounted read-only, for `GET .../tasks` and `GET .../messages`.
  */
@@ -22,6 +23,7 @@ import type { Network } from "./network.ts";
 import { teamRunStateMachineArn, teamRunStateMachineName } from "./orchestration.ts";
 import { ReadOnlyEfsMount } from "./read-only-efs-mount.ts";
 import type { Storage } from "./storage.ts";
+import { grantTriggerSecrets } from "./team-secrets.ts";
 
 export interface ApiProps {
   config: SquadronConfig;
@@ -60,7 +62,9 @@ export const CRS_BODY_RULES = [
  */
 const API_PATH_MATCH = {
   regexMatchStatement: {
-    regexString: "^(/[^/]+)?/api/",
+    // /hooks/ too: trigger webhooks carry senders' JSON (a GitHub push is often over 8 KB and holds
+    // code), verified by HMAC before any use and bounded by the api function (core/triggers).
+    regexString: "^(/[^/]+)?/(api|hooks)/",
     fieldToMatch: { uriPath: {} },
     textTransformations: [{ priority: 0, type: "NONE" }],
   },
@@ -112,6 +116,9 @@ export class Api extends Construct {
     props.runnerLogGroup.grant(fn, "logs:FilterLogEvents");
     storage.grantItems(fn, { namespaceIndex: true });
     props.slackBotToken?.grantRead(fn);
+    // Trigger webhooks: the HMAC keys, under `<prefix>/<namespace>/triggers/`, and no other team
+    // secret: this function answers the internet.
+    grantTriggerSecrets(fn, config.teamSecretPrefix);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ["states:StartExecution"],
@@ -197,6 +204,23 @@ export class Api extends Construct {
         requestParameters: {
           "method.request.header.X-Slack-Signature": true,
           "method.request.header.X-Slack-Request-Timestamp": true,
+        },
+      });
+
+    // AgentTeamTrigger webhooks: senders (GitHub and the like) sign with HMAC, not SigV4; the api
+    // function verifies X-Hub-Signature-256 over the raw body before anything is read or created.
+    // The header is not required here, so that an unsigned request reaches the function and is
+    // recorded on the trigger (401) like every other fire.
+    this.restApi.root
+      .addResource("hooks")
+      .addResource("{namespace}")
+      .addResource("{path+}")
+      .addMethod("POST", integration, {
+        authorizationType: apigw.AuthorizationType.NONE,
+        requestValidator: validator,
+        requestParameters: {
+          "method.request.path.namespace": true,
+          "method.request.path.path": true,
         },
       });
 

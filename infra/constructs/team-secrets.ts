@@ -40,3 +40,24 @@ export function grantDescribeTeamSecrets(principal: iam.IGrantable & IConstruct,
     resourceArns: [teamSecretsArn(principal, prefix)],
   });
 }
+
+/**
+ * Lets `principal` read the trigger HMAC keys only (`<prefix>/<namespace>/triggers/<name>`,
+ * core/triggers/trigger-secrets.ts): team secret names hold no "/", so this never covers one.
+ */
+export function grantTriggerSecrets(principal: iam.IGrantable & IConstruct, prefix: string): void {
+  iam.Grant.addToPrincipal({
+    grantee: principal,
+    actions: ["secretsmanager:GetSecretValue"],
+    resourceArns: [triggerSecretsArn(principal, prefix)],
+  });
+}
+
+export function triggerSecretsArn(scope: IConstruct, prefix: string): string {
+  return Stack.of(scope).formatArn({
+    service: "secretsmanager",
+    resource: "secret",
+    resourceName: `${prefix}/*/triggers/*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}

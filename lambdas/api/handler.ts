@@ -10,6 +10,8 @@ import {
   awsTeamFiles,
   awsTeamLogs,
   awsTokens,
+  awsTriggerSecret,
+  awsTriggerStore,
   buildDependencies,
   environmentOf,
 } from "../../core/control/aws-deps.ts";
@@ -30,6 +32,8 @@ const dependencies = {
   teamFiles: awsTeamFiles,
   teamLogs: awsTeamLogs,
   manifestDefaults: awsManifestDefaults,
+  triggers: awsTriggerStore,
+  triggerSecret: awsTriggerSecret,
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);

@@ -57,6 +57,9 @@ import {
   VersionConflictError,
 } from "../../core/store/errors.ts";
 import type { TeamRunRef } from "../../core/store/items.ts";
+import type { TriggerStore } from "../../core/triggers/trigger-store.ts";
+import { TriggerNotFoundError, TriggerPathTakenError } from "../../core/triggers/trigger-store.ts";
+import { registerTriggerRoutes } from "./trigger-routes.ts";
 
 export interface ApiDeps
   extends Pick<
@@ -69,6 +72,9 @@ export interface ApiDeps
   taskNamespace?: string;
   /** The deployment's timeout and budget for manifests (teams, templates, runs, tasks) that set none. */
   manifestDefaults?: ManifestDefaults;
+  /** AgentTeamTriggers and their HMAC keys (a team secret by namespace and name); both or no trigger routes. */
+  triggers?: TriggerStore;
+  triggerSecret?: (namespace: string, name: string) => Promise<string | undefined>;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -96,6 +102,10 @@ function toHttp(error: unknown): never {
     ]);
   }
   if (error instanceof UnknownNameError) throw new HttpError(404, error.message);
+  if (error instanceof TriggerNotFoundError) throw new HttpError(404, error.message);
+  if (error instanceof TriggerPathTakenError) {
+    throw new HttpError(409, error.message, [{ path: "spec.trigger.webhook.path", message: error.message }]);
+  }
   if (error instanceof GateDecisionError) throw new HttpError(error.status, error.message);
   if (error instanceof RangeError) throw new HttpError(400, error.message);
   throw error;
@@ -214,7 +224,7 @@ async function teamFromManifest(
     return mergeTemplateRun(template.template, resource as AgentTeamRun, { ...options, namespace });
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
-    { path: "kind", message: "templates are created under /templates" },
+    { path: "kind", message: "templates are created under /templates, triggers under /triggers" },
   ]);
 }
 
@@ -571,6 +581,30 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
       });
     }),
   );
+
+  registerTriggerRoutes(router, deps, {
+    guarded,
+    pageOptions,
+    manifestOf: (req) => {
+      const namespace = req.params.namespace as string;
+      const resource = manifestFrom(req, namespace, manifestOptions);
+      const raw = parseYaml(req.body) as Record<string, unknown>;
+      raw.metadata = { ...(raw.metadata as object), namespace };
+      return { resource, raw };
+    },
+    // A fire applies an AgentTeamRun exactly as POST .../teams does, then hands the run its payload.
+    createRun: (namespace) => async (run, payload) => {
+      const resource = parseResource(JSON.stringify(run), { ...manifestOptions, namespace });
+      resource.metadata.namespace = namespace;
+      const team = await teamFromManifest(deps, resource, namespace, manifestOptions);
+      if (payload) team.spec.triggerPayload = payload;
+      return applyTeam(
+        deps,
+        team,
+        `trigger/${payload?.trigger ?? resource.metadata.labels["squadron.dev/trigger"]}`,
+      );
+    },
+  });
   return router;
 }
 

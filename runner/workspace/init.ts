@@ -5,6 +5,7 @@ import { type CodingWorkspace, excludeFromGit, prepareCodingWorkspace } from "./
 import { type CoworkWorkspace, prepareCoworkWorkspace } from "./cowork.ts";
 import { redact } from "./git.ts";
 import { materialiseSkills } from "./skills.ts";
+import { writeTriggerPayload } from "./trigger-payload.ts";
 
 export interface InitWorkspaceOptions {
   /** The run's directory on the shared file system. */
@@ -23,6 +24,8 @@ export interface InitWorkspaceResult {
   agents: { name: string; role: "lead" | "teammate"; cwd: string; branch?: string; skills: string[] }[];
   coding?: CodingWorkspace;
   cowork?: CoworkWorkspace;
+  /** Where the trigger fire's payload was written (runs an AgentTeamTrigger created). */
+  triggerPayload?: string;
 }
 
 /**
@@ -49,6 +52,8 @@ async function prepare(options: InitWorkspaceOptions, env: NodeJS.ProcessEnv): P
   } else {
     result.cowork = await prepareCoworkWorkspace(layout, team, options.store);
   }
+  const payload = await writeTriggerPayload(layout, team);
+  if (payload) result.triggerPayload = payload;
   for (const agent of all) {
     const cwd = agentWorkdir(layout, team, agent);
     const skills = await materialiseSkills(cwd, agent.skills, {

@@ -297,14 +297,14 @@ describe("orchestration", () => {
 
 describe("api", () => {
   const methods = () => Object.values(template.findResources("AWS::ApiGateway::Method"));
-  it("requires IAM on every route except health and the Slack endpoint", () => {
+  it("requires IAM on every route except health, the Slack endpoint and the trigger webhooks", () => {
     const byAuth = methods().map((m) => [m.Properties.HttpMethod, m.Properties.AuthorizationType]);
     expect(
       byAuth
         .filter(([, a]) => a === "NONE")
         .map(([h]) => h)
         .sort(),
-    ).toEqual(["GET", "GET", "POST"]);
+    ).toEqual(["GET", "GET", "POST", "POST"]);
     expect(byAuth.filter(([, a]) => a === "AWS_IAM")).toHaveLength(2);
   });
 

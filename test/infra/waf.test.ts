@@ -32,7 +32,7 @@ describe("WAF on the API (waf: true)", () => {
     );
   });
 
-  it("a later rule blocks those matches on every path but /api/*", () => {
+  it("a later rule blocks those matches on every path but /api/* and /hooks/*", () => {
     const common = rules.find((r) => r.Name === "common");
     const scoped = rules.find((r) => r.Name === "common-body-rules-outside-api");
     expect(scoped?.Priority).toBeGreaterThan(common?.Priority);
@@ -43,9 +43,14 @@ describe("WAF on the API (waf: true)", () => {
     );
     const regex = new RegExp(notApi.NotStatement.Statement.RegexMatchStatement.RegexString);
     expect(notApi.NotStatement.Statement.RegexMatchStatement.FieldToMatch).toEqual({ UriPath: {} });
-    for (const path of ["/v1/api/tasks", "/api/namespaces/default/teams", "/v1/api/health"])
+    for (const path of [
+      "/v1/api/tasks",
+      "/api/namespaces/default/teams",
+      "/v1/api/health",
+      "/v1/hooks/cowork-agents/hooks/new-deal",
+    ])
       expect(regex.test(path), path).toBe(true);
-    for (const path of ["/v1/webhooks/slack", "/webhooks/slack", "/v1/apix/", "/v1/x/y/api/"])
+    for (const path of ["/v1/webhooks/slack", "/webhooks/slack", "/v1/apix/", "/v1/x/y/api/", "/v1/hooksx/"])
       expect(regex.test(path), path).toBe(false);
   });
 

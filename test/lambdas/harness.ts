@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEvent } from "aws-lambda";
+import { secretReader, triggerSecretReader } from "../../core/control/aws-deps.ts";
 import type { DeadlineScheduler } from "../../core/control/deadline-scheduler.ts";
 import type { ControlDeps } from "../../core/control/deps.ts";
 import {
@@ -17,6 +18,7 @@ import { NoopRunWorkspaces } from "../../core/control/run-workspace.ts";
 import { NoTeamFiles, type TeamFilesReader } from "../../core/control/team-files.ts";
 import { createTable } from "../../core/store/table-definition.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
+import { TriggerStore } from "../../core/triggers/trigger-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
 import { noteAwsCall } from "../support/aws-call-recorder.ts";
 
@@ -114,6 +116,8 @@ export async function newTable(): Promise<{ client: DynamoDBClient; tableName: s
 
 export interface Harness {
   deps: ControlDeps & ApiDeps;
+  /** Secrets Manager stand-in behind the triggers' HMAC keys: `<prefix>/<namespace>/triggers/<name>` → value. */
+  secrets: Map<string, string>;
   sfn: RecordedSfn;
   manifests: RunManifest[];
   armed: Map<string, Date>;
@@ -130,6 +134,23 @@ export function harness(
   options: { notifier?: ChannelNotifierOptions; teamFiles?: TeamFilesReader } = {},
 ): Harness {
   const sfn = new RecordedSfn();
+  // Triggers read their HMAC key as the deployed api does (teamSecretReader over GetSecretValue).
+  const secrets = new Map<string, string>();
+  const secretsManager = recorder({
+    GetSecretValue: (input) => {
+      const value = secrets.get(input.SecretId as string);
+      if (value === undefined) {
+        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: "ResourceNotFoundException",
+        });
+      }
+      return {
+        ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${input.SecretId}-AbCdEf`,
+        Name: input.SecretId,
+        SecretString: value,
+      };
+    },
+  });
   const manifests: RunManifest[] = [];
   const armed = new Map<string, Date>();
   const deadlines: DeadlineScheduler = {
@@ -161,8 +182,10 @@ export function harness(
     },
     teamFiles: options.teamFiles ?? new NoTeamFiles(),
     authorize: bearerTokenAuthorizer(TOKENS),
+    triggers: new TriggerStore(table),
+    triggerSecret: triggerSecretReader(secretReader(secretsManager as never), "squadron"),
   };
-  return { deps, sfn, manifests, armed, api: apiHandler(deps) };
+  return { deps, secrets, sfn, manifests, armed, api: apiHandler(deps) };
 }
 
 export function event(

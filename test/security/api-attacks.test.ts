@@ -33,7 +33,30 @@ const ROUTES = (ns: string, name: string): Route[] => [
   ["DELETE", `/api/namespaces/${ns}/templates/${name}`],
   ["POST", `/api/namespaces/${ns}/templates/${name}/runs`, "{}"],
   ["DELETE", `/api/namespaces/${ns}/teams/${name}`],
+  ["GET", `/api/namespaces/${ns}/triggers`],
+  ["POST", `/api/namespaces/${ns}/triggers`, "kind: AgentTeamTrigger"],
+  ["GET", `/api/namespaces/${ns}/triggers/${name}`],
+  ["PUT", `/api/namespaces/${ns}/triggers/${name}`, "kind: AgentTeamTrigger"],
+  ["GET", `/api/namespaces/${ns}/triggers/${name}/events`],
+  // Public: the trigger's HMAC is the credential, so no token (not even admin's) gets past 401.
+  ["POST", `/hooks/${ns}/hooks/${name}`, '{"deal":1}'],
+  ["DELETE", `/api/namespaces/${ns}/triggers/${name}`],
 ];
+
+/** The public trigger webhook route, refused for every caller without the trigger's signature. */
+const isPublicHook = (path: string) => path.startsWith("/hooks/");
+
+/** A trigger at /hooks/<name> of the namespace (its secret readable), so the hook route answers 401, not 404. */
+const triggerYaml = (name: string) => `apiVersion: kagents.dev/v1alpha1
+kind: AgentTeamTrigger
+metadata: {name: ${name}}
+spec:
+  trigger: {webhook: {path: /hooks/${name}, secret: matrix-key}}
+  templateRef: {name: ${name}}
+  workspace: {}
+  lead: {prompt: "Read the payload."}
+  payloadInjection: {mountPath: /workspace/payload.json}
+`;
 
 describe("API attack suites", () => {
   let h: Harness;
@@ -71,13 +94,17 @@ describe("API attack suites", () => {
       ["other-namespace token", "Bearer prod-token", (s) => s === 403],
       ["admin", "Bearer admin", (s) => s !== 401 && s !== 403 && s < 500],
     ];
+    h.secrets.set(`squadron/${NS}/triggers/matrix-key`, "matrix-hmac-key");
+    expect(
+      (await send("POST", `/api/namespaces/${NS}/triggers`, triggerYaml("matrix"), "Bearer admin")).status,
+    ).toBe(201);
     let tried = 0;
     const defects: string[] = [];
     for (const [method, path, body] of ROUTES(NS, "matrix")) {
       for (const [who, auth, ok] of callers) {
         tried += 1;
         const res = await send(method, path, body, auth);
-        if (!ok(res.status))
+        if (isPublicHook(path) ? res.status !== 401 : !ok(res.status))
           defects.push(`${method} ${path} as ${who}: ${res.status} ${res.body.slice(0, 80)}`);
       }
     }
@@ -135,7 +162,7 @@ describe("API attack suites", () => {
       ),
     );
     const request = fc.record({
-      route: fc.integer({ min: 0, max: 16 }),
+      route: fc.integer({ min: 0, max: ROUTES(NS, "x").length - 1 }),
       ns: segment,
       name: segment,
       method: fc.oneof(
