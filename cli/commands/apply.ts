@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ApiError, EXIT, EXIT_CODES_HELP, type SquadronClient } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
+import { applySchedule } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -142,5 +143,7 @@ async function applyOne(
       await client.replaceTemplate(namespace, name, body);
       return `template/${name} configured`;
     }
+    case "AgentTeamSchedule":
+      return applySchedule(client, namespace, name, body);
   }
 }

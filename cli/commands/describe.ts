@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { ApiError, type TaskView, type TeamEventView } from "../client/index.ts";
 import type { CliCommand } from "../command.ts";
 import { describeTeam, serialize } from "../output/index.ts";
+import { describeScheduleCommand } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -19,21 +20,23 @@ const command: CliCommand = {
       .description(
         "Show a team in detail: status, agents, approval gates, tasks and events (or a template as YAML).",
       )
-      .argument("<resource>", "team or template")
-      .argument("<name>", "the team's or template's name")
+      .argument("<resource>", "team, template or schedule")
+      .argument("<name>", "the team's, template's or schedule's name")
       .addHelpText(
         "after",
         examples(
           "squadron describe team auth-refactor",
           "squadron describe team q3-report -n finance",
           "squadron describe template fullstack-review",
+          "squadron describe schedule weekly-standup-summary -n cowork-agents",
         ),
       );
     addConnectionOptions(describe);
     usageExitCodes(describe).action(
       action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template"]);
+        const kind = resourceKind(resource, ["team", "template", "schedule"]);
         const { client, namespace } = await contextFor(options);
+        if (kind === "schedule") return await describeScheduleCommand(client, namespace, name);
         if (kind === "template") {
           const view = await client.getTemplate(namespace, name);
           process.stdout.write(serialize(view.template ?? view, "yaml"));

@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { EXIT, type SquadronClient, type TeamSummary, type TeamView } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
 import { OUTPUT_FORMATS, type Output, serialize, teamsTable, templatesTable } from "../output/index.ts";
+import { getSchedules } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -28,8 +29,8 @@ const command: CliCommand = {
       .description(
         "List teams or templates (kagents' columns: NAME PHASE READY TASKS DONE COST AGE), or show one.",
       )
-      .argument("<resource>", "teams or templates")
-      .argument("[name]", "one team or template")
+      .argument("<resource>", "teams, templates or schedules")
+      .argument("[name]", "one team, template or schedule")
       .addOption(
         new Option("-o, --output <format>", "output format").choices([...OUTPUT_FORMATS]).default("table"),
       )
@@ -53,18 +54,20 @@ const command: CliCommand = {
             "squadron get teams -w",
             "squadron get teams -l app=billing,tier!=experimental",
             "squadron get templates -o json",
+            "squadron get schedules -n cowork-agents",
           ),
       );
     addConnectionOptions(get);
     usageExitCodes(get).action(
       action(async (resource: string, name: string | undefined, options: GetOptions) => {
-        const kind = resourceKind(resource, ["team", "template"]);
+        const kind = resourceKind(resource, ["team", "template", "schedule"]);
         if (options.watch && kind !== "team") throw new CliError("-w works with teams only", EXIT.usage);
         if (options.selector && (kind !== "team" || name))
           throw new CliError("-l selects from a list of teams: give no name", EXIT.usage);
         const list = { ...(options.selector ? { labelSelector: options.selector } : {}) };
         const { client, namespace } = await contextFor(options);
         if (kind === "template") return await getTemplates(client, namespace, name, options.output);
+        if (kind === "schedule") return await getSchedules(client, namespace, name, options.output);
         if (options.watch) {
           const interrupted = await watchTeams({
             fetch: async () =>

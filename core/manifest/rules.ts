@@ -5,6 +5,7 @@ import { findCycles } from "./graph.ts";
 import { error, type IssuePath, type PathIssue } from "./issues.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { STAGE_GATE_PREFIX } from "./pipeline.ts";
+import { scheduleIssues } from "./schedule-rules.ts";
 
 /**
  * Rules across fields. They read the raw input defensively (anything may have the wrong type:
@@ -27,7 +28,12 @@ interface NamedAgent {
 export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssue[] {
   const issues: PathIssue[] = [];
   const spec = asObject(raw.spec);
-  if (raw.kind === "AgentTeam" || raw.kind === "AgentTeamTemplate" || raw.kind === "AgentTeamRun") {
+  if (
+    raw.kind === "AgentTeam" ||
+    raw.kind === "AgentTeamTemplate" ||
+    raw.kind === "AgentTeamRun" ||
+    raw.kind === "AgentTeamSchedule"
+  ) {
     checkBucketPrefixes(spec, namespaceOf(raw, options.namespace), issues);
   }
   switch (raw.kind) {
@@ -43,6 +49,11 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
     case "AgentTeamRun":
       checkRepositoryOrWorkspace(spec, issues, false);
       checkPrompt(spec.lead, ["spec", "lead"], issues, options);
+      break;
+    case "AgentTeamSchedule":
+      checkRepositoryOrWorkspace(spec, issues, false);
+      checkPrompt(spec.lead, ["spec", "lead"], issues, options);
+      issues.push(...scheduleIssues(raw));
       break;
   }
   return issues;

@@ -27,8 +27,6 @@ const KINDS = Object.keys(SCHEMA_BY_KIND) as ResourceKind[];
 
 /** kagents v0.8 kinds Squadron knows about but does not run yet: said plainly, not "not a kind". */
 const UNSUPPORTED_KAGENTS_KINDS: Record<string, string> = {
-  AgentTeamSchedule:
-    "AgentTeamSchedule is not supported yet (kagents v0.8 cron schedules); create an AgentTeamRun of the template from your own scheduler instead.",
   AgentTeamTrigger:
     "AgentTeamTrigger is not supported yet (kagents v0.8 signed webhook triggers); create an AgentTeamRun of the template from your webhook receiver instead.",
 };
@@ -52,7 +50,7 @@ export function checkResource(input: unknown, options?: ManifestOptions): Checke
   if (typeof kind !== "string" || !KINDS.includes(kind as ResourceKind)) {
     const found = kind === undefined ? "is missing" : `${JSON.stringify(kind)} is not one`;
     return {
-      issues: [error(["kind"], `The kind ${found}; use AgentTeam, AgentTeamTemplate or AgentTeamRun.`)],
+      issues: [error(["kind"], `The kind ${found}; use ${KINDS.join(", ")}.`)],
     };
   }
   const schema = SCHEMA_BY_KIND[kind as ResourceKind];

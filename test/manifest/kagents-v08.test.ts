@@ -278,8 +278,8 @@ describe("kagents v0.8 fields Squadron does not support yet are rejected, never 
     );
   });
 
-  it("AgentTeamSchedule and AgentTeamTrigger say they are not supported yet", () => {
-    for (const kind of ["AgentTeamSchedule", "AgentTeamTrigger"]) {
+  it("AgentTeamTrigger says it is not supported yet", () => {
+    for (const kind of ["AgentTeamTrigger"]) {
       const [issue] = issuesOf({
         apiVersion: "kagents.dev/v1alpha1",
         kind,
