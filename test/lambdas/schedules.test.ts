@@ -54,6 +54,7 @@ function schedulerStandIn() {
   const notFound = (name: string) =>
     new ResourceNotFoundException({
       message: `Schedule ${name} does not exist.`,
+      Message: `Schedule ${name} does not exist.`,
       $metadata: { httpStatusCode: 404 },
     });
   const rec = recorder({
@@ -122,7 +123,7 @@ describe("AgentTeamSchedule: API, EventBridge Scheduler and fires", () => {
     expect(res.body.warnings).toBeUndefined();
     // Update first (the schedule may exist), then Create on ResourceNotFound.
     expect(scheduler.calls.map((c) => c.command)).toEqual(["UpdateSchedule", "CreateSchedule"]);
-    const created = scheduler.calls[1]?.input as Record<string, any>;
+    const created = scheduler.calls[1]?.input as { Target: { Input: string } };
     expect(created).toMatchObject({
       Name: "dev-agents.weekly",
       GroupName: GROUP,
