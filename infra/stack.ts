@@ -66,7 +66,10 @@ export class SquadronStack extends Stack {
       runnerLogGroup: this.compute.logGroup,
       ...(this.approvals.botToken ? { slackBotToken: this.approvals.botToken } : {}),
     });
-    this.teamSchedules = new TeamSchedules(this, "TeamSchedules", { api: this.api.handler.fn });
+    this.teamSchedules = new TeamSchedules(this, "TeamSchedules", {
+      api: this.api.handler.fn,
+      table: this.storage.table,
+    });
     const functions = Object.fromEntries(this.handlerFunctions().map((f) => [f.name, f.fn]));
     this.observability = new Observability(this, "Observability", {
       config,

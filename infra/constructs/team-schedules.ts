@@ -1,4 +1,5 @@
 import { RemovalPolicy, Stack } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
@@ -8,6 +9,8 @@ import { ENV } from "../../core/control/env-names.ts";
 export interface TeamSchedulesProps {
   /** The api function: creates, updates and deletes the schedules, and is their target. */
   api: lambda.Function;
+  /** The team table: pruning a schedule's history deletes a run's events in batches. */
+  table: dynamodb.ITableV2;
 }
 
 /**
@@ -49,6 +52,10 @@ export class TeamSchedules extends Construct {
       new iam.PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [props.api.functionArn] }),
     );
 
+    // historyLimit: TeamStore.removeRun deletes a pruned run's event items with BatchWriteItem.
+    props.api.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["dynamodb:BatchWriteItem"], resources: [props.table.tableArn] }),
+    );
     props.api.addEnvironment(ENV.teamScheduleGroup, this.group.scheduleGroupName);
     props.api.addEnvironment(ENV.teamSchedulerRole, this.role.roleArn);
     props.api.addToRolePolicy(
