@@ -215,6 +215,11 @@ export function applyNagSuppressions(stack: SquadronStack, config: SquadronConfi
       "Deadline schedules are per run, within Squadron's own group.",
     );
   }
+  ack(
+    api.handler.role,
+    `AwsSolutions-IAM5[Resource::${partitionArn("scheduler", `schedule/${stack.stackName}-team-schedules/*`)}]`,
+    "One Scheduler schedule per AgentTeamSchedule, named by users, within Squadron's own group.",
+  );
   const executions = partitionArn("states", `execution:${teamRunStateMachineName(stack)}:*`);
   for (const f of [api.handler, o.budget, o.deadline, o.events]) {
     ack(

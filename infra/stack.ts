@@ -15,6 +15,7 @@ import { Observability } from "./constructs/observability.ts";
 import { Orchestration } from "./constructs/orchestration.ts";
 import { OutputsDelivery } from "./constructs/outputs.ts";
 import { Storage } from "./constructs/storage.ts";
+import { TeamSchedules } from "./constructs/team-schedules.ts";
 import { applyGuardAcknowledgements } from "./guard-acknowledgements.ts";
 import { applyNagSuppressions } from "./nag-suppressions.ts";
 
@@ -30,6 +31,7 @@ export class SquadronStack extends Stack {
   readonly outputs: OutputsDelivery;
   readonly orchestration: Orchestration;
   readonly api: Api;
+  readonly teamSchedules: TeamSchedules;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: SquadronStackProps) {
@@ -63,6 +65,10 @@ export class SquadronStack extends Stack {
       approvals: this.approvals.handler.fn,
       runnerLogGroup: this.compute.logGroup,
       ...(this.approvals.botToken ? { slackBotToken: this.approvals.botToken } : {}),
+    });
+    this.teamSchedules = new TeamSchedules(this, "TeamSchedules", {
+      api: this.api.handler.fn,
+      table: this.storage.table,
     });
     const functions = Object.fromEntries(this.handlerFunctions().map((f) => [f.name, f.fn]));
     this.observability = new Observability(this, "Observability", {

@@ -20,6 +20,9 @@ import { posixUidFor } from "../core/control/run-workspace.ts";
 import { DirectoryTeamFiles } from "../core/control/team-files.ts";
 import { DirectoryTeamLogs } from "../core/control/team-logs.ts";
 import { checkManifestDefaults, type ManifestDefaults } from "../core/manifest/options.ts";
+import { fireSchedule } from "../core/schedules/fire.ts";
+import { ScheduleStore } from "../core/schedules/store.ts";
+import { TimerScheduleTimers } from "../core/schedules/timers.ts";
 import { TeamStore } from "../core/store/team-store.ts";
 import { TriggerStore } from "../core/triggers/trigger-store.ts";
 import { apiHandler } from "../lambdas/api/routes.ts";
@@ -39,9 +42,9 @@ import {
   recoverInterruptedRuns,
 } from "./recovery.ts";
 import { redactingTokens } from "./redact-tokens.ts";
+import { ensureRunnerBundle } from "./runner-bundle.ts";
 import { inheritedRunnerEnv } from "./runner-env.ts";
 import { killProcessesWith } from "./runner-leftovers.ts";
-import { ensureRunnerBundle } from "./runner-bundle.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 import { bindTaskStates } from "./task-bindings.ts";
 import { loadOrCreateTokens } from "./tokens.ts";
@@ -77,6 +80,8 @@ export interface LocalStackOptions {
    * the bundle unless SQUADRON_RUNNER_ENTRY (runnerEnv or the environment) names another entry.
    */
   runnerBundleDir?: string;
+  /** The clock the schedule timers read (tests move it next to a fire time); default the real one. */
+  scheduleClock?: () => Date;
 }
 
 export interface ProcessEvent {
@@ -99,7 +104,10 @@ export interface LocalStack {
   deps: ControlDeps;
   sfn: LocalStepFunctions;
   recovery: RecoveryReport;
-  /** `process` (ProcessEvent) for every runner process start and exit. */
+  /** AgentTeamSchedule's store and its timers (one per schedule, set to the next fire). */
+  schedules: ScheduleStore;
+  scheduleTimers: TimerScheduleTimers;
+  /** `process` (ProcessEvent) for every runner process start and exit; `scheduleFire` for every fire's outcome. */
   events: EventEmitter;
   /** Live runner processes (pids), for checks that nothing is left running. */
   livePids(): number[];
@@ -280,6 +288,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   store.onUsageWrite((pk) => budget.notify(pk));
 
   const idempotency = new IdempotencyKeys(store.client, store.tableName);
+  // Schedules fire from one timer each, through the same fire function as the AWS target.
+  const schedules = new ScheduleStore(store.client, store.tableName);
+  const scheduleTimers = new TimerScheduleTimers(
+    async (fire) => {
+      const outcome = await fireSchedule(
+        { ...deps, schedules, manifestOptions: { defaults: manifestDefaults } },
+        fire,
+      );
+      note(
+        `schedule ${fire.namespace}/${fire.name} fired for ${fire.scheduledTime}: ${JSON.stringify(outcome)}`,
+      );
+      events.emit("scheduleFire", { fire, outcome });
+    },
+    {
+      ...(options.scheduleClock ? { now: options.scheduleClock } : {}),
+      onError: (error) => logger.error("schedule fire failed", error),
+    },
+  );
   const api = apiHandler(
     {
       ...deps,
@@ -289,6 +315,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // A trigger's secret by name, as every named secret locally (an environment variable).
       triggers: new TriggerStore({ client: store.client, tableName: store.tableName }),
       triggerSecret: (_namespace, name) => secret(name),
+      schedules: { schedules, scheduleTimers },
     },
     logger,
   );
@@ -313,11 +340,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     print(`Resumed run ${runId} (it was in progress when the stack stopped).`);
   for (const f of recovery.failed) print(`Failed run ${f.runId}: ${f.reason}`);
   await journal.write(activeInputs());
+  let nextToken: string | undefined;
+  do {
+    const page = await schedules.list(undefined, nextToken ? { nextToken } : {});
+    for (const record of page.items) await scheduleTimers.sync(record.schedule);
+    nextToken = page.nextToken;
+  } while (nextToken);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await gateway.close();
+      scheduleTimers.close();
       const running = activeInputs();
       await sfn.shutdown();
       await budget.close();
@@ -346,6 +380,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     deps,
     sfn,
     recovery,
+    schedules,
+    scheduleTimers,
     events,
     livePids: () => [...live],
     stop,

@@ -56,7 +56,11 @@ const IAM_FIELDS = [
 export function reduceInput(command: string, input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of IAM_FIELDS) if (input[field] !== undefined) out[field] = input[field];
-  if (command === "CreateSchedule" && typeof out.Target === "object" && out.Target) {
+  if (
+    (command === "CreateSchedule" || command === "UpdateSchedule") &&
+    typeof out.Target === "object" &&
+    out.Target
+  ) {
     const { Arn, RoleArn } = out.Target as { Arn?: string; RoleArn?: string };
     out.Target = { Arn, RoleArn };
   }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ApiError, EXIT, EXIT_CODES_HELP, type SquadronClient } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
+import { applySchedule } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -149,5 +150,7 @@ async function applyOne(
       const trigger = await client.applyTrigger(namespace, body);
       return `trigger/${name} ${trigger.version === 1 ? "created" : "configured"} (POST ${trigger.url})`;
     }
+    case "AgentTeamSchedule":
+      return applySchedule(client, namespace, name, body);
   }
 }

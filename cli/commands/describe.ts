@@ -3,6 +3,7 @@ import { ApiError, type TaskView, type TeamEventView } from "../client/index.ts"
 import type { CliCommand } from "../command.ts";
 import { describeTeam, serialize } from "../output/index.ts";
 import { describeTrigger } from "../output/triggers.ts";
+import { describeScheduleCommand } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -20,8 +21,8 @@ const command: CliCommand = {
       .description(
         "Show a team in detail: status, agents, approval gates, tasks and events (a template as YAML, a trigger with its fires).",
       )
-      .argument("<resource>", "team, template or trigger")
-      .argument("<name>", "the team's, template's or trigger's name")
+      .argument("<resource>", "team, template, trigger or schedule")
+      .argument("<name>", "the team's, template's, trigger's or schedule's name")
       .addHelpText(
         "after",
         examples(
@@ -29,17 +30,19 @@ const command: CliCommand = {
           "squadron describe team q3-report -n finance",
           "squadron describe template fullstack-review",
           "squadron describe trigger new-deal-onboarding -n cowork-agents",
+          "squadron describe schedule weekly-standup-summary -n cowork-agents",
         ),
       );
     addConnectionOptions(describe);
     usageExitCodes(describe).action(
       action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template", "trigger"]);
+        const kind = resourceKind(resource, ["team", "template", "trigger", "schedule"]);
         const { client, namespace } = await contextFor(options);
         if (kind === "trigger") {
           process.stdout.write(describeTrigger(await client.getTrigger(namespace, name)));
           return;
         }
+        if (kind === "schedule") return await describeScheduleCommand(client, namespace, name);
         if (kind === "template") {
           const view = await client.getTemplate(namespace, name);
           process.stdout.write(serialize(view.template ?? view, "yaml"));

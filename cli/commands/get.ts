@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { EXIT, type SquadronClient, type TeamSummary, type TeamView } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
 import { OUTPUT_FORMATS, type Output, serialize, teamsTable, templatesTable } from "../output/index.ts";
+import { getSchedules } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -29,8 +30,8 @@ const command: CliCommand = {
       .description(
         "List teams, templates or triggers (kagents' columns: NAME PHASE READY TASKS DONE COST AGE), or show one.",
       )
-      .argument("<resource>", "teams, templates or triggers")
-      .argument("[name]", "one team, template or trigger")
+      .argument("<resource>", "teams, templates, triggers or schedules")
+      .argument("[name]", "one team, template, trigger or schedule")
       .addOption(
         new Option("-o, --output <format>", "output format").choices([...OUTPUT_FORMATS]).default("table"),
       )
@@ -55,12 +56,13 @@ const command: CliCommand = {
             "squadron get teams -l app=billing,tier!=experimental",
             "squadron get templates -o json",
             "squadron get triggers -n cowork-agents",
+            "squadron get schedules -n cowork-agents",
           ),
       );
     addConnectionOptions(get);
     usageExitCodes(get).action(
       action(async (resource: string, name: string | undefined, options: GetOptions) => {
-        const kind = resourceKind(resource, ["team", "template", "trigger"]);
+        const kind = resourceKind(resource, ["team", "template", "trigger", "schedule"]);
         if (options.watch && kind !== "team") throw new CliError("-w works with teams only", EXIT.usage);
         if (options.selector && (kind !== "team" || name))
           throw new CliError("-l selects from a list of teams: give no name", EXIT.usage);
@@ -68,6 +70,7 @@ const command: CliCommand = {
         const { client, namespace } = await contextFor(options);
         if (kind === "template") return await getTemplates(client, namespace, name, options.output);
         if (kind === "trigger") return await getTriggers(client, namespace, name, options.output);
+        if (kind === "schedule") return await getSchedules(client, namespace, name, options.output);
         if (options.watch) {
           const interrupted = await watchTeams({
             fetch: async () =>

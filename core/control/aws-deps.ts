@@ -24,6 +24,8 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { type FargateSize, isFargateSize } from "../fargate-sizes.ts";
 import { type ManifestDefaults, parseManifestDefaults } from "../manifest/options.ts";
 import { type ObjectStore, S3ObjectStore } from "../run-files/object-store.ts";
+import { ScheduleStore } from "../schedules/store.ts";
+import { EventBridgeScheduleTimers, type ScheduleTimers } from "../schedules/timers.ts";
 import { TeamStore } from "../store/team-store.ts";
 import { triggerSecretId } from "../triggers/trigger-secrets.ts";
 import { TriggerStore } from "../triggers/trigger-store.ts";
@@ -404,6 +406,34 @@ export const awsDeadlines: AwsDependency<DeadlineScheduler> = {
           ...(groupName ? { groupName } : {}),
         })
       : { arm: unconfigured("the deadline scheduler"), disarm: async () => {} };
+  },
+};
+
+/**
+ * The api function's own ARN, as Lambda gave it in the invocation context: the target of the
+ * Scheduler schedules it creates. (Its own ARN in its environment would be a circular reference
+ * in the template.) lambdas/api/handler.ts sets it on every invocation.
+ */
+export const invokedFunction: { arn?: string } = {};
+
+/** AgentTeamSchedule: the store and the EventBridge Scheduler schedules that make them fire. */
+export const awsSchedules: AwsDependency<{ schedules: ScheduleStore; scheduleTimers: ScheduleTimers }> = {
+  env: { table: "always", teamScheduleGroup: "always", teamSchedulerRole: "always" },
+  make: () => {
+    const roleArn = env(ENV.teamSchedulerRole);
+    const groupName = env(ENV.teamScheduleGroup);
+    const scheduleTimers: ScheduleTimers =
+      roleArn && groupName
+        ? new EventBridgeScheduleTimers(new SchedulerClient({}), {
+            roleArn,
+            groupName,
+            targetArn: () => {
+              if (!invokedFunction.arn) throw new Error("the api function's ARN is not known yet");
+              return invokedFunction.arn;
+            },
+          })
+        : { sync: unconfigured("the schedule timers"), remove: unconfigured("the schedule timers") };
+    return { schedules: new ScheduleStore(dynamoDbClient(), required(ENV.table)), scheduleTimers };
   },
 };
 

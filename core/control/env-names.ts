@@ -33,6 +33,12 @@ export const ENV = {
   deadlineTarget: "SQUADRON_DEADLINE_FUNCTION_ARN",
   deadlineRole: "SQUADRON_SCHEDULER_ROLE_ARN",
   scheduleGroup: "SQUADRON_SCHEDULE_GROUP",
+  /**
+   * AgentTeamSchedule: the group of the Scheduler schedules the api function creates (one per
+   * Squadron schedule) and the role those schedules assume to invoke the api function.
+   */
+  teamScheduleGroup: "SQUADRON_TEAM_SCHEDULE_GROUP",
+  teamSchedulerRole: "SQUADRON_TEAM_SCHEDULER_ROLE_ARN",
   /** Secrets Manager ARNs (any SecretId works: the handlers pass the value to GetSecretValue). */
   slackTokenSecret: "SQUADRON_SLACK_BOT_TOKEN_SECRET_ARN",
   slackSigningSecret: "SQUADRON_SLACK_SIGNING_SECRET_ARN",

@@ -17,5 +17,7 @@ export const DEFAULTS = {
   mcpTransport: "http" as const,
   mcpAuthHeader: "Authorization",
   stageFan: "parallel" as const,
+  /** AgentTeamSchedule: finished runs kept (kagents' sample and Squadron's default). */
+  scheduleHistoryLimit: 5,
   coordination: { taskAssignment: "lead-assigns", peerMessaging: true } satisfies CoordinationSpec,
 } as const;

@@ -6,6 +6,7 @@ import { findCycles } from "./graph.ts";
 import { error, type IssuePath, type PathIssue } from "./issues.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { STAGE_GATE_PREFIX } from "./pipeline.ts";
+import { scheduleIssues } from "./schedule-rules.ts";
 
 /**
  * Rules across fields. They read the raw input defensively (anything may have the wrong type:
@@ -32,7 +33,8 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
     raw.kind === "AgentTeam" ||
     raw.kind === "AgentTeamTemplate" ||
     raw.kind === "AgentTeamRun" ||
-    raw.kind === "AgentTeamTrigger"
+    raw.kind === "AgentTeamTrigger" ||
+    raw.kind === "AgentTeamSchedule"
   ) {
     checkBucketPrefixes(spec, namespaceOf(raw, options.namespace), issues);
   }
@@ -52,6 +54,11 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
       if (raw.kind === "AgentTeamTrigger") checkTriggerSecret(spec, issues);
       checkRepositoryOrWorkspace(spec, issues, false);
       checkPrompt(spec.lead, ["spec", "lead"], issues, options);
+      break;
+    case "AgentTeamSchedule":
+      checkRepositoryOrWorkspace(spec, issues, false);
+      checkPrompt(spec.lead, ["spec", "lead"], issues, options);
+      issues.push(...scheduleIssues(raw));
       break;
   }
   return issues;

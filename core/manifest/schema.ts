@@ -27,6 +27,7 @@ import {
   type AgentSpec,
   type AgentTeam,
   type AgentTeamRun,
+  type AgentTeamSchedule,
   type AgentTeamTemplate,
   type ApprovalChannel,
   DELIVERY_TYPES,
@@ -689,6 +690,46 @@ export const runSpecSchema = z
     }),
   );
 
+/**
+ * kagents v0.8's AgentTeamSchedule: a run's fields plus the cron. The cron, time zone and name
+ * length are checked in rules.ts (with core/schedules/cron.ts); `timezone` is read as `timeZone`.
+ */
+export const scheduleSpecSchema = z
+  .strictObject({
+    schedule: z.string({ error: 'The schedule is a five-field cron expression such as "0 6 * * MON".' }),
+    timeZone: z.string().optional(),
+    timezone: z.string().optional(),
+    templateRef: z.strictObject({ name: dnsLabel }),
+    repository: repositorySchema.optional(),
+    workspace: workspaceSchema.optional(),
+    auth: authSchema.optional(),
+    lead: leadSchema,
+    lifecycle: lifecycleSchema.optional(),
+    observability: observabilitySchema.optional(),
+    historyLimit: z
+      .number()
+      .int({ error: "historyLimit is a whole number of runs." })
+      .min(0, { error: "historyLimit cannot be negative (0 keeps every run)." })
+      .max(100, { error: "historyLimit is at most 100." })
+      .optional(),
+    suspend: z.boolean().optional(),
+  })
+  .transform((s): AgentTeamSchedule["spec"] =>
+    compact({
+      schedule: s.schedule.trim().split(/\s+/).join(" "),
+      timeZone: s.timeZone ?? s.timezone ?? "UTC",
+      templateRef: { name: s.templateRef.name },
+      repository: s.repository,
+      workspace: s.workspace,
+      auth: s.auth ?? {},
+      lead: s.lead,
+      lifecycle: s.lifecycle,
+      observability: s.observability ?? {},
+      historyLimit: s.historyLimit ?? DEFAULTS.scheduleHistoryLimit,
+      suspend: s.suspend ?? false,
+    }),
+  );
+
 function resourceSchema<K extends string, S extends z.ZodType>(kind: K, spec: S) {
   return z.strictObject({
     apiVersion: apiVersionSchema,
@@ -701,11 +742,13 @@ function resourceSchema<K extends string, S extends z.ZodType>(kind: K, spec: S)
 export const agentTeamSchema = resourceSchema("AgentTeam", teamSpecSchema);
 export const agentTeamTemplateSchema = resourceSchema("AgentTeamTemplate", templateSpecSchema);
 export const agentTeamRunSchema = resourceSchema("AgentTeamRun", runSpecSchema);
+export const agentTeamScheduleSchema = resourceSchema("AgentTeamSchedule", scheduleSpecSchema);
 
 export const SCHEMA_BY_KIND = {
   AgentTeam: agentTeamSchema,
   AgentTeamTemplate: agentTeamTemplateSchema,
   AgentTeamRun: agentTeamRunSchema,
+  AgentTeamSchedule: agentTeamScheduleSchema,
 } as const;
 
 export type ResourceKind = keyof typeof SCHEMA_BY_KIND;
@@ -716,4 +759,5 @@ export type SchemaMatchesTypes = [
   Assert<z.output<typeof agentTeamSchema> extends AgentTeam ? true : false>,
   Assert<z.output<typeof agentTeamTemplateSchema> extends AgentTeamTemplate ? true : false>,
   Assert<z.output<typeof agentTeamRunSchema> extends AgentTeamRun ? true : false>,
+  Assert<z.output<typeof agentTeamScheduleSchema> extends AgentTeamSchedule ? true : false>,
 ];

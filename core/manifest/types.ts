@@ -388,7 +388,38 @@ export interface AgentTeamTrigger {
   };
 }
 
-export type SquadronResource = AgentTeam | AgentTeamTemplate | AgentTeamRun | AgentTeamTrigger;
+/**
+ * kagents v0.8: creates an AgentTeamRun of `templateRef` at every fire of a five-field cron
+ * (core/schedules/). The run's fields are the schedule's; `status` is kept apart (ScheduleRecord).
+ */
+export interface AgentTeamSchedule {
+  apiVersion: ApiVersion;
+  kind: "AgentTeamSchedule";
+  metadata: ObjectMeta;
+  spec: {
+    /** Five-field cron: minute hour day-of-month month day-of-week. */
+    schedule: string;
+    /** IANA time zone the cron is read in; default UTC. */
+    timeZone: string;
+    templateRef: { name: string };
+    repository?: RepositorySpec;
+    workspace?: WorkspaceSpec;
+    auth: AuthSpec;
+    lead: AgentSpec;
+    lifecycle?: LifecycleSpec;
+    observability: ObservabilitySpec;
+    /** Finished runs kept; older ones are deleted. 0 keeps every run (kagents' meaning). */
+    historyLimit: number;
+    suspend: boolean;
+  };
+}
+
+export type SquadronResource =
+  | AgentTeam
+  | AgentTeamTemplate
+  | AgentTeamRun
+  | AgentTeamTrigger
+  | AgentTeamSchedule;
 
 /** One validation problem: where it is and a sentence a person can act on. */
 export interface ValidationIssue {

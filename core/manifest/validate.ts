@@ -29,12 +29,6 @@ const SCHEMAS = { ...SCHEMA_BY_KIND, AgentTeamTrigger: agentTeamTriggerSchema };
 type ResourceKind = RunnableKind | "AgentTeamTrigger";
 const KINDS = Object.keys(SCHEMAS) as ResourceKind[];
 
-/** kagents v0.8 kinds Squadron knows about but does not run yet: said plainly, not "not a kind". */
-const UNSUPPORTED_KAGENTS_KINDS: Record<string, string> = {
-  AgentTeamSchedule:
-    "AgentTeamSchedule is not supported yet (kagents v0.8 cron schedules); create an AgentTeamRun of the template from your own scheduler instead.",
-};
-
 /**
  * Validates and normalizes one resource given as a plain object, keeping structured paths. Throws
  * ManifestOptionsError (only) when the options themselves are invalid.
@@ -48,18 +42,10 @@ export function checkResource(input: unknown, options?: ManifestOptions): Checke
   }
   const raw = input as Record<string, unknown>;
   const kind = raw.kind;
-  if (typeof kind === "string" && kind in UNSUPPORTED_KAGENTS_KINDS) {
-    return { issues: [error(["kind"], UNSUPPORTED_KAGENTS_KINDS[kind] as string)] };
-  }
   if (typeof kind !== "string" || !KINDS.includes(kind as ResourceKind)) {
     const found = kind === undefined ? "is missing" : `${JSON.stringify(kind)} is not one`;
     return {
-      issues: [
-        error(
-          ["kind"],
-          `The kind ${found}; use AgentTeam, AgentTeamTemplate, AgentTeamRun or AgentTeamTrigger.`,
-        ),
-      ],
+      issues: [error(["kind"], `The kind ${found}; use ${KINDS.join(", ")}.`)],
     };
   }
   const schema = SCHEMAS[kind as ResourceKind];

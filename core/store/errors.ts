@@ -2,26 +2,28 @@
 
 export class StoreError extends Error {}
 
+const KIND_TITLES = { team: "Team run", template: "Template", schedule: "Schedule" } as const;
+
 export class NotFoundError extends StoreError {
   override readonly name = "NotFoundError";
   constructor(
-    readonly kind: "team" | "template",
+    readonly kind: "team" | "template" | "schedule",
     readonly namespace: string,
     readonly resourceName: string,
   ) {
-    super(`${kind === "team" ? "Team run" : "Template"} ${namespace}/${resourceName} not found.`);
+    super(`${KIND_TITLES[kind]} ${namespace}/${resourceName} not found.`);
   }
 }
 
 export class ConflictError extends StoreError {
   override readonly name = "ConflictError";
   constructor(
-    readonly kind: "team" | "template",
+    readonly kind: "team" | "template" | "schedule",
     readonly namespace: string,
     readonly resourceName: string,
   ) {
     super(
-      `${kind === "team" ? "A team run" : "A template"} named ${resourceName} already exists in namespace ${namespace}.`,
+      `${{ team: "A team run", template: "A template", schedule: "A schedule" }[kind]} named ${resourceName} already exists in namespace ${namespace}.`,
     );
   }
 }

@@ -4,7 +4,7 @@ import { InvalidPageTokenError } from "./errors.ts";
  * Opaque pagination tokens: DynamoDB's LastEvaluatedKey, tagged with the listing it came from
  * so a token from one list cannot be replayed against another.
  */
-export type PageKind = "teams" | "templates" | "events" | "triggers" | "trigger-events";
+export type PageKind = "teams" | "templates" | "events" | "triggers" | "trigger-events" | "schedules";
 
 type Key = Record<string, string>;
 

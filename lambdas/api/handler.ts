@@ -1,8 +1,9 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import {
   awsIdempotency,
   awsManifestDefaults,
   awsRunIndex,
+  awsSchedules,
   awsSlackNotifier,
   awsStarter,
   awsStopper,
@@ -14,10 +15,18 @@ import {
   awsTriggerStore,
   buildDependencies,
   environmentOf,
+  invokedFunction,
 } from "../../core/control/aws-deps.ts";
 import { iamAuthorizer } from "../../core/control/http.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
 import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { checkManifestDefaults } from "../../core/manifest/options.ts";
+import {
+  type FireOutcome,
+  fireSchedule,
+  isScheduleFire,
+  type ScheduleFire,
+} from "../../core/schedules/fire.ts";
 import { perContainer } from "../shared.ts";
 import { type ApiHandler, apiHandler } from "./routes.ts";
 
@@ -34,6 +43,7 @@ const dependencies = {
   manifestDefaults: awsManifestDefaults,
   triggers: awsTriggerStore,
   triggerSecret: awsTriggerSecret,
+  schedules: awsSchedules,
 };
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
@@ -42,9 +52,36 @@ export const container = perContainer("api", (logger) => buildDependencies(depen
 /** The router, built once per set of dependencies (once per container in Lambda). */
 const routers = new WeakMap<object, ApiHandler>();
 
-/** API Gateway (REST, proxy) → the API router. IAM has already authorised the path. */
-export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+/**
+ * API Gateway (REST, proxy) → the API router; IAM has already authorised the path. An
+ * EventBridge Scheduler fire of an AgentTeamSchedule (its target input, ScheduleFire) → the fire
+ * domain function: only the schedules' role may invoke this function other than API Gateway.
+ */
+export async function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult>;
+export async function handler(event: ScheduleFire, context?: Context): Promise<FireOutcome>;
+export async function handler(
+  event: APIGatewayProxyEvent | ScheduleFire,
+  context?: Context,
+): Promise<APIGatewayProxyResult | FireOutcome> {
   const { deps, t } = container();
+  if (context?.invokedFunctionArn) invokedFunction.arn = context.invokedFunctionArn;
+  if (isScheduleFire(event)) {
+    const fire = event;
+    return instrumented(
+      t,
+      { schedule: `${fire.namespace}/${fire.name}`, scheduledTime: fire.scheduledTime },
+      () =>
+        fireSchedule(
+          {
+            ...deps,
+            schedules: deps.schedules.schedules,
+            manifestOptions: { defaults: checkManifestDefaults(deps.manifestDefaults ?? {}) },
+            logger: t.logger,
+          },
+          fire,
+        ),
+    );
+  }
   let api = routers.get(deps);
   if (!api) {
     api = apiHandler({ ...deps, authorize: iamAuthorizer }, t.logger);

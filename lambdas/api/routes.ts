@@ -29,9 +29,9 @@ import {
   teamSummary,
   teamView,
 } from "../../core/control/team-runs.ts";
+import { teamFromRun } from "../../core/control/template-runs.ts";
 import { annotatedApprovals } from "../../core/manifest/approval-annotations.ts";
 import { ManifestError } from "../../core/manifest/issues.ts";
-import { mergeTemplateRun } from "../../core/manifest/merge.ts";
 import {
   checkManifestDefaults,
   type ManifestDefaults,
@@ -41,7 +41,6 @@ import { parseResource } from "../../core/manifest/parse.ts";
 import { type TaskTeamOptions, teamFromTask } from "../../core/manifest/task.ts";
 import {
   type AgentTeam,
-  type AgentTeamRun,
   type AgentTeamTemplate,
   SQUADRON_API_VERSION,
   type SquadronResource,
@@ -59,12 +58,22 @@ import {
 import type { TeamRunRef } from "../../core/store/items.ts";
 import type { TriggerStore } from "../../core/triggers/trigger-store.ts";
 import { TriggerNotFoundError, TriggerPathTakenError } from "../../core/triggers/trigger-store.ts";
+import { type ScheduleRouteDeps, scheduleRoutes } from "./schedule-routes.ts";
 import { registerTriggerRoutes } from "./trigger-routes.ts";
 
 export interface ApiDeps
   extends Pick<
     ControlDeps,
-    "store" | "runs" | "starter" | "stopper" | "tokens" | "notifier" | "teamFiles" | "teamLogs" | "logger"
+    | "store"
+    | "runs"
+    | "starter"
+    | "stopper"
+    | "tokens"
+    | "notifier"
+    | "teamFiles"
+    | "teamLogs"
+    | "logger"
+    | "now"
   > {
   idempotency: IdempotencyKeys;
   authorize: Authorizer;
@@ -75,6 +84,8 @@ export interface ApiDeps
   /** AgentTeamTriggers and their HMAC keys (a team secret by namespace and name); both or no trigger routes. */
   triggers?: TriggerStore;
   triggerSecret?: (namespace: string, name: string) => Promise<string | undefined>;
+  /** AgentTeamSchedule's store and timers; without them the API has no schedule routes. */
+  schedules?: Pick<ScheduleRouteDeps, "schedules" | "scheduleTimers">;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -208,20 +219,17 @@ async function teamFromManifest(
 ): Promise<AgentTeam> {
   if (resource.kind === "AgentTeam") return resource;
   if (resource.kind === "AgentTeamRun") {
-    const template = await deps.store
-      .getTemplate(namespace, resource.spec.templateRef.name)
-      .catch((error) => {
-        if (error instanceof NotFoundError) {
-          throw new HttpError(400, error.message, [
-            {
-              path: "spec.templateRef.name",
-              message: `no template ${resource.spec.templateRef.name} in ${namespace}`,
-            },
-          ]);
-        }
-        throw error;
-      });
-    return mergeTemplateRun(template.template, resource as AgentTeamRun, { ...options, namespace });
+    return teamFromRun(deps, resource, { ...options, namespace }).catch((error) => {
+      if (error instanceof NotFoundError && error.kind === "template") {
+        throw new HttpError(400, error.message, [
+          {
+            path: "spec.templateRef.name",
+            message: `no template ${resource.spec.templateRef.name} in ${namespace}`,
+          },
+        ]);
+      }
+      throw error;
+    });
   }
   throw new HttpError(400, `expected an AgentTeam or AgentTeamRun, got ${resource.kind}`, [
     { path: "kind", message: "templates are created under /templates, triggers under /triggers" },
@@ -605,6 +613,19 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
       );
     },
   });
+  if (deps.schedules) {
+    scheduleRoutes(
+      router,
+      { ...deps.schedules, store: deps.store, ...(deps.now ? { now: deps.now } : {}) },
+      {
+        guarded,
+        manifestFrom,
+        pageOptions,
+        idempotent: (req, namespace, create) => idempotent(deps, req, namespace, create),
+        manifestOptions,
+      },
+    );
+  }
   return router;
 }
 

@@ -37,6 +37,8 @@ const FULL_ENV: Record<EnvName, string> = {
   [ENV.deadlineTarget]: "arn:aws:lambda:us-east-1:123456789012:function:deadline",
   [ENV.deadlineRole]: "arn:aws:iam::123456789012:role/scheduler",
   [ENV.scheduleGroup]: "Squadron-deadlines",
+  [ENV.teamScheduleGroup]: "Squadron-team-schedules",
+  [ENV.teamSchedulerRole]: "arn:aws:iam::123456789012:role/team-scheduler",
   [ENV.slackTokenSecret]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:bot-token",
   [ENV.slackSigningSecret]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing",
   [ENV.slackChannel]: "#approvals",

@@ -48,7 +48,8 @@ type Principal =
   | "runner"
   | "runner-execution"
   | "state-machine"
-  | "scheduler";
+  | "scheduler"
+  | "team-scheduler";
 
 interface Check extends Omit<EvaluatedRequest, "principal"> {
   principal: Principal | `${string}.amazonaws.com`;
@@ -90,6 +91,21 @@ const ENTRY_ROLES: Record<string, Principal[] | "local"> = {
   "EfsEcsRunWorkspaces.delete": ["cleanup", "events"],
   "EventBridgeDeadlineScheduler.arm": ["prepare"],
   "EventBridgeDeadlineScheduler.disarm": ["prepare", "cleanup", "events"],
+  // AgentTeamSchedule: the api keeps the Scheduler schedules and receives their fires.
+  "EventBridgeScheduleTimers.sync": ["api"],
+  "EventBridgeScheduleTimers.remove": ["api"],
+  fireSchedule: ["api"],
+  pruneHistory: ["api"],
+  "ScheduleStore.write": ["api"],
+  "ScheduleStore.find": ["api"],
+  "ScheduleStore.get": ["api"],
+  "ScheduleStore.list": ["api"],
+  "ScheduleStore.delete": ["api"],
+  "ScheduleStore.setSuspend": ["api"],
+  "ScheduleStore.recordFire": ["api"],
+  "ScheduleStore.recordFailure": ["api"],
+  "ScheduleStore.runsOf": ["api"],
+  "ScheduleStore.update": ["api"],
   "SfnExecutionStarter.start": ["api"],
   "SfnExecutionStopper.stop": ["api", "budget", "deadline", "events"],
   "SfnTaskTokenResolver.succeed": ["api", "approvals", "dependencies"],
@@ -186,6 +202,9 @@ let names: {
   clusterArn: string;
   stateMachineArn: string;
   scheduleGroup: string;
+  /** AgentTeamSchedule's group, and its schedules' target (the api function). */
+  teamScheduleGroup: string;
+  apiFunctionArn: string;
   runnerLogGroup: string;
   deadlineFunctionArn: string;
   teamSecretPrefix: string;
@@ -212,6 +231,7 @@ beforeAll(() => {
   roleArn["runner-execution"] = roleOf(td.obtainExecutionRole());
   roleArn["state-machine"] = roleOf(stack.orchestration.stateMachine.role);
   roleArn.scheduler = roleOf(stack.orchestration.schedulerRole);
+  roleArn["team-scheduler"] = roleOf(stack.teamSchedules.role);
   const cluster = stack.compute.cluster;
   if (!cluster) throw new Error("the ECS configuration has no cluster");
   names = {
@@ -225,6 +245,8 @@ beforeAll(() => {
     clusterArn: model.getAtt(id(cluster), "Arn"),
     stateMachineArn: model.ref(id(stack.orchestration.stateMachine)),
     scheduleGroup: model.ref(id(stack.orchestration.scheduleGroup)),
+    teamScheduleGroup: model.ref(id(stack.teamSchedules.group)),
+    apiFunctionArn: model.getAtt(id(stack.api.handler.fn), "Arn"),
     runnerLogGroup: model.ref(id(stack.compute.logGroup)),
     deadlineFunctionArn: model.getAtt(id(stack.orchestration.functions.deadline.fn), "Arn"),
     teamSecretPrefix: "squadron",
@@ -278,6 +300,11 @@ function secretArn(id: string): string {
   return arn("secretsmanager", `secret:${id}-AbCdEf`);
 }
 
+/** A call of the AgentTeamSchedule timers (core/schedules/timers.ts), not of the deadlines. */
+function isTeamScheduleCall(call: RecordedAwsCall): boolean {
+  return call.frames.some((frame) => frame.startsWith("EventBridgeScheduleTimers."));
+}
+
 /**
  * The recorded inputs name the test's resources (a random table, fs-12345678, family
  * squadron-runner); these are the deployment's. Names that carry meaning for IAM (object keys,
@@ -295,10 +322,14 @@ function deployed(input: Record<string, unknown>, recorded: RecordedAwsCall[]): 
     if (i.family) replace(`"${i.family}"`, `"${names.family}"`);
     if (i.taskRoleArn) replace(`"${i.taskRoleArn}"`, `"${roleArn.runner}"`);
     if (i.executionRoleArn) replace(`"${i.executionRoleArn}"`, `"${roleArn["runner-execution"]}"`);
-    if (i.GroupName) replace(i.GroupName, names.scheduleGroup);
+    // AgentTeamSchedule's schedules (the api's) or a run's deadline (Prepare's).
+    const team = isTeamScheduleCall(call);
+    if (i.GroupName) replace(i.GroupName, team ? names.teamScheduleGroup : names.scheduleGroup);
     const target = (call.input as { Target?: { RoleArn?: string; Arn?: string } }).Target;
-    if (target?.RoleArn) replace(`"${target.RoleArn}"`, `"${roleArn.scheduler}"`);
-    if (target?.Arn) replace(`"${target.Arn}"`, `"${names.deadlineFunctionArn}"`);
+    if (target?.RoleArn)
+      replace(`"${target.RoleArn}"`, `"${team ? roleArn["team-scheduler"] : roleArn.scheduler}"`);
+    if (target?.Arn)
+      replace(`"${target.Arn}"`, `"${team ? names.apiFunctionArn : names.deadlineFunctionArn}"`);
   }
   text = text.replace(/arn:aws:states:[^:]+:\d{12}:stateMachine:[\w-]+/g, names.stateMachineArn);
   text = text.replace(
@@ -411,7 +442,8 @@ function requestsOf(call: RecordedAwsCall, ctx: RecordedContext): Array<Omit<Che
         action: `scheduler:${call.command}`,
         resource: arn("scheduler", `schedule/${group}/${s("Name")}`),
       };
-      if (call.command !== "CreateSchedule") return [schedule];
+      // Create and Update both pass the schedule's execution role.
+      if (call.command !== "CreateSchedule" && call.command !== "UpdateSchedule") return [schedule];
       const target = i.Target as { RoleArn: string };
       return [
         schedule,
@@ -632,6 +664,13 @@ function serviceChecks(ctx: { runSecrets: string[] }): Check[] {
     action: "lambda:InvokeFunction",
     resource: names.deadlineFunctionArn,
     source: "Scheduler: a run's deadline",
+  });
+  // EventBridge Scheduler fires an AgentTeamSchedule: invokes the api function.
+  checks.push({
+    principal: "team-scheduler",
+    action: "lambda:InvokeFunction",
+    resource: names.apiFunctionArn,
+    source: "Scheduler: an AgentTeamSchedule fire",
   });
   // EventBridge rules invoke their Lambda targets (Lambda permissions, a resource policy).
   for (const [id, r] of Object.entries(template.Resources)) {

@@ -42,7 +42,7 @@ const STAND_IN_SERVICES: Record<string, string[]> = {
     "StopTask",
     "DescribeTasks",
   ],
-  Scheduler: ["CreateSchedule", "DeleteSchedule"],
+  Scheduler: ["CreateSchedule", "UpdateSchedule", "DeleteSchedule"],
   "Secrets Manager": ["GetSecretValue", "DescribeSecret"],
   "CloudWatch Logs": ["FilterLogEvents", "GetLogEvents"],
   S3: ["PutObject", "GetObject", "ListObjectsV2"],

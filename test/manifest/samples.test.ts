@@ -119,15 +119,22 @@ describe.skipIf(!hasKagents)(hasKagents ? "kagents README samples" : kagentsSkip
     ]);
   });
 
-  it("weekly-schedule (v0.8) is rejected as a kind that is not supported yet, not as an unknown kind", () => {
-    const { issues } = parseManifests(read(`${kagentsDir}/weekly-schedule.yaml`));
-    expect(issues).toMatchObject([
-      {
-        path: "kind",
-        severity: "error",
-        message: expect.stringMatching(/^AgentTeamSchedule is not supported yet/),
+  it("weekly-schedule (v0.8) validates with no issue at all, kept as written", () => {
+    const { resources, issues } = parseManifests(read(`${kagentsDir}/weekly-schedule.yaml`));
+    expect(issues).toEqual([]);
+    expect(resources[0]).toMatchObject({
+      apiVersion: "kagents.dev/v1alpha1",
+      kind: "AgentTeamSchedule",
+      metadata: { name: "weekly-standup-summary", namespace: "cowork-agents" },
+      spec: {
+        schedule: "0 6 * * MON",
+        timeZone: "UTC",
+        templateRef: { name: "standup-summarizer" },
+        historyLimit: 5,
+        suspend: false,
+        lifecycle: { timeout: "1h", budgetLimit: 10 },
       },
-    ]);
+    });
   });
 
   it("normalizes auth-refactor field by field, defaults included", () => {

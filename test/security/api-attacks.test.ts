@@ -41,6 +41,13 @@ const ROUTES = (ns: string, name: string): Route[] => [
   // Public: the trigger's HMAC is the credential, so no token (not even admin's) gets past 401.
   ["POST", `/hooks/${ns}/hooks/${name}`, '{"deal":1}'],
   ["DELETE", `/api/namespaces/${ns}/triggers/${name}`],
+  ["GET", `/api/namespaces/${ns}/schedules`],
+  ["POST", `/api/namespaces/${ns}/schedules`, "kind: AgentTeamSchedule"],
+  ["GET", `/api/namespaces/${ns}/schedules/${name}`],
+  ["PUT", `/api/namespaces/${ns}/schedules/${name}`, "kind: AgentTeamSchedule"],
+  ["POST", `/api/namespaces/${ns}/schedules/${name}/suspend`],
+  ["POST", `/api/namespaces/${ns}/schedules/${name}/resume`],
+  ["DELETE", `/api/namespaces/${ns}/schedules/${name}`],
 ];
 
 /** The public trigger webhook route, refused for every caller without the trigger's signature. */
@@ -69,8 +76,13 @@ describe("API attack suites", () => {
   it("authorization matrix: every route × no token / wrong token / other-namespace token / admin", async () => {
     const { bearerTokenAuthorizer } = await import("../../core/control/http.ts");
     const { apiHandler } = await import("../../lambdas/api/routes.ts");
+    const { ScheduleStore } = await import("../../core/schedules/store.ts");
     const api = apiHandler({
       ...h.deps,
+      schedules: {
+        schedules: new ScheduleStore(table.client, table.tableName),
+        scheduleTimers: { sync: async () => {}, remove: async () => {} },
+      },
       authorize: bearerTokenAuthorizer({
         admin: { name: "admin", namespaces: "*" },
         "prod-token": { name: "prod", namespaces: ["prod"] },

@@ -105,7 +105,7 @@ export function positiveNumber(value: string): number {
 }
 
 /** `teams`, `team`, `agentteam(s)` → "team"; templates likewise; anything else is a usage error. */
-export type ResourceKindName = "team" | "template" | "trigger";
+export type ResourceKindName = "team" | "template" | "trigger" | "schedule";
 
 export function resourceKind<K extends ResourceKindName>(value: string, allowed: readonly K[]): K {
   const normalized = value.toLowerCase();
@@ -115,7 +115,9 @@ export function resourceKind<K extends ResourceKindName>(value: string, allowed:
       ? "template"
       : /^(agentteam)?triggers?$/.test(normalized)
         ? "trigger"
-        : undefined;
+        : /^(agentteam)?schedules?$/.test(normalized)
+          ? "schedule"
+          : undefined;
   if (!kind || !(allowed as readonly string[]).includes(kind)) {
     throw new CliError(
       `unknown resource type "${value}"; use ${allowed.map((k) => `"${k}"`).join(" or ")}`,
