@@ -19,21 +19,30 @@ const command: CliCommand = {
       .description(
         "Show a team in detail: status, agents, approval gates, tasks and events (or a template as YAML).",
       )
-      .argument("<resource>", "team or template")
-      .argument("<name>", "the team's or template's name")
+      .argument("<resource>", "team, template, or run (a run by id, also after its team was deleted)")
+      .argument("<name>", "the team's or template's name, or the run id")
       .addHelpText(
         "after",
         examples(
           "squadron describe team auth-refactor",
           "squadron describe team q3-report -n finance",
           "squadron describe template fullstack-review",
+          "squadron describe run auth-refactor-3f9c0a12",
         ),
       );
     addConnectionOptions(describe);
     usageExitCodes(describe).action(
       action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template"]);
+        const kind = resourceKind(resource, ["team", "template", "run"]);
         const { client, namespace } = await contextFor(options);
+        if (kind === "run") {
+          const run = await client.getRun(namespace, name);
+          const tasks = {
+            unavailable: "a run's task list is read through its team (squadron tasks team NAME)",
+          };
+          process.stdout.write(describeTeam({ team: run, events: run.events ?? [], tasks }));
+          return;
+        }
         if (kind === "template") {
           const view = await client.getTemplate(namespace, name);
           process.stdout.write(serialize(view.template ?? view, "yaml"));

@@ -105,20 +105,25 @@ export function positiveNumber(value: string): number {
 }
 
 /** `teams`, `team`, `agentteam(s)` → "team"; templates likewise; anything else is a usage error. */
-export function resourceKind(value: string, allowed: readonly ("team" | "template")[]): "team" | "template" {
+export type ResourceKind = "team" | "template" | "run";
+
+/** The resource argument (`team`, `teams`, `agentteam`, `template`, `run`...) as one of `allowed`. */
+export function resourceKind<K extends ResourceKind>(value: string, allowed: readonly K[]): K {
   const normalized = value.toLowerCase();
   const kind = /^(agent)?teams?$/.test(normalized)
     ? "team"
     : /^(agentteam)?templates?$/.test(normalized)
       ? "template"
-      : undefined;
-  if (!kind || !allowed.includes(kind)) {
+      : /^(agentteam)?runs?$/.test(normalized)
+        ? "run"
+        : undefined;
+  if (!kind || !(allowed as readonly string[]).includes(kind)) {
     throw new CliError(
       `unknown resource type "${value}"; use ${allowed.map((k) => `"${k}"`).join(" or ")}`,
       EXIT.usage,
     );
   }
-  return kind;
+  return kind as K;
 }
 
 export function examples(...lines: string[]): string {
