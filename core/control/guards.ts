@@ -1,5 +1,6 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { humanFailure } from "../status/failure-reason.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
 import { warningEvent } from "../status/status.ts";
 import { RUN_SK, runFromItem, type TeamRunRef, usageTotalAttr } from "../store/items.ts";
@@ -134,7 +135,12 @@ export async function onExecutionStatus(
                 "ExecutionAborted",
                 `The execution was stopped outside Squadron. ${cause}`.trim(),
               ] as const)
-            : (["Failed", detail.error ?? "ExecutionFailed", cause || "The execution failed."] as const);
+            : ((failure) =>
+                [
+                  "Failed",
+                  failure.reason,
+                  `${failure.message} (details: squadron logs team ${before.name} -n ${before.namespace})`,
+                ] as const)(humanFailure(detail.error ?? undefined, cause));
     const { record, claimed } = await finishRun(deps, ref, target[0], target[1], target[2]);
     if (claimed) await announceEnd(deps, record);
   }

@@ -10,6 +10,7 @@ import type {
 import { agentFargateSize, type FargateSize } from "../fargate-sizes.ts";
 import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
+import { humanFailure } from "../status/failure-reason.ts";
 import type { TeamPhase } from "../status/phases.ts";
 import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
@@ -280,13 +281,14 @@ export async function cleanupRun(
   const ref = { namespace: payload.namespace, name: payload.teamName };
   const failed = payload.failure !== undefined;
   const before = await deps.store.getRun(ref);
-  const { record } = failed
+  const failure = failed ? humanFailure(payload.failure?.Error, payload.failure?.Cause) : undefined;
+  const { record } = failure
     ? await finishRun(
         deps,
         ref,
         "Failed",
-        payload.failure?.Error ?? "Failed",
-        payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed.",
+        failure.reason,
+        `${failure.message} (details: squadron logs team ${payload.teamName} -n ${payload.namespace})`,
       )
     : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
   await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
