@@ -33,7 +33,14 @@ const ROUTES = (ns: string, name: string): Route[] => [
   ["DELETE", `/api/namespaces/${ns}/templates/${name}`],
   ["POST", `/api/namespaces/${ns}/templates/${name}/runs`, "{}"],
   ["DELETE", `/api/namespaces/${ns}/teams/${name}`],
+  ["GET", `/api/namespaces/${ns}/runs/${name}-0badc0de`],
 ];
+
+/**
+ * Routes across namespaces (`get teams -A`, the web view's namespace list): every token may ask,
+ * and each gets only the namespaces it may read; without a valid token, 401.
+ */
+const CROSS_NAMESPACE_ROUTES = ["/api/teams", "/api/namespaces"];
 
 describe("API attack suites", () => {
   let h: Harness;
@@ -85,6 +92,21 @@ describe("API attack suites", () => {
       `authorization matrix: ${tried} tried / ${tried - defects.length} refused correctly / ${defects.length} defects`,
     );
     expect(defects).toEqual([]);
+
+    // Across namespaces: a confined token sees its own namespaces only, never another's teams.
+    expect(
+      (await call(h, "POST", `/api/namespaces/${NS}/teams`, { body: teamYaml("matrix-seen") })).status,
+    ).toBe(201);
+    for (const path of CROSS_NAMESPACE_ROUTES) {
+      for (const [, auth] of callers.slice(0, 4))
+        expect((await send("GET", path, undefined, auth)).status).toBe(401);
+      const confined = await send("GET", path, undefined, "Bearer prod-token");
+      expect(confined.status).toBe(200);
+      expect(confined.body).not.toContain(NS);
+      const admin = await send("GET", path, undefined, "Bearer admin");
+      expect(admin.status).toBe(200);
+      expect(admin.body).toContain(NS);
+    }
   });
 
   it(`fuzzes every route with ${FUZZ_REQUESTS} hostile requests: no 5xx, store consistent`, async () => {
