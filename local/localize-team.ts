@@ -153,10 +153,14 @@ export class LocalRunManifestWriter implements RunManifestWriter {
       if (moved) {
         team.spec.repository.url = moved.to;
         team.spec.repository.branch = moved.branch;
+        // No pull request can be opened on the demo repository: the merged branch is pushed to it.
+        const pr = team.spec.lifecycle.onComplete === "create-pr";
+        if (pr) team.spec.lifecycle.onComplete = "push-branch";
         const message =
           `Repository ${moved.from} cannot be reached from this machine (${moved.why}); this local run ` +
-          `works on the demo repository ${moved.to} (${moved.branch}) instead. Opt out with the annotation ` +
-          `${LOCALIZE_ANNOTATION}: "false" or ${LOCALIZE_ENV}=false.`;
+          `works on the demo repository ${moved.to} (${moved.branch}) instead. ` +
+          `${pr ? "The merged branch is pushed there instead of opening a pull request. " : ""}` +
+          `Opt out with the annotation ${LOCALIZE_ANNOTATION}: "false" or ${LOCALIZE_ENV}=false.`;
         this.log(`[${manifest.runId}] ${message}`);
         await this.store
           .appendEvent({ ...ref, runId: manifest.runId }, warningEvent("Localized", message))

@@ -16,9 +16,9 @@ const RULES: Array<{ test: RegExp; reason: string; say: (m: RegExpExecArray) => 
     say: (m) => `could not resolve ${m[1]}`,
   },
   {
-    test: /(?:repository ['"]?([^'"\s]+)['"]? not found|does not appear to be a git repository)/i,
+    test: /(?:repository ['"]?([^'"\s]+)['"]? (?:not found|does not exist)|does not appear to be a git repository)/i,
     reason: "CloneFailed",
-    say: (m) => (m[1] ? `repository ${m[1]} not found` : "the repository was not found"),
+    say: (m) => (m[1] ? `repository ${withoutPaths(m[1])} not found` : "the repository was not found"),
   },
   {
     test: /(permission denied \(publickey\)|authentication failed|could not read username)/i,
@@ -50,7 +50,8 @@ const RULES: Array<{ test: RegExp; reason: string; say: (m: RegExpExecArray) => 
 
 /** Paths say where on one machine; a short message keeps the last segment only. */
 function withoutPaths(text: string): string {
-  return text.replace(/(?:file:\/\/)?(?:\/[^\s/'":]+){2,}\/?/g, (path) => {
+  // Not inside a URL (`https://host/owner/repo` stays as it is).
+  return text.replace(/(?:file:\/\/)?(?<![/:\w])(?:\/[^\s/'":]+){2,}\/?/g, (path) => {
     const last = path.replace(/\/$/, "").split("/").pop() ?? path;
     return `…/${last}`;
   });
