@@ -51,7 +51,7 @@ const RULES: Array<{ test: RegExp; reason: string; say: (m: RegExpExecArray) => 
 /** Paths say where on one machine; a short message keeps the last segment only. */
 function withoutPaths(text: string): string {
   // Not inside a URL (`https://host/owner/repo` stays as it is).
-  return text.replace(/(?:file:\/\/)?(?<![/:\w])(?:\/[^\s/'":]+){2,}\/?/g, (path) => {
+  return text.replace(/file:\/\/(?=\/)/g, "").replace(/(?<![/:\w])(?:\/[^\s/'":]+){2,}\/?/g, (path) => {
     const last = path.replace(/\/$/, "").split("/").pop() ?? path;
     return `…/${last}`;
   });
