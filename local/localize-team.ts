@@ -4,10 +4,11 @@ import type { RunManifest, RunManifestWriter } from "../core/control/run-manifes
 import { FileRunManifestWriter } from "../core/control/run-manifest.ts";
 import { workspaceRelativePath } from "../core/manifest/artifacts.ts";
 import type { AgentCli, AgentSpec, AgentTeam } from "../core/manifest/types.ts";
-import { normalEvent } from "../core/status/status.ts";
+import { normalEvent, warningEvent } from "../core/status/status.ts";
 import type { TeamStore } from "../core/store/team-store.ts";
 import { inScope } from "../runner/scope/match.ts";
 import { defaultScript } from "../runner/scripted-agent/defaults.ts";
+import { LOCALIZE_ANNOTATION, LOCALIZE_ENV, localizeRepository } from "./localize-repository.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -150,6 +151,30 @@ export class LocalRunManifestWriter implements RunManifestWriter {
   async write(manifest: RunManifest): Promise<string> {
     const { team, simulated } = localizeTeam(manifest.team, this.baseDir, this.env);
     const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
+    if (team.spec.repository) {
+      const moved = await localizeRepository(
+        team.spec.repository,
+        team.metadata.annotations,
+        this.baseDir,
+        this.env,
+      );
+      if (moved) {
+        team.spec.repository.url = moved.to;
+        team.spec.repository.branch = moved.branch;
+        // No pull request can be opened on the demo repository: the merged branch is pushed to it.
+        const pr = team.spec.lifecycle.onComplete === "create-pr";
+        if (pr) team.spec.lifecycle.onComplete = "push-branch";
+        const message =
+          `Repository ${moved.from} cannot be reached from this machine (${moved.why}); this local run ` +
+          `works on the demo repository ${moved.to} (${moved.branch}) instead. ` +
+          `${pr ? "The merged branch is pushed there instead of opening a pull request. " : ""}` +
+          `Opt out with the annotation ${LOCALIZE_ANNOTATION}: "false" or ${LOCALIZE_ENV}=false.`;
+        this.log(`[${manifest.runId}] ${message}`);
+        await this.store
+          .appendEvent({ ...ref, runId: manifest.runId }, warningEvent("Localized", message))
+          .catch(() => undefined);
+      }
+    }
     if (simulated.length > 0) {
       let changed = false;
       await this.store.updateStatus(ref, (status) => {

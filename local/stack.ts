@@ -6,8 +6,9 @@
  * processes for the containers, a timer for deadlines and the budget check fed by usage writes.
  */
 import { EventEmitter } from "node:events";
-import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { createWriteStream, existsSync, type WriteStream } from "node:fs";
+import { cp, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { TimerDeadlineScheduler } from "../core/control/deadline-scheduler.ts";
 import type { ControlDeps, ControlLogger } from "../core/control/deps.ts";
 import { onDeadline, onExecutionStatus } from "../core/control/guards.ts";
@@ -184,6 +185,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const env = options.env ?? process.env;
   for (const dir of [paths.dataDir, paths.runs, paths.objects, paths.logs, paths.cache]) {
     await mkdir(dir, { recursive: true });
+  }
+  // The examples' cowork inputs (examples/inputs/<prefix>), so `apply -f examples/q3-report.yaml`
+  // finds its s3Prefix; files already in the object store are kept.
+  const exampleInputs = join(options.baseDir ?? process.cwd(), "examples", "inputs");
+  if (existsSync(exampleInputs)) {
+    await cp(exampleInputs, join(paths.objects, "inputs"), {
+      recursive: true,
+      force: false,
+      errorOnExist: false,
+    });
   }
   const logStream = createWriteStream(paths.stackLog, { flags: "a" });
   const logger = new FileLogger(logStream, print);

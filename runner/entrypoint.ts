@@ -109,7 +109,11 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   argv: string[] = process.argv.slice(2),
 ): Promise<RunnerResult> {
-  let log = createLogger({ keys: { runId: env.SQUADRON_RUN_ID, agent: env.SQUADRON_AGENT_NAME } });
+  // Init and finalize are nobody's agent: their lines carry `agent: "init"|"finalize"`, so the logs
+  // route (CloudWatch's JSON filter on $.agent, local files <mode>.log) finds them for `squadron logs`.
+  const stage =
+    env.SQUADRON_MODE === "init" || env.SQUADRON_MODE === "finalize" ? env.SQUADRON_MODE : undefined;
+  let log = createLogger({ keys: { runId: env.SQUADRON_RUN_ID, agent: env.SQUADRON_AGENT_NAME ?? stage } });
   // Node prints process warnings as plain text on stderr; keep stderr JSON lines only.
   process.removeAllListeners("warning");
   process.on("warning", (warning) => log.warn(warning.message, { warning: warning.name }));

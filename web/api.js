@@ -1,3 +1,6 @@
+/** The web view's choice of every namespace at once. */
+export const ALL_NAMESPACES = "*";
+
 /**
  * The REST API of docs/api.md, from the browser. Local mode authenticates with a bearer token
  * that arrives in the URL fragment (never sent to a server) and lives in sessionStorage.
@@ -74,16 +77,27 @@ export class ApiClient {
     return data;
   }
 
+  /** The namespaces the token may read; [] where the API does not answer it (an IAM role confined to one). */
+  async namespaces() {
+    try {
+      return ((await this.request("GET", "/api/namespaces"))?.items ?? []).map((n) => n.name);
+    } catch {
+      return [];
+    }
+  }
+
   ns(namespace) {
     return `/api/namespaces/${encodeURIComponent(namespace)}`;
   }
 
+  /** `namespace` "*" is every namespace the token may read (`GET /api/teams`, `get teams -A`). */
   async teams(namespace) {
     const items = [];
     let next;
+    const base = namespace === ALL_NAMESPACES ? "/api/teams" : `${this.ns(namespace)}/teams`;
     do {
       const q = next ? `?limit=100&nextToken=${encodeURIComponent(next)}` : "?limit=100";
-      const page = await this.request("GET", `${this.ns(namespace)}/teams${q}`);
+      const page = await this.request("GET", `${base}${q}`);
       items.push(...(page?.items ?? []));
       next = page?.nextToken;
     } while (next && items.length < 1000);

@@ -1,5 +1,5 @@
 /** The web view: teams of a namespace and, for one team, its graph, tasks, messages and cost. */
-import { ApiClient, ApiError, saveToken, storedToken, takeTokenFromFragment } from "./api.js";
+import { ALL_NAMESPACES, ApiClient, ApiError, saveToken, storedToken, takeTokenFromFragment } from "./api.js";
 import { h, renderInto } from "./dom.js";
 import { age, clock, phaseLabel, TERMINAL_TEAM_PHASES, tone, usd } from "./format.js";
 import { renderGraph } from "./graph.js";
@@ -16,6 +16,8 @@ const state = {
   namespace: fragment.get("ns") || window.localStorage.getItem(NS_KEY) || "default",
   team: fragment.get("team") || null,
   teams: [],
+  /** Namespaces the token may read (GET /api/namespaces), offered in the namespace field. */
+  visibleNamespaces: [],
   view: null,
   timer: null,
   inFlight: false,
@@ -103,13 +105,23 @@ function empty(text) {
 
 // ---------- teams list ----------
 
+/** A team in the route and the list: its name, or namespace/name when every namespace is shown. */
+function teamKey(t) {
+  return state.namespace === ALL_NAMESPACES ? `${t.namespace}/${t.name}` : t.name;
+}
+
 function renderTeams() {
   const teams = state.teams;
   $("teams-count").textContent = `(${teams.length})`;
   const key = JSON.stringify([state.namespace, state.team, teams.map(({ age: _a, ...t }) => t)]);
   renderInto($("teams"), key, () => {
+    const all = state.namespace === ALL_NAMESPACES;
     if (teams.length === 0)
-      return empty(`No teams in namespace ${state.namespace}. Apply one with squadron apply -f team.yaml.`);
+      return empty(
+        all
+          ? "No teams in any namespace you may read. Apply one with squadron apply -f team.yaml."
+          : `No teams in namespace ${state.namespace}. Apply one with squadron apply -f team.yaml.`,
+      );
     return h(
       "ul",
       { class: "team-items" },
@@ -121,14 +133,14 @@ function renderTeams() {
             "a",
             {
               class: "team-item",
-              href: routeHref(state.namespace, t.name),
-              "aria-current": t.name === state.team ? "page" : undefined,
-              "data-team": t.name,
+              href: routeHref(state.namespace, teamKey(t)),
+              "aria-current": teamKey(t) === state.team ? "page" : undefined,
+              "data-team": teamKey(t),
             },
             h(
               "span",
               { class: "team-item-top" },
-              h("span", { class: "team-name" }, t.name),
+              h("span", { class: "team-name" }, all ? `${t.namespace}/${t.name}` : t.name),
               badge(t.phase, "badge-sm"),
             ),
             h(
@@ -150,10 +162,15 @@ function renderTeams() {
   const known = new Set([
     state.namespace,
     "default",
+    ...state.visibleNamespaces,
     ...JSON.parse(window.localStorage.getItem("squadron.namespaces") ?? "[]"),
   ]);
+  known.delete(ALL_NAMESPACES);
   window.localStorage.setItem("squadron.namespaces", JSON.stringify([...known].slice(0, 20)));
-  renderInto(list, [...known].join(","), () => [...known].map((n) => h("option", { value: n })));
+  renderInto(list, [...known].join(","), () => [
+    h("option", { value: ALL_NAMESPACES, label: "all namespaces" }),
+    ...[...known].map((n) => h("option", { value: n })),
+  ]);
 }
 
 // ---------- one team ----------
@@ -491,15 +508,17 @@ async function refresh() {
   const namespace = state.namespace;
   const team = state.team;
   try {
-    const teams = await api.teams(namespace);
+    const [teams, visible] = await Promise.all([api.teams(namespace), api.namespaces()]);
     if (namespace !== state.namespace) return;
     state.teams = teams;
+    state.visibleNamespaces = visible;
     renderTeams();
-    if (team && teams.some((t) => t.name === team)) {
+    const shown = team ? teams.find((t) => teamKey(t) === team) : undefined;
+    if (shown) {
       const [view, tasks, messages] = await Promise.all([
-        api.team(namespace, team),
-        api.tasks(namespace, team).catch(() => []),
-        api.messages(namespace, team).catch(() => []),
+        api.team(shown.namespace, shown.name),
+        api.tasks(shown.namespace, shown.name).catch(() => []),
+        api.messages(shown.namespace, shown.name).catch(() => []),
       ]);
       if (team === state.team && namespace === state.namespace) {
         state.view = view;

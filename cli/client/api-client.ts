@@ -142,6 +142,19 @@ export class SquadronClient {
     });
   }
 
+  /** `get teams -A`: every namespace the caller may read (`GET /api/teams`). */
+  listAllTeams(options: { labelSelector?: string } = {}): Promise<TeamSummary[]> {
+    return this.all("/api/teams", {
+      limit: 100,
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    });
+  }
+
+  /** A run by id, also after its team was deleted (within the retention period). */
+  getRun(ns: string, runId: string): Promise<TeamView> {
+    return this.request("GET", `/api/namespaces/${segment(ns)}/runs/${segment(runId)}`);
+  }
+
   getTeam(ns: string, name: string): Promise<TeamView> {
     return this.request("GET", SquadronClient.team(ns, name));
   }
@@ -192,6 +205,15 @@ export class SquadronClient {
     query: { agent?: string; since?: string; nextToken?: string },
   ): Promise<Page<LogLine>> {
     return this.request("GET", `${SquadronClient.team(ns, name)}/logs`, { query });
+  }
+
+  /** `logs` of a run by id (`GET .../runs/{runId}/logs`), also after its team was deleted. */
+  runLogs(
+    ns: string,
+    runId: string,
+    query: { agent?: string; since?: string; nextToken?: string },
+  ): Promise<Page<LogLine>> {
+    return this.request("GET", `/api/namespaces/${segment(ns)}/runs/${segment(runId)}/logs`, { query });
   }
 
   listTemplates(ns: string): Promise<TemplateView[]> {

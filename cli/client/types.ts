@@ -106,6 +106,11 @@ export interface TeamView extends TeamSummary {
   events?: TeamEventView[];
   spec?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
+  /** apply: a team of that name exists with this very manifest; nothing was changed. */
+  unchanged?: boolean;
+  /** DELETE: the ended team was removed; its run stays readable by run id for `retentionDays`. */
+  deleted?: boolean;
+  retentionDays?: number;
 }
 
 interface TemplateManifest {

@@ -129,12 +129,16 @@ async function applyOne(
   switch (resource.kind) {
     case "AgentTeam": {
       const team = await client.createTeam(namespace, body);
-      return `team/${team.name ?? name} created`;
+      // 200 with `unchanged`: the team exists with this manifest (false: its approval annotations decided gates).
+      const verb = team.unchanged === undefined ? "created" : team.unchanged ? "unchanged" : "configured";
+      return `team/${team.name ?? name} ${verb}`;
     }
     case "AgentTeamRun": {
       const template = resource.spec.templateRef.name;
       const team = await client.createRun(namespace, template, body);
-      return `team/${team.name ?? name} created from template/${template}`;
+      return team.unchanged
+        ? `team/${team.name ?? name} unchanged`
+        : `team/${team.name ?? name} created from template/${template}`;
     }
     case "AgentTeamTemplate": {
       try {

@@ -16,13 +16,16 @@ const command: CliCommand = {
     const del = program
       .command("delete")
       .description(
-        "Cancel a team (its execution and agents are stopped; phase Cancelled) or delete a template.",
+        "Delete a team (a running one is stopped first: phase Cancelled; delete it again to remove it), a template or a schedule.",
       )
       .argument("<resource>", "team, template or schedule")
       .argument("<name>", "the team's, template's or schedule's name")
       .addHelpText(
         "after",
-        "\nA team that already finished is left as it is (and reported so); the run's history stays.\n" +
+        "\nAs in Kubernetes, deleting a team that has ended removes it and frees its name for a new run;" +
+          "\nits run (status, events, logs, outputs) stays readable by run id for the retention period." +
+          "\nA team still running is stopped (phase Cancelled) and kept until it has ended: delete it again" +
+          "\nto remove it.\n" +
           examples(
             "squadron delete team auth-refactor",
             "squadron delete template fullstack-review -n reviews",
@@ -41,10 +44,13 @@ const command: CliCommand = {
           return;
         }
         const team = await client.deleteTeam(namespace, name);
+        if (!team.deleted) {
+          process.stdout.write(`team/${name} cancelled; once it has ended, delete it again to remove it\n`);
+          return;
+        }
+        const kept = team.retentionDays ? ` for ${team.retentionDays} days` : "";
         process.stdout.write(
-          team.phase === "Cancelled"
-            ? `team/${name} cancelled\n`
-            : `team/${name} had already ended (${team.phase}); left as it is\n`,
+          `team/${name} deleted (${team.phase}); run ${team.runId} is kept${kept}: squadron describe run ${team.runId}\n`,
         );
       }),
     );

@@ -21,8 +21,11 @@ const command: CliCommand = {
       .description(
         "Show a team in detail: status, agents, approval gates, tasks and events (a template as YAML, a trigger with its fires).",
       )
-      .argument("<resource>", "team, template, trigger or schedule")
-      .argument("<name>", "the team's, template's, trigger's or schedule's name")
+      .argument(
+        "<resource>",
+        "team, template, trigger, schedule, or run (a run by id, also after its team was deleted)",
+      )
+      .argument("<name>", "the team's, template's, trigger's or schedule's name, or the run id")
       .addHelpText(
         "after",
         examples(
@@ -31,18 +34,27 @@ const command: CliCommand = {
           "squadron describe template fullstack-review",
           "squadron describe trigger new-deal-onboarding -n cowork-agents",
           "squadron describe schedule weekly-standup-summary -n cowork-agents",
+          "squadron describe run auth-refactor-3f9c0a12",
         ),
       );
     addConnectionOptions(describe);
     usageExitCodes(describe).action(
       action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template", "trigger", "schedule"]);
+        const kind = resourceKind(resource, ["team", "template", "trigger", "schedule", "run"]);
         const { client, namespace } = await contextFor(options);
         if (kind === "trigger") {
           process.stdout.write(describeTrigger(await client.getTrigger(namespace, name)));
           return;
         }
         if (kind === "schedule") return await describeScheduleCommand(client, namespace, name);
+        if (kind === "run") {
+          const run = await client.getRun(namespace, name);
+          const tasks = {
+            unavailable: "a run's task list is read through its team (squadron tasks team NAME)",
+          };
+          process.stdout.write(describeTeam({ team: run, events: run.events ?? [], tasks }));
+          return;
+        }
         if (kind === "template") {
           const view = await client.getTemplate(namespace, name);
           process.stdout.write(serialize(view.template ?? view, "yaml"));

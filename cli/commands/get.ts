@@ -18,6 +18,7 @@ import { watchTeams } from "./shared/watch.ts";
 
 interface GetOptions extends ConnectionOptions {
   output: Output;
+  allNamespaces?: boolean;
   selector?: string;
   watch?: boolean;
   interval: number;
@@ -41,6 +42,10 @@ const command: CliCommand = {
       )
       .option("--interval <seconds>", "seconds between refreshes with -w", positiveNumber, 2)
       .option(
+        "-A, --all-namespaces",
+        "teams: every namespace your credentials may read (a NAMESPACE column; -n is ignored)",
+      )
+      .option(
         "-l, --selector <selector>",
         "teams: only those whose metadata.labels match (key=value, key!=value, key, !key; comma = and)",
       )
@@ -53,6 +58,7 @@ const command: CliCommand = {
             "squadron get teams",
             "squadron get teams auth-refactor -n reviews -o yaml",
             "squadron get teams -w",
+            "squadron get teams -A",
             "squadron get teams -l app=billing,tier!=experimental",
             "squadron get templates -o json",
             "squadron get triggers -n cowork-agents",
@@ -66,7 +72,12 @@ const command: CliCommand = {
         if (options.watch && kind !== "team") throw new CliError("-w works with teams only", EXIT.usage);
         if (options.selector && (kind !== "team" || name))
           throw new CliError("-l selects from a list of teams: give no name", EXIT.usage);
-        const list = { ...(options.selector ? { labelSelector: options.selector } : {}) };
+        if (options.allNamespaces && (kind !== "team" || name))
+          throw new CliError("-A lists teams across namespaces: give no name", EXIT.usage);
+        const list = {
+          ...(options.selector ? { labelSelector: options.selector } : {}),
+          ...(options.allNamespaces ? { allNamespaces: true } : {}),
+        };
         const { client, namespace } = await contextFor(options);
         if (kind === "template") return await getTemplates(client, namespace, name, options.output);
         if (kind === "trigger") return await getTriggers(client, namespace, name, options.output);
@@ -74,8 +85,9 @@ const command: CliCommand = {
         if (options.watch) {
           const interrupted = await watchTeams({
             fetch: async () =>
-              name ? [await client.getTeam(namespace, name)] : await client.listTeams(namespace, list),
+              name ? [await client.getTeam(namespace, name)] : await listTeams(client, namespace, list),
             output: options.output,
+            ...(options.allNamespaces ? { allNamespaces: true } : {}),
             intervalMs: options.interval * 1000,
           });
           if (interrupted) process.exitCode = EXIT.interrupted;
@@ -94,22 +106,34 @@ async function getTeams(
   namespace: string,
   name: string | undefined,
   output: Output,
-  list: { labelSelector?: string },
+  list: TeamList,
 ) {
   if (name) {
     const team: TeamView = await client.getTeam(namespace, name);
     process.stdout.write(output === "table" ? `${teamsTable([team]).join("\n")}\n` : serialize(team, output));
     return;
   }
-  const teams: TeamSummary[] = await client.listTeams(namespace, list);
+  const teams: TeamSummary[] = await listTeams(client, namespace, list);
   if (output !== "table") {
     process.stdout.write(serialize({ items: teams }, output));
   } else if (teams.length === 0) {
     const matching = list.labelSelector ? ` matching ${list.labelSelector}` : "";
-    process.stderr.write(`No teams${matching} found in namespace ${namespace}.\n`);
+    const where = list.allNamespaces ? "in any namespace you may read" : `in namespace ${namespace}`;
+    process.stderr.write(`No teams${matching} found ${where}.\n`);
   } else {
-    process.stdout.write(`${teamsTable(teams).join("\n")}\n`);
+    const table = teamsTable(teams, new Date(), list.allNamespaces ? { allNamespaces: true } : {});
+    process.stdout.write(`${table.join("\n")}\n`);
   }
+}
+
+interface TeamList {
+  labelSelector?: string;
+  allNamespaces?: boolean;
+}
+
+function listTeams(client: SquadronClient, namespace: string, list: TeamList): Promise<TeamSummary[]> {
+  const selector = list.labelSelector ? { labelSelector: list.labelSelector } : {};
+  return list.allNamespaces ? client.listAllTeams(selector) : client.listTeams(namespace, selector);
 }
 
 async function getTemplates(

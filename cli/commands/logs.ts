@@ -1,8 +1,9 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { parseDuration } from "../../core/manifest/index.ts";
 import { isTeamPhase, isTerminalTeamPhase } from "../../core/status/index.ts";
-import { ApiError, EXIT, type LogLine, type SquadronClient } from "../client/index.ts";
+import { ApiError, EXIT, type LogLine } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
+import { formatLogLine } from "../output/index.ts";
 import {
   action,
   addConnectionOptions,
@@ -17,6 +18,7 @@ import {
 } from "./shared/context.ts";
 
 interface LogsOptions extends ConnectionOptions {
+  output: "text" | "json";
   follow?: boolean;
   since?: string;
   timestamps?: boolean;
@@ -28,11 +30,16 @@ const command: CliCommand = {
     const logs = program
       .command("logs")
       .description(
-        "Print the runner output of a team's agents (CloudWatch Logs in AWS, the runner's files locally).",
+        "Print the output of a team's run: workspace init, its agents, finalize (CloudWatch Logs in AWS, the runner's files locally).",
       )
-      .argument("<resource>", "team")
-      .argument("<name>", "the team")
-      .argument("[agent]", "only this agent (lead or a teammate)")
+      .argument("<resource>", "team, or run (a run by id, also after its team was deleted)")
+      .argument("<name>", "the team, or the run id")
+      .argument("[agent]", "only this agent (lead or a teammate), or init or finalize")
+      .addOption(
+        new Option("-o, --output <format>", "text: readable lines; json: the runner's raw JSON lines")
+          .choices(["text", "json"])
+          .default("text"),
+      )
       .option("-f, --follow", "keep printing new lines until the team finishes (Ctrl-C to stop)")
       .option(
         "--since <time>",
@@ -42,21 +49,35 @@ const command: CliCommand = {
       .option("--interval <seconds>", "seconds between polls with -f", positiveNumber, 2)
       .addHelpText(
         "after",
-        "\nWithout AGENT every line is prefixed with [agent]. Reads GET /api/namespaces/NS/teams/NAME/logs.\n" +
+        "\nWithout AGENT every line is prefixed with [agent] ([init] and [finalize] for the workspace's setup\n" +
+          "and delivery). Reads GET /api/namespaces/NS/teams/NAME/logs (runs/RUNID/logs for a run).\n" +
           examples(
             "squadron logs team auth-refactor",
             "squadron logs team auth-refactor backend-api -f",
             "squadron logs team q3-report --since 15m --timestamps",
+            "squadron logs team auth-refactor init",
+            "squadron logs team auth-refactor -o json",
+            "squadron logs run auth-refactor-3f9c0a12",
           ),
       );
     addConnectionOptions(logs);
     usageExitCodes(logs).action(
       action(async (resource: string, name: string, agent: string | undefined, options: LogsOptions) => {
-        resourceKind(resource, ["team"]);
+        const kind = resourceKind(resource, ["team", "run"]);
         const since = options.since === undefined ? undefined : sinceTime(options.since);
         const { client, namespace } = await contextFor(options);
+        const source: LogSource =
+          kind === "run"
+            ? {
+                page: (query) => client.runLogs(namespace, name, query),
+                ended: async () => isEnded((await client.getRun(namespace, name)).phase),
+              }
+            : {
+                page: (query) => client.logs(namespace, name, query),
+                ended: async () => isEnded((await client.getTeam(namespace, name)).phase),
+              };
         try {
-          const interrupted = await printLogs(client, namespace, name, agent, since, options);
+          const interrupted = await printLogs(source, agent, since, options);
           if (interrupted) process.exitCode = EXIT.interrupted;
         } catch (problem) {
           if (problem instanceof ApiError && problem.status === 404 && /no route/i.test(problem.error)) {
@@ -91,10 +112,20 @@ function sinceTime(value: string): string {
  * Reads every page from `since`; with -f polls again from the last line's time. `since` is
  * inclusive, so lines at exactly that time that were already printed are skipped.
  */
+interface LogSource {
+  page(query: { agent?: string; since?: string; nextToken?: string }): Promise<{
+    items?: LogLine[];
+    nextToken?: string | null;
+  }>;
+  ended(): Promise<boolean>;
+}
+
+function isEnded(phase: string): boolean {
+  return isTeamPhase(phase) && isTerminalTeamPhase(phase);
+}
+
 async function printLogs(
-  client: SquadronClient,
-  namespace: string,
-  name: string,
+  source: LogSource,
   agent: string | undefined,
   since: string | undefined,
   options: LogsOptions,
@@ -107,7 +138,7 @@ async function printLogs(
       let nextToken: string | undefined;
       let printed = 0;
       do {
-        const page = await client.logs(namespace, name, { agent, since: cursor, nextToken });
+        const page = await source.page({ agent, since: cursor, nextToken });
         for (const line of page.items ?? []) {
           const key = `${line.agent}\u0000${line.line}`;
           if (cursor !== undefined && line.time === cursor && printedAtCursor.has(key)) continue;
@@ -116,24 +147,22 @@ async function printLogs(
             printedAtCursor = new Set();
           }
           printedAtCursor.add(key);
-          process.stdout.write(`${format(line, agent === undefined, options.timestamps === true)}\n`);
+          const shown = formatLogLine(line, {
+            prefixAgent: agent === undefined,
+            timestamps: options.timestamps === true,
+            raw: options.output === "json",
+          });
+          process.stdout.write(`${shown}\n`);
           printed++;
         }
         nextToken = page.nextToken ?? undefined;
       } while (nextToken);
       if (!interrupt) return false;
-      if (printed === 0) {
-        const team = await client.getTeam(namespace, name);
-        if (isTeamPhase(team.phase) && isTerminalTeamPhase(team.phase)) return false;
-      }
+      if (printed === 0 && (await source.ended())) return false;
       await sleep(options.interval * 1000, interrupt.signal);
       if (interrupt.interrupted()) return true;
     }
   } finally {
     interrupt?.dispose();
   }
-}
-
-function format(line: LogLine, prefixAgent: boolean, timestamps: boolean): string {
-  return `${timestamps ? `${line.time} ` : ""}${prefixAgent ? `[${line.agent}] ` : ""}${line.line}`;
 }

@@ -18,9 +18,14 @@ export function teamRow(team: TeamSummary, now: Date = new Date()): string[] {
 }
 
 /** With more than one namespace shown, a NAMESPACE column comes first, as with kubectl -A. */
-export function teamsTable(teams: readonly TeamSummary[], now: Date = new Date()): string[] {
+/** With `allNamespaces` (`get -A`) the NAMESPACE column is always shown, as kubectl does. */
+export function teamsTable(
+  teams: readonly TeamSummary[],
+  now: Date = new Date(),
+  options: { allNamespaces?: boolean } = {},
+): string[] {
   const namespaces = new Set(teams.map((team) => team.namespace));
-  if (namespaces.size > 1) {
+  if (namespaces.size > 1 || options.allNamespaces) {
     return renderTable(
       ["NAMESPACE", ...TEAM_COLUMNS],
       teams.map((team) => [team.namespace, ...teamRow(team, now)]),

@@ -1,5 +1,6 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { humanFailure } from "../status/failure-reason.ts";
 import { isTerminalTeamPhase } from "../status/phases.ts";
 import { warningEvent } from "../status/status.ts";
 import { RUN_SK, runFromItem, type TeamRunRef, usageTotalAttr } from "../store/items.ts";
@@ -87,8 +88,8 @@ export async function onDeadline(
   runId: string,
 ): Promise<boolean> {
   const ref = await deps.runs.resolve(runId);
-  const record = await deps.store.getRun(ref);
-  if (record.runId !== runId) return false;
+  const record = await deps.store.findRun(ref);
+  if (!record) return false;
   const message = `The run reached its timeout of ${record.team.spec.lifecycle.timeout}.`;
   const { stopped } = await stopRun(deps, ref, "TimedOut", message);
   return stopped;
@@ -114,8 +115,13 @@ export async function onExecutionStatus(
 ): Promise<string | undefined> {
   if (detail.status === "RUNNING" || detail.status === "PENDING_REDRIVE") return undefined;
   const ref = await deps.runs.resolve(detail.name);
-  const before = await deps.store.getRun(ref);
-  if (before.runId !== detail.name) return before.status.phase;
+  const before = await deps.store.findRun(ref);
+  // The team was deleted (and maybe applied again) after its run ended: nothing to record, but
+  // the run's resources are still released.
+  if (!before) {
+    await releaseOrWarn(deps, ref, sink);
+    return undefined;
+  }
   if (!isTerminalTeamPhase(before.status.phase)) {
     const cause = detail.cause ?? detail.error ?? "";
     const target =
@@ -129,12 +135,17 @@ export async function onExecutionStatus(
                 "ExecutionAborted",
                 `The execution was stopped outside Squadron. ${cause}`.trim(),
               ] as const)
-            : (["Failed", detail.error ?? "ExecutionFailed", cause || "The execution failed."] as const);
+            : ((failure) =>
+                [
+                  "Failed",
+                  failure.reason,
+                  `${failure.message} (details: squadron logs team ${before.name} -n ${before.namespace})`,
+                ] as const)(humanFailure(detail.error ?? undefined, cause));
     const { record, claimed } = await finishRun(deps, ref, target[0], target[1], target[2]);
     if (claimed) await announceEnd(deps, record);
   }
-  await releaseOrWarn(deps, { ...ref, runId: detail.name }, sink);
-  return (await deps.store.getRun(ref)).status.phase;
+  await releaseOrWarn(deps, ref, sink);
+  return (await deps.store.findRun(ref))?.status.phase;
 }
 
 export { recordEvent };

@@ -11,6 +11,7 @@ import {
 import { agentFargateSize, type FargateSize } from "../fargate-sizes.ts";
 import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/pipeline.ts";
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
+import { humanFailure } from "../status/failure-reason.ts";
 import type { TeamPhase } from "../status/phases.ts";
 import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
 import { normalEvent, warningEvent } from "../status/status.ts";
@@ -285,7 +286,8 @@ function failureOf(before: TeamRunRecord, payload: CleanupPayload): { reason: st
   if (error === LEAD_FAILED && lead?.reason === TEAMMATE_FAILED && lead.message) {
     return { reason: TEAMMATE_FAILED, message: lead.message };
   }
-  return { reason: error, message: payload.failure?.Cause ?? payload.failure?.Error ?? "The run failed." };
+  // A short human reason (CloneFailed, MergeConflict, …), never States.* or a multi-line dump.
+  return humanFailure(payload.failure?.Error, payload.failure?.Cause);
 }
 
 /** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
@@ -299,7 +301,13 @@ export async function cleanupRun(
   const before = await deps.store.getRun(ref);
   const failure = failed ? failureOf(before, payload) : undefined;
   const { record } = failure
-    ? await finishRun(deps, ref, "Failed", failure.reason, failure.message)
+    ? await finishRun(
+        deps,
+        ref,
+        "Failed",
+        failure.reason,
+        `${failure.message} (details: squadron logs team ${payload.teamName} -n ${payload.namespace})`,
+      )
     : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
   await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
   if (!isTerminalTeamPhase(before.status.phase)) {

@@ -122,8 +122,9 @@ export class RunIndex {
     return Item;
   }
 
-  async resolve(runId: string): Promise<TeamRunRef> {
+  /** The run's team, with the run id: the store then only finds this run, never a later one of the name. */
+  async resolve(runId: string): Promise<TeamRunRef & { runId: string }> {
     const item = await this.item(runId);
-    return { namespace: item.namespace as string, name: item.name as string };
+    return { namespace: item.namespace as string, name: item.name as string, runId };
   }
 }

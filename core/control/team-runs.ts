@@ -6,7 +6,13 @@ import { pipelineStatus } from "../status/pipeline-status.ts";
 import { normalEvent, readyLabel } from "../status/status.ts";
 import type { TeamEvent, TeamStatus } from "../status/types.ts";
 import { NotFoundError } from "../store/errors.ts";
-import type { EventRecord, TeamRunRecord, TeamRunRef } from "../store/items.ts";
+import {
+  type EventRecord,
+  type PublicTeamRun,
+  publicView,
+  type TeamRunRecord,
+  type TeamRunRef,
+} from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
 
 /** `<name>-<8 hex>`: a valid execution name (≤ 80 chars of [a-z0-9-]), new for every run. */
@@ -133,6 +139,35 @@ export async function cancelTeamRun(
   return record;
 }
 
+/**
+ * DELETE, as Kubernetes deletes an object: a team that has ended is removed, so its name is free
+ * for a new run, while its run (status, events; logs and outputs are keyed by run id anyway) stays
+ * readable by run id for the retention period. A team still running is stopped first (phase
+ * Cancelled, as {@link cancelTeamRun}) and kept until its run has ended, so the execution's own
+ * cleanup still finds it; deleting it again then removes it.
+ */
+export async function deleteTeam(
+  deps: Pick<ControlDeps, "store" | "stopper" | "logger">,
+  ref: TeamRunRef,
+  by: string,
+): Promise<{ record: PublicTeamRun; removed: boolean }> {
+  const current = await deps.store.getRun(ref).catch(async (error) => {
+    if (error instanceof NotFoundError && (await deps.store.isCreating(ref))) {
+      throw new BeingCreatedError(ref);
+    }
+    throw error;
+  });
+  if (!isTerminalTeamPhase(current.status.phase)) {
+    return { record: publicView(await cancelTeamRun(deps, ref, by)), removed: false };
+  }
+  await recordEvent(
+    deps,
+    refOf(current),
+    normalEvent("Deleted", `Team deleted by ${by}; run ${current.runId} is kept by run id.`),
+  );
+  return { record: await deps.store.retireRun(ref, current.runId), removed: true };
+}
+
 function age(from: string, now: Date): string {
   let s = Math.max(0, Math.floor((now.getTime() - Date.parse(from)) / 1000));
   if (s < 60) return `${s}s`;
@@ -172,7 +207,7 @@ export function roundUsd(usd: number): number {
   return Math.round(usd * 1e6) / 1e6;
 }
 
-function agentView(record: TeamRunRecord, status: TeamStatus, name: string): AgentView {
+function agentView(record: PublicTeamRun, status: TeamStatus, name: string): AgentView {
   const spec = [record.team.spec.lead, ...record.team.spec.teammates].find((a) => a.name === name);
   const a = status.agents[name];
   return {
@@ -222,7 +257,7 @@ export function teamSummary(record: Omit<TeamRunRecord, "tokens">, now = new Dat
 }
 
 /** What `GET team` returns: the status users see, with the events history. Never task tokens. */
-export function teamView(record: TeamRunRecord, events: EventRecord[], now = new Date()) {
+export function teamView(record: PublicTeamRun, events: EventRecord[], now = new Date()) {
   const { status } = record;
   return {
     ...teamSummary(record, now),

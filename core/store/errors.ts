@@ -90,3 +90,15 @@ export function assertStorable(resource: unknown): void {
   const bytes = Buffer.byteLength(JSON.stringify(resource));
   if (bytes > MAX_STORED_MANIFEST_BYTES) throw new ManifestTooLargeError(bytes);
 }
+
+/** Deleting a team that has not ended yet: it is stopped first. API: 409. */
+export class StillRunningError extends StoreError {
+  override readonly name = "StillRunningError";
+  constructor(
+    readonly namespace: string,
+    readonly resourceName: string,
+    readonly phase: string,
+  ) {
+    super(`Team ${namespace}/${resourceName} is ${phase}; it can be removed once it has ended.`);
+  }
+}

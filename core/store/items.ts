@@ -23,6 +23,11 @@ export type UsageField = (typeof USAGE_FIELDS)[number];
 // Names are DNS-1123 labels (validated before anything is stored), so "#" never occurs in them.
 export const teamPk = (namespace: string, name: string) => `TEAM#${namespace}#${name}`;
 export const templatePk = (namespace: string, name: string) => `TEMPLATE#${namespace}#${name}`;
+/**
+ * The partition of one run by id: the run index's pointer (`RUNREF`) and, once its team was
+ * deleted, the run itself and its events (`RUN`, `EVENT#…`) until they expire.
+ */
+export const retiredRunPk = (runId: string) => `RUNID#${runId}`;
 export const teamsInNamespace = (namespace: string) => `TEAMS#${namespace}`;
 export const templatesInNamespace = (namespace: string) => `TEMPLATES#${namespace}`;
 

@@ -24,6 +24,7 @@ import {
   ConflictError,
   isConditionalCheckFailed,
   NotFoundError,
+  StillRunningError,
   UnknownNameError,
   VersionConflictError,
 } from "./errors.ts";
@@ -37,6 +38,7 @@ import {
   type PublicTeamRun,
   publicView,
   RUN_SK,
+  retiredRunPk,
   runFromItem,
   runItem,
   storedStatus,
@@ -108,6 +110,7 @@ const TTL = TABLE_DEFINITION.timeToLiveAttribute;
 
 /** Sort key of the marker of a team whose create is in flight. */
 const CREATING_SK = "CREATING";
+const NAMESPACES_PK = "NAMESPACES";
 
 let eventSequence = 0;
 
@@ -148,7 +151,46 @@ export class TeamStore {
       if (isConditionalCheckFailed(error)) throw new ConflictError("team", namespace, name);
       throw error;
     }
+    await this.registerNamespace(namespace);
     return record;
+  }
+
+  /**
+   * Namespaces that have held a team, one small item each under one partition, so a list across
+   * namespaces (`get teams -A`) is Queries, never a Scan. Written with every create (idempotent).
+   */
+  private async registerNamespace(namespace: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { [PK]: NAMESPACES_PK, [SK]: namespace, kind: "Namespace", namespace },
+      }),
+    );
+  }
+
+  /** Every namespace that has held a team, sorted. */
+  async listNamespaces(): Promise<string[]> {
+    const out: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": PK },
+          ExpressionAttributeValues: { ":pk": NAMESPACES_PK },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(String(item[SK]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort();
+  }
+
+  /** How long a deleted team's run stays readable by run id. */
+  get retentionPeriodDays(): number {
+    return this.retentionDays;
   }
 
   /**
@@ -190,13 +232,18 @@ export class TeamStore {
   }
 
   /** The run with its task tokens (for the state machine's Lambdas); `publicView` it for users. */
-  async getRun(ref: TeamRunRef): Promise<TeamRunRecord> {
+  async getRun(ref: TeamRunRef & { runId?: string }): Promise<TeamRunRecord> {
     const record = await this.findRun(ref);
     if (!record) throw new NotFoundError("team", ref.namespace, ref.name);
     return record;
   }
 
-  async findRun(ref: TeamRunRef): Promise<TeamRunRecord | undefined> {
+  /**
+   * The run stored under `ref`'s name. A ref that carries a `runId` (the state machine's Lambdas
+   * resolve one from the run index) only finds that run: once a finished team is deleted and its
+   * name applied again, a late Lambda of the old run must never read or write the new one.
+   */
+  async findRun(ref: TeamRunRef & { runId?: string }): Promise<TeamRunRecord | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -204,7 +251,93 @@ export class TeamStore {
         ConsistentRead: true,
       }),
     );
-    return Item ? runFromItem(Item) : undefined;
+    if (!Item) return undefined;
+    const record = runFromItem(Item);
+    if (typeof ref.runId === "string" && record.runId !== ref.runId) return undefined;
+    return record;
+  }
+
+  /**
+   * Deletes a finished team the way Kubernetes deletes an object, while keeping its run: the run
+   * (without tokens) and its events move to the run's own partition `RUNID#<runId>`, where they
+   * expire after the retention period (`getRetiredRun`, `listRunEvents`), and the name is free
+   * for a new run. Only the run `runId` is removed (a name re-applied meanwhile is left alone),
+   * and only once it has ended (StillRunningError otherwise: stop it first).
+   */
+  async retireRun(ref: TeamRunRef, runId: string): Promise<PublicTeamRun> {
+    const record = await this.getRun({ ...ref, runId });
+    if (!isTerminalTeamPhase(record.status.phase)) {
+      throw new StillRunningError(ref.namespace, ref.name, record.status.phase);
+    }
+    const expiresAt = Math.floor(this.now().getTime() / 1000) + this.retentionDays * 86_400;
+    const pk = retiredRunPk(runId);
+    // Events first: a crash between the steps leaves copies, never a run without its history.
+    let nextToken: string | undefined;
+    do {
+      const page = await this.queryEventItems(ref, nextToken);
+      const own = page.items.filter((item) => item.runId === runId);
+      await this.batchPut(own.map((item) => ({ ...item, [PK]: pk, [TTL]: item[TTL] ?? expiresAt })));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const { [GSI_PK]: _g, [GSI_SK]: _s, ...item } = runItem(record);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...item, [PK]: pk, [SK]: RUN_SK, kind: "RetiredTeamRun", [TTL]: expiresAt },
+      }),
+    );
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+          ConditionExpression: "#runId = :runId",
+          ExpressionAttributeNames: { "#runId": "runId" },
+          ExpressionAttributeValues: { ":runId": runId },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new NotFoundError("team", ref.namespace, ref.name);
+      throw error;
+    }
+    do {
+      const page = await this.queryEventItems(ref, nextToken);
+      await this.batchDelete(
+        page.items
+          .filter((item) => item.runId === runId)
+          .map((item) => ({ [PK]: item[PK], [SK]: item[SK] })) as Record<string, string>[],
+      );
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return publicView(record);
+  }
+
+  /** A run by its id once its team was deleted (within the retention period), else undefined. */
+  async getRetiredRun(runId: string): Promise<PublicTeamRun | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [PK]: retiredRunPk(runId), [SK]: RUN_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? publicView(runFromItem(Item)) : undefined;
+  }
+
+  /** The events of a run whose team was deleted (see {@link retireRun}), oldest first. */
+  async listRetiredRunEvents(runId: string, options: ListOptions = {}): Promise<Page<EventRecord>> {
+    const pk = retiredRunPk(runId);
+    const { Items, LastEvaluatedKey } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
+        Limit: pageLimit(options.limit),
+        ExclusiveStartKey: decodePageToken("events", options.nextToken, { [PK]: pk }),
+      }),
+    );
+    return withToken((Items ?? []).map(eventFromItem), encodePageToken("events", LastEvaluatedKey));
   }
 
   /** Runs of a namespace by name, one page at a time (without tokens). */
@@ -637,6 +770,36 @@ export class TeamStore {
       keys: (page.Items ?? []) as Record<string, string>[],
       nextToken: encodePageToken("events", page.LastEvaluatedKey),
     };
+  }
+
+  private async queryEventItems(ref: TeamRunRef, nextToken: string | undefined) {
+    const pk = teamPk(ref.namespace, ref.name);
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+        ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
+        ExclusiveStartKey: decodePageToken("events", nextToken, { [PK]: pk }),
+      }),
+    );
+    return {
+      items: (page.Items ?? []) as Record<string, unknown>[],
+      nextToken: encodePageToken("events", page.LastEvaluatedKey),
+    };
+  }
+
+  private async batchPut(items: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < items.length; i += 25) {
+      let requests = items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        const { UnprocessedItems } = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+        if (requests.length > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
   }
 
   private async batchDelete(keys: Record<string, string>[]): Promise<void> {

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { parse as parseYaml } from "yaml";
 import { approveAnnotatedGates, decideGate, GateDecisionError } from "../../core/control/approvals.ts";
@@ -22,10 +21,12 @@ import {
   matchesLabels,
   parseLabelSelector,
 } from "../../core/control/label-selector.ts";
+import { UnknownRunError } from "../../core/control/run-index.ts";
+import { changedPaths } from "../../core/control/spec-diff.ts";
 import {
   BeingCreatedError,
-  cancelTeamRun,
   createTeamRun,
+  deleteTeam,
   teamSummary,
   teamView,
 } from "../../core/control/team-runs.ts";
@@ -52,10 +53,11 @@ import {
   MAX_STORED_MANIFEST_BYTES,
   ManifestTooLargeError,
   NotFoundError,
+  StillRunningError,
   UnknownNameError,
   VersionConflictError,
 } from "../../core/store/errors.ts";
-import type { TeamRunRef } from "../../core/store/items.ts";
+import type { PublicTeamRun, TeamRunRef } from "../../core/store/items.ts";
 import type { TriggerStore } from "../../core/triggers/trigger-store.ts";
 import { TriggerNotFoundError, TriggerPathTakenError } from "../../core/triggers/trigger-store.ts";
 import { type ScheduleRouteDeps, scheduleRoutes } from "./schedule-routes.ts";
@@ -103,6 +105,8 @@ function toHttp(error: unknown): never {
   }
   if (error instanceof NotFoundError) throw new HttpError(404, error.message);
   if (error instanceof BeingCreatedError) throw new HttpError(409, error.message);
+  if (error instanceof StillRunningError) throw new HttpError(409, error.message);
+  if (error instanceof UnknownRunError) throw new HttpError(404, error.message);
   if (error instanceof ConflictError) throw new HttpError(409, error.message);
   if (error instanceof VersionConflictError) throw new HttpError(409, error.message);
   if (error instanceof InvalidTransitionError) throw new HttpError(409, error.message);
@@ -237,10 +241,12 @@ async function teamFromManifest(
 }
 
 /**
- * `apply` of an AgentTeam: creates the run, then approves the gates its kagents approval
- * annotations name. Applying the same team again while it runs, with approval annotations added
- * (kagents' `kubectl annotate ... approved.kagents.dev/<event>=true`), approves those gates:
- * each exactly once, decided by whoever applied. Any other change to a running team is a 409.
+ * `apply` of an AgentTeam, as `kubectl apply`: creates the run when the name is free. When a team
+ * of that name exists, the same manifest is a no-op (200, `unchanged: true`; approval annotations
+ * added to it approve those gates of a running team, kagents' `kubectl annotate ...
+ * approved.kagents.dev/<event>=true`, each exactly once, decided by whoever applied), and a
+ * changed one is a 409 naming every field path that differs: a running team's spec cannot change,
+ * and a finished one is deleted first to run again (docs/api.md, "Names and re-runs").
  */
 async function applyTeam(deps: ApiDeps, team: AgentTeam, appliedBy: string): Promise<HttpResponse> {
   const ref = { namespace: team.metadata.namespace, name: team.metadata.name };
@@ -248,22 +254,108 @@ async function applyTeam(deps: ApiDeps, team: AgentTeam, appliedBy: string): Pro
   try {
     await createTeamRun(deps, team);
   } catch (error) {
-    if (!(error instanceof ConflictError) || approvals.length === 0) throw error;
-    const existing = await deps.store.getRun(ref);
-    if (isTerminalTeamPhase(existing.status.phase) || !sameSpec(existing.team, team)) throw error;
-    const approved = await approveAnnotatedGates(deps, ref, team, appliedBy);
+    if (!(error instanceof ConflictError)) throw error;
+    const existing = await deps.store.findRun(ref);
+    if (!existing) throw error; // deleted meanwhile: the caller may apply again
+    const changes = [
+      ...changedPaths(existing.team.spec, team.spec, "spec"),
+      ...changedPaths(existing.team.metadata.labels ?? {}, team.metadata.labels ?? {}, "metadata.labels"),
+    ];
+    const ended = isTerminalTeamPhase(existing.status.phase);
+    if (changes.length > 0) {
+      throw new HttpError(
+        409,
+        ended
+          ? `team ${ref.name} has ended (${existing.status.phase}) with another spec; delete it (squadron delete team ${ref.name}), then apply again to start a new run`
+          : `team ${ref.name} is ${existing.status.phase}: a running team's spec cannot change (${changes.length} field${changes.length === 1 ? "" : "s"} differ); delete it, or wait until it has ended, then apply again`,
+        changes.map((path) => ({ path, message: `differs from team ${ref.name}'s run ${existing.runId}` })),
+      );
+    }
+    const approved =
+      !ended && approvals.length > 0 ? await approveAnnotatedGates(deps, ref, team, appliedBy) : [];
     const record = await deps.store.getRun(ref);
     const events = await deps.store.listEvents(ref, { limit: 100 });
-    return json(200, { ...teamView(record, events.items), approved });
+    return json(200, {
+      ...teamView(record, ownEvents(record, events.items)),
+      unchanged: approved.length === 0,
+      ...(approvals.length > 0 ? { approved } : {}),
+    });
   }
   const approved = approvals.length > 0 ? await approveAnnotatedGates(deps, ref, team, appliedBy) : [];
   const record = await deps.store.getRun(ref);
   return json(201, { ...teamView(record, []), ...(approvals.length > 0 ? { approved } : {}) });
 }
 
-/** Deep equality: the stored spec comes back from DynamoDB with its map keys in another order. */
-function sameSpec(a: AgentTeam, b: AgentTeam): boolean {
-  return isDeepStrictEqual(a.spec, b.spec);
+/** A late writer of a deleted run may still append under the name: a view shows its own run's events only. */
+function ownEvents<E extends { runId: string }>(record: { runId: string }, events: E[]): E[] {
+  return events.filter((e) => e.runId === record.runId);
+}
+
+/** Workspace init and finalize: logged like agents, under these names. */
+const RUN_STAGES = ["init", "finalize"];
+
+function mayRead(req: HttpRequest, namespace: string): boolean {
+  const allowed = req.principal.namespaces;
+  return allowed === "*" || allowed.includes(namespace);
+}
+
+/** How long a deleted team's run stays readable by run id (`GET .../runs/{runId}`). */
+function retention(deps: ApiDeps, record: PublicTeamRun) {
+  return {
+    deleted: true,
+    retentionDays: deps.store.retentionPeriodDays,
+    runPath: `/api/namespaces/${record.namespace}/runs/${record.runId}`,
+  };
+}
+
+/** The run `runId` of the path's namespace: the team's current run, or one whose team was deleted. */
+async function runById(
+  deps: ApiDeps,
+  req: HttpRequest,
+): Promise<{ record: PublicTeamRun; deleted: boolean }> {
+  const namespace = req.params.namespace as string;
+  const runId = req.params.runId as string;
+  const notFound = new HttpError(
+    404,
+    `no run ${runId} in namespace ${namespace} (deleted runs are kept for a retention period)`,
+  );
+  if (!/^[a-z0-9-]{1,80}$/.test(runId)) throw notFound;
+  const retired = await deps.store.getRetiredRun(runId);
+  if (retired) {
+    if (retired.namespace !== namespace) throw notFound;
+    return { record: retired, deleted: true };
+  }
+  const ref = await deps.runs.resolve(runId).catch((error) => {
+    if (error instanceof UnknownRunError) throw notFound;
+    throw error;
+  });
+  if (ref.namespace !== namespace) throw notFound;
+  const live = await deps.store.findRun(ref);
+  if (!live) throw notFound;
+  return { record: live, deleted: false };
+}
+
+/** `nextToken` of the list across namespaces: the namespace to go on with and its own page token. */
+function encodeAllNamespacesToken(namespace: string, inner: string | undefined): string {
+  return Buffer.from(JSON.stringify({ all: namespace, ...(inner ? { t: inner } : {}) })).toString(
+    "base64url",
+  );
+}
+
+function allNamespacesPosition(
+  token: string | undefined,
+  namespaces: string[],
+): { index: number; token?: string } {
+  if (token === undefined) return { index: 0 };
+  let body: { all?: unknown; t?: unknown };
+  try {
+    body = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as typeof body;
+  } catch {
+    throw new InvalidPageTokenError();
+  }
+  const index = typeof body?.all === "string" ? namespaces.indexOf(body.all) : -1;
+  if (index < 0 || (body.t !== undefined && typeof body.t !== "string")) throw new InvalidPageTokenError();
+  return body.t === undefined ? { index } : { index, token: body.t as string };
 }
 
 function idempotent(deps: ApiDeps, req: HttpRequest, namespace: string, create: () => Promise<HttpResponse>) {
@@ -379,7 +471,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     guarded(async (req) => {
       const record = await deps.store.getRun(ref(req));
       const events = await deps.store.listEvents(ref(req), { limit: 100 });
-      return json(200, teamView(record, events.items));
+      return json(200, teamView(record, ownEvents(record, events.items)));
     }),
   );
 
@@ -387,9 +479,13 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     "DELETE",
     `${ns}/teams/{name}`,
     guarded(async (req) => {
-      const record = await cancelTeamRun(deps, ref(req), req.principal.id);
-      const events = await deps.store.listEvents(ref(req), { limit: 100 });
-      return json(202, teamView(record, events.items));
+      const { record, removed } = await deleteTeam(deps, ref(req), req.principal.id);
+      if (!removed) {
+        const events = await deps.store.listEvents(ref(req), { limit: 100 });
+        return json(202, teamView(record, ownEvents(record, events.items)));
+      }
+      const events = await deps.store.listRetiredRunEvents(record.runId, { limit: 100 });
+      return json(200, { ...teamView(record, events.items), ...retention(deps, record) });
     }),
   );
 
@@ -430,31 +526,98 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
 
   const teamLogs = deps.teamLogs;
   if (teamLogs) {
+    const logsOf = async (req: HttpRequest, record: PublicTeamRun) => {
+      const known = Object.keys(record.status.agents);
+      // Workspace init and finalize are read with the agents: when a clone fails, that is all there is.
+      const streams = [...RUN_STAGES, ...known.filter((a) => !RUN_STAGES.includes(a))];
+      const agent = req.query.agent;
+      if (agent !== undefined && !streams.includes(agent)) {
+        throw new HttpError(
+          400,
+          `team ${record.name} has no agent ${agent}; its agents are ${known.join(", ")} (and ${RUN_STAGES.join(", ")})`,
+          [{ path: "agent", message: `must be one of ${streams.join(", ")}` }],
+        );
+      }
+      const page = await teamLogs.read({
+        runId: record.runId,
+        agents: agent === undefined ? streams : [agent],
+        ...(req.query.since !== undefined ? { since: sinceOf(req.query.since) } : {}),
+        notBefore: new Date(record.createdAt),
+        ...logsPageOptions(req),
+      });
+      return json(200, page.nextToken ? page : { items: page.items });
+    };
     router.on(
       "GET",
       `${ns}/teams/{name}/logs`,
-      guarded(async (req) => {
-        const record = await deps.store.getRun(ref(req));
-        const known = Object.keys(record.status.agents);
-        const agent = req.query.agent;
-        if (agent !== undefined && !known.includes(agent)) {
-          throw new HttpError(
-            400,
-            `team ${record.name} has no agent ${agent}; its agents are ${known.join(", ")}`,
-            [{ path: "agent", message: `must be one of ${known.join(", ")}` }],
-          );
-        }
-        const page = await teamLogs.read({
-          runId: record.runId,
-          agents: agent === undefined ? known : [agent],
-          ...(req.query.since !== undefined ? { since: sinceOf(req.query.since) } : {}),
-          notBefore: new Date(record.createdAt),
-          ...logsPageOptions(req),
-        });
-        return json(200, page.nextToken ? page : { items: page.items });
-      }),
+      guarded(async (req) => logsOf(req, await deps.store.getRun(ref(req)))),
+    );
+    router.on(
+      "GET",
+      `${ns}/runs/{runId}/logs`,
+      guarded(async (req) => logsOf(req, (await runById(deps, req)).record)),
     );
   }
+
+  router.on(
+    "GET",
+    `${ns}/runs/{runId}`,
+    guarded(async (req) => {
+      const { record, deleted } = await runById(deps, req);
+      const events = deleted
+        ? await deps.store.listRetiredRunEvents(record.runId, { limit: 100 })
+        : await deps.store.listEvents(record, { limit: 100 });
+      return json(200, {
+        ...teamView(record, ownEvents(record, events.items)),
+        ...(deleted ? retention(deps, record) : { deleted: false }),
+      });
+    }),
+  );
+
+  // Across namespaces (`squadron get teams -A`): an admin token sees every namespace, a token
+  // confined to namespaces sees theirs (never a 403 for asking). In AWS an IAM policy confined to
+  // `/api/namespaces/<ns>/*` does not cover these paths: API Gateway answers 403.
+  router.on(
+    "GET",
+    "/api/namespaces",
+    guarded(async (req) => {
+      const visible = (await deps.store.listNamespaces()).filter((n) => mayRead(req, n));
+      return json(200, { items: visible.map((name) => ({ name })) });
+    }),
+  );
+  router.on(
+    "GET",
+    "/api/teams",
+    guarded(async (req) => {
+      const selector = labelSelectorOf(req);
+      const { limit, nextToken } = pageOptions(req);
+      const namespaces = (await deps.store.listNamespaces()).filter((n) => mayRead(req, n));
+      const position = allNamespacesPosition(nextToken, namespaces);
+      const items: ReturnType<typeof teamSummary>[] = [];
+      const now = new Date();
+      let index = position.index;
+      let inner = position.token;
+      while (index < namespaces.length && items.length < limit) {
+        const page = await deps.store.listRuns(namespaces[index] as string, {
+          limit: limit - items.length,
+          ...(inner ? { nextToken: inner } : {}),
+        });
+        for (const r of page.items) {
+          if (!selector || matchesLabels(r.team.metadata.labels, selector)) items.push(teamSummary(r, now));
+        }
+        if (page.nextToken) inner = page.nextToken;
+        else {
+          index++;
+          inner = undefined;
+        }
+      }
+      const more = index < namespaces.length;
+      return json(200, {
+        items,
+        ...(more ? { nextToken: encodeAllNamespacesToken(namespaces[index] as string, inner) } : {}),
+      });
+    }),
+  );
 
   for (const decision of ["approve", "deny"] as const) {
     router.on(

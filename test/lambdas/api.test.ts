@@ -89,11 +89,13 @@ describe("api handler against DynamoDB Local", () => {
     expect((await call(h, "POST", `${NS}/teams`, { body: "{not yaml: [" })).status).toBe(400);
   });
 
-  it("refuses a duplicate name, an unknown team, and a namespace mismatch", async () => {
+  it("refuses a taken name with another spec, an unknown team, and a namespace mismatch", async () => {
     await call(h, "POST", `${NS}/teams`, { body: teamYaml("dup") });
-    const dup = await call(h, "POST", `${NS}/teams`, { body: teamYaml("dup") });
+    const dup = await call(h, "POST", `${NS}/teams`, {
+      body: teamYaml("dup").replace('prompt: "Write tests."', 'prompt: "Other."'),
+    });
     expect(dup.status).toBe(409);
-    expect(dup.body.error).toMatch(/already exists/);
+    expect(dup.body.error).toMatch(/spec cannot change/);
     expect((await call(h, "GET", `${NS}/teams/nobody`)).status).toBe(404);
     expect((await call(h, "DELETE", `${NS}/teams/nobody`)).status).toBe(404);
     const other = await call(h, "POST", "/api/namespaces/other/teams", { body: teamYaml("x") });

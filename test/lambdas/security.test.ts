@@ -182,10 +182,13 @@ describe("API failures leave nothing behind (issue 14: 9, 10)", () => {
     expect(
       (await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("twice") })).status,
     ).toBe(201);
+    // The same manifest again is a no-op (200 unchanged), a changed one a 409: neither leaves a pointer.
     for (let i = 0; i < 3; i++) {
       expect(
         (await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("twice") })).status,
-      ).toBe(409);
+      ).toBe(200);
+      const changed = teamYaml("twice").replace('timeout: "2h"', `timeout: "${i + 3}h"`);
+      expect((await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: changed })).status).toBe(409);
     }
     expect(await storeConsistencyProblems(table.client, table.tableName)).toEqual([]);
   });
@@ -203,7 +206,7 @@ describe("API failures leave nothing behind (issue 14: 9, 10)", () => {
     expect(first.status).toBeGreaterThanOrEqual(500);
     h.deps.starter = starter;
     const retry = await call(h, "POST", "/api/namespaces/dev-agents/teams", { body, headers });
-    expect(retry.body.error).not.toMatch(/still in progress/);
+    expect(retry.body.error ?? "").not.toMatch(/still in progress/);
     expect(retry.status).toBeLessThan(500);
   });
 });

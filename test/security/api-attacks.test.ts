@@ -48,6 +48,7 @@ const ROUTES = (ns: string, name: string): Route[] => [
   ["POST", `/api/namespaces/${ns}/schedules/${name}/suspend`],
   ["POST", `/api/namespaces/${ns}/schedules/${name}/resume`],
   ["DELETE", `/api/namespaces/${ns}/schedules/${name}`],
+  ["GET", `/api/namespaces/${ns}/runs/${name}-0badc0de`],
 ];
 
 /** The public trigger webhook route, refused for every caller without the trigger's signature. */
@@ -64,6 +65,12 @@ spec:
   lead: {prompt: "Read the payload."}
   payloadInjection: {mountPath: /workspace/payload.json}
 `;
+
+/**
+ * Routes across namespaces (`get teams -A`, the web view's namespace list): every token may ask,
+ * and each gets only the namespaces it may read; without a valid token, 401.
+ */
+const CROSS_NAMESPACE_ROUTES = ["/api/teams", "/api/namespaces"];
 
 describe("API attack suites", () => {
   let h: Harness;
@@ -124,6 +131,21 @@ describe("API attack suites", () => {
       `authorization matrix: ${tried} tried / ${tried - defects.length} refused correctly / ${defects.length} defects`,
     );
     expect(defects).toEqual([]);
+
+    // Across namespaces: a confined token sees its own namespaces only, never another's teams.
+    expect(
+      (await call(h, "POST", `/api/namespaces/${NS}/teams`, { body: teamYaml("matrix-seen") })).status,
+    ).toBe(201);
+    for (const path of CROSS_NAMESPACE_ROUTES) {
+      for (const [, auth] of callers.slice(0, 4))
+        expect((await send("GET", path, undefined, auth)).status).toBe(401);
+      const confined = await send("GET", path, undefined, "Bearer prod-token");
+      expect(confined.status).toBe(200);
+      expect(confined.body).not.toContain(NS);
+      const admin = await send("GET", path, undefined, "Bearer admin");
+      expect(admin.status).toBe(200);
+      expect(admin.body).toContain(NS);
+    }
   });
 
   it(`fuzzes every route with ${FUZZ_REQUESTS} hostile requests: no 5xx, store consistent`, async () => {

@@ -105,8 +105,9 @@ export function positiveNumber(value: string): number {
 }
 
 /** `teams`, `team`, `agentteam(s)` → "team"; templates likewise; anything else is a usage error. */
-export type ResourceKindName = "team" | "template" | "trigger" | "schedule";
+export type ResourceKindName = "team" | "template" | "trigger" | "schedule" | "run";
 
+/** The resource argument (`team`, `teams`, `agentteam`, `template`, `run`...) as one of `allowed`. */
 export function resourceKind<K extends ResourceKindName>(value: string, allowed: readonly K[]): K {
   const normalized = value.toLowerCase();
   const kind = /^(agent)?teams?$/.test(normalized)
@@ -117,7 +118,9 @@ export function resourceKind<K extends ResourceKindName>(value: string, allowed:
         ? "trigger"
         : /^(agentteam)?schedules?$/.test(normalized)
           ? "schedule"
-          : undefined;
+          : /^(agentteam)?runs?$/.test(normalized)
+            ? "run"
+            : undefined;
   if (!kind || !(allowed as readonly string[]).includes(kind)) {
     throw new CliError(
       `unknown resource type "${value}"; use ${allowed.map((k) => `"${k}"`).join(" or ")}`,

@@ -8,6 +8,8 @@ export interface WatchOptions {
   output: "table" | "json" | "yaml";
   intervalMs: number;
   out?: NodeJS.WriteStream;
+  /** `get -w -A`: the NAMESPACE column always. */
+  allNamespaces?: boolean;
 }
 
 export function allTerminal(teams: readonly TeamSummary[]): boolean {
@@ -32,19 +34,21 @@ export async function watchTeams(options: WatchOptions): Promise<boolean> {
   const interrupt = interruptSignal();
   const seen = new Map<string, string>();
   let drawnLines = 0;
+  const table = (teams: readonly TeamSummary[]) =>
+    teamsTable(teams, new Date(), options.allNamespaces ? { allNamespaces: true } : {});
   if (tty) out.write("\x1b[?25l");
   try {
     for (let first = true; ; first = false) {
       const teams = await options.fetch();
       if (tty) {
-        const lines = teams.length > 0 ? teamsTable(teams) : ["No teams yet; waiting..."];
+        const lines = teams.length > 0 ? table(teams) : ["No teams yet; waiting..."];
         const up = drawnLines > 0 ? `\x1b[${drawnLines}A\r` : "";
         out.write(`${up}\x1b[J${lines.join("\n")}\n`);
         drawnLines = lines.length;
       } else {
         const changed = teams.filter((team) => seen.get(`${team.namespace}/${team.name}`) !== rowKey(team));
         if (options.output === "table") {
-          const lines = teamsTable(teams);
+          const lines = table(teams);
           const wanted = new Set(changed.map((team) => teams.indexOf(team) + 1));
           const shown = lines.filter((_, index) => (first && index === 0) || wanted.has(index));
           if (shown.length > 0) out.write(`${shown.join("\n")}\n`);
