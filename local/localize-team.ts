@@ -3,6 +3,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { RunManifest, RunManifestWriter } from "../core/control/run-manifest.ts";
 import { FileRunManifestWriter } from "../core/control/run-manifest.ts";
 import { workspaceRelativePath } from "../core/manifest/artifacts.ts";
+import { renderBranchTemplate } from "../core/manifest/templates.ts";
 import type { AgentCli, AgentSpec, AgentTeam } from "../core/manifest/types.ts";
 import { normalEvent, warningEvent } from "../core/status/status.ts";
 import type { TeamStore } from "../core/store/team-store.ts";
@@ -164,10 +165,13 @@ export class LocalRunManifestWriter implements RunManifestWriter {
         // No pull request can be opened on the demo repository: the merged branch is pushed to it.
         const pr = team.spec.lifecycle.onComplete === "create-pr";
         if (pr) team.spec.lifecycle.onComplete = "push-branch";
+        // Every run of a name pushes to the one demo repository: a branch per run, so a team
+        // deleted and applied again (or the README run twice) never meets its earlier push.
+        team.spec.lifecycle.consolidatedBranchTemplate ??= "squadron/{{runId}}";
         const message =
           `Repository ${moved.from} cannot be reached from this machine (${moved.why}); this local run ` +
           `works on the demo repository ${moved.to} (${moved.branch}) instead. ` +
-          `${pr ? "The merged branch is pushed there instead of opening a pull request. " : ""}` +
+          `${pr ? `The merged branch is pushed there (${renderBranchTemplate(team.spec.lifecycle.consolidatedBranchTemplate, { team: team.metadata.name, namespace: team.metadata.namespace, runId: manifest.runId })}) instead of opening a pull request. ` : ""}` +
           `Opt out with the annotation ${LOCALIZE_ANNOTATION}: "false" or ${LOCALIZE_ENV}=false.`;
         this.log(`[${manifest.runId}] ${message}`);
         await this.store

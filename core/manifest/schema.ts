@@ -22,6 +22,7 @@ import {
   safeName,
   timeoutSeconds,
 } from "./fields.ts";
+import { renderBranchTemplate } from "./templates.ts";
 import {
   AGENT_CLIS,
   type AgentSpec,
@@ -78,11 +79,26 @@ export const metadataSchema = z
     annotations: m.annotations ?? {},
   }));
 
+/**
+ * A kagents field Squadron does not act on: an error at the field saying why, never a field that
+ * is accepted and then ignored (a value that asks for nothing, `only`, is accepted).
+ */
+function kagentsRejected(why: string, only?: (value: unknown) => boolean) {
+  return z
+    .unknown()
+    .refine((value) => only?.(value) ?? false, { error: why })
+    .optional();
+}
+
 export const repositorySchema = z
   .strictObject({
     url: gitUrl,
     branch: gitBranch.optional(),
     credentialsSecret: nonBlank("The secret name").optional(),
+    worktreeStrategy: kagentsRejected(
+      'worktreeStrategy "shared" is not supported: Squadron gives every teammate its own worktree and branch (kagents\' default, "per-teammate", is accepted).',
+      (v) => v === "per-teammate",
+    ),
   })
   .transform((r) =>
     compact({ url: r.url, branch: r.branch ?? DEFAULTS.branch, credentialsSecret: r.credentialsSecret }),
@@ -94,6 +110,9 @@ const workspaceInputSchema = z
     configMap: dnsLabel.optional(),
     s3Prefix: s3Prefix.optional(),
     files: stringMap.optional(),
+    pvc: kagentsRejected(
+      "An input from a PersistentVolumeClaim (pvc) is not supported: Squadron runs on ECS or EKS without your cluster's volumes; give configMap (a prefix of Squadron's bucket), s3Prefix or files.",
+    ),
   })
   .transform((input, ctx) => {
     const sources = [input.configMap, input.s3Prefix, input.files].filter((s) => s !== undefined).length;
@@ -122,6 +141,12 @@ const workspaceOutputSchema = z
     mountPath: absolutePath.optional(),
     size: quantity.optional(),
     s3Prefix: s3Prefix.optional(),
+    pvc: kagentsRejected(
+      "An output PersistentVolumeClaim (pvc) is not supported: a run's outputs are delivered to Squadron's bucket (output.s3Prefix chooses where).",
+    ),
+    storageClass: kagentsRejected(
+      "output.storageClass is not supported: Squadron creates no PersistentVolumeClaim for outputs (they go to its shared file system, then its bucket).",
+    ),
   })
   .transform((o) =>
     compact({
@@ -148,6 +173,9 @@ const secretName = nonBlank("The secret name");
 export const authSchema = z
   .strictObject({
     apiKeySecret: secretName.optional(),
+    oauthSecret: kagentsRejected(
+      "auth.oauthSecret (a Claude subscription's OAuth token) is not supported: Squadron's agents authenticate with API keys; give auth.apiKeySecret.",
+    ),
     cliSecrets: z
       .strictObject({
         claude: secretName.optional(),
@@ -226,6 +254,9 @@ const resourcesSchema = z
     memory: quantity.optional(),
     requests: cpuMemory.optional(),
     limits: cpuMemory.optional(),
+    claims: kagentsRejected(
+      "resources.claims (Kubernetes dynamic resource allocation) is not supported: give cpu and memory (requests, limits).",
+    ),
   })
   .superRefine((r, ctx) => {
     // On ECS each agent runs as one Fargate task; a request beyond Fargate's largest task (or not
@@ -404,6 +435,24 @@ const approvalGateSchema = z
     });
   });
 
+/**
+ * kagents' consolidatedBranchTemplate: the branch Finalize pushes, with {{.TeamName}},
+ * {{.Namespace}} (and Squadron's {{team}}, {{namespace}}, {{runId}}); checked by rendering it.
+ */
+const branchTemplate = z.string().superRefine((template, ctx) => {
+  const rendered = renderBranchTemplate(template, {
+    team: "team",
+    namespace: "default",
+    runId: "team-0a1b2c3d",
+  });
+  if (!gitBranch.safeParse(rendered).success || /\{\{/.test(rendered)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `The branch template ${JSON.stringify(template)} does not make a valid branch name (rendered: ${JSON.stringify(rendered)}); use {{.TeamName}}, {{.Namespace}} or {{runId}}, e.g. "teams/{{.TeamName}}".`,
+    });
+  }
+});
+
 const pullRequestSchema = z
   .strictObject({
     targetBranch: gitBranch.optional(),
@@ -499,6 +548,15 @@ export const lifecycleSchema = z
     pullRequest: pullRequestSchema.optional(),
     approvalGates: z.array(approvalGateSchema).optional(),
     maxRestarts: z.number().int().min(0).max(100).optional(),
+    // kagents: overrides pullRequest.titleTemplate; {{.TeamName}} and {{.Namespace}} are known.
+    prTitleTemplate: z.string().min(1).max(256).optional(),
+    consolidatedBranchTemplate: branchTemplate.optional(),
+    githubTokenSecret: kagentsRejected(
+      "lifecycle.githubTokenSecret is not supported: pull requests are opened with the deployment's GitHub token (Secrets Manager <prefix>/github-token; locally GITHUB_TOKEN), or the team's repository.credentialsSecret.",
+    ),
+    gitCredentialsSecret: kagentsRejected(
+      "lifecycle.gitCredentialsSecret is not supported: the consolidated branch is pushed with repository.credentialsSecret (or the deployment's GitHub token); name the secret there.",
+    ),
   })
   .transform((l, ctx) => {
     if (l.onComplete === "deliver" && !l.delivery?.length) {
@@ -535,7 +593,10 @@ export const lifecycleSchema = z
       budgetLimit: l.budgetLimit,
       onComplete: l.onComplete ?? DEFAULTS.onComplete,
       delivery: l.delivery,
-      pullRequest: l.pullRequest,
+      pullRequest: l.prTitleTemplate
+        ? { ...(l.pullRequest ?? pullRequestSchema.parse({})), titleTemplate: l.prTitleTemplate }
+        : l.pullRequest,
+      consolidatedBranchTemplate: l.consolidatedBranchTemplate,
       approvalGates: l.approvalGates ?? [],
       maxRestarts: l.maxRestarts ?? DEFAULTS.maxRestarts,
     });
@@ -547,6 +608,10 @@ export const coordinationSchema = z
     peerMessaging: z.boolean().optional(),
     mailboxBackend: z.enum(["shared-volume"]).optional(),
     taskBackend: z.enum(["shared-volume"]).optional(),
+    beads: kagentsRejected(
+      "coordination.beads (Beads tracking on a Dolt server) is not supported: the team's tasks and mailboxes live on its shared file system.",
+      (v) => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled === false,
+    ),
   })
   .transform((c) =>
     compact({
@@ -579,8 +644,16 @@ export const observabilitySchema = z
       })
       .transform(compact)
       .optional(),
+    metrics: kagentsRejected(
+      "observability.metrics (a Prometheus endpoint) is not supported: Squadron publishes its metrics to CloudWatch (docs/architecture.md); remove it or set enabled: false.",
+      (v) => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled === false,
+    ),
+    logLevel: kagentsRejected(
+      "observability.logLevel other than \"info\" is not supported: Squadron logs at info (its runners' and functions' logs are in CloudWatch, locally in squadron logs).",
+      (v) => v === "info",
+    ),
   })
-  .transform(compact);
+  .transform(({ metrics: _metrics, logLevel: _logLevel, ...o }) => compact(o));
 
 const stageSchema = z
   .strictObject({

@@ -228,6 +228,11 @@ export interface LifecycleSpec {
   /** Where onComplete "deliver" sends its notices (required with it, refused without it). */
   delivery?: DeliveryTargetSpec[];
   pullRequest?: PullRequestSpec;
+  /**
+   * kagents: the branch Finalize pushes (push-branch, create-pr), e.g. "teams/{{.TeamName}}";
+   * default `squadron/<team>` (core/run-files/layout.ts consolidatedBranch).
+   */
+  consolidatedBranchTemplate?: string;
   approvalGates: ApprovalGateSpec[];
   /** Restarts of a failed teammate (never the lead). Defaults to 3. */
   maxRestarts: number;

@@ -45,7 +45,9 @@ export function checkResource(input: unknown, options?: ManifestOptions): Checke
   if (typeof kind !== "string" || !KINDS.includes(kind as ResourceKind)) {
     const found = kind === undefined ? "is missing" : `${JSON.stringify(kind)} is not one`;
     return {
-      issues: [error(["kind"], `The kind ${found}; use ${KINDS.join(", ")}.`)],
+      issues: [
+        error(["kind"], `The kind ${found}; use ${KINDS.slice(0, -1).join(", ")} or ${KINDS.at(-1)}.`),
+      ],
     };
   }
   const schema = SCHEMAS[kind as ResourceKind];

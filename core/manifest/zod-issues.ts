@@ -114,25 +114,7 @@ const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
     "inputs (kagents v0.8 artifact routing) belong to teammates (spec.teammates[].inputs); the lead neither declares nor consumes artifacts.",
 };
 
-/** kagents fields Squadron reads but does not act on, none of which changes what a run does. */
-const KAGENTS_ONLY_FIELDS = new Set([
-  "oauthSecret",
-  "worktreeStrategy",
-  "pvc",
-  "storageClass",
-  "beads",
-  "metrics",
-  "logLevel",
-  "githubTokenSecret",
-  "prTitleTemplate",
-  "gitCredentialsSecret",
-  "consolidatedBranchTemplate",
-  "claims",
-]);
-
 export function unknownFieldMessage(key: string): string {
-  if (KAGENTS_ONLY_FIELDS.has(key)) {
-    return `The kagents field "${key}" is not supported by Squadron and is ignored.`;
-  }
+  // kagents' own fields are never here: each is supported or rejected with a reason (schema.ts).
   return `Unknown field "${key}" is ignored.`;
 }

@@ -1,5 +1,6 @@
 import { SIGNATURE_HEADER, sendWebhook, type WebhookPayload } from "../../core/control/webhook.ts";
 import { effectiveDependsOn } from "../../core/manifest/pipeline.ts";
+import { renderBranchTemplate, templateValues } from "../../core/manifest/templates.ts";
 import type { AgentSpec, AgentTeam, OnComplete } from "../../core/manifest/types.ts";
 import {
   consolidatedBranch,
@@ -242,7 +243,14 @@ async function finalizeCoding(
     );
     return;
   }
-  const remoteBranch = consolidatedBranch(teamName);
+  const branchTemplate = team.spec.lifecycle.consolidatedBranchTemplate;
+  const remoteBranch = branchTemplate
+    ? renderBranchTemplate(branchTemplate, {
+        team: teamName,
+        namespace: team.metadata.namespace,
+        runId: options.runId,
+      })
+    : consolidatedBranch(teamName);
   await git(["push", "--porcelain", "origin", `${localBranch}:refs/heads/${remoteBranch}`], {
     cwd: repoDir,
     env,
@@ -270,13 +278,10 @@ async function finalizeCoding(
       env.GH_TOKEN ??
       env.SQUADRON_GIT_TOKEN;
     const targetBranch = pr?.targetBranch ?? repository.branch;
-    const values = {
-      team: teamName,
-      namespace: team.metadata.namespace,
-      branch: remoteBranch,
-      runId: options.runId,
-      base: targetBranch,
-    };
+    const values = templateValues(
+      { team: teamName, namespace: team.metadata.namespace, runId: options.runId },
+      { branch: remoteBranch, base: targetBranch },
+    );
     const created = await openPullRequest(githubClient({ baseUrl, token }), {
       owner,
       repo,

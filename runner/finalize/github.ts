@@ -36,9 +36,7 @@ export function apiBaseUrl(host: string): string {
 }
 
 /** `{{name}}` placeholders; unknown ones are left as written so a typo is visible. */
-export function renderTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (whole, key: string) => values[key] ?? whole);
-}
+export { renderTemplate } from "../../core/manifest/templates.ts";
 
 export interface PullRequestRequest {
   owner: string;

@@ -98,7 +98,7 @@ describe("squadron validate (a real process)", () => {
     const { code, stderr } = squadron(["validate", "-"], "kind: Pod\n");
     expect(code).toBe(1);
     expect(stderr).toContain(
-      '<stdin>:1: error: kind: The kind "Pod" is not one; use AgentTeam, AgentTeamTemplate or AgentTeamRun.',
+      '<stdin>:1: error: kind: The kind "Pod" is not one; use AgentTeam, AgentTeamTemplate, AgentTeamRun, AgentTeamSchedule or AgentTeamTrigger.',
     );
   });
 

@@ -224,14 +224,9 @@ describe("validation rules, each reported with its path and a sentence", () => {
   it("unknown fields are warnings, not fatal, and are dropped", () => {
     const team = baseTeam();
     team.status = { phase: "Running" };
-    team.spec.repository.worktreeStrategy = "per-teammate";
     team.spec.teammates[0].temperature = 0.2;
     const result = validateResource(team);
     expect(result.issues.map(({ path, message, severity }) => ({ path, message, severity }))).toEqual([
-      warn(
-        "spec.repository.worktreeStrategy",
-        'The kagents field "worktreeStrategy" is not supported by Squadron and is ignored.',
-      ),
       warn("spec.teammates[0].temperature", 'Unknown field "temperature" is ignored.'),
       warn("status", 'Unknown field "status" is ignored.'),
     ]);
@@ -265,7 +260,10 @@ describe("validation rules, each reported with its path and a sentence", () => {
       err("", "A manifest must be a mapping with apiVersion, kind, metadata and spec."),
     ]);
     expect(issuesOf({ ...baseTeam(), kind: "Pod" })).toEqual([
-      err("kind", 'The kind "Pod" is not one; use AgentTeam, AgentTeamTemplate or AgentTeamRun.'),
+      err(
+        "kind",
+        'The kind "Pod" is not one; use AgentTeam, AgentTeamTemplate, AgentTeamRun, AgentTeamSchedule or AgentTeamTrigger.',
+      ),
     ]);
     expect(issuesOf({ ...baseTeam(), apiVersion: "v1" })).toEqual([
       err(

@@ -86,6 +86,16 @@ describe("finalize: merge and push", () => {
     expect(runGit(bare, ["rev-parse", "squadron/feature-x"]).trim()).toBe(tip);
   });
 
+  it("pushes the branch kagents' consolidatedBranchTemplate names", async () => {
+    const { bare, team, runDir, wt } = await setup();
+    team.spec.lifecycle.consolidatedBranchTemplate = "teams/{{.Namespace}}/{{.TeamName}}-{{runId}}";
+    commitFiles(wt("frontend"), { "web/a.ts": "a\n" }, "frontend: a");
+    const result = await finalize({ runDir, team, runId: "r7", agents });
+    expect(result).toMatchObject({ ok: true, branch: "teams/default/feature-x-r7", pushed: true });
+    expect(runGit(bare, ["show", "teams/default/feature-x-r7:web/a.ts"])).toBe("a\n");
+    expect(runGit(bare, ["branch", "--list", "squadron/*"]).trim()).toBe("");
+  });
+
   it("commits what an agent left uncommitted, but never files outside its scope", async () => {
     const { bare, team, runDir, wt } = await setup();
     commitFiles(wt("frontend"), { "web/a.ts": "a\n" }, "frontend: a");
