@@ -92,11 +92,14 @@ describe("cdk-nag AwsSolutions", () => {
     for (const p of manifests) expect(p).toMatchObject({ ClusterName: "prod", RoleArn: KUBECTL_ROLE_ARN });
     const objects = manifests.flatMap((p) => JSON.parse(renderJoin(p.Manifest)) as Array<{ kind: string }>);
     const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
+    // Two namespaced Roles: the job cleaners' and the launch watchers' (start check).
     expect(objects.map((o) => o.kind).sort()).toEqual([
       "Namespace",
       "PersistentVolume",
       "PersistentVolumeClaim",
       "Role",
+      "Role",
+      "RoleBinding",
       "RoleBinding",
       "ServiceAccount",
     ]);
