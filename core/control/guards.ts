@@ -5,7 +5,14 @@ import { isTerminalTeamPhase } from "../status/phases.ts";
 import { warningEvent } from "../status/status.ts";
 import { RUN_SK, runFromItem, type TeamRunRef, usageTotalAttr } from "../store/items.ts";
 import type { ControlDeps } from "./deps.ts";
-import { announceEnd, type CleanupFailureSink, finishRun, releaseOrWarn, stopRun } from "./lifecycle.ts";
+import {
+  announceEnd,
+  type CleanupFailureSink,
+  deadlineMessage,
+  finishRun,
+  releaseOrWarn,
+  stopRun,
+} from "./lifecycle.ts";
 import { METRIC, TEAM_DIMENSION } from "./metric-names.ts";
 import { recordEvent } from "./team-runs.ts";
 
@@ -90,8 +97,7 @@ export async function onDeadline(
   const ref = await deps.runs.resolve(runId);
   const record = await deps.store.findRun(ref);
   if (!record) return false;
-  const message = `The run reached its timeout of ${record.team.spec.lifecycle.timeout}.`;
-  const { stopped } = await stopRun(deps, ref, "TimedOut", message);
+  const { stopped } = await stopRun(deps, ref, "TimedOut", deadlineMessage(record));
   return stopped;
 }
 

@@ -290,6 +290,28 @@ function failureOf(before: TeamRunRecord, payload: CleanupPayload): { reason: st
   return humanFailure(payload.failure?.Error, payload.failure?.Cause);
 }
 
+/** What the deadline handler says when it stops a run (guards.ts onDeadline) and Cleanup when a Task did. */
+export function deadlineMessage(record: TeamRunRecord): string {
+  return `The run reached its timeout of ${record.team.spec.lifecycle.timeout}.`;
+}
+
+/**
+ * A run's deadline is enforced twice: the deadline schedule stops the execution (TimedOut), and
+ * every waiting or container Task has the time left as its TimeoutSecondsPath, so it fails with
+ * States.Timeout at about the same moment (EventBridge Scheduler fires within a minute of its
+ * time; Step Functions' Task timeout is to the second). Whichever comes first, the run timed out:
+ * a States.Timeout at or after the deadline is TimedOut, never "the lead failed".
+ */
+function reachedDeadline(record: TeamRunRecord, payload: CleanupPayload): boolean {
+  if (!payload.failure || !record.status.startedAt) return false;
+  const deadline = Date.parse(record.status.startedAt) + record.team.spec.lifecycle.timeoutSeconds * 1000;
+  // The Task's timeout is whole seconds counted from its own start: at most a second early.
+  if (Date.now() < deadline - 2000) return false;
+  const lead = record.status.agents[record.team.spec.lead.name];
+  const texts = [payload.failure.Error, payload.failure.Cause, lead?.message];
+  return texts.some((t) => t?.includes("States.Timeout"));
+}
+
 /** Cleanup: final phase (Completed, or Failed with the caught reason), completion time, terminal event. */
 export async function cleanupRun(
   deps: Pick<ControlDeps, "store" | "runs" | "workspaces" | "runJobs" | "deadlines" | "notifier" | "logger">,
@@ -300,15 +322,17 @@ export async function cleanupRun(
   const failed = payload.failure !== undefined;
   const before = await deps.store.getRun(ref);
   const failure = failed ? failureOf(before, payload) : undefined;
-  const { record } = failure
-    ? await finishRun(
-        deps,
-        ref,
-        "Failed",
-        failure.reason,
-        `${failure.message} (details: squadron logs team ${payload.teamName} -n ${payload.namespace})`,
-      )
-    : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
+  const { record } = reachedDeadline(before, payload)
+    ? await finishRun(deps, ref, "TimedOut", "TimedOut", deadlineMessage(before))
+    : failure
+      ? await finishRun(
+          deps,
+          ref,
+          "Failed",
+          failure.reason,
+          `${failure.message} (details: squadron logs team ${payload.teamName} -n ${payload.namespace})`,
+        )
+      : await finishRun(deps, ref, "Completed", "Completed", completionMessage(before.team, payload.outputs));
   await releaseOrWarn(deps, { ...ref, runId: payload.runId }, sink);
   if (!isTerminalTeamPhase(before.status.phase)) {
     await announceEnd(deps, record, payload.outputs);

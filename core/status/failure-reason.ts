@@ -64,6 +64,8 @@ export function firstLine(text: string): string {
       .split("\n")
       .map((l) =>
         l
+          // "States.TaskFailed: the runner exited with code 2." says it after the prefix.
+          .replace(/^States\.\w+:\s*/, "")
           .replace(/^(?:fatal|error|ssh|remote):\s*/i, "")
           .replace(/^The runner (?:exited with code \d+|was killed by \w+):\s*/, "")
           .trim(),

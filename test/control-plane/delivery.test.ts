@@ -76,8 +76,8 @@ afterAll(async () => {
 const { getTeam } = teamReader(() => plane, NS);
 
 /**
- * kagents' delivery-team sample as published, minus the teammate's `outputs` (artifact routing is
- * another change), with its targets pointed at the local receivers.
+ * kagents' delivery-team sample as published (its writer's declared `outputs` included), with its
+ * targets pointed at the local receivers.
  */
 function deliveryTeam(name: string, delivery: Record<string, unknown>[]): Record<string, unknown> {
   const sample = parse(
@@ -87,7 +87,6 @@ function deliveryTeam(name: string, delivery: Record<string, unknown>[]): Record
     spec: { teammates: Record<string, unknown>[]; lifecycle: Record<string, unknown> };
   };
   sample.metadata.name = name;
-  for (const t of sample.spec.teammates) delete t.outputs;
   sample.spec.lifecycle.delivery = delivery;
   return sample;
 }

@@ -516,7 +516,11 @@ describe("control plane against DynamoDB Local", () => {
     });
     expect(res.phase).toBe("Failed");
     const badRun = await h.deps.store.getRun(bad.ref);
-    expect(badRun.status).toMatchObject({ reason: "LeadFailed", message: "lead exited with code 2" });
+    // A short reason, the detail one command away.
+    expect(badRun.status).toMatchObject({
+      reason: "LeadFailed",
+      message: "lead exited with code 2 (details: squadron logs team clean-bad -n dev-agents)",
+    });
     const reasons = (await h.deps.store.listEvents(bad.ref)).items.map((e) => e.reason);
     expect(reasons).toContain("Failed");
     expect(h.armed.has(bad.record.runId)).toBe(false);

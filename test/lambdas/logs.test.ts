@@ -66,7 +66,7 @@ describe("logs route with the local directory reader", () => {
         ["2026-01-01T10:00:03.000Z", "Turn ended"],
       ]),
     );
-    // init and finalize logs are not an agent's.
+    // WorkspaceInit's output: shown with the agents' (a failed clone must be one command away).
     writeFileSync(
       join(logsDir, runId, "init.log"),
       '{"message":"cloned","timestamp":"2026-01-01T09:59:00.000Z"}\n',
@@ -79,6 +79,7 @@ describe("logs route with the local directory reader", () => {
     expect(res.body.nextToken).toBeUndefined();
     const items = res.body.items as Array<{ agent: string; time: string; line: string }>;
     expect(items.map((i) => [i.agent, i.time])).toEqual([
+      ["init", "2026-01-01T09:59:00.000Z"],
       ["lead", "2026-01-01T10:00:00.000Z"],
       ["backend-api", "2026-01-01T10:00:01.000Z"],
       ["lead", "2026-01-01T10:00:02.000Z"],
@@ -86,8 +87,8 @@ describe("logs route with the local directory reader", () => {
       ["backend-api", "2026-01-01T10:00:03.000Z"],
       ["lead", "2026-01-01T10:00:04.000Z"],
     ]);
-    expect(items[3]?.line).toBe("    at plainFrame (file.ts:1:1)");
-    const first = JSON.parse(items[0]?.line ?? "{}");
+    expect(items[4]?.line).toBe("    at plainFrame (file.ts:1:1)");
+    const first = JSON.parse(items[1]?.line ?? "{}");
     expect(first).toMatchObject({ message: "Turn started", runId, agent: "lead", mode: "agent" });
   });
 
@@ -126,7 +127,7 @@ describe("logs route with the local directory reader", () => {
     const ghost = await get(api, `${NS}/teams/logged/logs`, { agent: "ghost" });
     expect(ghost.status).toBe(400);
     expect(ghost.body.error).toBe(
-      "team logged has no agent ghost; its agents are lead, backend-api, test-coverage",
+      "team logged has no agent ghost; its agents are lead, backend-api, test-coverage (and init, finalize)",
     );
     for (const since of ["yesterday", "10m", "2026-13-45T00:00:00Z", ""]) {
       const bad = await get(api, `${NS}/teams/logged/logs`, { since });
@@ -254,7 +255,7 @@ describe("logs route with the CloudWatch Logs reader", () => {
     expect(cw.calls).toEqual([
       {
         logGroupName: "/squadron/runner",
-        filterPattern: `{ ($.runId = "${runId}") && ($.agent = "lead" || $.agent = "backend-api" || $.agent = "test-coverage") }`,
+        filterPattern: `{ ($.runId = "${runId}") && ($.agent = "init" || $.agent = "finalize" || $.agent = "lead" || $.agent = "backend-api" || $.agent = "test-coverage") }`,
         limit: 500,
         startTime: Date.parse(createdAt),
       },

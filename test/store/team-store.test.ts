@@ -49,6 +49,8 @@ function recordingStore(store: TeamStore, called: Set<string>): TeamStore {
 
 const PUBLIC_METHODS = Object.getOwnPropertyNames(TeamStore.prototype).filter((name) => {
   if (name === "constructor") return false;
+  // Getters (retentionPeriodDays) send nothing.
+  if (typeof Object.getOwnPropertyDescriptor(TeamStore.prototype, name)?.value !== "function") return false;
   // Private methods are plain prototype methods too: recognise the public API by its docs list.
   return ![
     "gateOf",
@@ -57,6 +59,9 @@ const PUBLIC_METHODS = Object.getOwnPropertyNames(TeamStore.prototype).filter((n
     "queryIndex",
     "queryEventKeys",
     "batchDelete",
+    "batchPut",
+    "queryEventItems",
+    "registerNamespace",
     "writeTemplate",
   ].includes(name);
 });
@@ -411,6 +416,24 @@ describe.each(ENDPOINTS)("TeamStore on $label", ({ key }) => {
     await expect(store.listRuns("bulk", { limit: 0 })).rejects.toThrow(
       "A page limit must be an integer from 1 to 1000",
     );
+  });
+
+  it("retires a deleted team's run: kept by run id with its events, the name free, running teams refused", async () => {
+    const ref = { namespace: "retiring", name: "done-team" };
+    const run = await store.createRun(sampleTeam("done-team", "retiring"));
+    await store.appendEvent({ ...ref, runId: run.runId }, normalEvent("Started", "the run started"));
+    await expect(store.retireRun(ref, run.runId)).rejects.toMatchObject({ name: "StillRunningError" });
+    await store.cancelRun(ref);
+    const retired = await store.retireRun(ref, run.runId);
+    expect(retired.runId).toBe(run.runId);
+    expect(await store.findRun(ref)).toBeUndefined();
+    expect((await store.getRetiredRun(run.runId))?.status.phase).toBe("Cancelled");
+    const events = await store.listRetiredRunEvents(run.runId);
+    expect(events.items.map((e) => e.reason)).toContain("Started");
+    expect(await store.listNamespaces()).toContain("retiring");
+    expect(store.retentionPeriodDays).toBeGreaterThan(0);
+    // The name is free for a new run.
+    expect((await store.createRun(sampleTeam("done-team", "retiring"))).runId).not.toBe(run.runId);
   });
 
   it("never issues a Scan on any store operation", async () => {
