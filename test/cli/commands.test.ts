@@ -168,7 +168,7 @@ describe("squadron apply", () => {
     expect(server.requests.length).toBe(before);
   });
 
-  it("prints the API's error with every issue path and exits 1; a taken name exits 4", async () => {
+  it("prints the API's error with every issue path and exits 1; the same manifest again is unchanged, a changed one exits 4", async () => {
     const run = await squadron(
       ["apply", "-f", join(repoRoot, "examples/q4-security-review-run.yaml"), "-n", "empty-ns"],
       { env },
@@ -181,8 +181,13 @@ describe("squadron apply", () => {
     const again = await squadron(["apply", "-f", file("dup.yaml", TEAM("auth-refactor")), "-n", "apply-ns"], {
       env,
     });
-    expect(again.code).toBe(4);
-    expect(again.stderr).toMatch(/^squadron: team\/auth-refactor: .*auth-refactor/);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe("team/auth-refactor unchanged\n");
+    const changed = TEAM("auth-refactor").replace("prompt: Test them.", "prompt: Test them twice.");
+    const refused = await squadron(["apply", "-f", file("changed.yaml", changed), "-n", "apply-ns"], { env });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/^squadron: team\/auth-refactor: /);
+    expect(refused.stderr).toContain("spec.teammates[1].prompt");
   });
 
   it("refuses -n that contradicts the manifest's namespace before sending anything", async () => {
@@ -377,7 +382,9 @@ describe("squadron describe, approve, deny, tasks, messages, delete", () => {
 
   it("deletes (cancels) a team, and says so when it had already ended", async () => {
     const first = await squadron(["delete", "team", "q4-security-review", "-n", "apply-ns"], { env });
-    expect(first.stdout).toBe("team/q4-security-review cancelled\n");
+    expect(first.stdout).toBe(
+      "team/q4-security-review cancelled; once it has ended, delete it again to remove it\n",
+    );
     expect(
       (await h.deps.store.getRun({ namespace: "apply-ns", name: "q4-security-review" })).status.phase,
     ).toBe("Cancelled");
@@ -432,7 +439,11 @@ describe("squadron logs", () => {
   });
 
   it("reads the runner's lines through the logs route, prefixing the agent, or one agent's lines alone", async () => {
-    const all = await squadron(["logs", "team", "demo", "-n", "logs-demo"], { env });
+    // Pretty by default: the agent and the message; -o json prints the runner's lines as they are.
+    const pretty = await squadron(["logs", "team", "demo", "-n", "logs-demo"], { env });
+    expect(pretty.stderr).toBe("");
+    expect(pretty.stdout).toBe("[lead] planning\n[backend-api] cloning\n[lead] waiting for teammates\n");
+    const all = await squadron(["logs", "team", "demo", "-n", "logs-demo", "-o", "json"], { env });
     expect(all.stderr).toBe("");
     expect(all.stdout).toBe(
       `[lead] ${line("lead", "2026-01-01T10:00:00.000Z", "planning")}\n` +
@@ -440,7 +451,19 @@ describe("squadron logs", () => {
         `[lead] ${line("lead", "2026-01-01T10:00:02.000Z", "waiting for teammates")}\n`,
     );
     const lead = await squadron(
-      ["logs", "team", "demo", "lead", "--timestamps", "--since", "2026-01-01T10:00:02Z", "-n", "logs-demo"],
+      [
+        "logs",
+        "team",
+        "demo",
+        "lead",
+        "--timestamps",
+        "--since",
+        "2026-01-01T10:00:02Z",
+        "-n",
+        "logs-demo",
+        "-o",
+        "json",
+      ],
       { env },
     );
     expect(lead.stdout).toBe(
@@ -485,7 +508,9 @@ describe("exit codes and connection", () => {
     expect(version.stdout).toMatch(/^squadron \d+\.\d+\.\d+ \(node v\d+/);
     const kind = await squadron(["get", "pods"], { env });
     expect(kind.code).toBe(2);
-    expect(kind.stderr).toBe('squadron: unknown resource type "pods"; use "team" or "template"\n');
+    expect(kind.stderr).toBe(
+      'squadron: unknown resource type "pods"; use "team", "template", "trigger" or "schedule"\n',
+    );
     const denied = await squadron(["get", "teams"], { env: { ...env, SQUADRON_TOKEN: "wrong" } });
     expect(denied.code).toBe(6);
     expect(denied.stderr).toBe("squadron: unknown bearer token\n");

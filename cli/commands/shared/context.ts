@@ -123,7 +123,14 @@ export function resourceKind<K extends ResourceKindName>(value: string, allowed:
             : undefined;
   if (!kind || !(allowed as readonly string[]).includes(kind)) {
     throw new CliError(
-      `unknown resource type "${value}"; use ${allowed.map((k) => `"${k}"`).join(" or ")}`,
+      `unknown resource type "${value}"; use ${
+        allowed.length > 1
+          ? `${allowed
+              .slice(0, -1)
+              .map((k) => `"${k}"`)
+              .join(", ")} or "${allowed.at(-1)}"`
+          : `"${allowed[0]}"`
+      }`,
       EXIT.usage,
     );
   }
