@@ -46,11 +46,13 @@ export type ContainerLauncher = (launch: RunnerLaunch, stopGraceMs: number) => C
 /**
  * V8 flags for a bundled runner process. A runner is I/O-bound (it waits on its CLI, the team
  * files and the store), so V8's optimising compilers and a 16 MiB young generation buy it nothing
- * but resident memory: `--lite-mode` and a 1 MiB semi-space keep each runner near 50 MiB instead
- * of 65 (issue 14, item 16: at 50×4 that is 32 runners at once). The agent CLI and the team server
- * are processes of their own and keep V8's defaults. SQUADRON_RUNNER_V8_FLAGS replaces them ("" for none).
+ * but resident memory: a 1 MiB semi-space keeps each runner smaller (issue 14, item 16: at 50×4
+ * that is 32 runners at once). Not `--lite-mode`: it removes WebAssembly, and Node's fetch (undici's
+ * llhttp is WebAssembly) then throws "WebAssembly is not defined", so Finalize could not open a
+ * pull request nor a runner send a webhook. The agent CLI and the team server are processes of
+ * their own and keep V8's defaults. SQUADRON_RUNNER_V8_FLAGS replaces them ("" for none).
  */
-export const DEFAULT_RUNNER_V8_FLAGS = ["--lite-mode", "--max-semi-space-size=1"];
+export const DEFAULT_RUNNER_V8_FLAGS = ["--max-semi-space-size=1"];
 
 function runnerV8Flags(env: Record<string, string>): string[] {
   const named = env.SQUADRON_RUNNER_V8_FLAGS;

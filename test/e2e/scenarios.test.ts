@@ -248,7 +248,13 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
 
   it("runs kagents' coding team with simulated agents to a pull request", async () => {
     const { view } = await t.follow("dev-agents", "auth-refactor");
-    expect(view.phase, view.message).toBe("Completed");
+    if (view.phase !== "Completed") {
+      // On failure, Finalize's own lines say why.
+      const logs = await t.api("GET", "/api/namespaces/dev-agents/teams/auth-refactor/logs?agent=finalize");
+      expect(view.phase, `${view.message}\n${JSON.stringify(logs.body, null, 1).slice(-3000)}`).toBe(
+        "Completed",
+      );
+    }
     expect(view.ready).toBe("3/3");
     expect(view.tasks).toEqual({ total: 2, done: 2 });
     expect(view.cost.usd).toBeGreaterThan(0);
@@ -298,10 +304,16 @@ describe("local stack end to end", { timeout: 120_000 }, () => {
     expect(out.stdout).toMatch(/auth-refactor\s+Completed\s+3\/3\s+2\s+2\s+\$?\d/);
 
     // The runner output of one agent, through the logs route the stack serves from its files.
+    // Pretty by default (one agent: its messages alone); -o json gives the runner's JSON lines.
     const logs = await cli("logs", "team", "auth-refactor", "backend-api", "-n", "dev-agents");
     expect(logs.code, logs.stderr).toBe(0);
-    expect(logs.stdout).toMatch(/"agent":"backend-api"/);
-    expect(logs.stdout).not.toMatch(/"agent":"test-coverage"/);
+    expect(logs.stdout).toMatch(/^Turn started turn=1/m);
+    expect(logs.stdout).toContain('Completed "Work for backend-api"');
+    expect(logs.stdout).not.toContain("test-coverage");
+    const raw = await cli("logs", "team", "auth-refactor", "backend-api", "-n", "dev-agents", "-o", "json");
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stdout).toMatch(/"agent":"backend-api"/);
+    expect(raw.stdout).not.toMatch(/"agent":"test-coverage"/);
   });
 
   it("serves the web view beside the API", async () => {

@@ -5,12 +5,14 @@
  * build that fails stops the start with a message that says what to do. Between turns the runners
  * wait on file-system events, not short polls: with every poll set to an hour a team still runs.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ensureRunnerBundle, RunnerBundleError, runnerSourceHash } from "../../local/runner-bundle.ts";
+import { DEFAULT_RUNNER_V8_FLAGS } from "../../local/runner-process.ts";
 import type { ProcessEvent } from "../../local/stack.ts";
 import { startTestStack, type TestStack } from "../e2e/local-stack-harness.ts";
 
@@ -28,6 +30,18 @@ function tempDir(prefix: string): string {
 }
 
 describe("the runner bundle of local mode", () => {
+  it("starts runners with V8 flags that keep fetch working (WebAssembly: undici parses HTTP with it)", async () => {
+    // Finalize opens pull requests and the runner sends webhooks through fetch; `--lite-mode`
+    // once made every such call throw "WebAssembly is not defined".
+    const probe =
+      "new WebAssembly.Memory({ initial: 1 }); fetch('http://127.0.0.1:9/').catch((e) => { if (/WebAssembly/.test(String(e?.cause ?? e))) process.exit(3); });";
+    const result = spawnSync(process.execPath, [...DEFAULT_RUNNER_V8_FLAGS, "-e", probe], {
+      encoding: "utf8",
+    });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
   it("is keyed by the contents of runner/, core/ and the lock file", async () => {
     const root = tempDir("squadron-bundle-src-");
     mkdirSync(join(root, "runner"), { recursive: true });
