@@ -3,6 +3,8 @@
  * calling the same fire function as the AWS target (local/stack.ts wires it exactly so). The clock
  * is injected a moment before a fire time; the test waits on the fire's outcome, never on a sleep.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseResource } from "../../core/manifest/parse.ts";
 import type { AgentTeamSchedule } from "../../core/manifest/types.ts";
@@ -102,5 +104,42 @@ describe("local schedule timers", () => {
     await timers.remove("dev-agents", "quiet");
     expect(timers.armed()).toEqual([]);
     expect(calls).toEqual([]);
+  });
+
+  it("fires kagents' published weekly-schedule sample unchanged into a run of its template", async () => {
+    const sample = parseResource(
+      readFileSync(
+        join(import.meta.dirname, "../../../shared/kagents-examples/weekly-schedule.yaml"),
+        "utf8",
+      ),
+    ) as AgentTeamSchedule;
+    await h.deps.store.createTemplate(
+      parseResource(TEMPLATE.replace("dev-agents", "cowork-agents")) as never,
+    );
+    await schedules.write(sample, "create");
+    // Monday 2026-11-02 06:00 UTC: "0 6 * * MON", no time zone given.
+    const window = new Date("2026-11-02T06:00:00.000Z");
+    const fire = {
+      source: "squadron.schedule" as const,
+      namespace: "cowork-agents",
+      name: "weekly-standup-summary",
+      scheduledTime: window.toISOString(),
+    };
+    expect(await fireSchedule({ ...h.deps, schedules }, fire)).toEqual({
+      result: "Created",
+      run: runNameFor("weekly-standup-summary", window),
+    });
+    // Scheduler delivers at least once: the same window again creates nothing.
+    expect((await fireSchedule({ ...h.deps, schedules }, fire)).result).toBe("AlreadyFired");
+    const run = await h.deps.store.getRun({
+      namespace: "cowork-agents",
+      name: `weekly-standup-summary-${window.getTime() / 1000}`,
+    });
+    expect(run.team.spec.teammates.map((t) => t.name)).toEqual(["writer"]);
+    expect(run.team.spec.lead.prompt).toContain("Coordinate the weekly standup summary.");
+    expect(run.team.spec.lifecycle).toMatchObject({ timeout: "1h", budgetLimit: 10 });
+    expect(run.team.spec.workspace?.inputs).toEqual([
+      expect.objectContaining({ configMap: "team-channels", mountPath: "/workspace/data" }),
+    ]);
   });
 });
