@@ -28,14 +28,24 @@ const TEAM_SECRETS = {
   ],
 };
 
-/** Logical ids of the roles whose policies grant something on the team-secret prefix, and what. */
-function prefixGrants(): Map<string, unknown[]> {
+/** AgentTeamTrigger HMAC keys: a path of their own under the prefix (docs/manifests.md). */
+const TRIGGER_KEYS = JSON.parse(
+  JSON.stringify(TEAM_SECRETS).replace(":secret:squadron/*", ":secret:squadron/*/triggers/*"),
+);
+
+/**
+ * Logical ids of the roles whose policies grant something on the team-secret prefix (or, with
+ * `triggers`, on the trigger keys' path only), and what.
+ */
+function prefixGrants(triggers = false): Map<string, unknown[]> {
   const out = new Map<string, unknown[]>();
   for (const policy of Object.values(template.findResources("AWS::IAM::Policy"))) {
     for (const s of policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>) {
       const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource];
       if (!resources.some((r) => JSON.stringify(r).includes(":secret:squadron/"))) continue;
-      expect(resources).toEqual([TEAM_SECRETS]);
+      const onTriggerKeys = resources.some((r) => JSON.stringify(r).includes("/triggers/*"));
+      if (onTriggerKeys !== triggers) continue;
+      expect(resources).toEqual([triggers ? TRIGGER_KEYS : TEAM_SECRETS]);
       for (const role of policy.Properties.Roles as Array<{ Ref: string }>) {
         out.set(role.Ref, [...(out.get(role.Ref) ?? []), s.Action]);
       }
@@ -92,6 +102,12 @@ describe("team secrets (<teamSecretPrefix>/<namespace>/<name>, squadron/ by defa
         prod.template.toJSON().Resources[prod.stack.getLogicalId(f.fn.node.defaultChild as CfnResource)];
       expect(fn.Properties.Environment.Variables[ENV.teamSecretPrefix], f.name).toBe("squadron-prod");
     }
+  });
+
+  it("lets the public api function read trigger HMAC keys only (<prefix>/*/triggers/*), and no other role that path alone", () => {
+    const grants = prefixGrants(true);
+    expect([...grants.keys()]).toEqual([id(stack.api.handler.role)]);
+    expect(grants.get(id(stack.api.handler.role))).toEqual(["secretsmanager:GetSecretValue"]);
   });
 
   it("never lets the task role (the agents' code), the api or dependencies near them", () => {
