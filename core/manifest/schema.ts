@@ -741,27 +741,31 @@ export const templateSpecSchema = z
     }),
   );
 
-export const runSpecSchema = z
-  .strictObject({
-    templateRef: z.strictObject({ name: dnsLabel }),
-    repository: repositorySchema.optional(),
-    workspace: workspaceSchema.optional(),
-    auth: authSchema.optional(),
-    lead: leadSchema,
-    lifecycle: lifecycleSchema.optional(),
-    observability: observabilitySchema.optional(),
-  })
-  .transform((s) =>
-    compact({
-      templateRef: { name: s.templateRef.name },
-      repository: s.repository,
-      workspace: s.workspace,
-      auth: s.auth ?? {},
-      lead: s.lead,
-      lifecycle: s.lifecycle,
-      observability: s.observability ?? {},
-    }),
-  );
+/**
+ * What every kind that creates runs of a template carries (AgentTeamRun, AgentTeamSchedule,
+ * AgentTeamTrigger): the template and the run's own fields.
+ */
+export const RUN_FIELDS = {
+  templateRef: z.strictObject({ name: dnsLabel }),
+  repository: repositorySchema.optional(),
+  workspace: workspaceSchema.optional(),
+  auth: authSchema.optional(),
+  lead: leadSchema,
+  lifecycle: lifecycleSchema.optional(),
+  observability: observabilitySchema.optional(),
+};
+
+export const runSpecSchema = z.strictObject(RUN_FIELDS).transform((s) =>
+  compact({
+    templateRef: { name: s.templateRef.name },
+    repository: s.repository,
+    workspace: s.workspace,
+    auth: s.auth ?? {},
+    lead: s.lead,
+    lifecycle: s.lifecycle,
+    observability: s.observability ?? {},
+  }),
+);
 
 /**
  * kagents v0.8's AgentTeamSchedule: a run's fields plus the cron. The cron, time zone and name
@@ -772,13 +776,7 @@ export const scheduleSpecSchema = z
     schedule: z.string({ error: 'The schedule is a five-field cron expression such as "0 6 * * MON".' }),
     timeZone: z.string().optional(),
     timezone: z.string().optional(),
-    templateRef: z.strictObject({ name: dnsLabel }),
-    repository: repositorySchema.optional(),
-    workspace: workspaceSchema.optional(),
-    auth: authSchema.optional(),
-    lead: leadSchema,
-    lifecycle: lifecycleSchema.optional(),
-    observability: observabilitySchema.optional(),
+    ...RUN_FIELDS,
     historyLimit: z
       .number()
       .int({ error: "historyLimit is a whole number of runs." })

@@ -7,16 +7,7 @@
  */
 import { z } from "zod";
 import { compact, dnsLabel, nonBlank } from "./fields.ts";
-import {
-  apiVersionSchema,
-  authSchema,
-  leadSchema,
-  lifecycleSchema,
-  metadataSchema,
-  observabilitySchema,
-  repositorySchema,
-  workspaceSchema,
-} from "./schema.ts";
+import { apiVersionSchema, metadataSchema, RUN_FIELDS } from "./schema.ts";
 import { type AgentTeamTrigger, CONCURRENCY_POLICIES } from "./types.ts";
 
 /** kagents' own pattern for `trigger.webhook.path` (kubebuilder validation). */
@@ -62,13 +53,7 @@ const payloadMountPath = z
 export const triggerSpecSchema = z
   .strictObject({
     trigger: z.strictObject({ webhook: webhookSchema }),
-    templateRef: z.strictObject({ name: dnsLabel }),
-    repository: repositorySchema.optional(),
-    workspace: workspaceSchema.optional(),
-    auth: authSchema.optional(),
-    lead: leadSchema,
-    lifecycle: lifecycleSchema.optional(),
-    observability: observabilitySchema.optional(),
+    ...RUN_FIELDS,
     payloadInjection: z.strictObject({ mountPath: payloadMountPath }).optional(),
     concurrencyPolicy: z
       .enum(CONCURRENCY_POLICIES, {
