@@ -11,10 +11,19 @@ import { LockTimeoutError } from "./errors.ts";
  * `staleMs` or whose owner pid is dead on this host is broken by renaming it aside first.
  */
 export interface LockOptions {
-  /** Give up (LockTimeoutError) after this long. Default 10 s. */
+  /**
+   * Give up (LockTimeoutError) after this long. Default 30 s: longer than `staleMs`, so a holder
+   * that died on another host (EFS) is broken and recovered before its waiters give up.
+   */
   timeoutMs?: number;
   /** A lock file older than this is considered abandoned. Default 10 s (locks live for ms). */
   staleMs?: number;
+  /**
+   * A lock file that names no holder (its creator died between O_EXCL create and writing its
+   * name, e.g. SIGKILL) is abandoned once older than this. Default 2 s: the write follows the
+   * create at once, so only a dead writer leaves it empty that long.
+   */
+  unwrittenStaleMs?: number;
   /** First retry delay cap; doubles per attempt up to maxDelayMs, full jitter. Default 1 ms. */
   minDelayMs?: number;
   /** Default 20 ms: keeps the p99 of a contended claim low without spinning. */
@@ -34,11 +43,18 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-const DEFAULTS = { timeoutMs: 10_000, staleMs: 10_000, minDelayMs: 1, maxDelayMs: 20 } as const;
+const DEFAULTS = {
+  timeoutMs: 30_000,
+  staleMs: 10_000,
+  unwrittenStaleMs: 2_000,
+  minDelayMs: 1,
+  maxDelayMs: 20,
+} as const;
 const STALE_CHECK_EVERY_MS = 200;
 
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<HeldLock> {
-  const { timeoutMs, staleMs, minDelayMs, maxDelayMs } = { ...DEFAULTS, ...options };
+  const { timeoutMs, staleMs, unwrittenStaleMs, minDelayMs, maxDelayMs } = { ...DEFAULTS, ...options };
+  const staleAfter = { staleMs, unwrittenStaleMs: Math.min(unwrittenStaleMs, staleMs) };
   const started = Date.now();
   let lastStaleCheck = 0;
   for (let attempt = 0; ; attempt++) {
@@ -53,7 +69,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     // on the first miss (a dead holder is recovered at once) and then only now and then.
     if (Date.now() - lastStaleCheck >= STALE_CHECK_EVERY_MS) {
       lastStaleCheck = Date.now();
-      if (await breakIfStale(path, staleMs)) continue;
+      if (await breakIfStale(path, staleAfter)) continue;
     }
     const waited = Date.now() - started;
     if (waited >= timeoutMs) {
@@ -129,10 +145,10 @@ interface Observed {
  * very file it judged stale. If a fresh lock was created in between, it is linked back
  * (link fails rather than overwriting if yet another lock appeared).
  */
-async function breakIfStale(path: string, staleMs: number): Promise<boolean> {
+async function breakIfStale(path: string, staleAfter: StaleAfter): Promise<boolean> {
   const observed = await observe(path);
   if (!observed) return true;
-  if (!isStale(observed, staleMs)) return false;
+  if (!isStale(observed, staleAfter)) return false;
 
   const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
@@ -168,10 +184,17 @@ async function observe(path: string): Promise<Observed | undefined> {
   }
 }
 
-function isStale(observed: Observed, staleMs: number): boolean {
-  if (Date.now() - observed.mtimeMs > staleMs) return true;
+interface StaleAfter {
+  staleMs: number;
+  unwrittenStaleMs: number;
+}
+
+function isStale(observed: Observed, { staleMs, unwrittenStaleMs }: StaleAfter): boolean {
+  const age = Date.now() - observed.mtimeMs;
+  if (age > staleMs) return true;
   const owner = parseOwner(observed.content);
-  return owner !== undefined && owner.host === hostname() && !pidAlive(owner.pid);
+  if (owner === undefined) return age > unwrittenStaleMs;
+  return owner.host === hostname() && !pidAlive(owner.pid);
 }
 
 function pidAlive(pid: number): boolean {

@@ -266,6 +266,35 @@ describe("lock files", () => {
     await lock.release();
   });
 
+  it("breaks a lock whose creator died before writing its name, long before the stale threshold", async () => {
+    // What a runner SIGKILLed between O_EXCL create and write leaves behind: an empty lock file.
+    const team = await newTeam();
+    const path = join(team.root, "locks", "empty.lock");
+    await writeFile(path, "");
+    const waiting = await acquireLock(path, { timeoutMs: 100, unwrittenStaleMs: 1_000 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(waiting).toBeInstanceOf(LockTimeoutError);
+    expect((waiting as Error).message).toMatch(/an unknown process/);
+    const old = new Date(Date.now() - 1_500);
+    await utimes(path, old, old);
+    const lock = await acquireLock(path, { timeoutMs: 100, unwrittenStaleMs: 1_000 });
+    expect(JSON.parse(await readFile(path, "utf8")).token).toBe(lock.owner.token);
+    await lock.release();
+  });
+
+  it("by default a waiter outlasts the stale threshold, so a holder that died elsewhere is recovered", {
+    timeout: 20_000,
+  }, async () => {
+    const team = await newTeam();
+    const path = join(team.root, "locks", "crashed.lock");
+    await writeFile(path, JSON.stringify({ pid: 1, host: "elsewhere", token: "t", acquiredAt: "" }));
+    // Taken just now by a holder that then died: only age can tell, after the 10 s threshold.
+    const lock = await acquireLock(path);
+    expect(JSON.parse(await readFile(path, "utf8")).token).toBe(lock.owner.token);
+    await lock.release();
+  });
+
   it("release does not delete a lock that another process took over", async () => {
     const team = await newTeam();
     const path = join(team.root, "locks", "z.lock");
