@@ -1,14 +1,21 @@
 /**
  * Bundles the runner for the container image: `node --import tsx runner/build.ts [outdir]`
- * (default dist/runner). Three self-contained ESM files, one shim and the scope hook program:
+ * (default dist/runner). Three programs, each a self-contained CommonJS bundle (`<name>.cjs`)
+ * started by a two-line launcher (`<name>.js`) through code-cache.cjs, which keeps a V8 code
+ * cache beside the bundle, plus one shim and the scope hook program:
  *   entrypoint.js      the runner (modes init | agent | finalize)
  *   team-server.js     the team MCP server the runner hands to each agent CLI
  *   scripted-agent.js  the scripted agent, and `scripted-claude`, the executable that runs it
  *                      with Claude Code's command line (cli: scripted, simulated agents)
  *   scope-check.cjs    the scope rules and pre-commit hook, copied into scoped worktrees
  * The entrypoint finds the other files next to itself (see bundledFiles in entrypoint.ts).
+ *
+ * Why one CommonJS file per program and not ES modules split into shared chunks: a process then
+ * reads one file, with no module graph to resolve and link (the runner's was 100+ chunks), and
+ * can use V8's code cache, which Node 20 offers to vm.Script but not to ES modules. Measured on
+ * the local stack (issue 15, item 10): see docs/local.md, "Speed".
  */
-import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -27,6 +34,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 exec "\${SQUADRON_NODE:-node}" "$here/scripted-agent.js" "$@"
 `;
 
+/** `<name>.js`: runs `<name>.cjs` with the code cache. CommonJS by the package.json beside it. */
+const launcher = (name: string) =>
+  `"use strict";\n// Runs ${name}.cjs with a V8 code cache (runner/code-cache.cjs, runner/build.ts).\nrequire("./code-cache.cjs").run(require("node:path").join(__dirname, "${name}.cjs"));\n`;
+
 export interface BuildRunnerOptions {
   outdir?: string;
   /** Node version the image runs (the bundle's syntax target). */
@@ -40,30 +51,37 @@ export async function buildRunner(
 ): Promise<{ outdir: string; files: string[]; inputs: string[] }> {
   const outdir = resolve(options.outdir ?? join(here, "..", "dist", "runner"));
   await mkdir(outdir, { recursive: true });
+  // A rebuild into the same directory must not leave an older layout's chunks or stale caches.
+  await rm(join(outdir, "chunks"), { recursive: true, force: true });
+  for (const file of await readdir(outdir)) {
+    if (file.endsWith(".v8cache")) await rm(join(outdir, file), { force: true });
+  }
   const result = await build({
     entryPoints: ENTRIES,
     bundle: true,
-    // Shared code and lazily imported modules (the AWS SDK, git workspace, finalize) go to
-    // chunks, so starting an agent parses only what agent mode needs.
-    splitting: true,
-    chunkNames: "chunks/[name]-[hash]",
     platform: "node",
     // The SDK's ES module builds: one module per command, so esbuild keeps only the commands the
     // runner references (test/infra/iam-coverage.test.ts reads them), as the Lambda bundles do.
     mainFields: ["module", "main"],
-    format: "esm",
+    format: "cjs",
     target: options.target ?? "node20",
     outdir,
-    outExtension: { ".js": ".js" },
+    outExtension: { ".js": ".cjs" },
     sourcemap: options.sourcemap ?? true,
     minify: options.minify ?? false,
     metafile: true,
     logLevel: "warning",
-    // Bundled CommonJS dependencies (the AWS SDK's) call require(); ESM has none of its own.
-    banner: {
-      js: "import { createRequire as __squadronRequire } from 'node:module'; const require = __squadronRequire(import.meta.url);",
-    },
+    // The sources are ES modules that locate files beside themselves with import.meta.url.
+    define: { "import.meta.url": "__squadronImportMetaUrl" },
+    // What is left of import() after bundling (node: built-ins the SDK loads lazily) becomes
+    // require(): V8 drops the dynamic-import callback of functions it deserialises from a code
+    // cache, and such an import() then throws "A dynamic import callback was not specified".
+    supported: { "dynamic-import": false },
+    banner: { js: 'var __squadronImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   });
+  await writeFile(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
+  await copyFile(join(here, "code-cache.cjs"), join(outdir, "code-cache.cjs"));
+  for (const name of Object.keys(ENTRIES)) await writeFile(join(outdir, `${name}.js`), launcher(name));
   const shim = join(outdir, "scripted-claude");
   await writeFile(shim, SCRIPTED_SHIM);
   await chmod(shim, 0o755);
@@ -78,7 +96,12 @@ export async function buildRunner(
         .map(([input]) => input),
     ),
   );
-  return { outdir, files: [...Object.keys(result.metafile.outputs), shim, scopeCheck], inputs: [...inputs] };
+  const launchers = Object.keys(ENTRIES).map((name) => join(outdir, `${name}.js`));
+  return {
+    outdir,
+    files: [...Object.keys(result.metafile.outputs), ...launchers, shim, scopeCheck],
+    inputs: [...inputs],
+  };
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

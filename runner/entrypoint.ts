@@ -9,11 +9,19 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { Team } from "../core/team-protocol/team.ts";
 import { type RunnerConfig, readRunnerConfig } from "./config/env.ts";
 import { ConfigError, EXIT } from "./config/exit-codes.ts";
 import { loadRunManifest, type RunManifest } from "./config/manifest.ts";
 import { createServices, type RunnerServices } from "./config/services.ts";
 import { createLogger, errorMessage, type Logger } from "./reporting/logger.ts";
+// Every mode is imported statically: the bundle (runner/build.ts) is one CommonJS file whose code
+// cache makes loading all modes cheap, and an import() would make the bundler wrap the mode's
+// whole module graph for lazy evaluation, which keeps every command of each SDK client it reaches.
+import { runAgentMode } from "./session/agent-mode.ts";
+import { runFinalizeMode } from "./session/finalize-mode.ts";
+import { exitCodeOf } from "./session/loop.ts";
+import { initWorkspace } from "./workspace/init.ts";
 
 export interface RunnerResult {
   ok: boolean;
@@ -29,7 +37,8 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT"] as const;
 /** Files the build puts next to the bundled entrypoint (dist/runner/). */
 function bundledFiles(): { teamServerEntry?: string; scriptedExecutable?: string } {
   const here = import.meta.url;
-  if (!here.endsWith(".js")) return {};
+  // The bundle is entrypoint.cjs (runner/build.ts); from the sources (tsx) it is entrypoint.ts.
+  if (!here.endsWith(".cjs")) return {};
   const teamServer = fileURLToPath(new URL("./team-server.js", here));
   const scripted = fileURLToPath(new URL("./scripted-claude", here));
   return {
@@ -48,8 +57,6 @@ async function runMode(
   const base = { mode: config.mode, runId: config.runId };
   switch (config.mode) {
     case "init": {
-      const { initWorkspace } = await import("./workspace/init.ts");
-      const { Team } = await import("../core/team-protocol/team.ts");
       const team = manifest.team;
       const agents = [team.spec.lead, ...team.spec.teammates];
       await new Team(config.teamDir).init({
@@ -72,8 +79,6 @@ async function runMode(
       return { ...base, ok: true, exitCode: EXIT.ok, workspace: workspace.mode, agents: workspace.agents };
     }
     case "agent": {
-      const { runAgentMode } = await import("./session/agent-mode.ts");
-      const { exitCodeOf } = await import("./session/loop.ts");
       const outcome = await runAgentMode({
         config,
         manifest,
@@ -97,7 +102,6 @@ async function runMode(
       };
     }
     case "finalize": {
-      const { runFinalizeMode } = await import("./session/finalize-mode.ts");
       const result = await runFinalizeMode({ config, manifest, services, log, signal });
       return { ...base, ...result, exitCode: result.ok ? EXIT.ok : EXIT.failed };
     }

@@ -1,7 +1,6 @@
 /**
- * AWS SDK clients, in their own module so the entrypoint imports it only when a table or bucket
- * is configured (the SDK costs start-up time), and with static imports so bundling resolves the
- * SDK's CommonJS named exports.
+ * AWS SDK clients, with static imports so that bundling keeps only the commands used and resolves
+ * the SDK's CommonJS named exports (runner/config/services.ts says why nothing imports it lazily).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { RunManifest } from "../../core/control/run-manifest.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
+import { readS3Object } from "./aws-clients.ts";
 import { ConfigError } from "./exit-codes.ts";
 
 export type { RunManifest };
@@ -82,8 +83,6 @@ export function findAgent(team: AgentTeam, name: string): AgentSpec {
 async function readS3Text(url: string, region?: string): Promise<string> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
   if (!match) throw new ConfigError(`SQUADRON_RUN_MANIFEST ${url} is not an s3://bucket/key URL.`);
-  // Loaded only when needed: the SDK costs start-up time that local runs should not pay.
-  const { readS3Object } = await import("./aws-clients.ts");
   const text = await readS3Object(match[1] as string, match[2] as string, region);
   if (text === undefined) {
     throw new ConfigError(

@@ -1,10 +1,13 @@
-import type { ObjectStore } from "../../core/run-files/object-store.ts";
-import type { TeamStore } from "../../core/store/team-store.ts";
+import { LocalDirectoryStore, type ObjectStore, S3ObjectStore } from "../../core/run-files/object-store.ts";
+import { TeamStore } from "../../core/store/team-store.ts";
+import { dynamoDbClient, s3Client } from "./aws-clients.ts";
 import type { RunnerConfig } from "./env.ts";
 
 /**
- * Clients built from the configuration. The AWS SDK is imported only when a table or bucket is
- * configured: loading it costs start-up time a local run without a store should not pay.
+ * Clients built from the configuration. The SDK is imported statically: every runner that reports
+ * to a store loads it anyway, and an import() would make the bundler keep every command of every
+ * SDK client it reaches (a lazily evaluated module keeps its whole namespace), which both bloats
+ * the bundle and hides from test/infra/iam-coverage.test.ts which commands the runner can send.
  */
 export interface RunnerServices {
   store?: TeamStore;
@@ -20,10 +23,6 @@ export async function createServices(config: RunnerConfig): Promise<RunnerServic
     },
   };
   if (config.tableName) {
-    const [{ dynamoDbClient }, { TeamStore }] = await Promise.all([
-      import("./aws-clients.ts"),
-      import("../../core/store/team-store.ts"),
-    ]);
     const client = dynamoDbClient({
       ...(config.dynamoDbEndpoint ? { endpoint: config.dynamoDbEndpoint } : {}),
       ...(config.region ? { region: config.region } : {}),
@@ -32,13 +31,8 @@ export async function createServices(config: RunnerConfig): Promise<RunnerServic
     services.store = new TeamStore({ client, tableName: config.tableName });
   }
   if (config.objectStoreDir) {
-    const { LocalDirectoryStore } = await import("../../core/run-files/object-store.ts");
     services.objectStore = new LocalDirectoryStore(config.objectStoreDir);
   } else if (config.bucket) {
-    const [{ s3Client }, { S3ObjectStore }] = await Promise.all([
-      import("./aws-clients.ts"),
-      import("../../core/run-files/object-store.ts"),
-    ]);
     const client = s3Client(config.region);
     closers.push(() => client.destroy());
     services.objectStore = new S3ObjectStore(client, config.bucket);
