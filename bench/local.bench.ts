@@ -4,7 +4,10 @@
  * (peak, and at rest after each batch of runs: it must stay flat) and of each runner process.
  * The stack runs in this process with a temporary data directory; teams are submitted over
  * HTTP like `squadron apply` does. The runners run the bundle the stack builds (local/runner-bundle.ts)
- * with the stack's default timings: nothing here is tuned for the figures.
+ * with the runner's default heartbeat and usage-report intervals. Two waits are shortened: a
+ * teammate with nothing left to do waits 10 s (default 60 s) before it ends, and the lead 3 s
+ * (default 30 s) after it finishes; with the defaults every team would last at least a minute of
+ * doing nothing, and the figures would measure waiting, not the work of running a team.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -18,8 +21,6 @@ import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const TERMINAL = new Set(["Completed", "Failed", "TimedOut", "BudgetExceeded", "Cancelled"]);
 const RUNNER_ENV = {
-  SQUADRON_HEARTBEAT_MS: "2000",
-  SQUADRON_USAGE_REPORT_MS: "500",
   SQUADRON_IDLE_GRACE_MS: "10000",
   SQUADRON_LEAD_FINISH_GRACE_MS: "3000",
   SQUADRON_STOP_GRACE_MS: "1000",

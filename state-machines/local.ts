@@ -78,6 +78,9 @@ export interface TaskTimers {
   clearTimeout(handle: unknown): void;
 }
 
+/** Definitions (as the interpreter runs them) that passed validation in this process. */
+const VALIDATED = new Set<string>();
+
 /** Executes the definition to completion and reports the states it went through. */
 export async function executeLocally(
   definition: AslDefinition,
@@ -89,9 +92,14 @@ export async function executeLocally(
   const missing = TASK_STATE_NAMES.filter((name) => typeof handlers[name] !== "function");
   if (missing.length > 0) throw new Error(`Every Task state must be bound; missing: ${missing.join(", ")}`);
   const { StateMachine } = await import("aws-local-stepfunctions");
-  const machine = new StateMachine(forLocalInterpreter(definition) as never, {
-    validationOptions: { checkArn: true, checkPaths: true },
+  const local = forLocalInterpreter(definition);
+  // asl-validator compiles its JSON schema on every validation (a few % of the local stack's CPU
+  // when every run is validated): each distinct definition is validated once per process.
+  const key = JSON.stringify(local);
+  const machine = new StateMachine(local as never, {
+    validationOptions: VALIDATED.has(key) ? { noValidate: true } : { checkArn: true, checkPaths: true },
   });
+  VALIDATED.add(key);
   const name = options.name ?? String(input.runId ?? "local-run");
   const startTime = new Date().toISOString();
   const execution = machine.run(input as never, {
