@@ -264,20 +264,31 @@ beforeAll(() => {
   });
 });
 
-/** Every live process (not this one) of the run, described; zombies are not processes any more. */
-function processesOfRun(runId: string): string[] {
+interface RunProcess {
+  pid: number;
+  /** Its session: a `setsid` child or a detached daemon leads a session of its own. */
+  sid: number;
+  cwd: string;
+  cmdline: string;
+}
+
+/** Every live process (not this one) of the run; zombies are not processes any more. */
+function processesOfRun(runId: string): RunProcess[] {
   const runDir = join(t.stack.paths.runs, runId);
   const { marks } = runnersOf(runId);
-  const found: string[] = [];
+  const found: RunProcess[] = [];
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const env = environOf(Number(entry));
+    const pid = Number(entry);
+    if (!/^\d+$/.test(entry) || pid === process.pid) continue;
+    const env = environOf(pid);
     if (!env) continue;
-    let cwd = "";
-    let cmdline = "";
+    let cwd: string;
+    let cmdline: string;
+    let stat: string;
     try {
       cwd = readlinkSync(`/proc/${entry}/cwd`);
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ");
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").trim();
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
     } catch {
       continue;
     }
@@ -288,17 +299,21 @@ function processesOfRun(runId: string): string[] {
       cwd === runDir ||
       cwd.startsWith(`${runDir}/`) ||
       cmdline.includes(runDir);
-    if (ofRun && alive(Number(entry))) found.push(`${entry} (cwd ${cwd}): ${cmdline.slice(0, 160)}`);
+    // "pid (comm) state ppid pgrp session ...": comm may hold spaces, so split after ")".
+    const sid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+    if (ofRun && alive(pid)) found.push({ pid, sid, cwd, cmdline: cmdline.slice(0, 160) });
   }
   return found;
 }
 
+const describeProcesses = (list: RunProcess[]) => list.map((p) => `${p.pid} (cwd ${p.cwd}): ${p.cmdline}`);
+
 /** Bounded wait for a condition an event of the run makes true (a file written, a process gone). */
-async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 120_000, everyMs = 50): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -334,6 +349,9 @@ describe("squadron delete of a running team ends every process of its run (issue
       });
       const running = processesOfRun(runId);
       expect(running.length, "the run has processes to stop").toBeGreaterThan(2);
+      // Among them a helper in a session of its own, out of reach of every process-group kill.
+      const escapees = running.filter((p) => p.sid === p.pid && p.cmdline === "sleep 1000");
+      expect(escapees, JSON.stringify(describeProcesses(running))).toHaveLength(1);
 
       const asked = Date.now();
       const deleted = await cli(["delete", "team", name]);
@@ -351,10 +369,13 @@ describe("squadron delete of a running team ends every process of its run (issue
         [...mine.started].every((pid) => mine.exited.has(pid)),
       );
       // A SIGKILLed process takes a moment to be gone; bounded by far less than any stop grace left.
-      await until(`${phase}: no process of the run`, () => processesOfRun(runId).length === 0, 5_000).catch(
-        () => undefined,
-      );
-      expect(processesOfRun(runId)).toEqual([]);
+      await until(
+        `${phase}: no process of the run`,
+        () => processesOfRun(runId).length === 0,
+        5_000,
+        200,
+      ).catch(() => undefined);
+      expect(describeProcesses(processesOfRun(runId))).toEqual([]);
       expect(mine.tmpDirs.size).toBe(mine.started.size);
       expect([...mine.tmpDirs].filter((dir) => dir.startsWith(tmpRoot) && existsSync(dir))).toEqual([]);
 
