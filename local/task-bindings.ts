@@ -82,9 +82,17 @@ export function bindTaskStates(ctx: BindingContext, execution: LocalExecution): 
    * the task of a `.sync` state that timed out.
    */
   async function runContainer(signal: AbortSignal, mode: RunnerMode, agent?: string, attempt?: number) {
-    if (execution.aborted) throw new StatesError("ExecutionAborted", "The execution was stopped.");
-    signal.throwIfAborted();
+    const stillWanted = () => {
+      if (execution.aborted) throw new StatesError("ExecutionAborted", "The execution was stopped.");
+      signal.throwIfAborted();
+    };
+    stillWanted();
     const logFile = await logFileFor(ctx.paths.logs, execution.runId, agent ?? mode);
+    // Again after the wait: a stop that came meanwhile has already stopped the run's processes and
+    // would not see this one (nor would its state's signal, already aborted, call the listener
+    // below), so the runner would do its whole step after the run was Cancelled. From here to the
+    // listener nothing waits, so no stop can fall in between.
+    stillWanted();
     const process = (ctx.launcher ?? spawnRunner)(
       {
         mode,

@@ -60,25 +60,30 @@ function blockingLauncher() {
   return { launcher, launches };
 }
 
+/** The states of one execution bound to `launcher`, in a data directory of their own. */
+function containerStates(launcher: ContainerLauncher, execution: LocalExecution, logs: string[]) {
+  const data = mkdtempSync(join(tmpdir(), "squadron-state-end-"));
+  dirs.push(data);
+  return bindTaskStates(
+    {
+      deps: {} as ControlDeps,
+      sfn: sfn(),
+      paths: localPaths(data),
+      baseDir: data,
+      runnerEnv: {},
+      stopGraceMs: 100,
+      launcher,
+      log: (line) => logs.push(line),
+    },
+    execution,
+  );
+}
+
 describe("the work of a state that ended without it", () => {
   it("stops a container whose state timed out", async () => {
-    const data = mkdtempSync(join(tmpdir(), "squadron-state-end-"));
-    dirs.push(data);
     const { launcher, launches } = blockingLauncher();
     const logs: string[] = [];
-    const handlers = bindTaskStates(
-      {
-        deps: {} as ControlDeps,
-        sfn: sfn(),
-        paths: localPaths(data),
-        baseDir: data,
-        runnerEnv: {},
-        stopGraceMs: 100,
-        launcher,
-        log: (line) => logs.push(line),
-      },
-      new LocalExecution(input, false),
-    );
+    const handlers = containerStates(launcher, new LocalExecution(input, false), logs);
     const state = new AbortController();
     const init = handlers.WorkspaceInit({}, { state: "WorkspaceInit", signal: state.signal });
     init.catch(() => undefined);
@@ -93,6 +98,22 @@ describe("the work of a state that ended without it", () => {
     expect(logs.join("\n")).toMatch(
       /init: its state ended \(WorkspaceInit timed out after 90 s\); stopping the runner/,
     );
+  });
+
+  it("starts no container when its state ended while the container was being set up", async () => {
+    const { launcher, launches } = blockingLauncher();
+    const execution = new LocalExecution(input, false);
+    const handlers = containerStates(launcher, execution, []);
+    const state = new AbortController();
+    // The state begins (it makes the runner's log directory first), and the run is stopped at once:
+    // StopExecution has already stopped every process the run had, so a runner started now would
+    // run the whole step after the team was Cancelled, stopped by nothing.
+    const finalize = handlers.Finalize({}, { state: "Finalize", signal: state.signal });
+    const why = new StatesError("Cancelled", "Cancelled by admin.");
+    execution.controller.abort(why);
+    state.abort(why);
+    await expect(finalize).rejects.toThrow("The execution was stopped.");
+    expect(launches).toEqual([]);
   });
 
   it("forgets a token wait whose state timed out: its wait ends with the timeout and a late success is ignored", async () => {

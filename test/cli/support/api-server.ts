@@ -90,6 +90,8 @@ export function squadron(
     onStdout?: (soFar: string) => void;
     /** Sends SIGINT (Ctrl-C) when it aborts, for commands that run until stopped. */
     signal?: AbortSignal;
+    /** A bound on a hung command (SIGKILL after it), not a timing assertion. Default 25 s. */
+    timeoutMs?: number;
   } = {},
 ): Promise<CliResult> {
   return new Promise((done, fail) => {
@@ -113,7 +115,7 @@ export function squadron(
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 25_000);
     options.signal?.addEventListener("abort", () => child.kill("SIGINT"), { once: true });
     child.on("error", fail);
     child.on("close", (code) => {
