@@ -112,6 +112,8 @@ export interface LocalStack {
   events: EventEmitter;
   /** Live runner processes (pids), for checks that nothing is left running. */
   livePids(): number[];
+  /** LevelDB iterators open in the embedded store: 0 at rest, whatever the number of runs (issue 14: 16). */
+  openStoreIterators(): number;
   /** Stops serving, stops every run's processes (runs stay resumable), closes the store. */
   stop(): Promise<void>;
 }
@@ -395,6 +397,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     scheduleTimers,
     events,
     livePids: () => [...live],
+    openStoreIterators: () => store.openIterators(),
     stop,
   };
 }
