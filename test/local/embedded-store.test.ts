@@ -4,12 +4,20 @@ import { join } from "node:path";
 import {
   BatchWriteItemCommand,
   ListTablesCommand,
+  PutItemCommand,
   QueryCommand,
   ScanCommand,
 } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ControlDeps } from "../../core/control/deps.ts";
+import type { TeamPhase } from "../../core/status/phases.ts";
+import { newRunRecord, runItem, teamPk, usageTotalAttr } from "../../core/store/items.ts";
 import { NAMESPACE_INDEX } from "../../core/store/table-definition.ts";
+import { TeamStore } from "../../core/store/team-store.ts";
+import { BudgetWatch } from "../../local/budget-watch.ts";
 import { type EmbeddedStore, startEmbeddedStore } from "../../local/embedded-store.ts";
+import { sampleTeam } from "../status/sample-team.ts";
 
 /**
  * Issue 14, item 16: the local stack's memory grew with every run because dynalite 4.0.0 never
@@ -91,3 +99,46 @@ describe("the embedded store's iterators (issue 14: 16)", () => {
   });
 });
 
+describe("the local budget watch (issue 14: 16)", () => {
+  let root: string;
+  let store: EmbeddedStore;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "squadron-budget-"));
+    store = await startEmbeddedStore({ path: join(root, "db") });
+  });
+
+  afterAll(async () => {
+    await store?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function putRun(name: string, phase: TeamPhase, costUsd: number) {
+    const record = newRunRecord(sampleTeam(name), `run-${name}`, new Date());
+    record.status = { ...record.status, phase };
+    await store.client.send(
+      new PutItemCommand({
+        TableName: store.tableName,
+        Item: marshall(
+          { ...runItem(record), [usageTotalAttr("costUsd")]: costUsd },
+          {
+            removeUndefinedValues: true,
+          },
+        ),
+      }),
+    );
+    return teamPk("default", name);
+  }
+
+  it("keeps the last cost of runs in progress only, not one entry per run ever ended", async () => {
+    const deps = {
+      store: new TeamStore({ client: store.client, tableName: store.tableName }),
+    } as unknown as Pick<ControlDeps, "store" | "stopper" | "notifier" | "logger">;
+    const watch = new BudgetWatch(store.client, store.tableName, deps);
+    const ended = 12;
+    for (let i = 0; i < ended; i++) watch.notify(await putRun(`ended-${i}`, "Completed", 0.5));
+    watch.notify(await putRun("running", "Running", 0.5));
+    await watch.close(); // waits for every check notified above
+    expect(watch.watched()).toBe(1);
+  });
+});
