@@ -69,6 +69,15 @@ export class BudgetWatch {
     if (action !== "none") this.onAction(pk, action);
   }
 
+  /**
+   * The run item `pk` belongs to has ended: its last cost is dropped. Its last usage write came
+   * while it was still running, so the check above kept it; without this one entry per run the
+   * stack ever ran would stay.
+   */
+  forget(pk: string): void {
+    this.lastCost.delete(pk);
+  }
+
   /** Runs whose last seen cost is kept (those not ended): bounded by the runs in progress. */
   watched(): number {
     return this.lastCost.size;
