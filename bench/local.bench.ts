@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { stringify } from "yaml";
-import { type LocalStack, type ProcessEvent, startLocalStack } from "../local/stack.ts";
+import { type LocalStack, type ProcessEvent, type RetainedPerRun, startLocalStack } from "../local/stack.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const TERMINAL = new Set(["Completed", "Failed", "TimedOut", "BudgetExceeded", "Cancelled"]);
@@ -123,11 +123,20 @@ const collectGarbage: () => void = (() => {
   return runInNewContext("gc") as () => void;
 })();
 
-async function restingMemory(): Promise<{ rss: number; heap: number }> {
+interface Resting {
+  rss: number;
+  heap: number;
+  /** Memory of C++ objects bound to JS ones and of Buffers (process.memoryUsage().external). */
+  external: number;
+  /** What the stack keeps per run (store iterators, executions, timers...): all 0 at rest. */
+  retained: RetainedPerRun;
+}
+
+async function restingMemory(stack: LocalStack): Promise<Resting> {
   await new Promise((r) => setTimeout(r, 2000)); // the last runs' handlers and sockets settle
   collectGarbage();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed };
+  return { rss: m.rss, heap: m.heapUsed, external: m.external, retained: stack.retained() };
 }
 
 /**
@@ -242,9 +251,9 @@ const bench: Benchmark = async () => {
         if (rss !== undefined) runnerPeak.set(pid, Math.max(runnerPeak.get(pid) ?? 0, rss));
       }
     }, 250);
-    const rest: Array<{ runs: number; rss: number; heap: number }> = [];
+    const rest: Array<{ runs: number } & Resting> = [];
     let runs = 5;
-    rest.push({ runs, ...(await restingMemory()) });
+    rest.push({ runs, ...(await restingMemory(stack)) });
 
     // 2. 50, then 100 teams of 4 scripted agents at once.
     for (const count of [50, 100]) {
@@ -277,7 +286,7 @@ const bench: Benchmark = async () => {
         (e) => runIds.has(e.runId) && e.mode === "agent" && e.phase === "started",
       ).length;
       const cpu = treeCpuSeconds() - cpu0;
-      const atRest = await restingMemory();
+      const atRest = await restingMemory(stack);
       rest.push({ runs, ...atRest });
       figures.push(
         {
@@ -356,7 +365,19 @@ const bench: Benchmark = async () => {
         value: MiB(r.rss),
         unit: "MiB",
         better: "lower",
-        note: `the stack at rest after ${r.runs} runs, after a full GC (heap used ${MiB(r.heap)} MiB)`,
+        note: `the stack at rest after ${r.runs} runs, after a full GC (heap used ${MiB(r.heap)} MiB, external ${MiB(r.external)} MiB, ${r.retained.storeIterators} store iterators open)`,
+      });
+    }
+    const lastRest = rest.at(-1);
+    if (lastRest) {
+      const kept = Object.entries(lastRest.retained);
+      figures.push({
+        name: "local.retained-per-run.at-rest",
+        value: kept.reduce((sum, [, n]) => sum + n, 0),
+        unit: "count",
+        target: 0,
+        better: "lower",
+        note: `what the stack still held for runs at rest after ${lastRest.runs} runs: ${kept.map(([k, n]) => `${k} ${n}`).join(", ")} (LevelDB iterators left open by dynalite's own streams grew the stack by ~1.7 MiB a run, issue 14: 16)`,
       });
     }
     const first = rest[1] ?? rest[0];
@@ -369,6 +390,13 @@ const bench: Benchmark = async () => {
         unit: "MiB",
         better: "lower",
         note: `heap used at rest after ${last.runs} runs minus after ${first.runs}, per 100 runs (flat: about 0)`,
+      });
+      figures.push({
+        name: "local.resting-rss.growth-per-100-runs",
+        value: Math.round(((last.rss - first.rss) / 1024 / 1024 / (last.runs - first.runs)) * 100 * 10) / 10,
+        unit: "MiB",
+        better: "lower",
+        note: `resident memory at rest after ${last.runs} runs minus after ${first.runs}, per 100 runs (external ${MiB(first.external)} → ${MiB(last.external)} MiB)`,
       });
     }
   } finally {

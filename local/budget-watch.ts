@@ -1,6 +1,7 @@
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import type { ControlDeps } from "../core/control/deps.ts";
 import { type BudgetAction, checkBudget } from "../core/control/guards.ts";
+import { isTeamPhase, isTerminalTeamPhase } from "../core/status/phases.ts";
 import { RUN_SK, usageTotalAttr } from "../core/store/items.ts";
 
 /**
@@ -48,17 +49,38 @@ export class BudgetWatch {
         ConsistentRead: true,
       }),
     );
-    if (!Item) return;
+    if (!Item) {
+      this.lastCost.delete(pk);
+      return;
+    }
     const attr = usageTotalAttr("costUsd");
     const cost = Number(Item[attr]?.N ?? 0);
     const before = this.lastCost.get(pk) ?? 0;
-    this.lastCost.set(pk, cost);
+    // The cost seen last is kept for runs that can still cross their budget only: one entry per
+    // ended run would grow with every run the stack ever ran (issue 14, item 16).
+    const phase = Item.status?.M?.phase?.S;
+    if (isTeamPhase(phase) && isTerminalTeamPhase(phase)) this.lastCost.delete(pk);
+    else this.lastCost.set(pk, cost);
     const OldImage: Record<string, AttributeValue> = { ...Item, [attr]: { N: String(before) } };
     const action = await checkBudget(this.deps, {
       eventName: "MODIFY",
       dynamodb: { OldImage, NewImage: Item },
     });
     if (action !== "none") this.onAction(pk, action);
+  }
+
+  /**
+   * The run item `pk` belongs to has ended: its last cost is dropped. Its last usage write came
+   * while it was still running, so the check above kept it; without this one entry per run the
+   * stack ever ran would stay.
+   */
+  forget(pk: string): void {
+    this.lastCost.delete(pk);
+  }
+
+  /** Runs whose last seen cost is kept (those not ended): bounded by the runs in progress. */
+  watched(): number {
+    return this.lastCost.size;
   }
 
   /** Waits for checks under way (shutdown). */

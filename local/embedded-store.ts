@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { createTable } from "../core/store/table-definition.ts";
+import { createDynaliteServer } from "./dynalite-server.ts";
 
 export const LOCAL_REGION = "us-east-1";
 export const LOCAL_TABLE = "squadron";
@@ -15,6 +16,8 @@ export interface EmbeddedStore {
   tableName: string;
   /** Called after every successful write that `ADD`ed measured usage to a run (its `pk`). */
   onUsageWrite(listener: (pk: string) => void): void;
+  /** LevelDB iterators open in the store: 0 at rest (each Query/Scan closes its own). */
+  openIterators(): number;
   stop(): Promise<void>;
 }
 
@@ -50,13 +53,7 @@ export async function startEmbeddedStore(options: {
   tableName?: string;
 }): Promise<EmbeddedStore> {
   await mkdir(options.path, { recursive: true });
-  const { default: dynalite } = await import("dynalite");
-  const server = dynalite({
-    path: options.path,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  }) as Server;
+  const { server, openIterators } = await createDynaliteServer({ path: options.path });
   const listeners: Array<(pk: string) => void> = [];
   watchUsageWrites(server, listeners);
   await new Promise<void>((resolve, reject) => {
@@ -82,6 +79,7 @@ export async function startEmbeddedStore(options: {
     client,
     tableName,
     onUsageWrite: (listener) => listeners.push(listener),
+    openIterators,
     stop: async () => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

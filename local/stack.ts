@@ -24,6 +24,7 @@ import { checkManifestDefaults, type ManifestDefaults } from "../core/manifest/o
 import { fireSchedule } from "../core/schedules/fire.ts";
 import { ScheduleStore } from "../core/schedules/store.ts";
 import { TimerScheduleTimers } from "../core/schedules/timers.ts";
+import { teamPk } from "../core/store/items.ts";
 import { TeamStore } from "../core/store/team-store.ts";
 import { TriggerStore } from "../core/triggers/trigger-store.ts";
 import { apiHandler } from "../lambdas/api/routes.ts";
@@ -95,6 +96,20 @@ export interface ProcessEvent {
   at: number;
 }
 
+export interface RetainedPerRun {
+  /** LevelDB iterators open in the embedded store (each pins LevelDB memory). */
+  storeIterators: number;
+  /** Executions the local Step Functions still holds, and their task-token waits. */
+  executions: number;
+  tokenWaits: number;
+  /** Deadline timers armed. */
+  deadlineTimers: number;
+  /** Runs whose last measured cost the budget watch keeps. */
+  budgetWatched: number;
+  /** Runner processes alive. */
+  runnerProcesses: number;
+}
+
 export interface LocalStack {
   endpoint: string;
   /** The admin bearer token (namespaces `*`). */
@@ -112,6 +127,11 @@ export interface LocalStack {
   events: EventEmitter;
   /** Live runner processes (pids), for checks that nothing is left running. */
   livePids(): number[];
+  /**
+   * What the stack keeps per run, counted: all 0 at rest, whatever the number of runs before
+   * (issue 14, item 16: the stack's memory grew with every run).
+   */
+  retained(): RetainedPerRun;
   /** Stops serving, stops every run's processes (runs stay resumable), closes the store. */
   stop(): Promise<void>;
 }
@@ -237,6 +257,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ),
     onStatusChange: async (detail) => {
       await onExecutionStatus(deps, detail);
+      const input = sfn.get(detail.name)?.input;
+      if (input) budget.forget(teamPk(input.namespace, input.teamName));
     },
     onRunningChange: () => {
       void journal
@@ -252,6 +274,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       .map((runId) => sfn.get(runId)?.input)
       .filter((i): i is TeamRunExecutionInput => i !== undefined);
   const secret = localSecret(env);
+  const deadlines = new TimerDeadlineScheduler(async (fired) => {
+    await onDeadline(deps, fired.runId).catch((error: unknown) =>
+      logger.error("deadline handling failed", error),
+    );
+  });
   deps = {
     store: teamStore,
     runs: new RunIndex(store.client, store.tableName),
@@ -264,11 +291,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logger,
     }),
     workspaces: new LocalRunWorkspaces(paths),
-    deadlines: new TimerDeadlineScheduler(async (fired) => {
-      await onDeadline(deps, fired.runId).catch((error: unknown) =>
-        logger.error("deadline handling failed", error),
-      );
-    }),
+    deadlines,
     runManifests: new LocalRunManifestWriter(paths.runs, teamStore, baseDir, note, env),
     teamFiles,
     teamLogs: new DirectoryTeamLogs(paths.logs),
@@ -395,6 +418,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     scheduleTimers,
     events,
     livePids: () => [...live],
+    retained: () => ({
+      storeIterators: store.openIterators(),
+      ...sfn.retained(),
+      deadlineTimers: deadlines.armed(),
+      budgetWatched: budget.watched(),
+      runnerProcesses: live.size,
+    }),
     stop,
   };
 }

@@ -125,6 +125,11 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
     return { running: this.running, queued: this.queue.length };
   }
 
+  /** What the interpreter keeps per run: executions not yet forgotten and task-token waits. */
+  retained(): { executions: number; tokenWaits: number } {
+    return { executions: this.executions.size, tokenWaits: this.waiters.size };
+  }
+
   private pump(): void {
     while (!this.closing && this.running < this.options.maxConcurrentRuns && this.queue.length > 0) {
       const execution = this.queue.shift() as LocalExecution;

@@ -101,6 +101,11 @@ export class TimerDeadlineScheduler implements DeadlineScheduler {
     this.timers.set(runId, timer);
   }
 
+  /** Runs with a deadline timer armed (runs in progress only). */
+  armed(): number {
+    return this.timers.size;
+  }
+
   async disarm(runId: string): Promise<void> {
     const timer = this.timers.get(runId);
     if (timer) clearTimeout(timer);
