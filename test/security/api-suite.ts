@@ -50,7 +50,11 @@ export function suiteApi(
   mkdirSync(join(dir, "runs"));
   mkdirSync(join(dir, "logs"));
   const h = harness(table, { teamFiles: new DirectoryTeamFiles(join(dir, "runs")) });
-  h.secrets.set(`squadron/${SUITE_NS}/triggers/${TRIGGER_SECRET}`, TRIGGER_KEY);
+  // The suite's trigger key is readable in every namespace (the fuzzer applies triggers in any), so a
+  // fire reaches the signature check; a trigger naming another secret finds none (503, docs/api.md).
+  const stored = h.secrets.get.bind(h.secrets);
+  h.secrets.get = (id: string) =>
+    stored(id) ?? (id.endsWith(`/triggers/${TRIGGER_SECRET}`) ? TRIGGER_KEY : undefined);
   const deps: Required<ApiDeps> = {
     ...h.deps,
     ...(options.authorize ? { authorize: options.authorize } : {}),
