@@ -332,6 +332,13 @@ export async function runApiFuzz(options: FuzzOptions): Promise<FuzzFigures> {
     ms: 0,
   };
   const samples = fc.sample(requestArb, { numRuns: total, seed: options.seed ?? 14 });
+  // Nothing a client sends may reach the process's warnings (they are the API's logs). The AWS
+  // SDK's one-time Node version notice is not about a request.
+  const onWarning = (w: Error) => {
+    if (w.name !== "NodeVersionSupportWarning")
+      figures.defects.push(`process warning during the fuzz: ${w.name}: ${w.message.slice(0, 100)}`);
+  };
+  process.on("warning", onWarning);
   try {
     for (const [i, r] of samples.entries()) {
       if (Date.now() - started > timeLimit) {
@@ -342,6 +349,8 @@ export async function runApiFuzz(options: FuzzOptions): Promise<FuzzFigures> {
       await one(route, r);
     }
   } finally {
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    process.off("warning", onWarning);
     agent.destroy();
     await gateway.close();
     api.close();
