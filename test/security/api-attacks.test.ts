@@ -1,7 +1,8 @@
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newTable } from "../lambdas/harness.ts";
 import { MIN_REACHED, runApiFuzz } from "./api-fuzz.ts";
-import { figureLine } from "./api-suite.ts";
+import { figureLine, suiteApi } from "./api-suite.ts";
 import { runAuthorizationMatrix } from "./authz-matrix.ts";
 
 /**
@@ -64,4 +65,33 @@ describe("API attack suites", () => {
     },
     Number(process.env.SQUADRON_FUZZ_TIME_LIMIT_MS ?? 90_000) + 30_000,
   );
+
+  it("docs/api.md's route table lists every route of the router, and no route the router lacks", async () => {
+    const api = suiteApi(table);
+    api.close();
+    // `{ns}` and `{path}` as the docs write them; `?query` dropped.
+    const normal = (p: string) =>
+      p
+        .replace(/\?.*$/, "")
+        .replace(/\{ns\}/g, "{namespace}")
+        .replace(/\/\{path\+\}$/, "{path}");
+    const routed = api.router
+      .list()
+      .map((r) => `${r.method} ${normal(r.template)}`)
+      .sort();
+    const documented: string[] = [];
+    const doc = readFileSync(new URL("../../docs/api.md", import.meta.url), "utf8");
+    const section = doc.slice(doc.indexOf("## Routes"), doc.indexOf("### Schedule fires"));
+    for (const line of section.split("\n")) {
+      const cells = line.split("|").map((c) => c.trim());
+      const methods = cells[1]?.split("/").map((m) => m.trim()) ?? [];
+      const paths = [...(cells[2] ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+      if (!methods.every((m) => /^[A-Z]+$/.test(m)) || paths.length === 0) continue;
+      const [first, ...more] = paths as [string, ...string[]];
+      // "`.../suspend`, `/resume`": a sibling of the first path.
+      const all = [first, ...more.map((m) => first.replace(/\/[^/]+$/, m))];
+      for (const method of methods) for (const p of all) documented.push(`${method} ${normal(p)}`);
+    }
+    expect(documented.sort()).toEqual(routed);
+  });
 });
