@@ -8,32 +8,19 @@
  * whole local stack and its runners for minutes, so they stay in `npm test` (their figure lines
  * are printed there).
  */
-import { randomBytes } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createTable } from "../core/store/table-definition.ts";
 import { runApiFuzz } from "../test/security/api-fuzz.ts";
 import { figureLine } from "../test/security/api-suite.ts";
 import { runAuthorizationMatrix } from "../test/security/authz-matrix.ts";
 import { runPathConfinement } from "../test/security/path-cases.ts";
 import { runSlackAttacks } from "../test/security/slack-cases.ts";
-import { startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
 import type { BenchFigure, Benchmark } from "./figure.ts";
+import { withDynamoDbLocal } from "./local-dynamodb.ts";
 
 const FUZZ_REQUESTS = Number(process.env.SQUADRON_FUZZ_REQUESTS ?? 2000);
 
-const bench: Benchmark = async () => {
-  const ddb = await startDynamoDbLocal({ install: true });
-  try {
-    const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
-    const newTable = async () => {
-      const tableName = `bench-security-${randomBytes(4).toString("hex")}`;
-      await createTable(client, tableName);
-      return { client, tableName };
-    };
+const bench: Benchmark = () =>
+  withDynamoDbLocal(async (tables) => {
+    const newTable = () => tables("bench-security");
     const figures: BenchFigure[] = [];
     const count = (name: string, value: number, unit: string, note: string): BenchFigure => ({
       name,
@@ -84,7 +71,7 @@ const bench: Benchmark = async () => {
         "security.slack.cases",
         slack.tried,
         "cases",
-        "forged, stale, tampered, spoofed, malformed, replayed",
+        `forged, stale, tampered, spoofed, malformed, replayed; ${slack.fuzzed} property-based`,
       ),
       count("security.slack.refused", slack.refused, "cases", "refused or decided exactly once"),
       defects("security.slack.defects", slack.defects, "gate left Pending by every refused click"),
@@ -105,9 +92,6 @@ const bench: Benchmark = async () => {
       console.error(`  ${figureLine(suite, f)}`);
     }
     return figures;
-  } finally {
-    await ddb.stop();
-  }
-};
+  });
 
 export default bench;

@@ -9,6 +9,7 @@
  * table is audited afterwards (no orphan RUNID# pointer). Shared by test and bench.
  */
 import http from "node:http";
+import { text as readText } from "node:stream/consumers";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
@@ -170,7 +171,7 @@ interface Mutation {
   value: unknown;
 }
 
-const mutationArb: fc.Arbitrary<Mutation> = fc.record({
+export const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   at: fc.array(fc.nat(), { maxLength: 5 }),
   op: fc.constantFrom<Mutation["op"]>("set", "set", "delete", "add"),
   key: fc.constantFrom("constructor", "__proto__", "toString", "extra", "namespace", "labels", "script"),
@@ -178,7 +179,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
 });
 
 /** The manifest with one field (chosen by `m.at`) set, deleted or given a new hostile key. */
-function mutate(text: string, m: Mutation): string {
+export function mutate(text: string, m: Mutation): string {
   let root: unknown;
   try {
     root = parseYaml(text);
@@ -478,12 +479,7 @@ export async function runApiFuzz(options: FuzzOptions): Promise<FuzzFigures> {
           agent,
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-          );
-          res.on("error", reject);
+          readText(res).then((text) => resolve({ status: res.statusCode ?? 0, body: text }), reject);
         },
       );
       req.on("error", reject);

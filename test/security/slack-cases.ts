@@ -7,6 +7,7 @@
  * bench/security.bench.ts (no vitest import here).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import fc from "fast-check";
 import { awaitApproval } from "../../core/control/approvals.ts";
 import { prepareRun } from "../../core/control/lifecycle.ts";
 import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
@@ -15,6 +16,7 @@ import { slackSignature } from "../../core/control/slack-signature.ts";
 import { createTeamRun } from "../../core/control/team-runs.ts";
 import { parseTeam } from "../../core/manifest/parse.ts";
 import { event, harness, teamYaml } from "../lambdas/harness.ts";
+import { mutate, mutationArb } from "./api-fuzz.ts";
 import type { SuiteFigures } from "./api-suite.ts";
 
 const SECRET = "signing";
@@ -43,15 +45,19 @@ function clickPayload(team: string, user: Record<string, unknown>, extra: Record
 }
 
 export interface SlackFigures extends SuiteFigures {
+  /** Of `tried`, the property-based mutated clicks. */
+  fuzzed: number;
   /** Who the honest click's gate records as its decider. */
   decidedBy?: string;
 }
 
 export async function runSlackAttacks(options: {
   table: { client: DynamoDBClient; tableName: string };
+  /** How many mutated clicks (default 100). */
+  fuzzPayloads?: number;
 }): Promise<SlackFigures> {
   const h = harness(options.table);
-  const figures: SlackFigures = { tried: 0, refused: 0, defects: [] };
+  const figures: SlackFigures = { tried: 0, refused: 0, defects: [], fuzzed: 0 };
   const slackOptions = { signingSecret: async () => SECRET, defaultApprovers: [] as string[] };
 
   async function gateRun(name: string, approvers: string) {
@@ -154,6 +160,21 @@ export async function runSlackAttacks(options: {
   ];
   for (const [label, body] of malformed)
     await expectRefused(label, "slack-a", await send(body, signed(body)));
+  // Property-based: a non-approver's signed click with one field (at any depth) set to a hostile
+  // value, deleted, or given a prototype-named key: never a 5xx, the gate still Pending.
+  const mallory = JSON.stringify(clickPayload("slack-a", { id: "U-MALLORY", username: "U-ALICE" }));
+  for (const mutation of fc.sample(mutationArb, { numRuns: options.fuzzPayloads ?? 100, seed: 14 })) {
+    const body = payloadBody(JSON.parse(mutate(mallory, mutation)));
+    const res = await send(body, signed(body));
+    figures.tried += 1;
+    figures.fuzzed += 1;
+    const state = (await gate("slack-a"))?.state;
+    if (res.statusCode < 500 && state === "Pending") figures.refused += 1;
+    else
+      figures.defects.push(
+        `fuzzed click ${JSON.stringify(mutation).slice(0, 120)}: ${res.statusCode} gate ${state}`,
+      );
+  }
 
   // One honest click decides it once...
   figures.tried += 1;
