@@ -57,7 +57,9 @@ describe("API attack suites", () => {
       );
       if (process.env.SQUADRON_FUZZ_VERBOSE)
         for (const [route, c] of Object.entries(figures.perRoute))
-          console.log(`  ${route}: ${c.sent} sent, ${c.reached} reached the handler, ${c.accepted} accepted`);
+          console.log(
+            `  ${route}: ${c.sent} sent, ${c.reached} reached the handler, ${c.accepted} accepted, ${Math.round(c.ms)} ms`,
+          );
       expect(figures.defects).toEqual([]);
       expect(figures.tried).toBeGreaterThanOrEqual(FUZZ_REQUESTS);
       for (const [route, c] of Object.entries(figures.perRoute))
