@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { json } from "../../core/control/http.ts";
 import { newTable } from "../lambdas/harness.ts";
 import { MIN_REACHED, runApiFuzz } from "./api-fuzz.ts";
 import { figureLine, suiteApi } from "./api-suite.ts";
@@ -95,5 +96,34 @@ describe("API attack suites", () => {
       for (const method of methods) for (const p of all) documented.push(`${method} ${normal(p)}`);
     }
     expect(documented.sort()).toEqual(routed);
+  });
+
+  it("fuzzes a route added to the router without its being listed, and stops at one whose parameters it cannot fill", async () => {
+    const reached: string[] = [];
+    const figures = await runApiFuzz({
+      table: await newTable(),
+      requests: 0,
+      perRoute: 30,
+      only: (route) => route.template.includes("/widgets/"),
+      extend: (router) =>
+        router.on("GET", "/api/namespaces/{namespace}/widgets/{name}", async (req) => {
+          reached.push(req.params.name as string);
+          return json(200, {});
+        }),
+    });
+    const widgets = figures.perRoute["GET /api/namespaces/{namespace}/widgets/{name}"];
+    expect(figures.tried).toBe(30);
+    expect(widgets?.sent).toBe(30);
+    // What the fuzzer counts as reaching a handler is what reached it.
+    expect(widgets?.reached).toBe(reached.length);
+    expect(reached.length).toBeGreaterThan(0);
+    await expect(
+      runApiFuzz({
+        table: await newTable(),
+        requests: 0,
+        perRoute: 1,
+        extend: (router) => router.on("GET", "/api/things/{thingId}", async () => json(200, {})),
+      }),
+    ).rejects.toThrow(/no value for path parameter \{thingId\}/);
   });
 });

@@ -13,7 +13,7 @@ import { text as readText } from "node:stream/consumers";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
-import type { RouteInfo } from "../../core/control/http.ts";
+import type { RouteInfo, Router } from "../../core/control/http.ts";
 import { pathParamIssues } from "../../core/control/path-params.ts";
 import { hubSignature } from "../../core/triggers/signature.ts";
 import { serveGateway } from "../../local/http-gateway.ts";
@@ -21,6 +21,7 @@ import { event } from "../lambdas/harness.ts";
 import { storeConsistencyProblems } from "../support/store-consistency.ts";
 import {
   bodyFor,
+  checkParamsKnown,
   fillTemplate,
   paramValue,
   type SuiteFigures,
@@ -40,6 +41,10 @@ export interface FuzzOptions {
   timeLimitMs?: number;
   /** A request not answered within this is a hang (default 10 s). */
   requestTimeoutMs?: number;
+  /** Routes added to the API's own (test/security/api-attacks.test.ts). */
+  extend?: (router: Router) => void;
+  /** Fuzz only these of the router's routes (default: all). */
+  only?: (route: RouteInfo) => boolean;
 }
 
 export interface FuzzFigures extends SuiteFigures {
@@ -309,9 +314,15 @@ const SENDABLE = /^[\u0021-\u007e]*$/;
 
 export async function runApiFuzz(options: FuzzOptions): Promise<FuzzFigures> {
   const started = Date.now();
-  const api = suiteApi(options.table);
+  const api = suiteApi(options.table, options.extend ? { extend: options.extend } : {});
+  const routes = api.router.list().filter((r) => options.only?.(r) ?? true);
+  try {
+    checkParamsKnown(routes);
+  } catch (error) {
+    api.close();
+    throw error;
+  }
   const seeded = await seed(api, "fuzz-a");
-  const routes = api.router.list();
   const total = Math.max(options.requests ?? 2000, routes.length * (options.perRoute ?? 50));
   const timeLimit = options.timeLimitMs ?? 90_000;
   const requestTimeout = options.requestTimeoutMs ?? 10_000;

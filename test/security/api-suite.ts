@@ -44,7 +44,11 @@ export interface SuiteApi {
  */
 export function suiteApi(
   table: { client: DynamoDBClient; tableName: string },
-  options: { authorize?: Authorizer } = {},
+  options: {
+    authorize?: Authorizer;
+    /** Routes added after the API's own (the suites' test: a new route is covered unlisted). */
+    extend?: (router: Router) => void;
+  } = {},
 ): SuiteApi {
   const dir = mkdtempSync(join(tmpdir(), "squadron-suite-"));
   mkdirSync(join(dir, "runs"));
@@ -79,6 +83,7 @@ export function suiteApi(
     error: (_message, error) =>
       errors.push(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });
+  options.extend?.(router);
   return {
     h,
     router,
@@ -182,6 +187,12 @@ export function paramValue(param: string, seeded: Seeded): string {
         `no value for path parameter {${param}}: add it to paramValue (test/security/api-suite.ts)`,
       );
   }
+}
+
+/** Fails at once (before any seeding) when a route has a parameter paramValue cannot fill. */
+export function checkParamsKnown(routes: Array<{ template: string }>): void {
+  const placeholder: Seeded = { name: "x", runId: "x", hookPath: "x" };
+  for (const route of routes) for (const param of paramsOf(route.template)) paramValue(param, placeholder);
 }
 
 /** The path of `template` with each `{param}` (or `{param+}`) replaced by `value(param)`. */

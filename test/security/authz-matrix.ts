@@ -13,6 +13,7 @@ import { event } from "../lambdas/harness.ts";
 import { tableItems } from "../support/store-consistency.ts";
 import {
   bodyFor,
+  checkParamsKnown,
   fillTemplate,
   manifests,
   paramValue,
@@ -91,6 +92,7 @@ export async function runAuthorizationMatrix(options: {
 
   try {
     // `matrix` resources exist (with admin's token) so allowed calls reach real work, not a 404.
+    checkParamsKnown(api.router.list());
     const admin = { Authorization: "Bearer admin" };
     const seeded = await seed(api, "matrix");
     // A trigger of another namespace with its own key: its signature must not open this one's hook.
