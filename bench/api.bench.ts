@@ -1,22 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createTable } from "../core/store/table-definition.ts";
 import { event, harness, teamYaml } from "../test/lambdas/harness.ts";
-import { startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
 import { type Benchmark, percentile } from "./figure.ts";
+import { withDynamoDbLocal } from "./local-dynamodb.ts";
 
 /** API handler latency for create (POST team) and get (GET team) against DynamoDB Local. */
-const bench: Benchmark = async () => {
-  const ddb = await startDynamoDbLocal({ install: true });
-  try {
-    const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
-    const tableName = `bench-api-${randomBytes(4).toString("hex")}`;
-    await createTable(client, tableName);
-    const h = harness({ client, tableName });
+const bench: Benchmark = () =>
+  withDynamoDbLocal(async (newTable) => {
+    const h = harness(await newTable("bench-api"));
     const n = 100;
     const create: number[] = [];
     const get: number[] = [];
@@ -42,9 +31,6 @@ const bench: Benchmark = async () => {
       { name: "api.get.p50", value: percentile(get, 50), unit: "ms", better: "lower", note },
       { name: "api.get.p99", value: percentile(get, 99), unit: "ms", better: "lower", note },
     ];
-  } finally {
-    await ddb.stop();
-  }
-};
+  });
 
 export default bench;

@@ -26,8 +26,17 @@ export interface GatewayOptions {
   before?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
+/**
+ * Null-prototype maps for everything keyed by what the client sent (header and query names): a
+ * name such as `constructor` or `__proto__` is a key like any other, never an Object.prototype
+ * member (`{}["constructor"]` is a function; the API fuzzer's `?constructor=x` made this a 502).
+ */
+function keyed<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function single(headers: IncomingMessage["headers"]): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = keyed<string>();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     out[name] = Array.isArray(value) ? value.join(",") : value;
@@ -36,7 +45,7 @@ function single(headers: IncomingMessage["headers"]): Record<string, string> {
 }
 
 function multi(headers: IncomingMessage["headers"]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = keyed<string[]>();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     out[name] = Array.isArray(value) ? value : [value];
@@ -51,8 +60,8 @@ export function toProxyEvent(
   options: GatewayOptions = {},
 ): APIGatewayProxyEvent {
   const url = new URL(req.url ?? "/", "http://localhost");
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const query = keyed<string>();
+  const multiQuery = keyed<string[]>();
   for (const [k, v] of url.searchParams) {
     query[k] = v; // API Gateway keeps the last value in queryStringParameters
     multiQuery[k] = [...(multiQuery[k] ?? []), v];

@@ -62,10 +62,19 @@ export type Authorizer = (input: {
 
 interface Route {
   method: string;
+  /** As registered, e.g. `/api/namespaces/{namespace}/teams/{name}`. */
+  template: string;
   pattern: RegExp;
   names: string[];
   handler: RouteHandler;
   /** Routes such as health need no caller identity. */
+  public: boolean;
+}
+
+/** A route as registered, for introspection (`Router.list`). */
+export interface RouteInfo {
+  method: string;
+  template: string;
   public: boolean;
 }
 
@@ -138,12 +147,43 @@ export class Router {
       .join("/");
     this.routes.push({
       method: method.toUpperCase(),
+      template: pattern,
       pattern: new RegExp(`^${source}/?$`),
       names,
       handler,
       public: options.public ?? false,
     });
     return this;
+  }
+
+  /**
+   * Every route as registered (method, path template, public or not). The security suites derive
+   * their requests from this list, so a route added here is fuzzed and put through the
+   * authorization matrix without anyone listing it (test/security/api-routes.ts).
+   */
+  list(): RouteInfo[] {
+    return this.routes.map(({ method, template, public: isPublic }) => ({
+      method,
+      template,
+      public: isPublic,
+    }));
+  }
+
+  /**
+   * The route `method path` reaches and its raw (still percent-encoded) parameters, as dispatch
+   * finds it; undefined when no route of that method matches.
+   */
+  match(method: string, path: string): { route: RouteInfo; params: Record<string, string> } | undefined {
+    const upper = method.toUpperCase();
+    for (const route of this.routes) {
+      if (route.method !== upper) continue;
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      const params: Record<string, string> = Object.create(null);
+      for (const [i, name] of route.names.entries()) params[name] = m[i + 1] ?? "";
+      return { route: { method: route.method, template: route.template, public: route.public }, params };
+    }
+    return undefined;
   }
 
   async handle(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {

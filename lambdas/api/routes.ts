@@ -92,6 +92,15 @@ export interface ApiDeps
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Parses a request's YAML without logging: yaml's default `logLevel: "warn"` passes a document's
+ * warnings (an unresolved tag, quoting the client's text) to process.emitWarning, which would let
+ * any caller write lines into the API's logs. Errors still throw; warnings stay on the document.
+ */
+function parseRequestYaml(text: string): unknown {
+  return parseYaml(text, { logLevel: "error" });
+}
+
 /** Maps domain errors to HTTP: bad input is always a 4xx, never a 500. */
 function toHttp(error: unknown): never {
   if (error instanceof HttpError) throw error;
@@ -195,7 +204,7 @@ function manifestFrom(req: HttpRequest, namespace: string, options: ManifestOpti
   // The path's namespace applies when the manifest names none; a different one is a mistake.
   let raw: unknown;
   try {
-    raw = parseYaml(req.body);
+    raw = parseRequestYaml(req.body);
   } catch {
     raw = undefined; // parseResource reports the syntax error with its position
   }
@@ -725,7 +734,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
         // The templateRef comes from the path; a body naming another template is refused.
         let raw: unknown;
         try {
-          raw = parseYaml(req.body);
+          raw = parseRequestYaml(req.body);
         } catch (error) {
           throw new HttpError(400, `body is not valid YAML or JSON: ${(error as Error).message}`);
         }
@@ -759,7 +768,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     manifestOf: (req) => {
       const namespace = req.params.namespace as string;
       const resource = manifestFrom(req, namespace, manifestOptions);
-      const raw = parseYaml(req.body) as Record<string, unknown>;
+      const raw = parseRequestYaml(req.body) as Record<string, unknown>;
       raw.metadata = { ...(raw.metadata as object), namespace };
       return { resource, raw };
     },

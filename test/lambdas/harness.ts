@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ResourceNotFoundException } from "@aws-sdk/client-scheduler";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { secretReader, triggerSecretReader } from "../../core/control/aws-deps.ts";
 import type { DeadlineScheduler } from "../../core/control/deadline-scheduler.ts";
@@ -68,6 +69,37 @@ export function recorder(responses: Record<string, (input: Record<string, unknow
       return { $metadata: { httpStatusCode: 200 }, ...(respond(input) as object) } as never;
     },
   };
+}
+
+/**
+ * An EventBridge Scheduler client recorder: the schedules it holds (by name, group `group`),
+ * answering Create/Update/DeleteSchedule as the real API does (UpdateSchedule and DeleteSchedule
+ * of a schedule it does not hold: ResourceNotFoundException).
+ */
+export function schedulerStandIn(group = "squadron-team-schedules") {
+  const held = new Set<string>();
+  const arn = (name: string) => `arn:aws:scheduler:us-east-1:123456789012:schedule/${group}/${name}`;
+  const notFound = (name: string) =>
+    new ResourceNotFoundException({
+      message: `Schedule ${name} does not exist.`,
+      Message: `Schedule ${name} does not exist.`,
+      $metadata: { httpStatusCode: 404 },
+    });
+  const rec = recorder({
+    CreateSchedule: (input) => {
+      held.add(input.Name as string);
+      return { ScheduleArn: arn(input.Name as string) };
+    },
+    UpdateSchedule: (input) => {
+      if (!held.has(input.Name as string)) throw notFound(input.Name as string);
+      return { ScheduleArn: arn(input.Name as string) };
+    },
+    DeleteSchedule: (input) => {
+      if (!held.delete(input.Name as string)) throw notFound(input.Name as string);
+      return {};
+    },
+  });
+  return { ...rec, held };
 }
 
 /**

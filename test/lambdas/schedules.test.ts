@@ -5,7 +5,6 @@
  * as an applied AgentTeamRun, exactly once per window; historyLimit prunes finished runs; suspend
  * stops fires. The api Lambda handler itself receives the Scheduler's fire event.
  */
-import { ResourceNotFoundException } from "@aws-sdk/client-scheduler";
 import type { Context } from "aws-lambda";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { refOf } from "../../core/control/team-runs.ts";
@@ -13,13 +12,12 @@ import { fireSchedule, runNameFor, type ScheduleFire } from "../../core/schedule
 import { SCHEDULE_LABEL, ScheduleStore } from "../../core/schedules/store.ts";
 import { EventBridgeScheduleTimers } from "../../core/schedules/timers.ts";
 import { apiHandler } from "../../lambdas/api/routes.ts";
-import { call, type Harness, harness, newTable, recorder } from "./harness.ts";
+import { call, type Harness, harness, newTable, schedulerStandIn } from "./harness.ts";
 
 const NS = "/api/namespaces/dev-agents";
 const TARGET = "arn:aws:lambda:us-east-1:123456789012:function:squadron-api";
 const ROLE = "arn:aws:iam::123456789012:role/squadron-team-scheduler";
 const GROUP = "squadron-team-schedules";
-const SCHEDULE_ARN = (name: string) => `arn:aws:scheduler:us-east-1:123456789012:schedule/${GROUP}/${name}`;
 
 const TEMPLATE = `apiVersion: squadron.dev/v1alpha1
 kind: AgentTeamTemplate
@@ -47,32 +45,6 @@ ${extra}`;
 
 /** Mondays 06:00 in Paris (05:00Z in winter), from 2026-11-02 on. */
 const monday = (week: number) => new Date(Date.UTC(2026, 10, 2 + 7 * week, 5, 0, 0));
-
-/** A Scheduler client recorder: schedules it holds, answering as the real API does. */
-function schedulerStandIn() {
-  const held = new Set<string>();
-  const notFound = (name: string) =>
-    new ResourceNotFoundException({
-      message: `Schedule ${name} does not exist.`,
-      Message: `Schedule ${name} does not exist.`,
-      $metadata: { httpStatusCode: 404 },
-    });
-  const rec = recorder({
-    CreateSchedule: (input) => {
-      held.add(input.Name as string);
-      return { ScheduleArn: SCHEDULE_ARN(input.Name as string) };
-    },
-    UpdateSchedule: (input) => {
-      if (!held.has(input.Name as string)) throw notFound(input.Name as string);
-      return { ScheduleArn: SCHEDULE_ARN(input.Name as string) };
-    },
-    DeleteSchedule: (input) => {
-      if (!held.delete(input.Name as string)) throw notFound(input.Name as string);
-      return {};
-    },
-  });
-  return { ...rec, held };
-}
 
 describe("AgentTeamSchedule: API, EventBridge Scheduler and fires", () => {
   let h: Harness;

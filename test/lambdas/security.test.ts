@@ -76,6 +76,28 @@ describe("API security (issue 14)", () => {
     expect(gate.body.issues?.[0]?.path).toBe("gate");
   });
 
+  it("writes nothing of a hostile manifest to the process's warnings (found by the API fuzzer)", async () => {
+    // yaml logs a document's warnings (an unresolved tag, with the client's text) through
+    // process.emitWarning unless told not to: anyone could write lines into the API's logs.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      for (const [path, body] of [
+        ["/api/namespaces/dev-agents/teams", "!forged\nERROR admin logged in: x"],
+        ["/api/namespaces/dev-agents/templates/t/runs", "!forged-run x"],
+        ["/api/namespaces/dev-agents/triggers", "!forged-trigger\nkind: AgentTeamTrigger"],
+      ] as const) {
+        const res = await call(h, "POST", path, { body });
+        expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(400);
+      }
+      await new Promise((r) => setImmediate(r)); // emitWarning delivers on the next tick
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((m) => /forged/.test(m))).toEqual([]);
+  });
+
   it("answers 404, not 500, for messages of agent __proto__ or constructor (7)", async () => {
     expect(
       (await call(h, "POST", "/api/namespaces/dev-agents/teams", { body: teamYaml("protos") })).status,

@@ -63,6 +63,39 @@ describe("local API gateway", () => {
     expect(seen.at(-1)?.queryStringParameters).toBeNull();
   });
 
+  it("passes query parameters and headers named like Object.prototype members on, never a 502 (found by the API fuzzer)", async () => {
+    const res = await fetch(`${gateway.url}/api/health?constructor=a&__proto__=b&toString=c&toString=d`, {
+      headers: [
+        ["constructor", "h1"],
+        ["__proto__", "h2"],
+        ["hasOwnProperty", "h3"],
+      ],
+    });
+    expect(res.status).toBe(201);
+    const event = seen.at(-1) as APIGatewayProxyEvent;
+    // Entries, not object literals: `{__proto__: ...}` in a literal would set a prototype.
+    expect(Object.entries(event.queryStringParameters ?? {})).toEqual([
+      ["constructor", "a"],
+      ["__proto__", "b"],
+      ["toString", "d"],
+    ]);
+    expect(Object.entries(event.multiValueQueryStringParameters ?? {})).toEqual([
+      ["constructor", ["a"]],
+      ["__proto__", ["b"]],
+      ["toString", ["c", "d"]],
+    ]);
+    // (Node's own req.headers drops a `__proto__` header; the others reach the handler as keys.)
+    expect(Object.entries(event.headers)).toEqual(
+      expect.arrayContaining([
+        ["constructor", "h1"],
+        ["hasownproperty", "h3"],
+      ]),
+    );
+    expect(Object.entries(event.multiValueHeaders)).toEqual(
+      expect.arrayContaining([["constructor", ["h1"]]]),
+    );
+  });
+
   it("answers 502 when the handler throws, as API Gateway does", async () => {
     const res = await fetch(`${gateway.url}/boom`);
     expect(res.status).toBe(502);

@@ -1,13 +1,11 @@
 import { type DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 
-/**
- * Test-only audit of a whole table (a Scan, which no request path may use): every `RUNID#`
- * pointer must belong to a run that was stored (the team's run item, or events of that run, or
- * the run kept after its team was deleted), and
- * every run item must have its pointer. Answers the problems found; empty is consistent.
- */
-export async function storeConsistencyProblems(client: DynamoDBClient, tableName: string): Promise<string[]> {
+/** Every item of the table, unmarshalled (a Scan: test-only). */
+export async function tableItems(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<Array<Record<string, unknown>>> {
   const items: Array<Record<string, unknown>> = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -17,6 +15,17 @@ export async function storeConsistencyProblems(client: DynamoDBClient, tableName
     for (const item of page.Items ?? []) items.push(unmarshall(item));
     start = page.LastEvaluatedKey;
   } while (start);
+  return items;
+}
+
+/**
+ * Test-only audit of a whole table (a Scan, which no request path may use): every `RUNID#`
+ * pointer must belong to a run that was stored (the team's run item, or events of that run, or
+ * the run kept after its team was deleted), and
+ * every run item must have its pointer. Answers the problems found; empty is consistent.
+ */
+export async function storeConsistencyProblems(client: DynamoDBClient, tableName: string): Promise<string[]> {
+  const items = await tableItems(client, tableName);
   const runsOfTeam = new Map<string, Set<string>>();
   // A deleted team's run lives on under its pointer's partition (TeamStore.retireRun).
   const retired = new Set<string>();
