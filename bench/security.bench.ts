@@ -5,8 +5,7 @@
  * signature cases), the Slack interactivity attacks and the path confinement cases. Each suite's
  * defects have a target of 0. Bounded: the fuzzer stops at 90 s; the whole bench takes well under
  * 3 minutes on an idle machine. The fault suites (kill -9 of runners and of the stack) need the
- * whole local stack and its runners for minutes, so they stay in `npm test` (their figure lines
- * are printed there).
+ * whole local stack and its runners for minutes: bench/faults.bench.ts reports them.
  */
 import { runApiFuzz } from "../test/security/api-fuzz.ts";
 import { figureLine } from "../test/security/api-suite.ts";
