@@ -175,7 +175,20 @@ export async function startControlPlane(
   let deps!: ControlDeps & ApiDeps;
 
   /** A runner's usage report, then the budget function on the stream record the write produced. */
-  const writeUsage = async (runId: string, agent: string, usd: number): Promise<BudgetAction> => {
+  /** Budget checks in flight, by run: a check that stops the run settles after the run has ended. */
+  const checksInFlight = new Map<string, Set<Promise<unknown>>>();
+  const settledChecks = async (runId: string) => {
+    await Promise.allSettled([...(checksInFlight.get(runId) ?? [])]);
+  };
+  const writeUsage = (runId: string, agent: string, usd: number): Promise<BudgetAction> => {
+    const check = writeUsageAndCheck(runId, agent, usd);
+    const inFlight = checksInFlight.get(runId) ?? new Set<Promise<unknown>>();
+    checksInFlight.set(runId, inFlight);
+    inFlight.add(check);
+    void check.finally(() => inFlight.delete(check)).catch(() => undefined);
+    return check;
+  };
+  const writeUsageAndCheck = async (runId: string, agent: string, usd: number): Promise<BudgetAction> => {
     const ref = await deps.runs.resolve(runId);
     const Key = { pk: { S: teamPk(ref.namespace, ref.name) }, sk: { S: RUN_SK } };
     const read = async () =>
@@ -359,7 +372,13 @@ export async function startControlPlane(
     manifests,
     reports,
     visited,
-    ended: (runId) => ending(runId).promise,
+    // The end as the tests read it includes the budget checks that ended it (the stop is made
+    // inside checkBudget, which records its action only after the stop has ended the run).
+    ended: async (runId) => {
+      const report = await ending(runId).promise;
+      await settledChecks(runId);
+      return report;
+    },
     errors,
     close: async () => {
       await sfn.shutdown();
