@@ -32,9 +32,7 @@ function runVitest(files: string[]): Promise<{ code: number | null; output: stri
 }
 
 const bench: Benchmark = async () => {
-  console.error(
-    "  running the fault suites (they start the local stack and kill its processes)…",
-  );
+  console.error("  running the fault suites (they start the local stack and kill its processes)…");
   const { code, output, ms } = await runVitest(SUITES.map((s) => s.file));
   // vitest colours its output; the figure lines themselves are plain.
   const lines = stripVTControlCharacters(output).split("\n");
