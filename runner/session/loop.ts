@@ -152,7 +152,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     // The record must exist to carry the totals (a CLI may name its session only in the result).
     await recorder.sessionStarted(result.sessionId);
     const delta = turnDelta(result, result.sessionId, recorder.cumulative);
-    recorder.setCumulative({
+    await recorder.saveCumulative({
       sessionId: result.sessionId,
       inputTokens: result.inputTokens,
       outputTokens: result.outputTokens,

@@ -114,9 +114,17 @@ export class SessionRecorder {
     return this.record?.cumulative;
   }
 
-  /** Remembers the session's cumulative figures after a turn (written with `turnEnded`). */
-  setCumulative(cumulative: CumulativeUsage): void {
-    if (this.record) this.record = { ...this.record, cumulative };
+  /**
+   * Records the session's cumulative figures after a turn, on disk before the turn is charged to
+   * the store: a runner killed between the charge and a later write left the old figures, and its
+   * relaunch, resuming the session, charged the turn again (the codex conformance test saw 6
+   * replies charged for 4 under load). Written first, a kill between the two can at most leave the
+   * turn unsent, as it leaves any usage the reporter had not sent yet: never charged twice.
+   */
+  saveCumulative(cumulative: CumulativeUsage): Promise<void> {
+    if (!this.record) return this.writing;
+    this.record = { ...this.record, cumulative };
+    return this.write();
   }
 
   turnEnded(): Promise<void> {

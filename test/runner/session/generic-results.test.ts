@@ -184,6 +184,41 @@ describe("session-cumulative usage (usageScope: session)", () => {
   }, 30_000);
 });
 
+describe("session totals are on disk before the turn is charged", () => {
+  it("a runner killed right after a charge cannot leave a baseline its relaunch would charge again", async () => {
+    const lead = scriptedAgent("lead", "lead");
+    const team = coworkTeam(lead, []);
+    const { dir, protocol } = await setup(team);
+    // What the session record holds at the very moment each charge reaches the store.
+    const baselineAtCharge: Array<number | undefined> = [];
+    class Checking extends Recording {
+      override async addUsage(d: UsageDelta) {
+        baselineAtCharge.push((await readSessionRecord(dir, "lead"))?.cumulative?.costUsd);
+        return super.addUsage(d);
+      }
+    }
+    const sink = new Checking();
+    const out = await runSession({
+      team: protocol,
+      spec: team,
+      agent: lead,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([session(0.01, 1000), session(0.03, 3000)], async (n) => {
+        if (n === 0)
+          await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
+        else await protocol.finish("lead", "done");
+      }),
+      sink,
+      timings: testTimings(),
+    });
+    expect(out.end).toBe("finished");
+    expect(sink.cost).toBe(0.03);
+    // Each charge found its own turn's session total already recorded (it used to be written after).
+    expect(baselineAtCharge).toEqual([0.01, 0.03]);
+  }, 30_000);
+});
+
 describe("authentication errors (errorKind: auth)", () => {
   it("fail the agent after one turn with the reason, no turn retries", async () => {
     const lead = scriptedAgent("lead", "lead");
