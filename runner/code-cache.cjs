@@ -3,7 +3,7 @@
  * Runs one of the runner's CommonJS bundles with a V8 code cache beside it (runner/build.ts).
  *
  * Every agent costs three Node processes (runner, agent CLI or scripted agent, team MCP server),
- * and each used to spend a third of its CPU parsing and compiling its bundle before doing anything
+ * and each used to spend about a quarter of its CPU parsing and compiling its bundle
  * (issue 15, item 10). Node 22 has module.enableCompileCache(); Node 20, which local mode supports,
  * has no compile cache for modules, so this does what its CommonJS loader does (Module.wrap, run
  * the wrapper with exports/require/module) through vm.Script, which accepts V8's cached data
