@@ -22,7 +22,15 @@ interface LevelIterator {
   close(): Promise<void>;
 }
 
+type Callback = (error?: Error | null, ...results: unknown[]) => void;
+
 interface LevelDatabase {
+  /** abstract-level's: "opening", "open", "closing" or "closed". */
+  readonly status: string;
+  put(...args: unknown[]): unknown;
+  get(...args: unknown[]): unknown;
+  del(...args: unknown[]): unknown;
+  batch(...args: unknown[]): unknown;
   keys(options?: unknown): LevelIterator;
   values(options?: unknown): LevelIterator;
   createKeyStream?: (options?: unknown) => Readable;
@@ -99,20 +107,52 @@ export async function createDynaliteServer(options: DynaliteOptions = {}): Promi
   const values = db.values.bind(db);
   db.keys = (iteratorOptions) => counted(keys(iteratorOptions));
   db.values = (iteratorOptions) => counted(values(iteratorOptions));
-  db.createKeyStream = (streamOptions) => closingStream(db.keys(streamOptions));
-  db.createValueStream = (streamOptions) => closingStream(db.values(streamOptions));
+  db.createKeyStream = (streamOptions) => closingStream(db, db.keys(streamOptions));
+  db.createValueStream = (streamOptions) => closingStream(db, db.values(streamOptions));
+  for (const method of ["put", "get", "del", "batch"] as const) answerClosedAsServiceError(db, method);
   return { server, openIterators: () => open };
 }
 
+/**
+ * dynalite's request handler throws any error an action reports without a `statusCode`
+ * (`if (err) throw err` in its index.js), so a write still under way when the store closed (its
+ * client a runner killed by the stop, dynalite between the read and the write of an UpdateItem)
+ * was an uncaught exception: it failed a CI run, and under `npm start` it would end the stack's
+ * process. What the database reports once it is closing or closed is answered instead as
+ * DynamoDB answers a request it could not serve: a 500 InternalServerError, which the SDK's
+ * clients retry (DynamoDB API reference, "Error handling": 5xx errors are retryable).
+ */
+function answerClosedAsServiceError(db: LevelDatabase, method: "put" | "get" | "del" | "batch"): void {
+  const original = db[method].bind(db);
+  db[method] = (...args: unknown[]) => {
+    const callback = args.at(-1);
+    if (typeof callback !== "function") return original(...args);
+    const answer: Callback = (error, ...results) =>
+      (callback as Callback)(error ? asServiceError(db, error) : error, ...results);
+    return original(...args.slice(0, -1), answer);
+  };
+}
+
+function asServiceError(db: LevelDatabase, error: Error): Error {
+  if (db.status === "open" || "statusCode" in error) return error;
+  return Object.assign(error, {
+    statusCode: 500,
+    body: {
+      __type: "com.amazonaws.dynamodb.v20120810#InternalServerError",
+      message: `The local store is shutting down (${error.message})`,
+    },
+  });
+}
+
 /** The items of `iterator` as a stream that closes it when it ends, fails or is destroyed. */
-function closingStream(iterator: LevelIterator): Readable {
+function closingStream(db: LevelDatabase, iterator: LevelIterator): Readable {
   return new Readable({
     objectMode: true,
     read() {
       iterator.next().then(
         // abstract-level answers undefined at the end of the range; values and keys never are.
         (item) => this.push(item === undefined ? null : item),
-        (error: Error) => this.destroy(error),
+        (error: Error) => this.destroy(asServiceError(db, error)),
       );
     },
     // Called at the end too (autoDestroy), so an iterator read to its end is closed as well.
