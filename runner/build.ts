@@ -15,7 +15,7 @@
  * can use V8's code cache, which Node 20 offers to vm.Script but not to ES modules. Measured on
  * the local stack (issue 15, item 10): see docs/local.md, "Speed".
  */
-import { chmod, copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -79,6 +79,11 @@ export async function buildRunner(
     supported: { "dynamic-import": false },
     banner: { js: 'var __squadronImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   });
+  for (const output of Object.keys(result.metafile.outputs).filter((file) => file.endsWith(".cjs"))) {
+    const text = await readFile(output, "utf8");
+    const latin1 = latin1Comments(text);
+    if (latin1 !== text) await writeFile(output, latin1);
+  }
   await writeFile(join(outdir, "package.json"), `${JSON.stringify({ type: "commonjs" })}\n`);
   await copyFile(join(here, "code-cache.cjs"), join(outdir, "code-cache.cjs"));
   for (const name of Object.keys(ENTRIES)) await writeFile(join(outdir, `${name}.js`), launcher(name));
@@ -102,6 +107,22 @@ export async function buildRunner(
     files: [...Object.keys(result.metafile.outputs), ...launchers, shim, scopeCheck],
     inputs: [...inputs],
   };
+}
+
+/**
+ * The bundle with the characters beyond Latin-1 in its comment lines replaced by "?".
+ *
+ * V8 keeps a string whose characters all fit in Latin-1 at one byte per character and any other
+ * at two (v8/include/v8-primitive.h: String::IsOneByte, ContainsOnlyOneByte). The source of a
+ * bundle stays in memory for as long as its process lives (V8 compiles functions lazily from it),
+ * and esbuild escapes non-ASCII characters in code but copies comments as they are: one "→" in a
+ * comment made the runner's 1.6 MB of source a 3.2 MB string in a heap snapshot, in every runner,
+ * team server and scripted agent (issue 14, item 16). Only whole comment
+ * lines are touched (a regular expression literal keeps its characters), one UTF-16 unit for one,
+ * so every column the source map records stays where it was.
+ */
+export function latin1Comments(text: string): string {
+  return text.replace(/^[ \t]*(?:\/\/|\/\*|\*).*$/gm, (line) => line.replace(/[\u0100-\uffff]/g, "?"));
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRunner } from "../../runner/build.ts";
+import { buildRunner, latin1Comments } from "../../runner/build.ts";
 
 let outdir: string;
 beforeAll(async () => {
@@ -138,5 +138,45 @@ describe("the runner bundle's code cache", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // V8 holds a string at one byte per character only when every character fits in Latin-1, and
+  // the source of a bundle lives as long as its process: a "→" in one comment doubled it.
+  it("holds each program's source at one byte per character while it runs", () => {
+    for (const name of ["entrypoint", "team-server", "scripted-agent"]) {
+      const text = readFileSync(join(outdir, `${name}.cjs`), "utf8");
+      expect([...text].filter((c) => c.charCodeAt(0) > 0xff).length, name).toBe(0);
+    }
+    const probe = join(outdir, "heap-probe.cjs");
+    writeFileSync(
+      probe,
+      'process.on("exit", () => { gc(); const s = require("node:v8").getHeapSpaceStatistics().find((x) => x.space_name === "large_object_space"); process.stderr.write("large=" + s.space_used_size); });\n',
+    );
+    const { stderr } = startRunner(["--expose-gc", "--require", probe]);
+    const large = Number(/large=(\d+)/.exec(stderr)?.[1]);
+    // The source is the only large object of a runner that has loaded and stopped; at two bytes
+    // per character it alone was twice the file.
+    expect(large).toBeGreaterThan(0);
+    expect(large).toBeLessThan(1.5 * statSync(join(outdir, "entrypoint.cjs")).size);
+  });
+});
+
+describe("latin1Comments", () => {
+  it("replaces what is beyond Latin-1 in comment lines only, one character for one", () => {
+    const bundle = [
+      "  /** tool id \u2192 name */",
+      "  // see #751 \u2014 done",
+      "   * continued \u{1F600} comment",
+      "const dash = /[\u2013\u2014]/;",
+      'const s = "caf\u00e9";',
+    ].join("\n");
+    const out = latin1Comments(bundle).split("\n");
+    expect(out.slice(0, 3)).toEqual([
+      "  /** tool id ? name */",
+      "  // see #751 ? done",
+      "   * continued ?? comment",
+    ]);
+    expect(out.slice(3)).toEqual(bundle.split("\n").slice(3));
+    expect(latin1Comments(bundle).length).toBe(bundle.length);
   });
 });
