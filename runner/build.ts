@@ -28,6 +28,12 @@ export const ENTRIES = {
   "scripted-agent": join(here, "scripted-agent/main.ts"),
 } as const;
 
+/** Bundled beside the programs and required by them when needed (no launcher of their own). */
+export const LIBRARIES = {
+  // The runner requires it only to talk to S3 (runner/config/load-s3-access.ts).
+  "s3-access": join(here, "config/s3-access.ts"),
+} as const;
+
 const SCRIPTED_SHIM = `#!/bin/sh
 # Runs the bundled scripted agent with Claude Code's command line (see runner/build.ts).
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,7 +63,7 @@ export async function buildRunner(
     if (file.endsWith(".v8cache")) await rm(join(outdir, file), { force: true });
   }
   const result = await build({
-    entryPoints: ENTRIES,
+    entryPoints: { ...ENTRIES, ...LIBRARIES },
     bundle: true,
     platform: "node",
     // The SDK's ES module builds: one module per command, so esbuild keeps only the commands the

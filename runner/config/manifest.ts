@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import type { RunManifest } from "../../core/control/run-manifest.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
-import { readS3Object } from "./aws-clients.ts";
 import { ConfigError } from "./exit-codes.ts";
+import { loadS3Access } from "./load-s3-access.ts";
 
 export type { RunManifest };
 
@@ -83,7 +83,7 @@ export function findAgent(team: AgentTeam, name: string): AgentSpec {
 async function readS3Text(url: string, region?: string): Promise<string> {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
   if (!match) throw new ConfigError(`SQUADRON_RUN_MANIFEST ${url} is not an s3://bucket/key URL.`);
-  const text = await readS3Object(match[1] as string, match[2] as string, region);
+  const text = await (await loadS3Access()).readS3Object(match[1] as string, match[2] as string, region);
   if (text === undefined) {
     throw new ConfigError(
       `The run manifest ${url} does not exist: the control plane writes it before starting the runner.`,

@@ -1,13 +1,16 @@
-import { LocalDirectoryStore, type ObjectStore, S3ObjectStore } from "../../core/run-files/object-store.ts";
+import { LocalDirectoryStore, type ObjectStore } from "../../core/run-files/object-store.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
-import { dynamoDbClient, s3Client } from "./aws-clients.ts";
+import { dynamoDbClient } from "./aws-clients.ts";
 import type { RunnerConfig } from "./env.ts";
+import { loadS3Access } from "./load-s3-access.ts";
 
 /**
- * Clients built from the configuration. The SDK is imported statically: every runner that reports
- * to a store loads it anyway, and an import() would make the bundler keep every command of every
- * SDK client it reaches (a lazily evaluated module keeps its whole namespace), which both bloats
- * the bundle and hides from test/infra/iam-coverage.test.ts which commands the runner can send.
+ * Clients built from the configuration. DynamoDB's SDK is imported statically: every runner that
+ * reports to a store loads it anyway, and an import() would make the bundler keep every command of
+ * every SDK client it reaches (a lazily evaluated module keeps its whole namespace), which both
+ * bloats the bundle and hides from test/infra/iam-coverage.test.ts which commands the runner can
+ * send. S3's is loaded only when there is a bucket to talk to, from a bundle of its own
+ * (runner/config/s3-access.ts), so it keeps only its commands too.
  */
 export interface RunnerServices {
   store?: TeamStore;
@@ -33,9 +36,9 @@ export async function createServices(config: RunnerConfig): Promise<RunnerServic
   if (config.objectStoreDir) {
     services.objectStore = new LocalDirectoryStore(config.objectStoreDir);
   } else if (config.bucket) {
-    const client = s3Client(config.region);
-    closers.push(() => client.destroy());
-    services.objectStore = new S3ObjectStore(client, config.bucket);
+    const { store, close } = (await loadS3Access()).bucketObjectStore(config.bucket, config.region);
+    closers.push(close);
+    services.objectStore = store;
   }
   return services;
 }
