@@ -8,6 +8,8 @@ export interface BenchFigure {
   target?: number;
   /** Whether smaller values are better (latency) or larger (throughput). */
   better: "lower" | "higher";
+  /** The target is a strict bound ("under 60 MiB"): reaching it exactly does not meet it. */
+  strict?: boolean;
   /** Context worth printing (sample count, configuration). */
   note?: string;
 }
@@ -17,6 +19,8 @@ export type Benchmark = () => Promise<BenchFigure[]>;
 
 export function meetsTarget(figure: BenchFigure): boolean {
   if (figure.target === undefined) return true;
+  if (figure.strict)
+    return figure.better === "lower" ? figure.value < figure.target : figure.value > figure.target;
   return figure.better === "lower" ? figure.value <= figure.target : figure.value >= figure.target;
 }
 

@@ -39,13 +39,18 @@ function formatValue(value: number): string {
   return Math.abs(value) >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString();
 }
 
+function bound(figure: BenchFigure): string {
+  if (figure.better === "lower") return figure.strict ? "<" : "≤";
+  return figure.strict ? ">" : "≥";
+}
+
 function printTable(rows: { figure: BenchFigure; meets: boolean }[]): void {
   const header = ["name", "value", "unit", "target", "meets", "note"];
   const lines = rows.map(({ figure, meets }) => [
     figure.name,
     formatValue(figure.value),
     figure.unit,
-    figure.target === undefined ? "-" : `${figure.better === "lower" ? "≤" : "≥"} ${figure.target}`,
+    figure.target === undefined ? "-" : `${bound(figure)} ${figure.target}`,
     figure.target === undefined ? "-" : meets ? "yes" : "NO",
     figure.note ?? "",
   ]);
