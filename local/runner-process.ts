@@ -4,6 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { LEAN_V8_FLAGS } from "../runner/lean-v8-flags.ts";
 import type { RunnerMode } from "../state-machines/contract.ts";
 import { trackRunnerLeftovers } from "./runner-leftovers.ts";
 
@@ -44,26 +45,15 @@ export interface ContainerProcess {
 export type ContainerLauncher = (launch: RunnerLaunch, stopGraceMs: number) => ContainerProcess;
 
 /**
- * V8 flags for a bundled runner process. A runner is I/O-bound (it waits on its CLI, the team
- * files and the store), so V8's optimising compilers and a 16 MiB young generation buy it nothing
- * but resident memory (issue 14, item 16: at 50×4 that is 32 runners at once):
- * - `--max-semi-space-size=1`: a 1 MiB young generation.
- * - `--no-opt --no-sparkplug` (`node --v8-options`: `--opt` is TurboFan, `--sparkplug` the
- *   baseline compiler): the interpreter only. Measured on 32 agent runners, once an agent had
- *   run long enough for TurboFan to compile its hot functions, it had touched 3.5 MiB more of the
- *   `node` binary (the compiler's own code) and grown its code space. Its peak went from 59.6 to
- *   53.5 MiB (p50) and 63.4 to 54.8 MiB (max), and the CPU of the batch did not rise (60.7 CPU s
- *   against 63.4): in a process this short, compiling costs what it saves.
- * Not `--lite-mode`: it removes WebAssembly, and Node's fetch (undici's llhttp is WebAssembly)
- * then throws "WebAssembly is not defined", so Finalize could not open a pull request nor a runner
- * send a webhook. The agent CLI and the team server are processes of their own and keep V8's
- * defaults. SQUADRON_RUNNER_V8_FLAGS replaces them ("" for none).
+ * V8 flags for a bundled runner process: runner/lean-v8-flags.ts says which and why. The agent
+ * CLI is a process of its own and keeps V8's defaults. SQUADRON_RUNNER_V8_FLAGS replaces them
+ * ("" for none).
  */
-export const DEFAULT_RUNNER_V8_FLAGS = ["--max-semi-space-size=1", "--no-opt", "--no-sparkplug"];
+export const DEFAULT_RUNNER_V8_FLAGS: readonly string[] = LEAN_V8_FLAGS;
 
 function runnerV8Flags(env: Record<string, string>): string[] {
   const named = env.SQUADRON_RUNNER_V8_FLAGS;
-  if (named === undefined) return DEFAULT_RUNNER_V8_FLAGS;
+  if (named === undefined) return [...DEFAULT_RUNNER_V8_FLAGS];
   return named.split(/\s+/).filter((flag) => flag !== "");
 }
 

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { LEAN_V8_FLAGS } from "../lean-v8-flags.ts";
 
 /** How to start the team MCP server as a child process (the shape of an MCP config entry). */
 export interface TeamServerLaunch {
@@ -31,7 +32,8 @@ const SOURCE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "team-server.
  */
 export function teamServerLaunch(options: TeamServerLaunchOptions): TeamServerLaunch {
   const entry = resolve(options.entry ?? process.env.SQUADRON_TEAM_MCP_ENTRY ?? SOURCE_ENTRY);
-  const args = entry.endsWith(".ts") ? ["--import", tsxLoaderUrl(), entry] : [entry];
+  // Bundled, it runs lean like the runner (runner/lean-v8-flags.ts): one server per agent.
+  const args = entry.endsWith(".ts") ? ["--import", tsxLoaderUrl(), entry] : [...LEAN_V8_FLAGS, entry];
   return {
     command: options.node ?? process.execPath,
     args,

@@ -7,6 +7,7 @@ import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotoc
 import { build } from "esbuild";
 import { afterEach, describe, expect, it } from "vitest";
 import { Team } from "../../../core/team-protocol/team.ts";
+import { LEAN_V8_FLAGS } from "../../../runner/lean-v8-flags.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
 
 const SERVER_SOURCE = join(dirname(fileURLToPath(import.meta.url)), "../../../runner/mcp/team-server.ts");
@@ -55,7 +56,8 @@ describe("teamServerLaunch", () => {
       ],
     });
     const launch = teamServerLaunch({ teamDir: team.root, agentName: "lead", runId: "r" });
-    expect(launch.args).toEqual([bundle]);
+    // The server an agent's CLI starts runs on the runner's lean V8 flags, and serves its tools.
+    expect(launch.args).toEqual([...LEAN_V8_FLAGS, bundle]);
 
     const client = new Client({ name: "test", version: "1.0.0" });
     await client.connect(
