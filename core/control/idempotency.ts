@@ -9,12 +9,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { documentClient } from "../store/document-client.ts";
 import { isConditionalCheckFailed } from "../store/errors.ts";
-import { TABLE_DEFINITION } from "../store/table-definition.ts";
+import { PARTITION_KEY as PK, SORT_KEY as SK, EXPIRES_AT as TTL } from "../store/table-definition.ts";
 import { HttpError, type HttpResponse } from "./http.ts";
 
-const PK = TABLE_DEFINITION.partitionKey.name;
-const SK = TABLE_DEFINITION.sortKey.name;
-const TTL = TABLE_DEFINITION.timeToLiveAttribute;
 const KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;

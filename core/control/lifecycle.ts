@@ -13,8 +13,8 @@ import { effectiveDependsOn, isStageGateHolder, stageGateOf } from "../manifest/
 import type { AgentSpec, AgentTeam } from "../manifest/types.ts";
 import { humanFailure } from "../status/failure-reason.ts";
 import type { TeamPhase } from "../status/phases.ts";
-import { isFinishedAgentPhase, isTerminalTeamPhase } from "../status/phases.ts";
-import { normalEvent, warningEvent } from "../status/status.ts";
+import { isTerminalTeamPhase } from "../status/phases.ts";
+import { normalEvent, recordRunEnd, warningEvent } from "../status/status.ts";
 import type { TeamStatus } from "../status/types.ts";
 import type { TeamRunRecord, TeamRunRef } from "../store/items.ts";
 import { boundedText } from "./bounded-text.ts";
@@ -179,16 +179,7 @@ export async function finishRun(
       const next: TeamStatus = { ...status, phase: step };
       if (isTerminalTeamPhase(step)) {
         wrote = true;
-        next.reason = reason;
-        next.message = message;
-        next.completedAt = at;
-        for (const agent of Object.values(next.agents)) {
-          if (isFinishedAgentPhase(agent.phase)) continue;
-          agent.phase = "Stopped";
-          agent.reason = "RunEnded";
-          agent.finishedAt ??= at;
-          delete agent.pendingApproval;
-        }
+        recordRunEnd(next, { reason, message, at, agentReason: "RunEnded" });
       }
       return next;
     });

@@ -8,12 +8,9 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { documentClient } from "../store/document-client.ts";
 import type { TeamRunRef } from "../store/items.ts";
-import { TABLE_DEFINITION } from "../store/table-definition.ts";
+import { PARTITION_KEY as PK, SORT_KEY as SK } from "../store/table-definition.ts";
 import type { RunWorkspace } from "./run-workspace.ts";
 import type { SlackMessageRef } from "./slack-client.ts";
-
-const PK = TABLE_DEFINITION.partitionKey.name;
-const SK = TABLE_DEFINITION.sortKey.name;
 
 export class UnknownRunError extends Error {
   override name = "UnknownRunError";

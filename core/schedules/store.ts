@@ -1,17 +1,19 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AgentTeamSchedule } from "../manifest/types.ts";
 import { documentClient } from "../store/document-client.ts";
-import { assertStorable, ConflictError, isConditionalCheckFailed, NotFoundError } from "../store/errors.ts";
+import { assertStorable, isConditionalCheckFailed, NotFoundError } from "../store/errors.ts";
+import { deleteItem, getItem } from "../store/item-by-key.ts";
 import { runFromItem, type TeamRunRecord, teamsInNamespace } from "../store/items.ts";
-import { decodePageToken, encodePageToken } from "../store/page-token.ts";
-import { NAMESPACE_INDEX, TABLE_DEFINITION } from "../store/table-definition.ts";
+import { queryAll, queryPage } from "../store/query-page.ts";
+import { writeResource } from "../store/resource-write.ts";
+import {
+  INDEX_PARTITION_KEY as GSI_PK,
+  INDEX_SORT_KEY as GSI_SK,
+  NAMESPACE_INDEX,
+  PARTITION_KEY as PK,
+  SORT_KEY as SK,
+} from "../store/table-definition.ts";
 
 /** Label every run a schedule creates carries: which schedule made it. */
 export const SCHEDULE_LABEL = "squadron.dev/schedule";
@@ -36,10 +38,6 @@ export interface ScheduleRecord {
   updatedAt: string;
 }
 
-const PK = TABLE_DEFINITION.partitionKey.name;
-const SK = TABLE_DEFINITION.sortKey.name;
-const GSI_PK = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
-const GSI_SK = TABLE_DEFINITION.namespaceIndex.sortKey.name;
 const SCHEDULE_SK = "SCHEDULE";
 /**
  * Every schedule of every namespace under one index partition, sorted `<namespace>#<name>`: a
@@ -71,60 +69,29 @@ export class ScheduleStore {
   async write(schedule: AgentTeamSchedule, mode: "create" | "put"): Promise<ScheduleRecord> {
     assertStorable(schedule);
     const { namespace, name } = schedule.metadata;
-    const at = this.now().toISOString();
-    try {
-      const { Attributes } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PK]: schedulePk(namespace, name), [SK]: SCHEDULE_SK },
-          UpdateExpression:
-            "SET #gpk = :gpk, #gsk = :gsk, #kind = :kind, #ns = :ns, #name = :name, #schedule = :schedule, " +
-            "#status = if_not_exists(#status, :empty), #updatedAt = :at, #createdAt = if_not_exists(#createdAt, :at) " +
-            "ADD #version :one",
-          ...(mode === "create" ? { ConditionExpression: "attribute_not_exists(#pk)" } : {}),
-          ExpressionAttributeNames: {
-            ...(mode === "create" ? { "#pk": PK } : {}),
-            "#gpk": GSI_PK,
-            "#gsk": GSI_SK,
-            "#kind": "kind",
-            "#ns": "namespace",
-            "#name": "name",
-            "#schedule": "schedule",
-            "#status": "status",
-            "#updatedAt": "updatedAt",
-            "#createdAt": "createdAt",
-            "#version": "version",
-          },
-          ExpressionAttributeValues: {
-            ":gpk": ALL_SCHEDULES,
-            ":gsk": `${namespace}#${name}`,
-            ":kind": "TeamSchedule",
-            ":ns": namespace,
-            ":name": name,
-            ":schedule": schedule,
-            ":empty": {},
-            ":at": at,
-            ":one": 1,
-          },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      return fromItem(Attributes ?? {});
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new ConflictError("schedule", namespace, name);
-      throw error;
-    }
+    const written = await writeResource(
+      this.doc,
+      this.tableName,
+      {
+        key: { [PK]: schedulePk(namespace, name), [SK]: SCHEDULE_SK },
+        index: { partition: ALL_SCHEDULES, sort: `${namespace}#${name}` },
+        kind: "TeamSchedule",
+        metadata: schedule.metadata,
+        replace: { schedule },
+        keep: { status: {} },
+        at: this.now().toISOString(),
+      },
+      { ...(mode === "create" ? { createOnly: "schedule" as const } : {}), returnValues: "ALL_NEW" },
+    );
+    return fromItem(written ?? {});
   }
 
   async find(namespace: string, name: string): Promise<ScheduleRecord | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: schedulePk(namespace, name), [SK]: SCHEDULE_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? fromItem(Item) : undefined;
+    const item = await getItem(this.doc, this.tableName, {
+      [PK]: schedulePk(namespace, name),
+      [SK]: SCHEDULE_SK,
+    });
+    return item ? fromItem(item) : undefined;
   }
 
   async get(namespace: string, name: string): Promise<ScheduleRecord> {
@@ -138,8 +105,9 @@ export class ScheduleStore {
     namespace: string | undefined,
     options: { limit?: number; nextToken?: string } = {},
   ): Promise<{ items: ScheduleRecord[]; nextToken?: string }> {
-    const { Items, LastEvaluatedKey } = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.tableName,
         IndexName: NAMESPACE_INDEX,
         KeyConditionExpression:
@@ -150,24 +118,19 @@ export class ScheduleStore {
           ...(namespace === undefined ? {} : { ":prefix": `${namespace}#` }),
         },
         Limit: options.limit ?? 100,
-        ExclusiveStartKey: decodePageToken("schedules", options.nextToken, { [GSI_PK]: ALL_SCHEDULES }),
-      }),
+      },
+      { kind: "schedules", nextToken: options.nextToken, partition: { [GSI_PK]: ALL_SCHEDULES } },
     );
-    const items = (Items ?? []).map(fromItem);
-    const nextToken = encodePageToken("schedules", LastEvaluatedKey);
-    return nextToken ? { items, nextToken } : { items };
+    return { ...page, items: page.items.map(fromItem) };
   }
 
   async delete(namespace: string, name: string): Promise<ScheduleRecord> {
-    const { Attributes } = await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { [PK]: schedulePk(namespace, name), [SK]: SCHEDULE_SK },
-        ReturnValues: "ALL_OLD",
-      }),
-    );
-    if (!Attributes) throw new NotFoundError("schedule", namespace, name);
-    return fromItem(Attributes);
+    const removed = await deleteItem(this.doc, this.tableName, {
+      [PK]: schedulePk(namespace, name),
+      [SK]: SCHEDULE_SK,
+    });
+    if (!removed) throw new NotFoundError("schedule", namespace, name);
+    return fromItem(removed);
   }
 
   /** `suspend`/`resume`: changes `spec.suspend` only (NotFoundError when the schedule is gone). */
@@ -212,25 +175,14 @@ export class ScheduleStore {
    * of schedule `a-b`). Newest window first.
    */
   async runsOf(namespace: string, name: string): Promise<TeamRunRecord[]> {
-    const runs: TeamRunRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: NAMESPACE_INDEX,
-          KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-          ExpressionAttributeNames: { "#pk": GSI_PK, "#sk": GSI_SK },
-          ExpressionAttributeValues: { ":pk": teamsInNamespace(namespace), ":prefix": `${name}-` },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const run = runFromItem(item);
-        if (run.team.metadata.labels[SCHEDULE_LABEL] === name) runs.push(run);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      IndexName: NAMESPACE_INDEX,
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+      ExpressionAttributeNames: { "#pk": GSI_PK, "#sk": GSI_SK },
+      ExpressionAttributeValues: { ":pk": teamsInNamespace(namespace), ":prefix": `${name}-` },
+    });
+    const runs = items.map(runFromItem).filter((run) => run.team.metadata.labels[SCHEDULE_LABEL] === name);
     return runs.sort((a, b) => scheduledAtOf(b).localeCompare(scheduledAtOf(a)));
   }
 

@@ -123,3 +123,23 @@ export function warningEvent(
 ) {
   return makeEvent("Warning", reason, message, options);
 }
+
+/**
+ * Writes the end of a run into `status`, already moved to its terminal phase: why and when it
+ * ended, and every agent still going Stopped with `agentReason` and no pending approval.
+ */
+export function recordRunEnd(
+  status: TeamStatus,
+  end: { reason: string; message: string; at: string; agentReason: string },
+): void {
+  status.reason = end.reason;
+  status.message = end.message;
+  status.completedAt = end.at;
+  for (const agent of Object.values(status.agents)) {
+    if (isFinishedAgentPhase(agent.phase)) continue;
+    agent.phase = "Stopped";
+    agent.reason = end.agentReason;
+    agent.finishedAt ??= end.at;
+    delete agent.pendingApproval;
+  }
+}

@@ -52,6 +52,13 @@ export const TABLE_DEFINITION = {
 
 export const NAMESPACE_INDEX = TABLE_DEFINITION.namespaceIndex.indexName;
 
+/** The key and TTL attribute names every store writes, so each store need not re-derive them. */
+export const PARTITION_KEY = TABLE_DEFINITION.partitionKey.name;
+export const SORT_KEY = TABLE_DEFINITION.sortKey.name;
+export const INDEX_PARTITION_KEY = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
+export const INDEX_SORT_KEY = TABLE_DEFINITION.namespaceIndex.sortKey.name;
+export const EXPIRES_AT = TABLE_DEFINITION.timeToLiveAttribute;
+
 /** The CreateTable request for a table named `tableName`. */
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const { partitionKey, sortKey, namespaceIndex } = TABLE_DEFINITION;

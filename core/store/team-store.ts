@@ -4,19 +4,12 @@ import {
   BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { AgentTeam, AgentTeamTemplate } from "../manifest/types.ts";
-import {
-  assertAgentTransition,
-  assertTeamTransition,
-  isFinishedAgentPhase,
-  isTerminalTeamPhase,
-} from "../status/phases.ts";
+import { assertAgentTransition, assertTeamTransition, isTerminalTeamPhase } from "../status/phases.ts";
+import { recordRunEnd } from "../status/status.ts";
 import type { GateStatus, TeamEvent, TeamStatus, UsageDelta } from "../status/types.ts";
 import { documentClient } from "./document-client.ts";
 import {
@@ -28,6 +21,7 @@ import {
   UnknownNameError,
   VersionConflictError,
 } from "./errors.ts";
+import { deleteItem, getItem } from "./item-by-key.ts";
 import {
   EVENT_SK_PREFIX,
   type EventRecord,
@@ -56,8 +50,19 @@ import {
   usageTotalAttr,
   waitTokenAttr,
 } from "./items.ts";
-import { decodePageToken, encodePageToken, type PageKind } from "./page-token.ts";
-import { NAMESPACE_INDEX, TABLE_DEFINITION } from "./table-definition.ts";
+import type { PageKind } from "./page-token.ts";
+import { type Page, queryAll, queryPage } from "./query-page.ts";
+import { writeResource } from "./resource-write.ts";
+import {
+  INDEX_PARTITION_KEY as GSI_PK,
+  INDEX_SORT_KEY as GSI_SK,
+  NAMESPACE_INDEX,
+  PARTITION_KEY as PK,
+  SORT_KEY as SK,
+  EXPIRES_AT as TTL,
+} from "./table-definition.ts";
+
+export type { Page } from "./query-page.ts";
 
 export interface TeamStoreOptions {
   /** Created once by the caller (per Lambda container / process) and shared. */
@@ -67,12 +72,6 @@ export interface TeamStoreOptions {
   eventRetentionDays?: number;
   /** Clock, replaceable in tests. */
   now?: () => Date;
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Pass back as `nextToken` to get the next page; absent on the last page. */
-  nextToken?: string;
 }
 
 export interface ListOptions {
@@ -101,12 +100,6 @@ export interface GateDecision {
   /** The stored task token, handed out once, to the caller whose decision took effect. */
   taskToken?: string;
 }
-
-const PK = TABLE_DEFINITION.partitionKey.name;
-const SK = TABLE_DEFINITION.sortKey.name;
-const GSI_PK = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
-const GSI_SK = TABLE_DEFINITION.namespaceIndex.sortKey.name;
-const TTL = TABLE_DEFINITION.timeToLiveAttribute;
 
 /** Sort key of the marker of a team whose create is in flight. */
 const CREATING_SK = "CREATING";
@@ -170,22 +163,13 @@ export class TeamStore {
 
   /** Every namespace that has held a team, sorted. */
   async listNamespaces(): Promise<string[]> {
-    const out: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PK },
-          ExpressionAttributeValues: { ":pk": NAMESPACES_PK },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) out.push(String(item[SK]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out.sort();
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": PK },
+      ExpressionAttributeValues: { ":pk": NAMESPACES_PK },
+    });
+    return items.map((item) => String(item[SK])).sort();
   }
 
   /** How long a deleted team's run stays readable by run id. */
@@ -221,14 +205,11 @@ export class TeamStore {
   }
 
   async isCreating(ref: TeamRunRef): Promise<boolean> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: CREATING_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return Item !== undefined && Number(Item[TTL]) > Math.floor(this.now().getTime() / 1000);
+    const item = await getItem(this.doc, this.tableName, {
+      [PK]: teamPk(ref.namespace, ref.name),
+      [SK]: CREATING_SK,
+    });
+    return item !== undefined && Number(item[TTL]) > Math.floor(this.now().getTime() / 1000);
   }
 
   /** The run with its task tokens (for the state machine's Lambdas); `publicView` it for users. */
@@ -244,15 +225,12 @@ export class TeamStore {
    * name applied again, a late Lambda of the old run must never read or write the new one.
    */
   async findRun(ref: TeamRunRef & { runId?: string }): Promise<TeamRunRecord | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) return undefined;
-    const record = runFromItem(Item);
+    const item = await getItem(this.doc, this.tableName, {
+      [PK]: teamPk(ref.namespace, ref.name),
+      [SK]: RUN_SK,
+    });
+    if (!item) return undefined;
+    const record = runFromItem(item);
     if (typeof ref.runId === "string" && record.runId !== ref.runId) return undefined;
     return record;
   }
@@ -314,30 +292,13 @@ export class TeamStore {
 
   /** A run by its id once its team was deleted (within the retention period), else undefined. */
   async getRetiredRun(runId: string): Promise<PublicTeamRun | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: retiredRunPk(runId), [SK]: RUN_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? publicView(runFromItem(Item)) : undefined;
+    const item = await getItem(this.doc, this.tableName, { [PK]: retiredRunPk(runId), [SK]: RUN_SK });
+    return item ? publicView(runFromItem(item)) : undefined;
   }
 
   /** The events of a run whose team was deleted (see {@link retireRun}), oldest first. */
   async listRetiredRunEvents(runId: string, options: ListOptions = {}): Promise<Page<EventRecord>> {
-    const pk = retiredRunPk(runId);
-    const { Items, LastEvaluatedKey } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-        ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
-        Limit: pageLimit(options.limit),
-        ExclusiveStartKey: decodePageToken("events", options.nextToken, { [PK]: pk }),
-      }),
-    );
-    return withToken((Items ?? []).map(eventFromItem), encodePageToken("events", LastEvaluatedKey));
+    return listEventPage(this.doc, this.tableName, retiredRunPk(runId), options);
   }
 
   /** Runs of a namespace by name, one page at a time (without tokens). */
@@ -375,37 +336,25 @@ export class TeamStore {
     return this.updateStatus(ref, (status) => {
       if (isTerminalTeamPhase(status.phase)) return undefined;
       status.phase = "Cancelled";
-      status.reason = "Cancelled";
-      status.message = message;
-      status.completedAt = at;
-      for (const agent of Object.values(status.agents)) {
-        if (isFinishedAgentPhase(agent.phase)) continue;
-        agent.phase = "Stopped";
-        agent.reason = "RunCancelled";
-        agent.finishedAt ??= at;
-        delete agent.pendingApproval;
-      }
+      recordRunEnd(status, { reason: "Cancelled", message, at, agentReason: "RunCancelled" });
       return status;
     });
   }
 
   /** Removes the run and its events. Returns what was removed (without tokens). */
   async removeRun(ref: TeamRunRef): Promise<PublicTeamRun> {
-    const { Attributes } = await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
-        ReturnValues: "ALL_OLD",
-      }),
-    );
-    if (!Attributes) throw new NotFoundError("team", ref.namespace, ref.name);
+    const removed = await deleteItem(this.doc, this.tableName, {
+      [PK]: teamPk(ref.namespace, ref.name),
+      [SK]: RUN_SK,
+    });
+    if (!removed) throw new NotFoundError("team", ref.namespace, ref.name);
     let nextToken: string | undefined;
     do {
       const page = await this.queryEventKeys(ref, nextToken);
       await this.batchDelete(page.keys);
       nextToken = page.nextToken;
     } while (nextToken);
-    return publicView(runFromItem(Attributes));
+    return publicView(runFromItem(removed));
   }
 
   // ---- measured usage and liveness ----------------------------------------------------------
@@ -590,18 +539,7 @@ export class TeamStore {
 
   /** The run's events, oldest first. */
   async listEvents(ref: TeamRunRef, options: ListOptions = {}): Promise<Page<EventRecord>> {
-    const pk = teamPk(ref.namespace, ref.name);
-    const { Items, LastEvaluatedKey } = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-        ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
-        Limit: pageLimit(options.limit),
-        ExclusiveStartKey: decodePageToken("events", options.nextToken, { [PK]: pk }),
-      }),
-    );
-    return withToken((Items ?? []).map(eventFromItem), encodePageToken("events", LastEvaluatedKey));
+    return listEventPage(this.doc, this.tableName, teamPk(ref.namespace, ref.name), options);
   }
 
   // ---- templates ----------------------------------------------------------------------------
@@ -616,15 +554,12 @@ export class TeamStore {
   }
 
   async getTemplate(namespace: string, name: string): Promise<TemplateRecord> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: templatePk(namespace, name), [SK]: TEMPLATE_SK },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) throw new NotFoundError("template", namespace, name);
-    return templateFromItem(Item);
+    const item = await getItem(this.doc, this.tableName, {
+      [PK]: templatePk(namespace, name),
+      [SK]: TEMPLATE_SK,
+    });
+    if (!item) throw new NotFoundError("template", namespace, name);
+    return templateFromItem(item);
   }
 
   async listTemplates(namespace: string, options: ListOptions = {}): Promise<Page<TemplateRecord>> {
@@ -633,15 +568,12 @@ export class TeamStore {
   }
 
   async deleteTemplate(namespace: string, name: string): Promise<TemplateRecord> {
-    const { Attributes } = await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { [PK]: templatePk(namespace, name), [SK]: TEMPLATE_SK },
-        ReturnValues: "ALL_OLD",
-      }),
-    );
-    if (!Attributes) throw new NotFoundError("template", namespace, name);
-    return templateFromItem(Attributes);
+    const removed = await deleteItem(this.doc, this.tableName, {
+      [PK]: templatePk(namespace, name),
+      [SK]: TEMPLATE_SK,
+    });
+    if (!removed) throw new NotFoundError("template", namespace, name);
+    return templateFromItem(removed);
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -742,51 +674,29 @@ export class TeamStore {
   }
 
   private async queryIndex(kind: PageKind, partition: string, options: ListOptions) {
-    const input: QueryCommandInput = {
-      TableName: this.tableName,
-      IndexName: NAMESPACE_INDEX,
-      KeyConditionExpression: "#pk = :pk",
-      ExpressionAttributeNames: { "#pk": GSI_PK },
-      ExpressionAttributeValues: { ":pk": partition },
-      Limit: pageLimit(options.limit),
-      ExclusiveStartKey: decodePageToken(kind, options.nextToken, { [GSI_PK]: partition }),
-    };
-    const { Items, LastEvaluatedKey } = await this.doc.send(new QueryCommand(input));
-    return withToken(Items ?? [], encodePageToken(kind, LastEvaluatedKey));
+    return queryPage(
+      this.doc,
+      {
+        TableName: this.tableName,
+        IndexName: NAMESPACE_INDEX,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": GSI_PK },
+        ExpressionAttributeValues: { ":pk": partition },
+        Limit: pageLimit(options.limit),
+      },
+      { kind, nextToken: options.nextToken, partition: { [GSI_PK]: partition } },
+    );
   }
 
   private async queryEventKeys(ref: TeamRunRef, nextToken: string | undefined) {
-    const page = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-        ExpressionAttributeValues: { ":pk": teamPk(ref.namespace, ref.name), ":prefix": EVENT_SK_PREFIX },
-        ProjectionExpression: "#pk, #sk",
-        ExclusiveStartKey: decodePageToken("events", nextToken, { [PK]: teamPk(ref.namespace, ref.name) }),
-      }),
-    );
-    return {
-      keys: (page.Items ?? []) as Record<string, string>[],
-      nextToken: encodePageToken("events", page.LastEvaluatedKey),
-    };
+    const page = await queryEvents(this.doc, this.tableName, teamPk(ref.namespace, ref.name), nextToken, {
+      ProjectionExpression: "#pk, #sk",
+    });
+    return { keys: page.items as Record<string, string>[], nextToken: page.nextToken };
   }
 
   private async queryEventItems(ref: TeamRunRef, nextToken: string | undefined) {
-    const pk = teamPk(ref.namespace, ref.name);
-    const page = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
-        ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
-        ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
-        ExclusiveStartKey: decodePageToken("events", nextToken, { [PK]: pk }),
-      }),
-    );
-    return {
-      items: (page.Items ?? []) as Record<string, unknown>[],
-      nextToken: encodePageToken("events", page.LastEvaluatedKey),
-    };
+    return queryEvents(this.doc, this.tableName, teamPk(ref.namespace, ref.name), nextToken);
   }
 
   private async batchPut(items: Record<string, unknown>[]): Promise<void> {
@@ -818,47 +728,20 @@ export class TeamStore {
   private async writeTemplate(template: AgentTeamTemplate, mode: "create" | "put"): Promise<TemplateRecord> {
     assertStorable(template);
     const { namespace, name } = template.metadata;
-    const at = this.now().toISOString();
-    const pk = templatePk(namespace, name);
-    try {
-      const { Attributes } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [PK]: pk, [SK]: TEMPLATE_SK },
-          UpdateExpression:
-            "SET #gpk = :gpk, #gsk = :gsk, #kind = :kind, #ns = :ns, #name = :name, #template = :template, " +
-            "#updatedAt = :at, #createdAt = if_not_exists(#createdAt, :at) ADD #version :one",
-          ...(mode === "create" ? { ConditionExpression: "attribute_not_exists(#pk)" } : {}),
-          ExpressionAttributeNames: {
-            ...(mode === "create" ? { "#pk": PK } : {}),
-            "#gpk": GSI_PK,
-            "#gsk": GSI_SK,
-            "#kind": "kind",
-            "#ns": "namespace",
-            "#name": "name",
-            "#template": "template",
-            "#updatedAt": "updatedAt",
-            "#createdAt": "createdAt",
-            "#version": "version",
-          },
-          ExpressionAttributeValues: {
-            ":gpk": templatesInNamespace(namespace),
-            ":gsk": name,
-            ":kind": "TeamTemplate",
-            ":ns": namespace,
-            ":name": name,
-            ":template": template,
-            ":at": at,
-            ":one": 1,
-          },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      return templateFromItem(Attributes ?? {});
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new ConflictError("template", namespace, name);
-      throw error;
-    }
+    const written = await writeResource(
+      this.doc,
+      this.tableName,
+      {
+        key: { [PK]: templatePk(namespace, name), [SK]: TEMPLATE_SK },
+        index: { partition: templatesInNamespace(namespace), sort: name },
+        kind: "TeamTemplate",
+        metadata: template.metadata,
+        replace: { template },
+        at: this.now().toISOString(),
+      },
+      { ...(mode === "create" ? { createOnly: "template" as const } : {}), returnValues: "ALL_NEW" },
+    );
+    return templateFromItem(written ?? {});
   }
 }
 
@@ -879,8 +762,36 @@ function pageLimit(limit: number | undefined): number {
   return n;
 }
 
-function withToken<T>(items: T[], nextToken: string | undefined): Page<T> {
-  return nextToken ? { items, nextToken } : { items };
+/** A page of the events kept under partition `pk` (a team's, or a retired run's), oldest first. */
+async function listEventPage(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  options: ListOptions,
+): Promise<Page<EventRecord>> {
+  const page = await queryEvents(doc, tableName, pk, options.nextToken, { Limit: pageLimit(options.limit) });
+  return { ...page, items: page.items.map(eventFromItem) };
+}
+
+/** The event items under partition `pk`, one page at a time (a whole Query page when no limit is given). */
+function queryEvents(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  nextToken: string | undefined,
+  extra: { Limit?: number; ProjectionExpression?: string } = {},
+) {
+  return queryPage(
+    doc,
+    {
+      TableName: tableName,
+      KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
+      ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
+      ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_SK_PREFIX },
+      ...extra,
+    },
+    { kind: "events", nextToken, partition: { [PK]: pk } },
+  );
 }
 
 function sleep(ms: number): Promise<void> {

@@ -12,26 +12,21 @@
  */
 import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AgentTeamTrigger } from "../manifest/types.ts";
 import type { TeamEvent } from "../status/types.ts";
 import { documentClient } from "../store/document-client.ts";
 import { assertStorable, isConditionalCheckFailed } from "../store/errors.ts";
-import { decodePageToken, encodePageToken } from "../store/page-token.ts";
-import { NAMESPACE_INDEX, TABLE_DEFINITION } from "../store/table-definition.ts";
-
-const PK = TABLE_DEFINITION.partitionKey.name;
-const SK = TABLE_DEFINITION.sortKey.name;
-const GSI_PK = TABLE_DEFINITION.namespaceIndex.partitionKey.name;
-const GSI_SK = TABLE_DEFINITION.namespaceIndex.sortKey.name;
-const TTL = TABLE_DEFINITION.timeToLiveAttribute;
+import { deleteItem, getItem } from "../store/item-by-key.ts";
+import { queryPage } from "../store/query-page.ts";
+import { writeResource } from "../store/resource-write.ts";
+import {
+  INDEX_PARTITION_KEY as GSI_PK,
+  NAMESPACE_INDEX,
+  PARTITION_KEY as PK,
+  SORT_KEY as SK,
+  EXPIRES_AT as TTL,
+} from "../store/table-definition.ts";
 
 const TRIGGER_SK = "TRIGGER";
 const PATH_SK = "TRIGGERPATH";
@@ -132,104 +127,71 @@ export class TriggerStore {
     const { namespace, name } = trigger.metadata;
     const path = trigger.spec.trigger.webhook.path;
     await this.claimPath(namespace, path, name);
-    const at = this.now().toISOString();
-    const { Attributes } = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [PK]: triggerPk(namespace, name), [SK]: TRIGGER_SK },
-        UpdateExpression:
-          "SET #gpk = :gpk, #gsk = :gsk, #kind = :kind, #ns = :ns, #name = :name, #trigger = :trigger, " +
-          "#manifest = :manifest, #path = :path, #updatedAt = :at, #createdAt = if_not_exists(#createdAt, :at) " +
-          "ADD #version :one",
-        ExpressionAttributeNames: {
-          "#gpk": GSI_PK,
-          "#gsk": GSI_SK,
-          "#kind": "kind",
-          "#ns": "namespace",
-          "#name": "name",
-          "#trigger": "trigger",
-          "#manifest": "manifest",
-          "#path": "path",
-          "#updatedAt": "updatedAt",
-          "#createdAt": "createdAt",
-          "#version": "version",
-        },
-        ExpressionAttributeValues: {
-          ":gpk": triggersInNamespace(namespace),
-          ":gsk": name,
-          ":kind": "Trigger",
-          ":ns": namespace,
-          ":name": name,
-          ":trigger": trigger,
-          ":manifest": JSON.stringify(manifest),
-          ":path": path,
-          ":at": at,
-          ":one": 1,
-        },
-        ReturnValues: "ALL_OLD",
-      }),
+    const replaced = await writeResource(
+      this.doc,
+      this.tableName,
+      {
+        key: { [PK]: triggerPk(namespace, name), [SK]: TRIGGER_SK },
+        index: { partition: triggersInNamespace(namespace), sort: name },
+        kind: "Trigger",
+        metadata: trigger.metadata,
+        replace: { trigger, manifest: JSON.stringify(manifest), path },
+        at: this.now().toISOString(),
+      },
+      { returnValues: "ALL_OLD" },
     );
-    const oldPath = Attributes?.path as string | undefined;
+    const oldPath = replaced?.path as string | undefined;
     if (oldPath !== undefined && oldPath !== path) await this.releasePath(namespace, oldPath, name);
-    return { record: await this.get(namespace, name), created: Attributes === undefined };
+    return { record: await this.get(namespace, name), created: replaced === undefined };
   }
 
   async get(namespace: string, name: string): Promise<TriggerRecord> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: triggerPk(namespace, name), [SK]: TRIGGER_SK },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) throw new TriggerNotFoundError(namespace, name);
-    return recordOf(Item);
+    const item = await getItem(this.doc, this.tableName, {
+      [PK]: triggerPk(namespace, name),
+      [SK]: TRIGGER_SK,
+    });
+    if (!item) throw new TriggerNotFoundError(namespace, name);
+    return recordOf(item);
   }
 
   async list(
     namespace: string,
     options: { limit?: number; nextToken?: string } = {},
   ): Promise<{ items: TriggerRecord[]; nextToken?: string }> {
-    const partition = { [GSI_PK]: triggersInNamespace(namespace) };
-    const { Items, LastEvaluatedKey } = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.tableName,
         IndexName: NAMESPACE_INDEX,
         KeyConditionExpression: "#gpk = :gpk",
         ExpressionAttributeNames: { "#gpk": GSI_PK },
         ExpressionAttributeValues: { ":gpk": triggersInNamespace(namespace) },
         Limit: options.limit ?? 50,
-        ExclusiveStartKey: decodePageToken("triggers", options.nextToken, partition),
-      }),
+      },
+      {
+        kind: "triggers",
+        nextToken: options.nextToken,
+        partition: { [GSI_PK]: triggersInNamespace(namespace) },
+      },
     );
-    const nextToken = encodePageToken("triggers", LastEvaluatedKey);
-    return { items: (Items ?? []).map(recordOf), ...(nextToken ? { nextToken } : {}) };
+    return { ...page, items: page.items.map(recordOf) };
   }
 
   async delete(namespace: string, name: string): Promise<TriggerRecord> {
-    const { Attributes } = await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { [PK]: triggerPk(namespace, name), [SK]: TRIGGER_SK },
-        ReturnValues: "ALL_OLD",
-      }),
-    );
-    if (!Attributes) throw new TriggerNotFoundError(namespace, name);
-    await this.releasePath(namespace, Attributes.path as string, name);
-    return recordOf(Attributes);
+    const removed = await deleteItem(this.doc, this.tableName, {
+      [PK]: triggerPk(namespace, name),
+      [SK]: TRIGGER_SK,
+    });
+    if (!removed) throw new TriggerNotFoundError(namespace, name);
+    await this.releasePath(namespace, removed.path as string, name);
+    return recordOf(removed);
   }
 
   /** The trigger that owns `path` in `namespace`, if any (one GetItem for the claim, one for it). */
   async findByPath(namespace: string, path: string): Promise<TriggerRecord | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: pathPk(namespace, path), [SK]: PATH_SK },
-        ConsistentRead: true,
-      }),
-    );
-    if (!Item) return undefined;
-    const record = await this.get(namespace, Item.triggerName as string).catch((error: unknown) => {
+    const item = await getItem(this.doc, this.tableName, { [PK]: pathPk(namespace, path), [SK]: PATH_SK });
+    if (!item) return undefined;
+    const record = await this.get(namespace, item.triggerName as string).catch((error: unknown) => {
       if (error instanceof TriggerNotFoundError) return undefined;
       throw error;
     });
@@ -329,14 +291,11 @@ export class TriggerStore {
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
         await this.releaseDeliveries(ref, claimed);
-        const { Item } = await this.doc.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: { [PK]: triggerPk(ref.namespace, ref.name), [SK]: `${DELIVERY_PREFIX}${key}` },
-            ConsistentRead: true,
-          }),
-        );
-        return { duplicateOf: typeof Item?.run === "string" ? Item.run : "" };
+        const item = await getItem(this.doc, this.tableName, {
+          [PK]: triggerPk(ref.namespace, ref.name),
+          [SK]: `${DELIVERY_PREFIX}${key}`,
+        });
+        return { duplicateOf: typeof item?.run === "string" ? item.run : "" };
       }
     }
     return {};
@@ -391,25 +350,25 @@ export class TriggerStore {
     options: { limit?: number; nextToken?: string } = {},
   ): Promise<{ items: TriggerEvent[]; nextToken?: string }> {
     const pk = triggerPk(ref.namespace, ref.name);
-    const { Items, LastEvaluatedKey } = await this.doc.send(
-      new QueryCommand({
+    const page = await queryPage(
+      this.doc,
+      {
         TableName: this.tableName,
         KeyConditionExpression: "#pk = :pk AND begins_with(#sk, :prefix)",
         ExpressionAttributeNames: { "#pk": PK, "#sk": SK },
         ExpressionAttributeValues: { ":pk": pk, ":prefix": EVENT_PREFIX },
         ScanIndexForward: false,
         Limit: options.limit ?? 50,
-        ExclusiveStartKey: decodePageToken("trigger-events", options.nextToken, { [PK]: pk }),
-      }),
+      },
+      { kind: "trigger-events", nextToken: options.nextToken, partition: { [PK]: pk } },
     );
-    const nextToken = encodePageToken("trigger-events", LastEvaluatedKey);
-    const items = (Items ?? []).map((i) => ({
+    const items = page.items.map((i) => ({
       type: i.type,
       reason: i.reason,
       message: i.message,
       time: i.time,
     })) as TriggerEvent[];
-    return { items, ...(nextToken ? { nextToken } : {}) };
+    return { ...page, items };
   }
 
   private async claimPath(namespace: string, path: string, name: string): Promise<void> {
@@ -432,14 +391,8 @@ export class TriggerStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { [PK]: pathPk(namespace, path), [SK]: PATH_SK },
-        ConsistentRead: true,
-      }),
-    );
-    const owner = Item?.triggerName as string | undefined;
+    const item = await getItem(this.doc, this.tableName, { [PK]: pathPk(namespace, path), [SK]: PATH_SK });
+    const owner = item?.triggerName as string | undefined;
     if (owner !== undefined) {
       const holder = await this.get(namespace, owner).catch(() => undefined);
       if (holder?.trigger.spec.trigger.webhook.path === path) throw new TriggerPathTakenError(path, owner);
