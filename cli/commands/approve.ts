@@ -1,14 +1,6 @@
 import type { Command } from "commander";
 import type { CliCommand } from "../command.ts";
-import {
-  action,
-  addConnectionOptions,
-  type ConnectionOptions,
-  contextFor,
-  examples,
-  resourceKind,
-  usageExitCodes,
-} from "./shared/context.ts";
+import { type ConnectionOptions, examples, onResource } from "./shared/context.ts";
 
 interface DecideOptions extends ConnectionOptions {
   reason?: string;
@@ -36,15 +28,14 @@ function register(program: Command, decision: "approve" | "deny") {
           `squadron ${decision} team auth-refactor spawn-test-coverage --reason "${decision === "approve" ? "reviewed the plan" : "not this sprint"}" -n reviews`,
         ),
     );
-  addConnectionOptions(cmd);
-  usageExitCodes(cmd).action(
-    action(async (resource: string, name: string, gate: string, options: DecideOptions) => {
-      resourceKind(resource, ["team"]);
-      const { client, namespace } = await contextFor(options);
+  onResource(
+    cmd,
+    ["team"],
+    async ({ client, namespace }, name: string, gate: string, options: DecideOptions) => {
       const result = await client.decideGate(namespace, name, gate, decision, options.reason);
       const by = result.decidedBy ? ` by ${result.decidedBy}` : "";
       process.stdout.write(`team/${name} gate ${result.gate ?? gate} ${past}${by}\n`);
-    }),
+    },
   );
 }
 

@@ -1,15 +1,7 @@
 import type { Command } from "commander";
 import type { CliCommand } from "../command.ts";
 import { deleteSchedule } from "../schedules/commands.ts";
-import {
-  action,
-  addConnectionOptions,
-  type ConnectionOptions,
-  contextFor,
-  examples,
-  resourceKind,
-  usageExitCodes,
-} from "./shared/context.ts";
+import { type ConnectionOptions, examples, onResource } from "./shared/context.ts";
 
 const command: CliCommand = {
   register(program: Command) {
@@ -32,11 +24,10 @@ const command: CliCommand = {
             "squadron delete schedule weekly-standup-summary -n cowork-agents",
           ),
       );
-    addConnectionOptions(del);
-    usageExitCodes(del).action(
-      action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template", "schedule"]);
-        const { client, namespace } = await contextFor(options);
+    onResource(
+      del,
+      ["team", "template", "schedule"],
+      async ({ kind, client, namespace }, name: string, _options: ConnectionOptions) => {
         if (kind === "schedule") return await deleteSchedule(client, namespace, name);
         if (kind === "template") {
           await client.deleteTemplate(namespace, name);
@@ -52,7 +43,7 @@ const command: CliCommand = {
         process.stdout.write(
           `team/${name} deleted (${team.phase}); run ${team.runId} is kept${kept}: squadron describe run ${team.runId}\n`,
         );
-      }),
+      },
     );
   },
 };

@@ -4,15 +4,7 @@ import type { CliCommand } from "../command.ts";
 import { describeTeam, serialize } from "../output/index.ts";
 import { describeTrigger } from "../output/triggers.ts";
 import { describeScheduleCommand } from "../schedules/commands.ts";
-import {
-  action,
-  addConnectionOptions,
-  type ConnectionOptions,
-  contextFor,
-  examples,
-  resourceKind,
-  usageExitCodes,
-} from "./shared/context.ts";
+import { type ConnectionOptions, examples, onResource } from "./shared/context.ts";
 
 const command: CliCommand = {
   register(program: Command) {
@@ -37,11 +29,10 @@ const command: CliCommand = {
           "squadron describe run auth-refactor-3f9c0a12",
         ),
       );
-    addConnectionOptions(describe);
-    usageExitCodes(describe).action(
-      action(async (resource: string, name: string, options: ConnectionOptions) => {
-        const kind = resourceKind(resource, ["team", "template", "trigger", "schedule", "run"]);
-        const { client, namespace } = await contextFor(options);
+    onResource(
+      describe,
+      ["team", "template", "trigger", "schedule", "run"],
+      async ({ kind, client, namespace }, name: string, _options: ConnectionOptions) => {
         if (kind === "trigger") {
           process.stdout.write(describeTrigger(await client.getTrigger(namespace, name)));
           return;
@@ -73,7 +64,7 @@ const command: CliCommand = {
           tasks = { unavailable: problem.error };
         }
         process.stdout.write(describeTeam({ team, events, tasks }));
-      }),
+      },
     );
   },
 };

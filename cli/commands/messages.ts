@@ -2,15 +2,7 @@ import { type Command, Option } from "commander";
 import type { MessageView } from "../client/index.ts";
 import type { CliCommand } from "../command.ts";
 import { serialize } from "../output/index.ts";
-import {
-  action,
-  addConnectionOptions,
-  type ConnectionOptions,
-  contextFor,
-  examples,
-  resourceKind,
-  usageExitCodes,
-} from "./shared/context.ts";
+import { type ConnectionOptions, examples, onResource } from "./shared/context.ts";
 
 interface MessagesOptions extends ConnectionOptions {
   agent?: string;
@@ -38,23 +30,18 @@ const command: CliCommand = {
             "squadron messages team auth-refactor --agent lead -o json",
           ),
       );
-    addConnectionOptions(messages);
-    usageExitCodes(messages).action(
-      action(async (resource: string, name: string, options: MessagesOptions) => {
-        resourceKind(resource, ["team"]);
-        const { client, namespace } = await contextFor(options);
-        const items = await client.messages(namespace, name, options.agent);
-        if (options.output !== "text") {
-          process.stdout.write(serialize({ items }, options.output));
-          return;
-        }
-        if (items.length === 0) {
-          process.stderr.write(`No messages in team ${name}.\n`);
-          return;
-        }
-        process.stdout.write(items.map(formatMessage).join(""));
-      }),
-    );
+    onResource(messages, ["team"], async ({ client, namespace }, name: string, options: MessagesOptions) => {
+      const items = await client.messages(namespace, name, options.agent);
+      if (options.output !== "text") {
+        process.stdout.write(serialize({ items }, options.output));
+        return;
+      }
+      if (items.length === 0) {
+        process.stderr.write(`No messages in team ${name}.\n`);
+        return;
+      }
+      process.stdout.write(items.map(formatMessage).join(""));
+    });
   },
 };
 

@@ -1,15 +1,7 @@
 import type { Command } from "commander";
 import type { CliCommand } from "../command.ts";
 import { scheduleApi } from "../schedules/client.ts";
-import {
-  action,
-  addConnectionOptions,
-  type ConnectionOptions,
-  contextFor,
-  examples,
-  resourceKind,
-  usageExitCodes,
-} from "./shared/context.ts";
+import { type ConnectionOptions, examples, onResource } from "./shared/context.ts";
 
 /** `suspend schedule NAME` and `resume schedule NAME` (kubectl's CronJob `spec.suspend`). */
 const command: CliCommand = {
@@ -25,18 +17,17 @@ const command: CliCommand = {
         .argument("<resource>", "schedule")
         .argument("<name>", "the schedule's name")
         .addHelpText("after", examples(`squadron ${verb} schedule weekly-standup-summary -n cowork-agents`));
-      addConnectionOptions(cmd);
-      usageExitCodes(cmd).action(
-        action(async (resource: string, name: string, options: ConnectionOptions) => {
-          resourceKind(resource, ["schedule"]);
-          const { client, namespace } = await contextFor(options);
+      onResource(
+        cmd,
+        ["schedule"],
+        async ({ client, namespace }, name: string, _options: ConnectionOptions) => {
           const view = await scheduleApi.suspend(client, namespace, name, verb === "suspend");
           process.stdout.write(
             verb === "suspend"
               ? `schedule/${name} suspended\n`
               : `schedule/${name} resumed (next fire ${view.nextScheduledAt ?? "<none>"})\n`,
           );
-        }),
+        },
       );
     }
   },

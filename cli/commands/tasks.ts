@@ -1,15 +1,7 @@
 import { type Command, Option } from "commander";
 import type { CliCommand } from "../command.ts";
 import { OUTPUT_FORMATS, type Output, serialize, tasksTable } from "../output/index.ts";
-import {
-  action,
-  addConnectionOptions,
-  type ConnectionOptions,
-  contextFor,
-  examples,
-  resourceKind,
-  usageExitCodes,
-} from "./shared/context.ts";
+import { type ConnectionOptions, examples, onResource } from "./shared/context.ts";
 
 interface TasksOptions extends ConnectionOptions {
   output: Output;
@@ -29,17 +21,12 @@ const command: CliCommand = {
         "after",
         examples("squadron tasks team auth-refactor", "squadron tasks team auth-refactor -o yaml"),
       );
-    addConnectionOptions(tasks);
-    usageExitCodes(tasks).action(
-      action(async (resource: string, name: string, options: TasksOptions) => {
-        resourceKind(resource, ["team"]);
-        const { client, namespace } = await contextFor(options);
-        const items = await client.tasks(namespace, name);
-        if (options.output !== "table") process.stdout.write(serialize({ items }, options.output));
-        else if (items.length === 0) process.stderr.write(`No tasks in team ${name} yet.\n`);
-        else process.stdout.write(`${tasksTable(items).join("\n")}\n`);
-      }),
-    );
+    onResource(tasks, ["team"], async ({ client, namespace }, name: string, options: TasksOptions) => {
+      const items = await client.tasks(namespace, name);
+      if (options.output !== "table") process.stdout.write(serialize({ items }, options.output));
+      else if (items.length === 0) process.stderr.write(`No tasks in team ${name} yet.\n`);
+      else process.stdout.write(`${tasksTable(items).join("\n")}\n`);
+    });
   },
 };
 

@@ -137,6 +137,33 @@ export function resourceKind<K extends ResourceKindName>(value: string, allowed:
   return kind as K;
 }
 
+/** What the action of a `<verb> <resource> <name>…` command gets: the resource type named, and the API. */
+export interface ResourceTarget<K extends ResourceKindName> extends CommandContext {
+  kind: K;
+}
+
+/**
+ * Wires the action of a command whose first argument names a resource type: the connection
+ * options, usage exit codes, the type checked against `kinds` (status 2 otherwise) before the
+ * client and namespace are resolved, then `run` with the remaining arguments and the options.
+ */
+export function onResource<K extends ResourceKindName, A extends [...unknown[], ConnectionOptions]>(
+  command: Command,
+  kinds: readonly K[],
+  run: (target: ResourceTarget<K>, ...args: A) => Promise<void>,
+): Command {
+  addConnectionOptions(command);
+  return usageExitCodes(command).action(
+    action(async (resource: string, ...rest: unknown[]) => {
+      const kind = resourceKind(resource, kinds);
+      // commander passes the declared arguments, then the options, then the command itself.
+      const args = rest.slice(0, -1) as A;
+      const context = await contextFor(args.at(-1) as ConnectionOptions);
+      await run({ ...context, kind }, ...args);
+    }),
+  );
+}
+
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((line) => `  ${line}`).join("\n")}\n`;
 }
