@@ -157,7 +157,7 @@ export interface AwsDependency<T> {
   make(logger: ControlLogger): T;
 }
 
-type Built<D> = { [K in keyof D]: D[K] extends AwsDependency<infer T> ? T : never };
+export type Built<D> = { [K in keyof D]: D[K] extends AwsDependency<infer T> ? T : never };
 
 /** Builds a handler's dependencies (once per container, through `perContainer`). */
 export function buildDependencies<D extends Record<string, AwsDependency<unknown>>>(

@@ -13,7 +13,6 @@ import {
   awsTokens,
   awsTriggerSecret,
   awsTriggerStore,
-  buildDependencies,
   environmentOf,
   invokedFunction,
 } from "../../core/control/aws-deps.ts";
@@ -48,7 +47,7 @@ const dependencies = {
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
-export const container = perContainer("api", (logger) => buildDependencies(dependencies, logger));
+export const container = perContainer("api", dependencies);
 /** The router, built once per set of dependencies (once per container in Lambda). */
 const routers = new WeakMap<object, ApiHandler>();
 

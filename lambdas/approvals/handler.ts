@@ -6,10 +6,8 @@ import {
   awsSlackInteractivity,
   awsStore,
   awsTokens,
-  buildDependencies,
   environmentOf,
 } from "../../core/control/aws-deps.ts";
-import { instrumented } from "../../core/control/observability.ts";
 import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
 import type { ApprovalGatePayload } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
@@ -24,20 +22,19 @@ const dependencies = {
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
-export const container = perContainer("approvals", (logger) => buildDependencies(dependencies, logger));
+export const container = perContainer("approvals", dependencies);
 
 /** ApprovalGate (state machine, `awaitApproval`) and the Slack interactivity route (API Gateway). */
 export async function handler(
   event: ApprovalGatePayload | APIGatewayProxyEvent,
 ): Promise<APIGatewayProxyResult | Record<string, never>> {
-  const { deps, t } = container();
   if ("action" in event && event.action === "awaitApproval") {
-    return instrumented(t, { teamRunId: event.runId, agent: event.agentName }, async () => {
+    return container.invoke({ teamRunId: event.runId, agent: event.agentName }, async (deps) => {
       await awaitApproval(deps, event);
       return {};
     });
   }
-  return instrumented(t, { route: "slack" }, () =>
+  return container.invoke({ route: "slack" }, (deps) =>
     handleSlackInteraction(deps, event as APIGatewayProxyEvent, deps.slack),
   );
 }

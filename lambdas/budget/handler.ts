@@ -1,15 +1,9 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBStreamEvent } from "aws-lambda";
-import {
-  awsStopper,
-  awsStore,
-  awsWebhookNotifier,
-  buildDependencies,
-  environmentOf,
-} from "../../core/control/aws-deps.ts";
+import { awsStopper, awsStore, awsWebhookNotifier, environmentOf } from "../../core/control/aws-deps.ts";
 import { checkBudget } from "../../core/control/guards.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
-import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { MetricUnit } from "../../core/control/observability.ts";
 import { perContainer } from "../shared.ts";
 
 const dependencies = {
@@ -20,12 +14,11 @@ const dependencies = {
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
-export const container = perContainer("budget", (logger) => buildDependencies(dependencies, logger));
+export const container = perContainer("budget", dependencies);
 
 /** DynamoDB stream of the team table: acts on writes that raised a run's measured cost. */
 export async function handler(event: DynamoDBStreamEvent): Promise<void> {
-  const { deps, t } = container();
-  await instrumented(t, {}, async () => {
+  await container.invoke({}, async (deps, t) => {
     for (const record of event.Records) {
       const action = await checkBudget(deps, {
         ...(record.eventName ? { eventName: record.eventName } : {}),

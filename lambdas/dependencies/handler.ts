@@ -1,14 +1,7 @@
-import {
-  awsRunIndex,
-  awsRunJobs,
-  awsStore,
-  awsTokens,
-  buildDependencies,
-  environmentOf,
-} from "../../core/control/aws-deps.ts";
+import { awsRunIndex, awsRunJobs, awsStore, awsTokens, environmentOf } from "../../core/control/aws-deps.ts";
 import { recordAgentResult, waitForDependencies } from "../../core/control/dependencies.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
-import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { MetricUnit } from "../../core/control/observability.ts";
 import {
   checkRunnerStart,
   type RunnerStartCheckPayload,
@@ -31,7 +24,7 @@ const dependencies = {
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
-export const container = perContainer("dependencies", (logger) => buildDependencies(dependencies, logger));
+export const container = perContainer("dependencies", dependencies);
 
 /**
  * WaitForDependencies (`wait`, returns at once), RecordAgentResult (`record`), and on EKS the
@@ -40,8 +33,7 @@ export const container = perContainer("dependencies", (logger) => buildDependenc
 export async function handler(
   payload: WaitForDependenciesPayload | RecordAgentResultPayload | RunnerStartCheckPayload,
 ): Promise<RecordAgentResultResult | RunnerStartCheckResult | Record<string, never>> {
-  const { deps, t } = container();
-  return instrumented(t, { teamRunId: payload.runId, agent: payload.agentName }, async () => {
+  return container.invoke({ teamRunId: payload.runId, agent: payload.agentName }, async (deps, t) => {
     if (payload.action === "checkStart") {
       if (!deps.runJobs) throw new Error("checkStart needs the EKS cluster (SQUADRON_EKS_* variables)");
       return checkRunnerStart(deps.runJobs, payload, deps.logger);

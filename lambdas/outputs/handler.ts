@@ -1,12 +1,6 @@
-import {
-  awsObjects,
-  awsRunsDir,
-  awsStore,
-  buildDependencies,
-  environmentOf,
-} from "../../core/control/aws-deps.ts";
+import { awsObjects, awsRunsDir, awsStore, environmentOf } from "../../core/control/aws-deps.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
-import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { MetricUnit } from "../../core/control/observability.ts";
 import { deliverRunOutputs } from "../../core/control/run-outputs.ts";
 import type { DeliverOutputsPayload, DeliverOutputsResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
@@ -19,12 +13,11 @@ const dependencies = {
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
-export const container = perContainer("outputs", (logger) => buildDependencies(dependencies, logger));
+export const container = perContainer("outputs", dependencies);
 
 /** DeliverOutputs: a cowork run's output directory (read-only EFS mount) to its bucket prefix. */
 export async function handler(payload: DeliverOutputsPayload): Promise<DeliverOutputsResult> {
-  const { deps, t } = container();
-  return instrumented(t, { teamRunId: payload.runId }, async () => {
+  return container.invoke({ teamRunId: payload.runId }, async (deps, t) => {
     const result = await deliverRunOutputs(deps, payload);
     t.metrics.addMetric(METRIC.outputFilesDelivered, MetricUnit.Count, result.files);
     return result;

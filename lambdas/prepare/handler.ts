@@ -5,12 +5,11 @@ import {
   awsRunManifests,
   awsRunnerLayout,
   awsStore,
-  buildDependencies,
   environmentOf,
 } from "../../core/control/aws-deps.ts";
 import { prepareRun } from "../../core/control/lifecycle.ts";
 import { METRIC } from "../../core/control/metric-names.ts";
-import { instrumented, MetricUnit } from "../../core/control/observability.ts";
+import { MetricUnit } from "../../core/control/observability.ts";
 import type { PreparePayload, PrepareResult } from "../../state-machines/contract.ts";
 import { perContainer } from "../shared.ts";
 
@@ -25,12 +24,11 @@ const dependencies = {
 /** The variables this function reads (test/infra checks the stack sets them). */
 export const environment = environmentOf(dependencies);
 /** Exported so tests can run the handler on their own dependencies (`container.use`). */
-export const container = perContainer("prepare", (logger) => buildDependencies(dependencies, logger));
+export const container = perContainer("prepare", dependencies);
 
 /** Prepare: access point, task-definition revision, deadline, run manifest, phase Initializing. */
 export async function handler(payload: PreparePayload): Promise<PrepareResult> {
-  const { deps, t } = container();
-  return instrumented(t, { teamRunId: payload.runId }, async () => {
+  return container.invoke({ teamRunId: payload.runId }, async (deps, t) => {
     const prepared = await prepareRun(deps, payload, deps.layout);
     t.metrics.addMetric(METRIC.runsStarted, MetricUnit.Count, 1);
     return prepared;
