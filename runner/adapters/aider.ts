@@ -1,6 +1,6 @@
 import { stripVTControlCharacters } from "node:util";
+import { type CliAdapterOptions, cliAdapter } from "./cli-adapter.ts";
 import { withSystemPrompt } from "./codex.ts";
-import { defaultPriceFn } from "./prices.ts";
 import type {
   AgentAdapter,
   Invocation,
@@ -13,10 +13,7 @@ import type {
 } from "./types.ts";
 import { addUsage, ZERO_USAGE } from "./types.ts";
 
-export interface AiderAdapterOptions {
-  executable?: string;
-  priceFn?: PriceFn;
-}
+export type AiderAdapterOptions = CliAdapterOptions;
 
 /**
  * Aider: `aider --message <prompt> --yes-always` does one request and exits. It prints, per
@@ -27,12 +24,10 @@ export interface AiderAdapterOptions {
  * is what coding mode wants on a teammate's branch.
  */
 export function aiderAdapter(options: AiderAdapterOptions = {}): AgentAdapter {
-  const priceFn = options.priceFn ?? defaultPriceFn;
-  return {
-    cli: "aider",
-    buildInvocation: (input) => buildAiderInvocation(input, options.executable ?? "aider"),
-    createParser: (input) => new AiderOutputParser(input, priceFn),
-  };
+  return cliAdapter("aider", options, {
+    build: buildAiderInvocation,
+    parse: (input, priceFn) => new AiderOutputParser(input, priceFn),
+  });
 }
 
 export function aiderHistoryFile(input: TurnInput): string {

@@ -1,4 +1,4 @@
-import { defaultPriceFn } from "./prices.ts";
+import { type CliAdapterOptions, cliAdapter } from "./cli-adapter.ts";
 import type {
   AgentAdapter,
   Invocation,
@@ -12,12 +12,8 @@ import type {
 } from "./types.ts";
 import { addUsage, ZERO_USAGE } from "./types.ts";
 
-export interface ClaudeAdapterOptions {
-  /** Path of the `claude` executable (or the scripted agent's shim). Defaults to `claude` on PATH. */
-  executable?: string;
-  /** Prices a turn whose stream ended before Claude reported its cost. */
-  priceFn?: PriceFn;
-}
+/** `priceFn` prices a turn whose stream ended before Claude reported its cost. */
+export type ClaudeAdapterOptions = CliAdapterOptions;
 
 /**
  * Claude Code, headless: `claude -p --output-format stream-json --verbose`. Every flag used here
@@ -25,12 +21,10 @@ export interface ClaudeAdapterOptions {
  * hides (it is in the CLI's flag table and yields `error_max_turns` results).
  */
 export function claudeAdapter(options: ClaudeAdapterOptions = {}): AgentAdapter {
-  const priceFn = options.priceFn ?? defaultPriceFn;
-  return {
-    cli: "claude",
-    buildInvocation: (input) => buildClaudeInvocation(input, options.executable ?? "claude"),
-    createParser: (input) => new ClaudeStreamParser(input, priceFn),
-  };
+  return cliAdapter("claude", options, {
+    build: buildClaudeInvocation,
+    parse: (input, priceFn) => new ClaudeStreamParser(input, priceFn),
+  });
 }
 
 /**

@@ -2,8 +2,8 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { PermissionMode } from "../../core/manifest/types.ts";
 import { parseJsonLine } from "./claude.ts";
+import { type CliAdapterOptions, cliAdapter } from "./cli-adapter.ts";
 import { TEAM_SERVER_NAME } from "./mcp-config.ts";
-import { defaultPriceFn } from "./prices.ts";
 import type {
   AgentAdapter,
   Invocation,
@@ -17,10 +17,7 @@ import type {
 } from "./types.ts";
 import { ZERO_USAGE } from "./types.ts";
 
-export interface CodexAdapterOptions {
-  executable?: string;
-  priceFn?: PriceFn;
-}
+export type CodexAdapterOptions = CliAdapterOptions;
 
 /**
  * OpenAI Codex CLI: `codex exec --json` (JSONL thread events), resumed with
@@ -29,12 +26,10 @@ export interface CodexAdapterOptions {
  * config overrides, which the top-level `codex` command takes before the subcommand.
  */
 export function codexAdapter(options: CodexAdapterOptions = {}): AgentAdapter {
-  const priceFn = options.priceFn ?? defaultPriceFn;
-  return {
-    cli: "codex",
-    buildInvocation: (input) => buildCodexInvocation(input, options.executable ?? "codex"),
-    createParser: (input) => new CodexJsonlParser(input, priceFn),
-  };
+  return cliAdapter("codex", options, {
+    build: buildCodexInvocation,
+    parse: (input, priceFn) => new CodexJsonlParser(input, priceFn),
+  });
 }
 
 const SANDBOX: Record<PermissionMode, string> = {

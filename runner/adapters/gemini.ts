@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { PermissionMode } from "../../core/manifest/types.ts";
+import { type CliAdapterOptions, cliAdapter } from "./cli-adapter.ts";
 import { withSystemPrompt } from "./codex.ts";
 import { TEAM_SERVER_NAME } from "./mcp-config.ts";
-import { defaultPriceFn } from "./prices.ts";
 import type {
   AgentAdapter,
   Invocation,
@@ -18,9 +18,7 @@ import type {
 } from "./types.ts";
 import { addUsage, ZERO_USAGE } from "./types.ts";
 
-export interface GeminiAdapterOptions {
-  executable?: string;
-  priceFn?: PriceFn;
+export interface GeminiAdapterOptions extends CliAdapterOptions {
   /**
    * Gemini's home (`GEMINI_CLI_HOME`): a private directory that outlives the turn and the runner,
    * because Gemini keeps its sessions under `<home>/.gemini/tmp/<project>/chats` and `--resume`
@@ -55,20 +53,18 @@ export interface GeminiAdapterOptions {
  *   `os.tmpdir()/gemini-client-error-*.json`; they stay private and are deleted with the run.
  */
 export function geminiAdapter(options: GeminiAdapterOptions = {}): AgentAdapter {
-  const priceFn = options.priceFn ?? defaultPriceFn;
   // A new session's id is chosen here (`--session-id`) rather than learnt from the final JSON, so
   // the runner records it at the turn's first progress tick and a runner killed mid-turn can
   // resume the session. runTurn builds the invocation before the parser, for the same input.
   const chosen = new WeakMap<TurnInput, string>();
-  return {
-    cli: "gemini",
-    buildInvocation: (input) => {
+  return cliAdapter("gemini", options, {
+    build: (input, executable) => {
       const sessionId = input.resumeSessionId ? undefined : randomUUID();
       if (sessionId) chosen.set(input, sessionId);
-      return buildGeminiInvocation(input, options.executable ?? "gemini", options.home, sessionId);
+      return buildGeminiInvocation(input, executable, options.home, sessionId);
     },
-    createParser: (input) => new GeminiJsonParser(input, priceFn, chosen.get(input)),
-  };
+    parse: (input, priceFn) => new GeminiJsonParser(input, priceFn, chosen.get(input)),
+  });
 }
 
 const APPROVAL: Record<PermissionMode, string> = {
