@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { decodePageToken, encodePageToken, type PageKind } from "./page-token.ts";
+import { INDEX_PARTITION_KEY, NAMESPACE_INDEX } from "./table-definition.ts";
 
 export interface Page<T> {
   items: T[];
@@ -53,4 +54,25 @@ export async function queryAll(
 /** A page whose `nextToken` is left out, not undefined, on the last page (so JSON shows no key). */
 export function withToken<T>(items: T[], nextToken: string | undefined): Page<T> {
   return nextToken ? { items, nextToken } : { items };
+}
+
+/** A page of the items listed under one namespace-index partition (a namespace's teams, templates, triggers). */
+export function queryIndexPartition(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  partition: string,
+  page: { kind: PageKind; limit: number; nextToken: string | undefined },
+): Promise<Page<Item>> {
+  return queryPage(
+    doc,
+    {
+      TableName: tableName,
+      IndexName: NAMESPACE_INDEX,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": INDEX_PARTITION_KEY },
+      ExpressionAttributeValues: { ":pk": partition },
+      Limit: page.limit,
+    },
+    { kind: page.kind, nextToken: page.nextToken, partition: { [INDEX_PARTITION_KEY]: partition } },
+  );
 }

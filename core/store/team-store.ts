@@ -51,12 +51,11 @@ import {
   waitTokenAttr,
 } from "./items.ts";
 import type { PageKind } from "./page-token.ts";
-import { type Page, queryAll, queryPage } from "./query-page.ts";
+import { type Page, queryAll, queryIndexPartition, queryPage } from "./query-page.ts";
 import { writeResource } from "./resource-write.ts";
 import {
   INDEX_PARTITION_KEY as GSI_PK,
   INDEX_SORT_KEY as GSI_SK,
-  NAMESPACE_INDEX,
   PARTITION_KEY as PK,
   SORT_KEY as SK,
   EXPIRES_AT as TTL,
@@ -674,18 +673,11 @@ export class TeamStore {
   }
 
   private async queryIndex(kind: PageKind, partition: string, options: ListOptions) {
-    return queryPage(
-      this.doc,
-      {
-        TableName: this.tableName,
-        IndexName: NAMESPACE_INDEX,
-        KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": GSI_PK },
-        ExpressionAttributeValues: { ":pk": partition },
-        Limit: pageLimit(options.limit),
-      },
-      { kind, nextToken: options.nextToken, partition: { [GSI_PK]: partition } },
-    );
+    return queryIndexPartition(this.doc, this.tableName, partition, {
+      kind,
+      limit: pageLimit(options.limit),
+      nextToken: options.nextToken,
+    });
   }
 
   private async queryEventKeys(ref: TeamRunRef, nextToken: string | undefined) {

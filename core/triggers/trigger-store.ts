@@ -18,15 +18,9 @@ import type { TeamEvent } from "../status/types.ts";
 import { documentClient } from "../store/document-client.ts";
 import { assertStorable, isConditionalCheckFailed } from "../store/errors.ts";
 import { deleteItem, getItem } from "../store/item-by-key.ts";
-import { queryPage } from "../store/query-page.ts";
+import { queryIndexPartition, queryPage } from "../store/query-page.ts";
 import { writeResource } from "../store/resource-write.ts";
-import {
-  INDEX_PARTITION_KEY as GSI_PK,
-  NAMESPACE_INDEX,
-  PARTITION_KEY as PK,
-  SORT_KEY as SK,
-  EXPIRES_AT as TTL,
-} from "../store/table-definition.ts";
+import { PARTITION_KEY as PK, SORT_KEY as SK, EXPIRES_AT as TTL } from "../store/table-definition.ts";
 
 const TRIGGER_SK = "TRIGGER";
 const PATH_SK = "TRIGGERPATH";
@@ -158,22 +152,11 @@ export class TriggerStore {
     namespace: string,
     options: { limit?: number; nextToken?: string } = {},
   ): Promise<{ items: TriggerRecord[]; nextToken?: string }> {
-    const page = await queryPage(
-      this.doc,
-      {
-        TableName: this.tableName,
-        IndexName: NAMESPACE_INDEX,
-        KeyConditionExpression: "#gpk = :gpk",
-        ExpressionAttributeNames: { "#gpk": GSI_PK },
-        ExpressionAttributeValues: { ":gpk": triggersInNamespace(namespace) },
-        Limit: options.limit ?? 50,
-      },
-      {
-        kind: "triggers",
-        nextToken: options.nextToken,
-        partition: { [GSI_PK]: triggersInNamespace(namespace) },
-      },
-    );
+    const page = await queryIndexPartition(this.doc, this.tableName, triggersInNamespace(namespace), {
+      kind: "triggers",
+      limit: options.limit ?? 50,
+      nextToken: options.nextToken,
+    });
     return { ...page, items: page.items.map(recordOf) };
   }
 
