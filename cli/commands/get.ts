@@ -1,8 +1,15 @@
 import { type Command, Option } from "commander";
-import { EXIT, type SquadronClient, type TeamSummary, type TeamView } from "../client/index.ts";
+import {
+  EXIT,
+  type SquadronClient,
+  type TeamSummary,
+  type TeamView,
+  type TemplateView,
+} from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
+import { type Listing, printListing } from "../output/get-resources.ts";
 import { OUTPUT_FORMATS, type Output, serialize, teamsTable, templatesTable } from "../output/index.ts";
-import { getSchedules } from "../schedules/commands.ts";
+import { SCHEDULE_LISTING } from "../schedules/commands.ts";
 import {
   action,
   addConnectionOptions,
@@ -13,7 +20,7 @@ import {
   resourceKind,
   usageExitCodes,
 } from "./shared/context.ts";
-import { getTriggers } from "./shared/triggers.ts";
+import { TRIGGER_LISTING } from "./shared/triggers.ts";
 import { watchTeams } from "./shared/watch.ts";
 
 interface GetOptions extends ConnectionOptions {
@@ -79,9 +86,8 @@ const command: CliCommand = {
           ...(options.allNamespaces ? { allNamespaces: true } : {}),
         };
         const { client, namespace } = await contextFor(options);
-        if (kind === "template") return await getTemplates(client, namespace, name, options.output);
-        if (kind === "trigger") return await getTriggers(client, namespace, name, options.output);
-        if (kind === "schedule") return await getSchedules(client, namespace, name, options.output);
+        if (kind !== "team")
+          return await printListing(LISTINGS[kind], client, namespace, name, options.output);
         if (options.watch) {
           const interrupted = await watchTeams({
             fetch: async () =>
@@ -136,25 +142,16 @@ function listTeams(client: SquadronClient, namespace: string, list: TeamList): P
   return list.allNamespaces ? client.listAllTeams(selector) : client.listTeams(namespace, selector);
 }
 
-async function getTemplates(
-  client: SquadronClient,
-  namespace: string,
-  name: string | undefined,
-  output: Output,
-) {
-  if (name) {
-    const template = await client.getTemplate(namespace, name);
-    process.stdout.write(
-      output === "table" ? `${templatesTable([template]).join("\n")}\n` : serialize(template, output),
-    );
-    return;
-  }
-  const templates = await client.listTemplates(namespace);
-  if (output !== "table") {
-    process.stdout.write(serialize({ items: templates }, output));
-  } else if (templates.length === 0) {
-    process.stderr.write(`No templates found in namespace ${namespace}.\n`);
-  } else {
-    process.stdout.write(`${templatesTable(templates).join("\n")}\n`);
-  }
-}
+const TEMPLATE_LISTING: Listing<TemplateView> = {
+  plural: "templates",
+  one: (client, namespace, name) => client.getTemplate(namespace, name),
+  list: (client, namespace) => client.listTemplates(namespace),
+  table: templatesTable,
+};
+
+/** `get` of the resources other than teams: one, or the namespace's list. */
+const LISTINGS: Record<"template" | "trigger" | "schedule", Listing<unknown>> = {
+  template: TEMPLATE_LISTING,
+  trigger: TRIGGER_LISTING,
+  schedule: SCHEDULE_LISTING,
+};

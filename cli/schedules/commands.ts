@@ -1,6 +1,6 @@
 import { ApiError, type SquadronClient } from "../client/index.ts";
-import { type Output, serialize } from "../output/index.ts";
-import { scheduleApi } from "./client.ts";
+import type { Listing } from "../output/get-resources.ts";
+import { type ScheduleView, scheduleApi } from "./client.ts";
 import { describeSchedule, schedulesTable } from "./output.ts";
 
 /** `apply` of an AgentTeamSchedule: create, or replace on 409 (as templates); warnings to stderr. */
@@ -24,24 +24,13 @@ export async function applySchedule(
   return `schedule/${name} ${verb}`;
 }
 
-export async function getSchedules(
-  client: SquadronClient,
-  namespace: string,
-  name: string | undefined,
-  output: Output,
-): Promise<void> {
-  if (name) {
-    const schedule = await scheduleApi.get(client, namespace, name);
-    process.stdout.write(
-      output === "table" ? `${schedulesTable([schedule]).join("\n")}\n` : serialize(schedule, output),
-    );
-    return;
-  }
-  const schedules = await scheduleApi.list(client, namespace);
-  if (output !== "table") process.stdout.write(serialize({ items: schedules }, output));
-  else if (schedules.length === 0) process.stderr.write(`No schedules found in namespace ${namespace}.\n`);
-  else process.stdout.write(`${schedulesTable(schedules).join("\n")}\n`);
-}
+/** `squadron get schedules [NAME]`. */
+export const SCHEDULE_LISTING: Listing<ScheduleView> = {
+  plural: "schedules",
+  one: scheduleApi.get,
+  list: scheduleApi.list,
+  table: schedulesTable,
+};
 
 export async function describeScheduleCommand(
   client: SquadronClient,

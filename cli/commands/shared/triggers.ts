@@ -1,23 +1,11 @@
-import type { SquadronClient } from "../../client/index.ts";
-import { type Output, serialize } from "../../output/index.ts";
+import type { TriggerView } from "../../client/index.ts";
+import type { Listing } from "../../output/get-resources.ts";
 import { triggersTable } from "../../output/triggers.ts";
 
 /** `squadron get triggers [NAME]`. */
-export async function getTriggers(
-  client: SquadronClient,
-  namespace: string,
-  name: string | undefined,
-  output: Output,
-): Promise<void> {
-  if (name) {
-    const trigger = await client.getTrigger(namespace, name);
-    process.stdout.write(
-      output === "table" ? `${triggersTable([trigger]).join("\n")}\n` : serialize(trigger, output),
-    );
-    return;
-  }
-  const triggers = await client.listTriggers(namespace);
-  if (output !== "table") process.stdout.write(serialize({ items: triggers }, output));
-  else if (triggers.length === 0) process.stderr.write(`No triggers found in namespace ${namespace}.\n`);
-  else process.stdout.write(`${triggersTable(triggers).join("\n")}\n`);
-}
+export const TRIGGER_LISTING: Listing<TriggerView> = {
+  plural: "triggers",
+  one: (client, namespace, name) => client.getTrigger(namespace, name),
+  list: (client, namespace) => client.listTriggers(namespace),
+  table: triggersTable,
+};
