@@ -6,7 +6,7 @@
  * WAF web ACL. The api function runs in the VPC's private subnets with the runs' root of the EFS
  * file system mounted read-only, for `GET .../tasks` and `GET .../messages`.
  */
-import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -20,7 +20,7 @@ import type { SquadronConfig } from "../config.ts";
 import { RUNS_MOUNT } from "../handler-env.ts";
 import { HandlerFunction } from "./handler-function.ts";
 import type { Network } from "./network.ts";
-import { teamRunStateMachineArn, teamRunStateMachineName } from "./orchestration.ts";
+import { grantStopExecution, teamRunStateMachineArn } from "./orchestration.ts";
 import { ReadOnlyEfsMount } from "./read-only-efs-mount.ts";
 import type { Storage } from "./storage.ts";
 import { grantTriggerSecrets } from "./team-secrets.ts";
@@ -125,19 +125,7 @@ export class Api extends Construct {
         resources: [teamRunStateMachineArn(stack)],
       }),
     );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["states:StopExecution", "states:DescribeExecution"],
-        resources: [
-          stack.formatArn({
-            service: "states",
-            resource: "execution",
-            resourceName: `${teamRunStateMachineName(stack)}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-      }),
-    );
+    grantStopExecution(fn, stack);
     // API approvals resolve the gate's token like Slack clicks do.
     fn.addToRolePolicy(
       new iam.PolicyStatement({

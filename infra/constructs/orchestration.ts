@@ -61,6 +61,23 @@ export function teamRunStateMachineArn(stack: Stack): string {
   });
 }
 
+/** StopExecution and DescribeExecution on the team-run state machine's executions: stopping a run. */
+export function grantStopExecution(fn: lambda.IFunction, stack: Stack): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["states:StopExecution", "states:DescribeExecution"],
+      resources: [
+        stack.formatArn({
+          service: "states",
+          resource: "execution",
+          resourceName: `${teamRunStateMachineName(stack)}:*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ],
+    }),
+  );
+}
+
 /** SendTaskSuccess/Failure/Heartbeat for waiters of the team-run state machine. */
 export function grantTaskResponse(fn: lambda.IFunction, stack: Stack): void {
   fn.addToRolePolicy(
@@ -301,21 +318,7 @@ export class Orchestration extends Construct {
 
     // Who may resume waiters and stop executions.
     grantTaskResponse(fns.dependencies.fn, stack);
-    for (const f of [fns.budget, fns.deadline, fns.events]) {
-      f.fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ["states:StopExecution", "states:DescribeExecution"],
-          resources: [
-            stack.formatArn({
-              service: "states",
-              resource: "execution",
-              resourceName: `${teamRunStateMachineName(stack)}:*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
-        }),
-      );
-    }
+    for (const f of [fns.budget, fns.deadline, fns.events]) grantStopExecution(f.fn, stack);
     // Budget: the table stream, filtered to run items, failures parked in the DLQ.
     fns.budget.fn.addEventSource(
       new sources.DynamoEventSource(storage.table, {

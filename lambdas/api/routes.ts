@@ -57,7 +57,7 @@ import {
   UnknownNameError,
   VersionConflictError,
 } from "../../core/store/errors.ts";
-import type { PublicTeamRun, TeamRunRef } from "../../core/store/items.ts";
+import type { PublicTeamRun, TeamRunRef, TemplateRecord } from "../../core/store/items.ts";
 import type { TriggerStore } from "../../core/triggers/trigger-store.ts";
 import { TriggerNotFoundError, TriggerPathTakenError } from "../../core/triggers/trigger-store.ts";
 import { type ScheduleRouteDeps, scheduleRoutes } from "./schedule-routes.ts";
@@ -654,14 +654,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     );
   }
 
-  const templateView = (t: {
-    namespace: string;
-    name: string;
-    template: AgentTeamTemplate;
-    version: number;
-    createdAt: string;
-    updatedAt: string;
-  }) => t;
+  const templateView = (t: TemplateRecord) => t;
   const templateFrom = (req: HttpRequest): AgentTeamTemplate => {
     const resource = manifestFrom(req, req.params.namespace as string, manifestOptions);
     if (resource.kind !== "AgentTeamTemplate") {
