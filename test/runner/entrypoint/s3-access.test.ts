@@ -4,14 +4,14 @@
  * the local stack) no longer carries it (issue 14, item 16: runners under 60 MiB).
  */
 import { randomUUID } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runManifestKey } from "../../../core/bucket-layout.ts";
 import { startFakeS3 } from "../../support/fake-s3.ts";
+import { tempDir } from "../../support/git-fixtures.ts";
 import {
   bundledRunner,
   coworkTeam,
@@ -27,10 +27,9 @@ describe("the runner's S3 part", () => {
   let dist: string;
   let s3: Awaited<ReturnType<typeof startFakeS3>>;
   const dirs: string[] = [];
-  const tempDir = (prefix: string) => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
-    dirs.push(dir);
-    return dir;
+  const scratch = (prefix: string) => {
+    dirs.push(tempDir(prefix));
+    return dirs.at(-1) as string;
   };
   beforeAll(async () => {
     [dist, s3] = await Promise.all([bundledRunner(), startFakeS3()]);
@@ -64,7 +63,7 @@ describe("the runner's S3 part", () => {
     );
     for (const entry of [join(dist, "entrypoint.js"), SOURCE_ENTRY]) {
       const run = await startRunner(entry, {
-        ...initEnv(runId, tempDir("squadron-s3-team-")),
+        ...initEnv(runId, scratch("squadron-s3-team-")),
         SQUADRON_BUCKET: BUCKET,
         AWS_REGION: "us-east-1",
         AWS_ACCESS_KEY_ID: "local",
@@ -83,14 +82,14 @@ describe("the runner's S3 part", () => {
 
   it("is never loaded by a runner with nothing in S3", async () => {
     // The bundle without its S3 part: a runner that required it would fail to start.
-    const withoutS3 = tempDir("squadron-runner-no-s3-");
+    const withoutS3 = scratch("squadron-runner-no-s3-");
     cpSync(dist, withoutS3, { recursive: true, filter: (source) => !source.includes("s3-access") });
     const runId = `run-${randomUUID().slice(0, 8)}`;
-    const teamDir = tempDir("squadron-local-team-");
+    const teamDir = scratch("squadron-local-team-");
     await writeRunManifest(teamDir, runId, coworkTeam(scriptedAgent("lead", "lead"), [], `local-${runId}`));
     const run = await startRunner(join(withoutS3, "entrypoint.js"), {
       ...initEnv(runId, teamDir),
-      SQUADRON_OBJECT_STORE_DIR: tempDir("squadron-objects-"),
+      SQUADRON_OBJECT_STORE_DIR: scratch("squadron-objects-"),
     }).result;
     expect(run.result, run.stderr).toMatchObject({ ok: true, exitCode: 0, runId });
   });
