@@ -37,6 +37,8 @@ export const templatesInNamespace = (namespace: string) => `TEMPLATES#${namespac
  */
 export const usageAttr = (agent: string, field: UsageField) => `usage#${agent}#${field}`;
 export const usageTotalAttr = (field: UsageField) => `usageTotal#${field}`;
+/** The id of the last charge applied to an agent's usage (core/store/usage-charge.ts). */
+export const usageChargeAttr = (agent: string) => `usageCharge#${agent}`;
 export const heartbeatAttr = (agent: string) => `heartbeat#${agent}`;
 export const gateTokenAttr = (event: string) => `gateToken#${event}`;
 export const waitTokenAttr = (agent: string) => `waitToken#${agent}`;

@@ -47,6 +47,7 @@ import {
   templatesInNamespace,
   USAGE_FIELDS,
   usageAttr,
+  usageChargeAttr,
   usageTotalAttr,
   waitTokenAttr,
 } from "./items.ts";
@@ -60,6 +61,7 @@ import {
   SORT_KEY as SK,
   EXPIRES_AT as TTL,
 } from "./table-definition.ts";
+import { type ChargeResult, chargedForm, sumUsage, type UsageCharge, usageBetween } from "./usage-charge.ts";
 
 export type { Page } from "./query-page.ts";
 
@@ -99,6 +101,9 @@ export interface GateDecision {
   /** The stored task token, handed out once, to the caller whose decision took effect. */
   taskToken?: string;
 }
+
+/** The condition of every write to an agent's own attributes: the run and the agent exist. */
+const AGENT_EXISTS = "attribute_exists(#pk) AND attribute_exists(#status.#agents.#agent)";
 
 /** Sort key of the marker of a team whose create is in flight. */
 const CREATING_SK = "CREATING";
@@ -359,40 +364,137 @@ export class TeamStore {
   // ---- measured usage and liveness ----------------------------------------------------------
 
   /**
-   * Adds measured usage to one agent and to the run's total in one atomic ADD: concurrent
-   * writers never lose each other's counts, and no read is needed.
+   * Charges an agent's measured usage exactly once (docs/state.md, "Measured usage"). The agent's
+   * charged totals in the item are the reference: the write sets them from `before` to `after`
+   * and adds the difference to the run's totals, on condition that they still are `before`, in
+   * one single-item update. An ADD would not do: DynamoDB may apply a request whose answer is then
+   * lost (a timeout, a reset connection), and the SDK, or the runner after it, sends it again
+   * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate:
+   * "conditional writes are idempotent"; the SDK retries such errors up to `maxAttempts`).
+   *
+   * A refused condition is resolved with one consistent read: the item names the charge last
+   * applied, so a retry of a request that was applied is answered `charged: true` and not counted
+   * again; any other mismatch means the caller's `before` is stale (another runner of the agent
+   * charged, e.g. before a relaunch), answered `charged: false` with the stored totals to charge
+   * from. A ref with a `runId` only charges that run: a late runner of an earlier run under the
+   * same name never charges the new one (NotFoundError).
    */
-  async addUsage(ref: TeamRunRef, agent: string, delta: Partial<UsageDelta>): Promise<UsageTotals> {
+  async chargeUsage(
+    ref: TeamRunRef & { runId?: string },
+    agent: string,
+    charge: UsageCharge,
+  ): Promise<ChargeResult> {
+    const before = chargedForm(charge.before);
+    const after = chargedForm(charge.after);
+    const delta = usageBetween(before, after);
+    const id = charge.id ?? randomUUID();
     const names: Record<string, string> = {
       "#pk": PK,
       "#status": "status",
       "#agents": "agents",
       "#agent": agent,
+      "#charge": usageChargeAttr(agent),
     };
-    const values: Record<string, number> = {};
-    const adds: string[] = [];
+    const values: Record<string, unknown> = { ":zero": 0, ":id": id };
+    const sets = ["#charge = :id"];
+    const conditions = [AGENT_EXISTS];
+    if (typeof ref.runId === "string") {
+      names["#runId"] = "runId";
+      values[":runId"] = ref.runId;
+      conditions.push("#runId = :runId");
+    }
     USAGE_FIELDS.forEach((field, i) => {
+      for (const [what, value] of [
+        ["before", before[field]],
+        ["after", after[field]],
+      ] as const) {
+        if (!Number.isFinite(value) || value < 0) {
+          throw new RangeError(`Usage ${field} ${what} must be a non-negative finite number, got ${value}.`);
+        }
+      }
+      if (delta[field] < 0) {
+        throw new RangeError(`Usage ${field} cannot go down (from ${before[field]} to ${after[field]}).`);
+      }
+      names[`#a${i}`] = usageAttr(agent, field);
+      names[`#t${i}`] = usageTotalAttr(field);
+      values[`:a${i}`] = after[field];
+      values[`:d${i}`] = delta[field];
+      sets.push(`#a${i} = :a${i}`, `#t${i} = if_not_exists(#t${i}, :zero) + :d${i}`);
+      if (before[field] === 0) {
+        conditions.push(`(attribute_not_exists(#a${i}) OR #a${i} = :zero)`);
+      } else {
+        values[`:b${i}`] = before[field];
+        conditions.push(`#a${i} = :b${i}`);
+      }
+    });
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: conditions.join(" AND "),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      return { charged: true, ...usageTotalsOf(Attributes ?? {}, agent) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const stored = await this.chargedUsage(ref, agent);
+    return { charged: stored.chargeId === id, agent: stored.agent, total: stored.total };
+  }
+
+  /**
+   * An agent's charged totals, the run's, and the id of the charge last applied to the agent
+   * (consistent read). NotFoundError without the run (or with another `runId`), UnknownNameError
+   * without the agent.
+   */
+  async chargedUsage(
+    ref: TeamRunRef & { runId?: string },
+    agent: string,
+  ): Promise<UsageTotals & { chargeId?: string }> {
+    const item = await getItem(this.doc, this.tableName, {
+      [PK]: teamPk(ref.namespace, ref.name),
+      [SK]: RUN_SK,
+    });
+    if (!item || (typeof ref.runId === "string" && item.runId !== ref.runId)) {
+      throw new NotFoundError("team", ref.namespace, ref.name);
+    }
+    const agents = (item.status as TeamStatus | undefined)?.agents ?? {};
+    if (!Object.hasOwn(agents, agent)) throw new UnknownNameError("agent", ref.namespace, ref.name, agent);
+    const chargeId = item[usageChargeAttr(agent)];
+    return { ...usageTotalsOf(item, agent), ...(typeof chargeId === "string" ? { chargeId } : {}) };
+  }
+
+  /**
+   * Adds `delta` to one agent's usage and to the run's, once per call: the agent's stored totals
+   * are read and charged as {@link chargeUsage} does, so a retried request is not counted twice;
+   * concurrent writers are serialised by its condition (the one that loses reads again and
+   * retries). The runner charges absolute totals through {@link chargeUsage} instead.
+   */
+  async addUsage(
+    ref: TeamRunRef & { runId?: string },
+    agent: string,
+    delta: Partial<UsageDelta>,
+  ): Promise<UsageTotals> {
+    for (const field of USAGE_FIELDS) {
       const amount = delta[field] ?? 0;
       if (!Number.isFinite(amount) || amount < 0) {
         throw new RangeError(`Usage ${field} must be a non-negative finite number, got ${amount}.`);
       }
-      names[`#a${i}`] = usageAttr(agent, field);
-      names[`#t${i}`] = usageTotalAttr(field);
-      values[`:v${i}`] = amount;
-      adds.push(`#a${i} :v${i}`, `#t${i} :v${i}`);
-    });
-    const { Attributes } = await this.conditionalAgentUpdate(ref, agent, {
-      UpdateExpression: `ADD ${adds.join(", ")}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: "UPDATED_NEW",
-    });
-    const after = Attributes ?? {};
-    const pick = (attr: (f: (typeof USAGE_FIELDS)[number]) => string) =>
-      Object.fromEntries(
-        USAGE_FIELDS.map((f) => [f, (after[attr(f)] as number | undefined) ?? 0]),
-      ) as unknown as UsageDelta;
-    return { agent: pick((f) => usageAttr(agent, f)), total: pick(usageTotalAttr) };
+    }
+    let current = (await this.chargedUsage(ref, agent)).agent;
+    const maxAttempts = 50;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const result = await this.chargeUsage(ref, agent, { before: current, after: sumUsage(current, delta) });
+      if (result.charged) return { agent: result.agent, total: result.total };
+      current = result.agent;
+      await sleep(Math.random() * Math.min(50, 2 ** attempt));
+    }
+    throw new VersionConflictError(ref.namespace, ref.name, maxAttempts);
   }
 
   /** Records that an agent is alive, without touching the version (heartbeats are frequent). */
@@ -661,7 +763,7 @@ export class TeamStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [PK]: teamPk(ref.namespace, ref.name), [SK]: RUN_SK },
-          ConditionExpression: "attribute_exists(#pk) AND attribute_exists(#status.#agents.#agent)",
+          ConditionExpression: AGENT_EXISTS,
           ...input,
         }),
       );
@@ -784,6 +886,15 @@ function queryEvents(
     },
     { kind: "events", nextToken, partition: { [PK]: pk } },
   );
+}
+
+/** An agent's usage totals and the run's, from a run item or the attributes an update returned. */
+function usageTotalsOf(item: Record<string, unknown>, agent: string): UsageTotals {
+  const pick = (attr: (f: (typeof USAGE_FIELDS)[number]) => string) =>
+    Object.fromEntries(
+      USAGE_FIELDS.map((f) => [f, (item[attr(f)] as number | undefined) ?? 0]),
+    ) as unknown as UsageDelta;
+  return { agent: pick((f) => usageAttr(agent, f)), total: pick(usageTotalAttr) };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -219,6 +219,117 @@ describe.each(ENDPOINTS)("TeamStore on $label", ({ key }) => {
     ).rejects.toThrow("Usage costUsd must be a non-negative finite number, got -1.");
   });
 
+  describe("charging usage exactly once", () => {
+    const usage = (costUsd: number, inputTokens = 0) => ({
+      inputTokens,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd,
+    });
+
+    it("counts once a charge whose answer was lost and that the SDK sent again", async () => {
+      const ref = { namespace: "default", name: "lost-answer" };
+      await store.createRun(sampleTeam("lost-answer"));
+      // DynamoDB applies the first UpdateItem, then the connection drops before its answer: the
+      // SDK's retry strategy sends the same request again (ECONNRESET is a transient error).
+      const lossy = countingClient(endpointFor(key));
+      let updates = 0;
+      lossy.client.middlewareStack.add(
+        (next) => async (args) => {
+          const target = (args.request as { headers?: Record<string, string> }).headers?.["x-amz-target"];
+          const update = target?.endsWith(".UpdateItem") ? ++updates : 0;
+          const out = await next(args);
+          if (update === 1) {
+            throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET", $metadata: {} });
+          }
+          return out;
+        },
+        { step: "finalizeRequest", name: "loseFirstAnswer", priority: "low" },
+      );
+      try {
+        const lossyStore = new TeamStore({ client: lossy.client, tableName: store.tableName });
+        const totals = await lossyStore.addUsage(ref, "lead", usage(0.25, 1000));
+        expect(updates).toBe(2); // the request whose answer was lost, and the SDK's retry of it
+        expect(totals.agent).toEqual(usage(0.25, 1000));
+        const run = await store.getRun(ref);
+        expect(run.status.totalCostUsd).toBe(0.25);
+        expect(run.status.agents.lead).toMatchObject(usage(0.25, 1000));
+      } finally {
+        lossy.client.destroy();
+      }
+    });
+
+    it("answers a charge sent twice as charged, and counts it once", async () => {
+      const ref = { namespace: "default", name: "charged-twice" };
+      await store.createRun(sampleTeam("charged-twice"));
+      const charge = { before: usage(0), after: usage(0.1, 100), id: "charge-1" };
+      const first = await store.chargeUsage(ref, "lead", charge);
+      const again = await store.chargeUsage(ref, "lead", charge);
+      expect(first).toEqual({ charged: true, agent: usage(0.1, 100), total: usage(0.1, 100) });
+      expect(again).toEqual(first);
+      const next = await store.chargeUsage(ref, "lead", { before: usage(0.1, 100), after: usage(0.3, 250) });
+      expect(next).toMatchObject({ charged: true, total: usage(0.3, 250) });
+      // Float noise (0.1 + 0.2) stays out of the store: the totals compare equal on the next charge.
+      expect((await store.chargedUsage(ref, "lead")).agent).toEqual(usage(0.3, 250));
+    });
+
+    it("re-syncs a stale before (a relaunched runner) and charges only the difference", async () => {
+      const ref = { namespace: "default", name: "stale-charge" };
+      const run = await store.createRun(sampleTeam("stale-charge"));
+      await store.chargeUsage(ref, "backend", { before: usage(0), after: usage(0.5, 500) });
+      // A relaunched runner that believes nothing was charged yet.
+      const stale = await store.chargeUsage(ref, "backend", { before: usage(0), after: usage(0.75, 700) });
+      expect(stale).toEqual({ charged: false, agent: usage(0.5, 500), total: usage(0.5, 500) });
+      const resynced = await store.chargeUsage({ ...ref, runId: run.runId }, "backend", {
+        before: stale.agent,
+        after: usage(0.75, 700),
+      });
+      expect(resynced).toEqual({ charged: true, agent: usage(0.75, 700), total: usage(0.75, 700) });
+      expect((await store.getRun(ref)).status.totalCostUsd).toBe(0.75);
+      // A runner of another run under the same name charges nothing.
+      await expect(
+        store.chargeUsage({ ...ref, runId: "an-earlier-run" }, "backend", {
+          before: usage(0.75, 700),
+          after: usage(1, 900),
+        }),
+      ).rejects.toBeInstanceOf(NotFoundError);
+      await expect(
+        store.chargeUsage(ref, "backend", { before: usage(0.75, 700), after: usage(0.5, 900) }),
+      ).rejects.toThrow("Usage costUsd cannot go down (from 0.75 to 0.5).");
+      expect((await store.chargedUsage(ref, "backend")).total.costUsd).toBe(0.75);
+    });
+
+    it("never double-charges two runners racing for one agent", async () => {
+      const ref = { namespace: "default", name: "racing-runners" };
+      await store.createRun(sampleTeam("racing-runners"));
+      // Eight runners of one agent (a zombie and its relaunches) each measured the same session and
+      // charge it the way the usage reporter does: from what they believe was charged, re-syncing
+      // on a stale answer. However they interleave, the agent is charged the usage once.
+      const measured = [0.2, 0.4, 0.4, 0.6, 0.6, 0.8, 0.8, 0.8];
+      await Promise.all(
+        measured.map(async (m, i) => {
+          let sent = usage(0);
+          for (let round = 0; round < 20; round++) {
+            const target = usage(Math.max(m, sent.costUsd), Math.max(m * 1000, sent.inputTokens));
+            if (target.costUsd === sent.costUsd && target.inputTokens === sent.inputTokens) return;
+            const r = await store.chargeUsage(ref, "tests", {
+              before: sent,
+              after: target,
+              id: `r${i}-${round}`,
+            });
+            sent = r.agent;
+            if (r.charged) return;
+          }
+          throw new Error(`runner ${i} never settled`);
+        }),
+      );
+      const stored = await store.chargedUsage(ref, "tests");
+      expect(stored.agent).toEqual(usage(0.8, 800));
+      expect(stored.total).toEqual(usage(0.8, 800));
+    });
+  });
+
   it("records heartbeats without bumping the version", async () => {
     const ref = { namespace: "default", name: "alive" };
     await store.createRun(sampleTeam("alive"));
