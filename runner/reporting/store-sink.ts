@@ -2,12 +2,18 @@ import { type TeammateProgress, teammateProgress } from "../../core/control/team
 import type { AgentPhase } from "../../core/status/phases.ts";
 import { canTransitionAgent, isFinishedAgentPhase, isTerminalTeamPhase } from "../../core/status/phases.ts";
 import type { ArtifactDelivery, ArtifactStatus, UsageDelta } from "../../core/status/types.ts";
-import type { TeamRunRef, TeamStore } from "../../core/store/index.ts";
+import type { TeamRunRef, TeamStore, UsageCharge } from "../../core/store/index.ts";
 
-/** Totals after an addUsage: the agent's own and the whole run's. */
-export interface UsageTotalsUsd {
-  agentCostUsd: number;
+/** The agent's charged totals in the store, and the run's cost (every agent). */
+export interface ChargedUsage {
+  agent: UsageDelta;
   totalCostUsd: number;
+}
+
+/** The store's answer to a charge (core/store/usage-charge.ts `ChargeResult`). */
+export interface ChargeAnswer extends ChargedUsage {
+  /** False when `before` was stale: nothing was charged, `agent` holds the stored totals. */
+  charged: boolean;
 }
 
 /** TASKS/DONE of a run (`status.tasks`). */
@@ -28,7 +34,17 @@ export interface PhaseDetails {
  * {@link NoStoreSink} and AWS uses {@link TeamStoreSink}.
  */
 export interface AgentStateSink {
-  addUsage(delta: UsageDelta): Promise<UsageTotalsUsd | undefined>;
+  /**
+   * Moves the agent's charged totals from `charge.before` to `charge.after`, adding the
+   * difference to the run's, exactly once however often it is sent (TeamStore.chargeUsage).
+   * Undefined without a store: the charge is taken as made.
+   */
+  chargeUsage(charge: UsageCharge): Promise<ChargeAnswer | undefined>;
+  /**
+   * The agent's charged totals as stored (what earlier runners of the agent charged), read when
+   * a runner starts. Absent, or undefined, without a store.
+   */
+  chargedUsage?(): Promise<ChargedUsage | undefined>;
   heartbeat(at: Date): Promise<void>;
   setPhase(phase: AgentPhase, details?: PhaseDetails): Promise<void>;
   /** Measured cost of the whole run so far, when known. */
@@ -58,7 +74,7 @@ export interface AgentStateSink {
 }
 
 export class NoStoreSink implements AgentStateSink {
-  async addUsage(): Promise<undefined> {
+  async chargeUsage(): Promise<undefined> {
     return undefined;
   }
   async heartbeat(): Promise<void> {}
@@ -77,9 +93,15 @@ export class TeamStoreSink implements AgentStateSink {
     private readonly runId: string,
   ) {}
 
-  async addUsage(delta: UsageDelta): Promise<UsageTotalsUsd> {
-    const totals = await this.store.addUsage(this.ref, this.agent, delta);
-    return { agentCostUsd: totals.agent.costUsd, totalCostUsd: totals.total.costUsd };
+  /** Charges this run only (the ref carries the run id): a late runner never charges a newer run. */
+  async chargeUsage(charge: UsageCharge): Promise<ChargeAnswer> {
+    const result = await this.store.chargeUsage({ ...this.ref, runId: this.runId }, this.agent, charge);
+    return { charged: result.charged, agent: result.agent, totalCostUsd: result.total.costUsd };
+  }
+
+  async chargedUsage(): Promise<ChargedUsage> {
+    const stored = await this.store.chargedUsage({ ...this.ref, runId: this.runId }, this.agent);
+    return { agent: stored.agent, totalCostUsd: stored.total.costUsd };
   }
 
   heartbeat(at: Date): Promise<void> {

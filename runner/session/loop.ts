@@ -22,7 +22,14 @@ import {
   systemPromptAddition,
   teamEndedMessage,
 } from "./prompt.ts";
-import { readSessionRecord, resumableSession, SessionRecorder, turnDelta } from "./session-record.ts";
+import {
+  type CumulativeUsage,
+  measuredBefore,
+  readSessionRecord,
+  resumableSession,
+  SessionRecorder,
+  turnDelta,
+} from "./session-record.ts";
 import { TeammateFailureWatch } from "./teammate-failures.ts";
 
 /** How a session ended. */
@@ -99,7 +106,6 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   const log = options.log ?? silentLogger;
   const name = agent.name;
   const isLead = agent.role === "lead";
-  const reporter = new UsageReporter(options.sink, { intervalMs: timings.usageReportMs, log });
   const heartbeat = new Heartbeat(team, name, options.sink, { intervalMs: timings.heartbeatMs, log });
   const setTaskCounts = options.sink.setTaskCounts?.bind(options.sink);
   // The lead's runner keeps the run's TASKS/DONE in the store: one writer per run.
@@ -114,10 +120,19 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     return undefined;
   });
   const resumed = resumableSession(previous, { runId: options.runId, cli: agent.cli }) ? previous : undefined;
+  // Usage is charged exactly once across relaunches: the reporter starts from what earlier
+  // runners of the agent measured (the session record) and charged (the store).
+  const before = measuredBefore(previous, options.runId);
+  const reporter = new UsageReporter(options.sink, {
+    intervalMs: timings.usageReportMs,
+    log,
+    ...(before ? { measuredBefore: before } : {}),
+    resumesSessionTotals: resumed?.cumulative !== undefined,
+  });
   const recorder = new SessionRecorder(
     team.root,
     { agent: name, runId: options.runId, cli: agent.cli },
-    { log, ...(resumed ? { resumed } : {}) },
+    { log, ...(resumed ? { resumed } : {}), ...(before ? { measured: before } : {}) },
   );
   const outerSignal = options.signal ?? new AbortController().signal;
   // The lead's session also ends when the team cannot proceed (teammate-failures.ts): the same
@@ -145,22 +160,27 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
   /**
    * The turn's own usage. A CLI that reports session totals (`usageScope: "session"`) is charged
    * the difference from the session's previous totals, kept in the session record so a relaunched
-   * runner resuming the session does not charge its earlier turns again.
+   * runner resuming the session does not charge its earlier turns again. The new totals are
+   * returned to be recorded with the turn's measurement, before the turn is charged.
    */
-  const chargeable = async (result: TurnResult): Promise<TurnResult> => {
-    if (result.usageScope !== "session" || !result.sessionId) return result;
+  const chargeable = async (
+    result: TurnResult,
+  ): Promise<{ result: TurnResult; cumulative?: CumulativeUsage }> => {
+    if (result.usageScope !== "session" || !result.sessionId) return { result };
     // The record must exist to carry the totals (a CLI may name its session only in the result).
     await recorder.sessionStarted(result.sessionId);
     const delta = turnDelta(result, result.sessionId, recorder.cumulative);
-    await recorder.saveCumulative({
-      sessionId: result.sessionId,
-      inputTokens: result.inputTokens,
-      outputTokens: result.outputTokens,
-      cacheReadTokens: result.cacheReadTokens,
-      cacheWriteTokens: result.cacheWriteTokens,
-      costUsd: result.costUsd,
-    });
-    return { ...delta, usageScope: "turn" };
+    return {
+      result: { ...delta, usageScope: "turn" },
+      cumulative: {
+        sessionId: result.sessionId,
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        cacheReadTokens: result.cacheReadTokens,
+        cacheWriteTokens: result.cacheWriteTokens,
+        costUsd: result.costUsd,
+      },
+    };
   };
   const warned = new Set<string>();
   const warn = async (reason: string, message: string) => {
@@ -414,7 +434,7 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
         onStderr: (chunk) => log.debug("CLI stderr", { text: chunk.slice(0, 2000) }),
       });
       turns++;
-      const result = await chargeable(raw);
+      const { result, cumulative } = await chargeable(raw);
       lastResult = result;
       if (result.errorKind === "max_budget") {
         // The CLI's own cap (claude --max-budget-usd, set to the run's remaining budget) ended the
@@ -425,6 +445,12 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
           `${agent.cli} stopped ${name} at the run's remaining budget ($${remainingBudgetUsd?.toFixed(4) ?? "?"}): ${result.resultText}`,
         );
       }
+      // The turn is measured and recorded on disk, then charged: a runner killed in between
+      // leaves its relaunch the measurement to charge (session-record.ts saveTurnUsage).
+      await recorder.saveTurnUsage({
+        measured: reporter.measuredAfter(result),
+        ...(cumulative ? { cumulative } : {}),
+      });
       await reporter.endTurn(result);
       if (result.teamToolCalls !== undefined) teamToolCalls = (teamToolCalls ?? 0) + result.teamToolCalls;
       for (const w of result.warnings ?? []) await warn("AdapterFallback", w);

@@ -28,6 +28,12 @@ export interface SessionRecord {
    * Kept here (on EFS) so a relaunched runner resuming the session does not charge it again.
    */
   cumulative?: CumulativeUsage;
+  /**
+   * The agent's measured usage over every runner of this run (every session), after its last
+   * turn: written before that turn is charged to the store, so a runner killed in between leaves
+   * its relaunch the measurement to charge from (runner/reporting/usage-reporter.ts).
+   */
+  measured?: UsageDelta;
 }
 
 export interface CumulativeUsage extends UsageDelta {
@@ -52,6 +58,11 @@ export function turnDelta<T extends Record<(typeof USAGE_FIELDS)[number], number
     out[field] = (d >= 0 ? d : cumulative[field]) as T[typeof field];
   }
   return out;
+}
+
+/** The agent's measurement an earlier runner of `runId` recorded, whether or not its session is resumed. */
+export function measuredBefore(record: SessionRecord | undefined, runId: string): UsageDelta | undefined {
+  return record?.runId === runId ? record.measured : undefined;
 }
 
 export async function readSessionRecord(teamDir: string, agent: string): Promise<SessionRecord | undefined> {
@@ -80,6 +91,8 @@ export function resumableSession(
  */
 export class SessionRecorder {
   private record: SessionRecord | undefined;
+  /** The agent's measurement, kept across the sessions of this runner (see SessionRecord.measured). */
+  private measured: UsageDelta | undefined;
   private writing: Promise<void> = Promise.resolve();
   private readonly path: string;
   private readonly log: Logger;
@@ -87,10 +100,11 @@ export class SessionRecorder {
   constructor(
     private readonly teamDir: string,
     private readonly identity: { agent: string; runId: string; cli: AgentCli },
-    options: { log?: Logger; resumed?: SessionRecord } = {},
+    options: { log?: Logger; resumed?: SessionRecord; measured?: UsageDelta } = {},
   ) {
     this.path = new TeamLayout(teamDir).session(identity.agent);
     this.log = options.log ?? silentLogger;
+    this.measured = options.measured;
     if (options.resumed) {
       const { ended: _ended, ...rest } = options.resumed;
       this.record = rest;
@@ -115,15 +129,18 @@ export class SessionRecorder {
   }
 
   /**
-   * Records the session's cumulative figures after a turn, on disk before the turn is charged to
-   * the store: a runner killed between the charge and a later write left the old figures, and its
+   * Records a turn's usage before the turn is charged to the store, in one write: the agent's
+   * measurement after it and, for CLIs that report session totals, the session's cumulative
+   * figures. A runner killed between the charge and a later write left the old figures, and its
    * relaunch, resuming the session, charged the turn again (the codex conformance test saw 6
-   * replies charged for 4 under load). Written first, a kill between the two can at most leave the
-   * turn unsent, as it leaves any usage the reporter had not sent yet: never charged twice.
+   * replies charged for 4 under load); one killed before the charge lost the turn. Written first,
+   * the relaunch finds the turn measured, and charges the store up to it (the store's charged
+   * totals say what was charged already): never twice, and not lost.
    */
-  saveCumulative(cumulative: CumulativeUsage): Promise<void> {
+  saveTurnUsage(usage: { measured: UsageDelta; cumulative?: CumulativeUsage }): Promise<void> {
+    this.measured = { ...usage.measured };
     if (!this.record) return this.writing;
-    this.record = { ...this.record, cumulative };
+    this.record = { ...this.record, ...(usage.cumulative ? { cumulative: usage.cumulative } : {}) };
     return this.write();
   }
 
@@ -151,7 +168,7 @@ export class SessionRecorder {
   }
 
   private write(): Promise<void> {
-    const snapshot = this.record;
+    const snapshot = this.record && this.measured ? { ...this.record, measured: this.measured } : this.record;
     this.writing = this.writing.then(async () => {
       if (!snapshot) return;
       try {

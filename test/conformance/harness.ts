@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
+import { type UsageCharge, usageBetween } from "../../core/store/usage-charge.ts";
 import { Team } from "../../core/team-protocol/team.ts";
 import { adapterFor } from "../../runner/adapters/index.ts";
 import type { AgentAdapter, TurnMcp } from "../../runner/adapters/types.ts";
@@ -184,8 +185,8 @@ export class RecordingSink implements AgentStateSink {
   readonly usage: UsageDelta[] = [];
   readonly warnings: Array<{ reason: string; message: string }> = [];
   readonly phases: Array<{ phase: AgentPhase; details?: PhaseDetails }> = [];
-  async addUsage(delta: UsageDelta) {
-    this.usage.push(delta);
+  async chargeUsage({ before, after }: UsageCharge) {
+    this.usage.push(usageBetween(before, after));
     return undefined;
   }
   async heartbeat() {}

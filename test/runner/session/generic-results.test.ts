@@ -8,6 +8,7 @@ import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentTeam } from "../../../core/manifest/types.ts";
 import type { UsageDelta } from "../../../core/status/types.ts";
+import { type UsageCharge, usageBetween } from "../../../core/store/usage-charge.ts";
 import type {
   AgentAdapter,
   OutputParser,
@@ -88,8 +89,8 @@ function cannedAdapter(results: Canned[], onTurn?: (n: number) => Promise<void>)
 class Recording implements AgentStateSink {
   usage: UsageDelta[] = [];
   warnings: Array<{ reason: string; message: string }> = [];
-  async addUsage(d: UsageDelta) {
-    this.usage.push(d);
+  async chargeUsage({ before, after }: UsageCharge) {
+    this.usage.push(usageBetween(before, after));
     return undefined;
   }
   async heartbeat() {}
@@ -192,9 +193,9 @@ describe("session totals are on disk before the turn is charged", () => {
     // What the session record holds at the very moment each charge reaches the store.
     const baselineAtCharge: Array<number | undefined> = [];
     class Checking extends Recording {
-      override async addUsage(d: UsageDelta) {
+      override async chargeUsage(charge: UsageCharge) {
         baselineAtCharge.push((await readSessionRecord(dir, "lead"))?.cumulative?.costUsd);
-        return super.addUsage(d);
+        return super.chargeUsage(charge);
       }
     }
     const sink = new Checking();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AgentSpec, AgentTeam } from "../../../core/manifest/types.ts";
 import type { UsageDelta } from "../../../core/status/types.ts";
+import { usageBetween } from "../../../core/store/usage-charge.ts";
 import type { Team } from "../../../core/team-protocol/team.ts";
 import { adapterFor } from "../../../runner/adapters/index.ts";
 import type { TurnInput } from "../../../runner/adapters/types.ts";
@@ -321,7 +322,7 @@ describe("stopping", () => {
     const phases: string[] = [];
     const sink: AgentStateSink = {
       ...new NoStoreSink(),
-      addUsage: async () => undefined,
+      chargeUsage: async () => undefined,
       heartbeat: async () => {},
       runCostUsd: async () => undefined,
       setPhase: async (phase, details) => {
@@ -357,8 +358,8 @@ describe("usage reporting", () => {
   it("sends usage deltas while a turn streams, adding up to the turn's total", async () => {
     const calls: { at: number; delta: UsageDelta }[] = [];
     const sink: AgentStateSink = {
-      addUsage: async (delta) => {
-        calls.push({ at: Date.now(), delta });
+      chargeUsage: async ({ before, after }) => {
+        calls.push({ at: Date.now(), delta: usageBetween(before, after) });
         return undefined;
       },
       heartbeat: async () => {},
