@@ -106,6 +106,7 @@ export class StreamJsonWriter {
     usage: ModelUsage;
   }): void {
     const u = fields.usage;
+    const used = Object.values(u).some((n) => n > 0);
     const isError = fields.subtype !== "success";
     this.emit({
       type: "result",
@@ -128,6 +129,13 @@ export class StreamJsonWriter {
       modelUsage: {
         [this.model]: { ...u, webSearchRequests: 0, contextWindow: 200000, maxOutputTokens: 64000 },
       },
+      // Claude Code 2.1.329 (the pinned CLI) reports the turn's own usage here, `{}` when the turn
+      // made no model call (runner/adapters/claude.ts). The scripted agent's figures are its
+      // process's, i.e. the turn's: without this field the adapter read them as session totals,
+      // and a resumed scripted session was charged the difference between two turns.
+      model_usage_since_last_result: used
+        ? { [this.model]: { ...u, webSearchRequests: 0, contextWindow: 200000, maxOutputTokens: 64000 } }
+        : {},
       permission_denials: [],
     });
   }

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -17,8 +19,65 @@ import {
 } from "../session/fixtures.ts";
 
 /**
+ * A proxy in front of DynamoDB Local that stops the first usage charge (an UpdateItem of the
+ * run's usage totals) for the test to kill the runner on: `hold` never forwards it (the runner
+ * dies before its charge reaches the store), `apply` forwards it and keeps the answer (the
+ * store applied it; the runner dies before it hears). Every other request passes through.
+ */
+async function chargeStoppingProxy(endpoint: string, mode: "hold" | "apply") {
+  let stopped: ((how: string) => void) | undefined;
+  const charged = new Promise<string>((resolve) => {
+    stopped = resolve;
+  });
+  let first = true;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("error", () => {});
+    res.on("error", () => {});
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const charge =
+        String(req.headers["x-amz-target"]).endsWith(".UpdateItem") && body.includes("usageTotal#");
+      const stop = charge && first;
+      if (stop) first = false;
+      if (stop && mode === "hold") {
+        stopped?.("held");
+        return;
+      }
+      const upstream = request(
+        `${endpoint}${req.url ?? "/"}`,
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          if (stop) {
+            answer.resume();
+            answer.on("end", () => stopped?.(`applied (HTTP ${answer.statusCode})`));
+            return;
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on("error", () => res.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Resolves once the first charge was held or applied. */
+    charged,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/**
  * Runner processes against DynamoDB Local: the lead's runner keeps the run's task counts in the
- * store, and a runner started again after a crash resumes the agent's session.
+ * store, and a runner started again after a crash resumes the agent's session and charges the run
+ * exactly the usage its CLI reported.
  */
 describe("runner state kept across the run and across relaunches", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
@@ -172,6 +231,54 @@ describe("runner state kept across the run and across relaunches", () => {
     expect(third.result).toMatchObject({ end: "finished", turns: 0 });
     expect(await protocol.listTasks()).toHaveLength(2);
   });
+
+  it.each([
+    ["before its charge reached the store", "hold"],
+    ["right after its charge was applied, before the answer", "apply"],
+  ] as const)(
+    "a runner killed %s is relaunched and the run is charged exactly the CLI's usage",
+    async (_, mode) => {
+      const runId = `run-${randomUUID().slice(0, 8)}`;
+      const lead = scriptedAgent("lead", "lead", [
+        { usage: { inputTokens: 1000, outputTokens: 100, costUsd: 0.25 } },
+        { endTurn: true },
+        { usage: { inputTokens: 400, outputTokens: 40, costUsd: 0.1 } },
+        { call: "finish", args: { summary: "Charged once." } },
+      ]);
+      const team = coworkTeam(lead, [scriptedAgent("dev", "teammate")], `charge-${mode}-${runId}`);
+      const { dir, protocol } = await setUp(team, runId);
+      const proxy = await chargeStoppingProxy(endpoint, mode);
+      try {
+        // No periodic report while the turn streams: the first usage write is the turn's charge.
+        const first = startRunner(entry, {
+          ...env(dir, runId, "lead"),
+          SQUADRON_DYNAMODB_ENDPOINT: proxy.endpoint,
+          SQUADRON_USAGE_REPORT_MS: "600000",
+        });
+        expect(await proxy.charged).toBe(mode === "hold" ? "held" : "applied (HTTP 200)");
+        first.kill("SIGKILL");
+        expect((await first.result).code).toBeNull();
+      } finally {
+        proxy.close();
+      }
+      const charged = (await store.getRun(team.metadata)).status.agents.lead;
+      expect(charged?.costUsd).toBe(mode === "hold" ? 0 : 0.25);
+
+      await protocol.updateMember("dev", { status: "stopped" });
+      const second = await startRunner(entry, env(dir, runId, "lead")).result;
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.result).toMatchObject({ ok: true, end: "finished", turns: 1 });
+      expect(second.stderr).toContain("Resuming the session an earlier runner of this agent started");
+      // The CLI reported 1000/100 tokens for $0.25, then 400/40 for $0.10: that, once.
+      const record = await store.getRun(team.metadata);
+      expect(record.status.agents.lead).toMatchObject({
+        inputTokens: 1400,
+        outputTokens: 140,
+        costUsd: 0.35,
+      });
+      expect(record.status.totalCostUsd).toBe(0.35);
+    },
+  );
 
   it("starts a new session, told about the restart, when the CLI no longer has the old one", async () => {
     const runId = `run-${randomUUID().slice(0, 8)}`;
