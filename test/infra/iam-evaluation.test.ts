@@ -130,6 +130,8 @@ const ENTRY_ROLES: Record<string, Principal[] | "local"> = {
   "TeamStore.deleteTemplate": ["api"],
   "TeamStore.removeRun": "local",
   "TeamStore.addUsage": ["runner"],
+  "TeamStore.chargeUsage": ["runner"],
+  "TeamStore.chargedUsage": ["runner"],
   "TeamStore.heartbeat": ["runner"],
   "TeamStore.putWaitToken": ["dependencies"],
   "TeamStore.takeWaitToken": ["dependencies"],

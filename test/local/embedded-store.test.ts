@@ -142,3 +142,46 @@ describe("the local budget watch (issue 14: 16)", () => {
     expect(watch.watched()).toBe(1);
   });
 });
+
+/**
+ * The local budget watch runs on the embedded store's sighting of usage writes (local/stack.ts):
+ * every charge the store applies (TeamStore.chargeUsage, a conditional SET since usage is charged
+ * exactly once) must be seen, with the run's new total readable by the watch.
+ */
+describe("the embedded store's usage-write watch", () => {
+  let root: string;
+  let store: EmbeddedStore;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "squadron-usage-watch-"));
+    store = await startEmbeddedStore({ path: join(root, "db") });
+  });
+
+  afterAll(async () => {
+    await store?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("sees each applied charge of a run, and none that the store refused", async () => {
+    const teamStore = new TeamStore({ client: store.client, tableName: store.tableName });
+    const run = await teamStore.createRun(sampleTeam("watched"));
+    const seen: string[] = [];
+    store.onUsageWrite((pk) => seen.push(pk));
+    const usage = (costUsd: number) => ({
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      costUsd,
+    });
+    await teamStore.chargeUsage(run, "lead", { before: usage(0), after: usage(0.4) });
+    // A stale charge (a relaunched runner's first) is refused: nothing changed, nothing to check.
+    const stale = await teamStore.chargeUsage(run, "lead", { before: usage(0), after: usage(0.5) });
+    expect(stale.charged).toBe(false);
+    await teamStore.chargeUsage(run, "lead", { before: stale.agent, after: usage(0.5) });
+    await teamStore.addUsage(run, "backend", { costUsd: 0.25 });
+    const pk = teamPk("default", "watched");
+    expect(seen).toEqual([pk, pk, pk]);
+    expect((await teamStore.getRun(run)).status.totalCostUsd).toBe(0.75);
+  });
+});

@@ -185,16 +185,19 @@ describe("session-cumulative usage (usageScope: session)", () => {
   }, 30_000);
 });
 
-describe("session totals are on disk before the turn is charged", () => {
+describe("session totals and the measurement are on disk before the turn is charged", () => {
   it("a runner killed right after a charge cannot leave a baseline its relaunch would charge again", async () => {
     const lead = scriptedAgent("lead", "lead");
     const team = coworkTeam(lead, []);
     const { dir, protocol } = await setup(team);
     // What the session record holds at the very moment each charge reaches the store.
     const baselineAtCharge: Array<number | undefined> = [];
+    const measuredAtCharge: Array<number | undefined> = [];
     class Checking extends Recording {
       override async chargeUsage(charge: UsageCharge) {
-        baselineAtCharge.push((await readSessionRecord(dir, "lead"))?.cumulative?.costUsd);
+        const record = await readSessionRecord(dir, "lead");
+        baselineAtCharge.push(record?.cumulative?.costUsd);
+        measuredAtCharge.push(record?.measured?.costUsd);
         return super.chargeUsage(charge);
       }
     }
@@ -217,6 +220,9 @@ describe("session totals are on disk before the turn is charged", () => {
     expect(sink.cost).toBe(0.03);
     // Each charge found its own turn's session total already recorded (it used to be written after).
     expect(baselineAtCharge).toEqual([0.01, 0.03]);
+    // And so was the agent's measurement the charge brings the store to: a relaunch after a kill
+    // before the charge charges it (the store's totals say it was not), one after it does not.
+    expect(measuredAtCharge).toEqual([0.01, 0.03]);
   }, 30_000);
 });
 
