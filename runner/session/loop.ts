@@ -2,6 +2,7 @@ import { TEAMMATE_FAILED } from "../../core/control/team-progress.ts";
 import type { AgentSpec, AgentTeam } from "../../core/manifest/types.ts";
 import type { AgentPhase } from "../../core/status/phases.ts";
 import type { UsageDelta } from "../../core/status/types.ts";
+import { USAGE_FIELDS } from "../../core/store/items.ts";
 import { TeamChanges } from "../../core/team-protocol/changes.ts";
 import { ENDED_STATUSES, type Team } from "../../core/team-protocol/team.ts";
 import type { InboxMessage, Member, MemberStatus, Task } from "../../core/team-protocol/types.ts";
@@ -167,6 +168,12 @@ export async function runSession(options: SessionOptions): Promise<SessionOutcom
     result: TurnResult,
   ): Promise<{ result: TurnResult; cumulative?: CumulativeUsage }> => {
     if (result.usageScope !== "session" || !result.sessionId) return { result };
+    // A turn cut off before the CLI reported its totals (codex stopped before turn.completed
+    // reports zeros) charges nothing and must leave the session's baseline alone: recorded as
+    // the new totals, the zeros made the next turn's totals, earlier turns included, charged
+    // again (the codex relaunch test saw 6 replies charged for 4 after a SIGTERM mid-turn).
+    if (USAGE_FIELDS.every((field) => !(result[field] > 0)))
+      return { result: { ...result, usageScope: "turn" } };
     // The record must exist to carry the totals (a CLI may name its session only in the result).
     await recorder.sessionStarted(result.sessionId);
     const delta = turnDelta(result, result.sessionId, recorder.cumulative);

@@ -185,6 +185,49 @@ describe("session-cumulative usage (usageScope: session)", () => {
   }, 30_000);
 });
 
+describe("a turn stopped before the CLI reported its session totals", () => {
+  it("leaves the session's baseline, so the relaunch charges only new usage", async () => {
+    const lead = scriptedAgent("lead", "lead");
+    const team = coworkTeam(lead, []);
+    const { dir, protocol } = await setup(team);
+    const abort = new AbortController();
+    const first = new Recording();
+    // Turn 1 reports the session's $0.01; turn 2 is stopped (SIGTERM) before codex's
+    // turn.completed, so its result carries zeros.
+    await runSession({
+      team: protocol,
+      spec: team,
+      agent: lead,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([session(0.01, 1000), { ...session(0, 0), isError: true }], async (n) => {
+        if (n === 0)
+          await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
+        else abort.abort("SIGTERM");
+      }),
+      sink: first,
+      timings: testTimings(),
+      signal: abort.signal,
+    });
+    expect((await readSessionRecord(dir, "lead"))?.cumulative?.costUsd).toBe(0.01);
+    const second = new Recording();
+    await runSession({
+      team: protocol,
+      spec: team,
+      agent: lead,
+      runId: "run-generic",
+      cwd: dir,
+      adapter: cannedAdapter([session(0.03, 3000)], async () => {
+        await protocol.finish("lead", "done");
+      }),
+      sink: second,
+      timings: testTimings(),
+    });
+    expect(first.cost).toBe(0.01);
+    expect(second.cost).toBe(0.02);
+  }, 30_000);
+});
+
 describe("session totals and the measurement are on disk before the turn is charged", () => {
   it("a runner killed right after a charge cannot leave a baseline its relaunch would charge again", async () => {
     const lead = scriptedAgent("lead", "lead");
