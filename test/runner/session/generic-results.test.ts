@@ -119,6 +119,27 @@ async function setup(team: AgentTeam) {
   return { dir, protocol };
 }
 
+/** One runner of the team's lead over canned turn results; a relaunch is another call on the same run. */
+function leadRunner(
+  run: { team: AgentTeam; dir: string; protocol: Awaited<ReturnType<typeof setup>>["protocol"] },
+  results: Canned[],
+  onTurn: (n: number) => Promise<void>,
+  sink: AgentStateSink,
+  signal?: AbortSignal,
+) {
+  return runSession({
+    team: run.protocol,
+    spec: run.team,
+    agent: run.team.spec.lead,
+    runId: "run-generic",
+    cwd: run.dir,
+    adapter: cannedAdapter(results, onTurn),
+    sink,
+    timings: testTimings(),
+    ...(signal ? { signal } : {}),
+  });
+}
+
 describe("session-cumulative usage (usageScope: session)", () => {
   it("turnDelta subtracts the same session's previous totals, and starts over for another session", () => {
     const prev = {
@@ -194,35 +215,28 @@ describe("a turn stopped before the CLI reported its session totals", () => {
     const first = new Recording();
     // Turn 1 reports the session's $0.01; turn 2 is stopped (SIGTERM) before codex's
     // turn.completed, so its result carries zeros.
-    await runSession({
-      team: protocol,
-      spec: team,
-      agent: lead,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([session(0.01, 1000), { ...session(0, 0), isError: true }], async (n) => {
-        if (n === 0)
-          await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
-        else abort.abort("SIGTERM");
-      }),
-      sink: first,
-      timings: testTimings(),
-      signal: abort.signal,
-    });
+    const stopAfterTwo = async (n: number) => {
+      if (n === 0) await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
+      else abort.abort("SIGTERM");
+    };
+    const run = { team, dir, protocol };
+    await leadRunner(
+      run,
+      [session(0.01, 1000), { ...session(0, 0), isError: true }],
+      stopAfterTwo,
+      first,
+      abort.signal,
+    );
     expect((await readSessionRecord(dir, "lead"))?.cumulative?.costUsd).toBe(0.01);
     const second = new Recording();
-    await runSession({
-      team: protocol,
-      spec: team,
-      agent: lead,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([session(0.03, 3000)], async () => {
+    await leadRunner(
+      run,
+      [session(0.03, 3000)],
+      async () => {
         await protocol.finish("lead", "done");
-      }),
-      sink: second,
-      timings: testTimings(),
-    });
+      },
+      second,
+    );
     expect(first.cost).toBe(0.01);
     expect(second.cost).toBe(0.02);
   }, 30_000);
