@@ -223,7 +223,7 @@ describe("squadron get", () => {
       "0",
       "0",
       "$0.00",
-      expect.stringMatching(/^\d+s$/),
+      expect.stringMatching(/^(?:\d+[dhm])*\d+s$/),
     ]);
     expect(rows.find((r) => r[0] === "q4-security-review")?.slice(1, 6)).toEqual([
       "Pending",
@@ -270,7 +270,7 @@ describe("squadron get", () => {
     const result = await squadron(["get", "templates", "-n", "apply-ns"], { env });
     expect(result.stdout.trimEnd().split("\n")).toEqual([
       "NAME               TEAMMATES   TIMEOUT   BUDGET   AGE",
-      expect.stringMatching(/^fullstack-review {3}3 {11}2h {8}\$20\.00 {3}\d+s$/),
+      expect.stringMatching(/^fullstack-review {3}3 {11}2h {8}\$20\.00 {3}(?:\d+[dhm])*\d+s$/),
     ]);
   });
 
@@ -319,7 +319,8 @@ describe("squadron describe, approve, deny, tasks, messages, delete", () => {
     expect(out).toMatch(/^ {2}2 +Cover the endpoints with tests +pending +<none> +1$/m);
     expect(out).toMatch(/^ {2}Type +Reason +Age +From +Message$/m);
     expect(out).toMatch(
-      /^ {2}Normal +Created +\d+s +squadron +Team run auth-refactor-[0-9a-f]{8} created\.$/m,
+      // kubectl's ages: "45s", and "2m1s" once this file has run for more than a minute.
+      /^ {2}Normal +Created +(?:\d+[dhm])*\d+s +squadron +Team run auth-refactor-[0-9a-f]{8} created\.$/m,
     );
   });
 

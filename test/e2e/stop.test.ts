@@ -347,11 +347,18 @@ describe("squadron delete of a running team ends every process of its run (issue
           `${(error as Error).message}; ${view.phase}: ${JSON.stringify(view.events.slice(-4))}\n${logs}`,
         );
       });
+      // Among its processes a helper in a session of its own, out of reach of every process-group
+      // kill. The marker is written as `setsid` is started in the background, so on a busy machine
+      // the helper may still be a forked shell that has not yet become `sleep`: wait for it.
+      const escapeesOf = (processes: ReturnType<typeof processesOfRun>) =>
+        processes.filter((p) => p.sid === p.pid && p.cmdline === "sleep 1000");
+      await until(
+        `${phase}: the helper in a session of its own started`,
+        () => escapeesOf(processesOfRun(runId)).length > 0,
+      ).catch(() => undefined);
       const running = processesOfRun(runId);
       expect(running.length, "the run has processes to stop").toBeGreaterThan(2);
-      // Among them a helper in a session of its own, out of reach of every process-group kill.
-      const escapees = running.filter((p) => p.sid === p.pid && p.cmdline === "sleep 1000");
-      expect(escapees, JSON.stringify(describeProcesses(running))).toHaveLength(1);
+      expect(escapeesOf(running), JSON.stringify(describeProcesses(running))).toHaveLength(1);
 
       const asked = Date.now();
       const deleted = await cli(["delete", "team", name]);
