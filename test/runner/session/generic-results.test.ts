@@ -119,6 +119,13 @@ async function setup(team: AgentTeam) {
   return { dir, protocol };
 }
 
+/** A cowork team of one scripted lead, in a run directory of its own. */
+async function soloLead() {
+  const lead = scriptedAgent("lead", "lead");
+  const team = coworkTeam(lead, []);
+  return { lead, team, ...(await setup(team)) };
+}
+
 /** One runner of the team's lead over canned turn results; a relaunch is another call on the same run. */
 function leadRunner(
   run: { team: AgentTeam; dir: string; protocol: Awaited<ReturnType<typeof setup>>["protocol"] },
@@ -156,9 +163,7 @@ describe("session-cumulative usage (usageScope: session)", () => {
   });
 
   it("charges n equal resumed turns n × one turn, not n(n+1)/2, also across a runner relaunch", async () => {
-    const lead = scriptedAgent("lead", "lead");
-    const team = coworkTeam(lead, []);
-    const { dir, protocol } = await setup(team);
+    const { lead, team, dir, protocol } = await soloLead();
     // Three turns of $0.01 each, reported as session totals; a message wakes the lead after turns 1-2.
     const wake = async () => {
       await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
@@ -208,9 +213,7 @@ describe("session-cumulative usage (usageScope: session)", () => {
 
 describe("a turn stopped before the CLI reported its session totals", () => {
   it("leaves the session's baseline, so the relaunch charges only new usage", async () => {
-    const lead = scriptedAgent("lead", "lead");
-    const team = coworkTeam(lead, []);
-    const { dir, protocol } = await setup(team);
+    const { team, dir, protocol } = await soloLead();
     const abort = new AbortController();
     const first = new Recording();
     // Turn 1 reports the session's $0.01; turn 2 is stopped (SIGTERM) before codex's
@@ -244,9 +247,7 @@ describe("a turn stopped before the CLI reported its session totals", () => {
 
 describe("session totals and the measurement are on disk before the turn is charged", () => {
   it("a runner killed right after a charge cannot leave a baseline its relaunch would charge again", async () => {
-    const lead = scriptedAgent("lead", "lead");
-    const team = coworkTeam(lead, []);
-    const { dir, protocol } = await setup(team);
+    const { lead, team, dir, protocol } = await soloLead();
     // What the session record holds at the very moment each charge reaches the store.
     const baselineAtCharge: Array<number | undefined> = [];
     const measuredAtCharge: Array<number | undefined> = [];
@@ -285,9 +286,7 @@ describe("session totals and the measurement are on disk before the turn is char
 
 describe("authentication errors (errorKind: auth)", () => {
   it("fail the agent after one turn with the reason, no turn retries", async () => {
-    const lead = scriptedAgent("lead", "lead");
-    const team = coworkTeam(lead, []);
-    const { dir, protocol } = await setup(team);
+    const { lead, team, dir, protocol } = await soloLead();
     const out = await runSession({
       team: protocol,
       spec: team,
