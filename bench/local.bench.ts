@@ -18,6 +18,7 @@ import { runInNewContext } from "node:vm";
 import { stringify } from "yaml";
 import { type LocalStack, type ProcessEvent, type RetainedPerRun, startLocalStack } from "../local/stack.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
+import { processStartFigures } from "./process-start.ts";
 
 const TERMINAL = new Set(["Completed", "Failed", "TimedOut", "BudgetExceeded", "Cancelled"]);
 const RUNNER_ENV = {
@@ -184,7 +185,8 @@ const bench: Benchmark = async () => {
   });
   const events: ProcessEvent[] = [];
   stack.events.on("process", (e: ProcessEvent) => events.push(e));
-  const figures: BenchFigure[] = [];
+  // Before any team runs: what starting a team's processes costs on an idle machine.
+  const figures: BenchFigure[] = await processStartFigures();
   try {
     // 1. apply → first agent process, one team at a time (an idle stack).
     const toAgent: number[] = [];
