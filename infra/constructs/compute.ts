@@ -416,13 +416,18 @@ export class Compute extends Construct {
         new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: inputBuckets.map((b) => b.bucket) }),
       );
     }
-    this.taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-        resources: [storage.fileSystem.fileSystemArn],
-        conditions: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
-      }),
-    );
+    if (config.compute === "ecs") {
+      // ECS mounts the run's access point with the task role (authorizationConfig iam). On EKS the
+      // EFS CSI node pod mounts, signing with its own role (efsCsiNodeRoleArn above): the runner's
+      // role, which agents' shells use, needs no EFS right there.
+      this.taskRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+          resources: [storage.fileSystem.fileSystemArn],
+          conditions: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+        }),
+      );
+    }
   }
 
   /**

@@ -9,7 +9,7 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../core/control/env-names.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
-import { deployDocBlock, EXISTING_VPC, nagSynth, statementsOf } from "./support.ts";
+import { deployDocBlock, EXISTING_VPC, nagSynth, statementsOf, synth } from "./support.ts";
 
 const CSI_ROLE = "arn:aws:iam::123456789012:role/AmazonEKS_EFS_CSI_DriverRole";
 
@@ -82,6 +82,47 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
       },
     ]);
   });
+
+  it("gives the state machine Kubernetes rights by one access entry: AmazonEKSEditPolicy in the runners' namespace only", () => {
+    // eks:runJob authenticates as the state machine's role; the API server must authorise it
+    // (Step Functions developer guide, "Call Amazon EKS", Permissions: else EKS.401/403).
+    const roleId = stack.getLogicalId(stack.orchestration.stateMachine.role.node.defaultChild as CfnRole);
+    const entries = Object.values(template.findResources("AWS::EKS::AccessEntry")).filter((e) =>
+      JSON.stringify(e.Properties.PrincipalArn).includes(roleId),
+    );
+    expect(entries.map((e) => e.Properties)).toEqual([
+      {
+        ClusterName: "prod",
+        PrincipalArn: { "Fn::GetAtt": [roleId, "Arn"] },
+        Type: "STANDARD",
+        AccessPolicies: [
+          {
+            PolicyArn: {
+              "Fn::Join": [
+                "",
+                ["arn:", { Ref: "AWS::Partition" }, ":eks::aws:cluster-access-policy/AmazonEKSEditPolicy"],
+              ],
+            },
+            AccessScope: { Type: "namespace", Namespaces: ["squadron"] },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("admits NFS from the node or pod security groups the operator lists (eks.nodeSecurityGroupIds)", () => {
+    const config = JSON.parse(deployDocBlock("eks-config", "json"));
+    config.eks.nodeSecurityGroupIds = ["sg-0bde1234abcd5678"];
+    const other = synth(config);
+    const fsGroup = other.stack.resolve(
+      other.stack.storage.fileSystem.connections.securityGroups[0]?.securityGroupId,
+    );
+    const sources = Object.values(other.template.findResources("AWS::EC2::SecurityGroupIngress"))
+      .map((r) => r.Properties as Record<string, unknown>)
+      .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(fsGroup) && p.FromPort === 2049)
+      .map((p) => p.SourceSecurityGroupId);
+    expect(sources).toContain("sg-0bde1234abcd5678");
+  }, 180_000);
 
   it("applies the PV with the iam mount option on the cluster", () => {
     const manifests = Object.values(template.findResources("Custom::AWSCDK-EKS-KubernetesResource")).map(

@@ -2,41 +2,23 @@
  * The EKS deployment's roles, evaluated as AWS evaluates IAM (test/infra/iam-model.ts:
  * @cloud-copilot/iam-simulate on the synthesised identity and resource policies), for the
  * configuration docs/deploy.md shows: the state machine (DescribeCluster; its Kubernetes rights
- * come from its access entry), the runner's service-account role (IRSA / Pod Identity), Prepare's
- * root mount of the runs' root, and what none of them may do. The EFS CSI node role is imported
- * (the cluster's), so its one grant is checked statement by statement in test/infra/eks.test.ts.
+ * come from its access entry, checked in test/infra/eks.test.ts), the runner's service-account
+ * role (its permissions, and its Pod Identity trust), Prepare's root mount of the runs' root, the
+ * cluster's EFS CSI node role (imported: the stack's one policy on it, with the file-system
+ * policy), and what none of them may do.
  */
-import { existsSync } from "node:fs";
 import type { CfnResource } from "aws-cdk-lib";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SquadronStack } from "../../infra/stack.ts";
+import { type EvaluatedRequest, IamModel } from "./iam-model.ts";
 import { deployDocBlock, synth } from "./support.ts";
 
-/**
- * The evaluator module comes with the AWS-contract work (iam-evaluation.test.ts); until both
- * are merged this suite reports itself skipped rather than failing to load.
- */
-const MODEL = new URL("./iam-model.ts", import.meta.url);
-const hasModel = existsSync(MODEL);
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 
-/** The part of iam-model.ts's IamModel used here (typed locally: the module may not be there). */
-interface EvaluatedRequest {
-  principal: string;
-  action: string;
-  resource: string;
-  context?: Record<string, string | string[]>;
-}
-interface IamModel {
-  roleArn(roleId: string): string;
-  resolve(value: unknown): unknown;
-  evaluate(request: EvaluatedRequest): Promise<{ result: string }>;
-}
-
 let model: IamModel;
 let stack: SquadronStack;
-let roles: Record<"stateMachine" | "runner" | "prepare" | "cleanup", string>;
+let roles: Record<"stateMachine" | "runner" | "prepare" | "cleanup" | "csiNode", string>;
 let fileSystem: string;
 let runsRoot: string;
 let table: string;
@@ -46,13 +28,10 @@ const cluster = (name: string) => `arn:aws:eks:${REGION}:${ACCOUNT}:cluster/${na
 const mountTarget = { "elasticfilesystem:AccessedViaMountTarget": "true" };
 
 beforeAll(async () => {
-  if (!hasModel) return;
-  const { IamModel: Model } = (await import(MODEL.href)) as {
-    IamModel: new (template: unknown, stackName: string) => IamModel;
-  };
-  const r = synth(JSON.parse(deployDocBlock("eks-config", "json")));
+  const config = JSON.parse(deployDocBlock("eks-config", "json"));
+  const r = synth(config);
   stack = r.stack;
-  model = new Model(r.template.toJSON(), stack.stackName);
+  model = new IamModel(r.template.toJSON(), stack.stackName);
   const roleArn = (role: unknown) =>
     model.roleArn(stack.getLogicalId((role as { node: { defaultChild: CfnResource } }).node.defaultChild));
   const fns = stack.orchestration.functions;
@@ -61,6 +40,8 @@ beforeAll(async () => {
     runner: roleArn(stack.compute.taskRole),
     prepare: roleArn(fns.prepare.fn.role),
     cleanup: roleArn(fns.cleanup.fn.role),
+    // Imported: the cluster's EFS CSI node role, which mounts the PV (`iam` mount option).
+    csiNode: config.eks.efsCsiNodeRoleArn,
   };
   fileSystem = model.resolve(stack.resolve(stack.storage.fileSystem.fileSystemArn)) as string;
   runsRoot = model.resolve(stack.resolve(stack.storage.runsReader.accessPointArn)) as string;
@@ -72,16 +53,18 @@ async function decide(principal: keyof typeof roles, request: Omit<EvaluatedRequ
   return (await model.evaluate({ principal: roles[principal], ...request })).result;
 }
 
-describe.runIf(hasModel)("EKS roles, evaluated (with test/infra/iam-model.ts)", () => {
+describe("EKS roles, evaluated (with test/infra/iam-model.ts)", () => {
   it("allow what the EKS back-end does", async () => {
     const allowed: Array<[keyof typeof roles, Omit<EvaluatedRequest, "principal">]> = [
       // eks:runJob reads the cluster (the integration's documented permission).
       ["stateMachine", { action: "eks:DescribeCluster", resource: cluster("prod") }],
-      // The runner pod: its team directory through a mount target, its run's items and inputs.
-      ["runner", { action: "elasticfilesystem:ClientMount", resource: fileSystem, context: mountTarget }],
-      ["runner", { action: "elasticfilesystem:ClientWrite", resource: fileSystem, context: mountTarget }],
+      // The runner pod: its run's items and inputs (its team directory is mounted by the CSI node).
       ["runner", { action: "dynamodb:UpdateItem", resource: table }],
       ["runner", { action: "s3:GetObject", resource: `${bucket}/run-manifests/billing-0a1b2c3d.json` }],
+      // The PV mounts with `iam`: efs-utils in the CSI node pod signs the mount with this role
+      // (aws-efs-csi-driver#280, #422), so it must be allowed to mount and write through a mount target.
+      ["csiNode", { action: "elasticfilesystem:ClientMount", resource: fileSystem, context: mountTarget }],
+      ["csiNode", { action: "elasticfilesystem:ClientWrite", resource: fileSystem, context: mountTarget }],
       // Prepare creates runs/<runId> as root through the runs' root access point.
       ...(["ClientMount", "ClientWrite", "ClientRootAccess"] as const).map(
         (a): [keyof typeof roles, Omit<EvaluatedRequest, "principal">] => [
@@ -117,14 +100,41 @@ describe.runIf(hasModel)("EKS roles, evaluated (with test/infra/iam-model.ts)", 
         },
       ],
       ["runner", { action: "eks:DescribeCluster", resource: cluster("prod") }],
+      // On EKS the CSI node role mounts the volume: the runner's role (the agents' shells) has no
+      // EFS right, even through a mount target.
+      ["runner", { action: "elasticfilesystem:ClientMount", resource: fileSystem, context: mountTarget }],
+      ["runner", { action: "elasticfilesystem:ClientWrite", resource: fileSystem, context: mountTarget }],
+      // The CSI node role's mount squashes root (no ClientRootAccess): no other file system, never
+      // outside a mount target, never without TLS (the file-system policy's explicit deny).
       [
-        "runner",
+        "csiNode",
+        { action: "elasticfilesystem:ClientRootAccess", resource: fileSystem, context: mountTarget },
+      ],
+      [
+        "csiNode",
+        {
+          action: "elasticfilesystem:ClientMount",
+          resource: `arn:aws:elasticfilesystem:${REGION}:${ACCOUNT}:file-system/fs-0123456789abcdef0`,
+          context: mountTarget,
+        },
+      ],
+      [
+        "csiNode",
         {
           action: "elasticfilesystem:ClientMount",
           resource: fileSystem,
           context: { "elasticfilesystem:AccessedViaMountTarget": "false" },
         },
       ],
+      [
+        "csiNode",
+        {
+          action: "elasticfilesystem:ClientWrite",
+          resource: fileSystem,
+          context: { ...mountTarget, "aws:SecureTransport": "false" },
+        },
+      ],
+      ["csiNode", { action: "dynamodb:UpdateItem", resource: table }],
       // Prepare on EKS creates no access point (ECS only) and mounts nothing but the runs' root.
       ["prepare", { action: "elasticfilesystem:CreateAccessPoint", resource: fileSystem }],
       // Cleanup deletes Jobs through Kubernetes RBAC, not IAM: no EKS IAM action at all.
@@ -140,5 +150,18 @@ describe.runIf(hasModel)("EKS roles, evaluated (with test/infra/iam-model.ts)", 
       }
     }
     expect(allowed).toEqual([]);
+  });
+
+  it("let only EKS Pod Identity assume the runner's role (the deploy.md configuration has no oidcIssuer)", async () => {
+    // Pod Identity assumes the role with sts:AssumeRole and sts:TagSession as pods.eks.amazonaws.com
+    // (EKS user guide, "Pod Identity": the role's trust policy names that principal).
+    const trust = async (principal: string, action: string) =>
+      (await model.evaluate({ principal, action, resource: roles.runner })).result;
+    expect(await trust("pods.eks.amazonaws.com", "sts:AssumeRole")).toBe("Allowed");
+    expect(await trust("pods.eks.amazonaws.com", "sts:TagSession")).toBe("Allowed");
+    for (const other of ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"]) {
+      expect(await trust(other, "sts:AssumeRole")).toBe("ImplicitlyDenied");
+    }
+    expect(await trust(roles.cleanup, "sts:AssumeRole")).toBe("ImplicitlyDenied");
   });
 });

@@ -211,12 +211,16 @@ export class IamModel {
     return this.getAtt(roleId, "Arn");
   }
 
-  /** Every identity policy of a role: inline Policies and the AWS::IAM::Policy resources naming it. */
+  /**
+   * Every identity policy of a role: inline Policies and the AWS::IAM::Policy resources naming it.
+   * A role the stack imports (e.g. the EKS cluster's EFS CSI node role) has no AWS::IAM::Role here:
+   * its policies are the AWS::IAM::Policy resources that name it by its role name.
+   */
   identityPolicies(roleArn: string): Array<{ name: string; policy: PolicyDocument }> {
     const roleId = Object.keys(this.resources).find(
       (id) => this.resources[id]?.Type === "AWS::IAM::Role" && this.roleArn(id) === roleArn,
     );
-    if (!roleId) throw new Error(`no role with ARN ${roleArn}`);
+    if (!roleId) return this.importedRolePolicies(roleArn);
     const out: Array<{ name: string; policy: PolicyDocument }> = [];
     const role = this.resource(roleId);
     for (const p of (role.Properties?.Policies as Array<{ PolicyName: string; PolicyDocument: Json }>) ??
@@ -235,6 +239,19 @@ export class IamModel {
       if (!roles.some((x) => x.Ref === roleId)) continue;
       out.push({ name: id, policy: this.resolve(r.Properties?.PolicyDocument) as PolicyDocument });
     }
+    return out;
+  }
+
+  private importedRolePolicies(roleArn: string): Array<{ name: string; policy: PolicyDocument }> {
+    const match = /^arn:[\w-]+:iam::\d{12}:role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn);
+    const out: Array<{ name: string; policy: PolicyDocument }> = [];
+    for (const [id, r] of Object.entries(this.resources)) {
+      if (r.Type !== "AWS::IAM::Policy" || !match) continue;
+      const roles = this.resolve(r.Properties?.Roles ?? []) as unknown[];
+      if (!roles.includes(match[1])) continue;
+      out.push({ name: id, policy: this.resolve(r.Properties?.PolicyDocument) as PolicyDocument });
+    }
+    if (out.length === 0) throw new Error(`no role with ARN ${roleArn}, and no policy of the stack names it`);
     return out;
   }
 
@@ -308,6 +325,19 @@ export class IamModel {
     return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;
   }
 
+  /** The trust policy of one of the stack's roles (who may assume it). */
+  trustPolicy(roleArn: string): PolicyDocument | undefined {
+    const roleId = Object.keys(this.resources).find(
+      (id) => this.resources[id]?.Type === "AWS::IAM::Role" && this.roleArn(id) === roleArn,
+    );
+    const document = roleId ? this.resource(roleId).Properties?.AssumeRolePolicyDocument : undefined;
+    if (!document) return undefined;
+    return {
+      Version: "2012-10-17",
+      Statement: withResource((this.resolve(document) as PolicyDocument).Statement, roleArn),
+    };
+  }
+
   // ---- evaluation ---------------------------------------------------------------------------
 
   /**
@@ -317,7 +347,10 @@ export class IamModel {
    */
   async evaluate(request: EvaluatedRequest): Promise<Decision> {
     const isService = request.principal.endsWith(".amazonaws.com");
-    const resourcePolicy = this.resourcePolicy(request.resource);
+    // Assuming a role is authorised by the role's trust policy, which acts as its resource policy.
+    const resourcePolicy = request.action.startsWith("sts:")
+      ? this.trustPolicy(request.resource)
+      : this.resourcePolicy(request.resource);
     const context: Record<string, string | string[]> = {
       "aws:SecureTransport": "true",
       ...(isService ? {} : { "aws:PrincipalArn": request.principal, "aws:PrincipalAccount": ACCOUNT }),
