@@ -11,7 +11,7 @@ import { handleSlackInteraction } from "../../core/control/slack-approvals.ts";
 import { SlackClient } from "../../core/control/slack-client.ts";
 import { APPROVE_ACTION_ID, DENY_ACTION_ID, encodeGateRef } from "../../core/control/slack-interaction.ts";
 import { slackSignature } from "../../core/control/slack-signature.ts";
-import { createTeamRun } from "../../core/control/team-runs.ts";
+import { createTeamRun, deleteTeam } from "../../core/control/team-runs.ts";
 import { parseTeam } from "../../core/manifest/parse.ts";
 import { RUN_SK, teamPk } from "../../core/store/items.ts";
 import { call, event, type Harness, harness, newTable, teamYaml } from "./harness.ts";
@@ -466,8 +466,10 @@ describe("control plane against DynamoDB Local", () => {
     expect(h.armed.has(record.runId)).toBe(false);
   });
 
-  it("EKS: a stopped run's Jobs are deleted by the execution-status event, and an ended run's by Cleanup", async () => {
-    // runJob.sync's cancellation is not documented to delete the Job: the run's end does.
+  it("EKS: a run stopped for its budget, its deadline or a DELETE has its Jobs deleted by the execution-status event; an ended run's by Cleanup", async () => {
+    // runJob.sync's cancellation is not documented to delete the Job (Step Functions developer
+    // guide, "Call Amazon EKS": only "does not terminate an Amazon EKS cluster automatically if
+    // execution is stopped"): the run's end does, whatever stopped it.
     const deleted: string[] = [];
     const deps = {
       ...h.deps,
@@ -478,16 +480,35 @@ describe("control plane against DynamoDB Local", () => {
         },
       },
     };
-    const stopped = await startRun(h, "eks-stopped");
-    expect(await onDeadline(deps, stopped.record.runId)).toBe(true);
-    expect(h.sfn.of("StopExecution").some((s) => String(s.executionArn).endsWith(stopped.record.runId))).toBe(
-      true,
-    );
-    await onExecutionStatus(deps, { executionArn: "x", name: stopped.record.runId, status: "ABORTED" });
-    expect(deleted).toEqual([stopped.record.runId]);
+    const stops: Record<string, (run: Awaited<ReturnType<typeof startRun>>) => Promise<unknown>> = {
+      BudgetExceeded: async ({ ref }) => {
+        const item = await readItem(h, ref);
+        await h.deps.store.addUsage(ref, "lead", { costUsd: 10.5 });
+        const image = (cost: number) =>
+          marshall({ ...item, "usageTotal#costUsd": cost }, { removeUndefinedValues: true });
+        return checkBudget(deps, {
+          eventName: "MODIFY",
+          dynamodb: { OldImage: image(9), NewImage: image(10.5) },
+        });
+      },
+      TimedOut: ({ record }) => onDeadline(deps, record.runId),
+      Cancelled: ({ ref }) => deleteTeam(deps, ref, "alice"),
+    };
+    for (const [phase, stop] of Object.entries(stops)) {
+      const run = await startRun(h, `eks-${phase.toLowerCase()}`);
+      await stop(run);
+      expect(h.sfn.of("StopExecution").some((s) => String(s.executionArn).endsWith(run.record.runId))).toBe(
+        true,
+      );
+      // Stopping alone deletes nothing: the Jobs go when the execution's end is reported.
+      expect(deleted).not.toContain(run.record.runId);
+      await onExecutionStatus(deps, { executionArn: "x", name: run.record.runId, status: "ABORTED" });
+      expect(deleted.filter((id) => id === run.record.runId)).toHaveLength(1);
+      expect((await h.deps.store.getRun(run.ref)).status.phase).toBe(phase);
+    }
     const ended = await startRun(h, "eks-ended");
     await cleanupRun(deps, { runId: ended.record.runId, namespace: "dev-agents", teamName: "eks-ended" });
-    expect(deleted).toEqual([stopped.record.runId, ended.record.runId]);
+    expect(deleted.at(-1)).toBe(ended.record.runId);
   });
 
   it("events: an execution aborted from outside marks the run Cancelled", async () => {
