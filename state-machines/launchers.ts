@@ -290,7 +290,12 @@ export function eksRunnerJob(p: EksJobLauncherProps, options: ContainerTaskOptio
             // The run's own uid: its directory (created by Prepare, mode 0700) admits no other run.
             "runAsUser.$": `${run}.posixUid`,
             "runAsGroup.$": `${run}.posixUid`,
-            "fsGroup.$": `${run}.posixUid`,
+            // No fsGroup: the home emptyDir is created 0777 (kubelet, pkg/volume/emptydir
+            // empty_dir.go `perm = 0777`) and the run's directory is chowned by Prepare, so it
+            // gains nothing; and on a CSIDriver with fsGroupPolicy File kubelet would chgrp and
+            // g+rw the whole shared volume (not just the subPath) to each run's gid, opening every
+            // run's directory to the next run. (The EFS CSI driver's CSIDriver sets no policy, so
+            // the default, ReadWriteOnceWithFSType, skips this ReadWriteMany volume anyway.)
             seccompProfile: { type: "RuntimeDefault" },
           },
           containers: [

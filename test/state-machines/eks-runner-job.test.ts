@@ -150,13 +150,11 @@ describe("eks:runJob parameters rendered by the synthesised definition", () => {
     expect(spec.activeDeadlineSeconds).toBe(3600); // fakePrepareResult's timeoutSeconds
     expect(spec.backoffLimit).toBe(0);
     const pod = podOf(job);
-    // fakePrepareResult's posixUid: the run's uid, also the group that owns the emptyDir home.
-    expect(pod.securityContext).toMatchObject({
-      runAsNonRoot: true,
-      runAsUser: 20001,
-      runAsGroup: 20001,
-      fsGroup: 20001,
-    });
+    // fakePrepareResult's posixUid: the run's uid and gid. No fsGroup: it would let kubelet
+    // chgrp the whole shared team volume to this run's gid on a driver with fsGroupPolicy File,
+    // and the emptyDir home is writable by any uid without it.
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 20001, runAsGroup: 20001 });
+    expect(pod.securityContext).not.toHaveProperty("fsGroup");
     expect(pod.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux" });
     const [runner] = pod.containers;
     if (!runner) throw new Error("no runner container");
