@@ -50,7 +50,8 @@ export interface RunWorkspaces {
 
 /**
  * A uid per run in 100000..999999, derived from the run id so a retried Prepare gets the same one.
- * Clashes between concurrent runs are possible but harmless: each access point has its own root.
+ * Clashes between concurrent runs are possible but harmless: on ECS each access point has its own
+ * root, and on EKS each pod mounts only its run's `runs/<runId>` (subPath) of the shared volume.
  */
 export function posixUidFor(runId: string): number {
   const n = createHash("sha256").update(runId).digest().readUInt32BE(0);

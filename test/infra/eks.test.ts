@@ -3,12 +3,20 @@
  * cdk-nag, and what that deployment gives the cluster's pods (network path to EFS, the CSI
  * node's mount grant) and the state machine (least privilege on the EKS side).
  */
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV } from "../../core/control/env-names.ts";
+import { FAILING_WAIT_GRACE_SECONDS } from "../../core/control/runner-start.ts";
+import { REPO_ROOT } from "../../infra/bundling.ts";
+import { parseConfig } from "../../infra/config.ts";
+import { JOB_CLEANER_GROUP, LAUNCH_WATCHER_GROUP } from "../../infra/constructs/kubernetes-objects.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
+import { EKS_START_CHECK_INTERVAL_SECONDS } from "../../state-machines/launchers.ts";
 import { deployDocBlock, EXISTING_VPC, nagSynth, statementsOf, synth } from "./support.ts";
 
 const CSI_ROLE = "arn:aws:iam::123456789012:role/AmazonEKS_EFS_CSI_DriverRole";
@@ -197,5 +205,28 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
         },
       ]);
     }
+  });
+});
+
+describe("docs/deploy.md's EKS section says what the code does", () => {
+  const page = readFileSync(join(REPO_ROOT, "docs/deploy.md"), "utf8");
+  const section = page.slice(page.indexOf("\n## EKS\n"), page.indexOf("\n## First team\n"));
+  const flat = section.replace(/\s+/g, " ");
+
+  it("gives the start watch's interval, back-off grace and default start timeout as the code has them", () => {
+    const { eks } = parseConfig(JSON.parse(deployDocBlock("eks-config", "json")));
+    expect(flat).toContain(`Every ${EKS_START_CHECK_INTERVAL_SECONDS} s`);
+    expect(flat).toContain(`for ${FAILING_WAIT_GRACE_SECONDS / 60} minutes`);
+    expect(flat).toContain(`(default ${(eks?.startTimeoutSeconds ?? 0) / 60} minutes)`);
+    // A pod that cannot start no longer waits for the run's deadline (the start watch).
+    expect(flat).not.toMatch(/not detected early/);
+  });
+
+  it("names every Kubernetes group the stack's access entries use, and what a cluster alone can verify", () => {
+    const objects = section.slice(section.indexOf("### EKS cluster objects"));
+    for (const group of [JOB_CLEANER_GROUP, LAUNCH_WATCHER_GROUP]) {
+      expect(objects.slice(0, objects.indexOf("```"))).toContain(`\`${group}\``);
+    }
+    expect(section).toContain("### What cannot be verified without a cluster");
   });
 });
