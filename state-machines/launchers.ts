@@ -51,8 +51,9 @@ export interface RunnerStaticEnvironment {
 /** Errors of the launch itself (capacity, throttling), safe to retry: the agent never started. */
 export const ECS_LAUNCH_ERRORS = ["ECS.AmazonECSException", "ECS.ServerException", "ThrottlingException"];
 /**
- * eks:runJob reports a Kubernetes API failure as `EKS.<HTTP status>` ("The error name is
- * EKS.<status code>", Step Functions developer guide, "Call Amazon EKS with Step Functions"):
+ * eks:runJob reports a Kubernetes API failure as `EKS.<HTTP status>` (Step Functions developer
+ * guide, "Call Amazon EKS with Step Functions", Permissions: a call the API server refuses fails
+ * with "Error: EKS.401" and a Cause holding its StatusCode 401 and the Kubernetes Status):
  * retry only the API server's throttling and transient answers (429 Too Many Requests, 500,
  * 503), never a 4xx about the Job itself (400 invalid, 403 forbidden, 409 conflict).
  */

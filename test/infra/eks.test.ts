@@ -14,6 +14,7 @@ import { ENV } from "../../core/control/env-names.ts";
 import { FAILING_WAIT_GRACE_SECONDS } from "../../core/control/runner-start.ts";
 import { REPO_ROOT } from "../../infra/bundling.ts";
 import { parseConfig } from "../../infra/config.ts";
+import { RUNNER_SECRETS } from "../../infra/constructs/compute.ts";
 import { JOB_CLEANER_GROUP, LAUNCH_WATCHER_GROUP } from "../../infra/constructs/kubernetes-objects.ts";
 import type { SquadronStack } from "../../infra/stack.ts";
 import { EKS_START_CHECK_INTERVAL_SECONDS } from "../../state-machines/launchers.ts";
@@ -220,6 +221,21 @@ describe("docs/deploy.md's EKS section says what the code does", () => {
     expect(flat).toContain(`(default ${(eks?.startTimeoutSeconds ?? 0) / 60} minutes)`);
     // A pod that cannot start no longer waits for the run's deadline (the start watch).
     expect(flat).not.toMatch(/not detected early/);
+  });
+
+  it("creates the runner Secret with every key the runner reads, from the stack's Secrets Manager secrets", () => {
+    const command = section.slice(
+      section.indexOf("kubectl -n squadron create secret generic squadron-runner"),
+    );
+    const block = command.slice(0, command.indexOf("```"));
+    const literals = Object.fromEntries(
+      [...block.matchAll(/--from-literal=(\w+)=("\$\(value ([\w-]+)\)"|[\w-]+)/g)].map((m) => [
+        m[1],
+        m[3] ?? m[2],
+      ]),
+    );
+    // The Secret names itself, which the runner checks (runner/config/env.ts).
+    expect(literals).toEqual({ SQUADRON_RUNNER_SECRET: "squadron-runner", ...RUNNER_SECRETS });
   });
 
   it("names every Kubernetes group the stack's access entries use, and what a cluster alone can verify", () => {
