@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RunnerStartCheckPayload, RunnerStartCheckResult } from "../../core/control/runner-start.ts";
+import { RUNNER_IMAGE_ASSET } from "../../infra/constructs/compute.ts";
 import {
   type AgentItem,
   type CleanupPayload,
@@ -16,7 +17,11 @@ import {
   type RecordAgentResultResult,
   STATE_NAMES,
 } from "../../state-machines/contract.ts";
-import { EKS_LAUNCH_ERRORS, EKS_START_WATCH_SUFFIX } from "../../state-machines/launchers.ts";
+import {
+  EKS_LAUNCH_ERRORS,
+  EKS_START_WATCH_SUFFIX,
+  RUNNER_ARCHITECTURE,
+} from "../../state-machines/launchers.ts";
 import { executeLocally, StatesError, type TaskHandlers } from "../../state-machines/local.ts";
 import { type AslDefinition, extractTeamRunDefinition } from "../../state-machines/synth.ts";
 import { agentItem, fakePrepareResult } from "../support/state-machine-fakes.ts";
@@ -156,6 +161,8 @@ describe("eks:runJob parameters rendered by the synthesised definition", () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 20001, runAsGroup: 20001 });
     expect(pod.securityContext).not.toHaveProperty("fsGroup");
     expect(pod.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux" });
+    // The nodes it selects are the ones the image is built for (both build paths use this asset).
+    expect(RUNNER_IMAGE_ASSET.platform.platform).toBe(`linux/${RUNNER_ARCHITECTURE}`);
     const [runner] = pod.containers;
     if (!runner) throw new Error("no runner container");
     expect(runner.securityContext).toMatchObject({
