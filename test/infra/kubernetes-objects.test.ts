@@ -9,6 +9,16 @@ import { parseAllDocuments } from "yaml";
 import { runnerKubernetesObjects } from "../../infra/constructs/kubernetes-objects.ts";
 import { deployDocBlock } from "./support.ts";
 
+/** kubernetes-models' class (its schema) for each kind the stack applies. */
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  Namespace,
+  ServiceAccount,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Role,
+  RoleBinding,
+};
+
 const base = {
   namespace: "squadron",
   serviceAccountName: "squadron-runner",
@@ -19,15 +29,12 @@ const base = {
 describe("runner Kubernetes objects", () => {
   it("are each valid against Kubernetes' schema (kubernetes-models 5.1.0: Kubernetes 1.34 OpenAPI)", () => {
     for (const props of [base, { ...base, serviceAccountRoleArn: "arn:aws:iam::123456789012:role/runner" }]) {
-      const o = runnerKubernetesObjects(props);
-      expect(() => new Namespace(o.namespace as never).validate()).not.toThrow();
-      expect(() => new ServiceAccount(o.serviceAccount as never).validate()).not.toThrow();
-      expect(() => new PersistentVolume(o.persistentVolume as never).validate()).not.toThrow();
-      expect(() => new PersistentVolumeClaim(o.persistentVolumeClaim as never).validate()).not.toThrow();
-      expect(() => new Role(o.jobCleanerRole as never).validate()).not.toThrow();
-      expect(() => new RoleBinding(o.jobCleanerBinding as never).validate()).not.toThrow();
-      expect(() => new Role(o.launchWatcherRole as never).validate()).not.toThrow();
-      expect(() => new RoleBinding(o.launchWatcherBinding as never).validate()).not.toThrow();
+      // Every object the stack applies, whatever it is named: a new one without a model fails here.
+      for (const [name, manifest] of Object.entries(runnerKubernetesObjects(props))) {
+        const Model = MODELS[String(manifest.kind)];
+        if (!Model) throw new Error(`${name}: no Kubernetes schema model for kind ${String(manifest.kind)}`);
+        expect(() => new Model(manifest as never).validate(), name).not.toThrow();
+      }
     }
   });
 
