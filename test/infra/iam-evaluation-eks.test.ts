@@ -10,7 +10,7 @@
 import type { CfnResource } from "aws-cdk-lib";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SquadronStack } from "../../infra/stack.ts";
-import { type EvaluatedRequest, IamModel } from "./iam-model.ts";
+import { type CfnTemplate, type EvaluatedRequest, IamModel } from "./iam-model.ts";
 import { deployDocBlock, synth } from "./support.ts";
 
 const ACCOUNT = "123456789012";
@@ -31,7 +31,7 @@ beforeAll(async () => {
   const config = JSON.parse(deployDocBlock("eks-config", "json"));
   const r = synth(config);
   stack = r.stack;
-  model = new IamModel(r.template.toJSON(), stack.stackName);
+  model = new IamModel(r.template.toJSON() as CfnTemplate, stack.stackName);
   const roleArn = (role: unknown) =>
     model.roleArn(stack.getLogicalId((role as { node: { defaultChild: CfnResource } }).node.defaultChild));
   const fns = stack.orchestration.functions;
