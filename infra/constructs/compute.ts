@@ -10,7 +10,7 @@
  */
 import { KubectlV33Layer } from "@aws-cdk/lambda-layer-kubectl-v33";
 import { ContainerImageBuild } from "@cdklabs/deploy-time-build";
-import { IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Annotations, IgnoreMode, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
@@ -252,6 +252,14 @@ export class Compute extends Construct {
       ];
       for (const group of podGroups) {
         storage.fileSystem.connections.allowDefaultPortFrom(group, "EKS runner pods mount team directories");
+      }
+      if (!eksConfig.efsCsiNodeRoleArn) {
+        // The PV mounts with `iam` as the CSI node role, and the file-system policy allows nobody:
+        // unless that role's own policy allows it, every runner pod fails with FailedMount.
+        Annotations.of(this).addWarningV2(
+          "squadron:eks-efs-csi-node-role",
+          "squadron.eks.efsCsiNodeRoleArn is not set: the team volume mounts with the `iam` option as the EFS CSI node role, and the stack grants it nothing. Set it, or give that role elasticfilesystem:ClientMount and ClientWrite on the file system yourself, or every runner pod fails with FailedMount.",
+        );
       }
       if (eksConfig.efsCsiNodeRoleArn) {
         // With the PV's `iam` mount option, efs-utils in the CSI node pod mounts as this role.

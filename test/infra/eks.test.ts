@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +33,18 @@ beforeAll(() => {
   template = r.template as Template;
   stack = r.stack;
 }, 180_000);
+
+/** The page's configuration with node security groups and without the CSI node role. */
+let variantSynth: ReturnType<typeof synth> | undefined;
+function variant(): ReturnType<typeof synth> {
+  if (!variantSynth) {
+    const config = JSON.parse(deployDocBlock("eks-config", "json"));
+    config.eks.nodeSecurityGroupIds = ["sg-0bde1234abcd5678"];
+    delete config.eks.efsCsiNodeRoleArn;
+    variantSynth = synth(config);
+  }
+  return variantSynth;
+}
 
 describe("docs/deploy.md's EKS configuration, synthesised", () => {
   it("admits NFS to the file system from the cluster security group, read from the cluster", () => {
@@ -120,9 +132,7 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
   });
 
   it("admits NFS from the node or pod security groups the operator lists (eks.nodeSecurityGroupIds)", () => {
-    const config = JSON.parse(deployDocBlock("eks-config", "json"));
-    config.eks.nodeSecurityGroupIds = ["sg-0bde1234abcd5678"];
-    const other = synth(config);
+    const other = variant();
     const fsGroup = other.stack.resolve(
       other.stack.storage.fileSystem.connections.securityGroups[0]?.securityGroupId,
     );
@@ -131,6 +141,17 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
       .filter((p) => JSON.stringify(p.GroupId) === JSON.stringify(fsGroup) && p.FromPort === 2049)
       .map((p) => p.SourceSecurityGroupId);
     expect(sources).toContain("sg-0bde1234abcd5678");
+  }, 180_000);
+
+  it("warns at synth when no EFS CSI node role is given: nothing then allows the iam mount", () => {
+    const warnings = (s: SquadronStack) =>
+      Annotations.fromStack(s)
+        .findWarning("*", Match.stringLikeRegexp("efsCsiNodeRoleArn"))
+        .map((w) => String(w.entry.data));
+    expect(warnings(variant().stack)).toEqual([
+      expect.stringMatching(/squadron\.eks\.efsCsiNodeRoleArn is not set: .*ClientMount/),
+    ]);
+    expect(warnings(stack)).toEqual([]);
   }, 180_000);
 
   it("applies the PV with the iam mount option on the cluster", () => {
