@@ -283,6 +283,10 @@ export function eksRunnerJob(p: EksJobLauncherProps, options: ContainerTaskOptio
         spec: {
           restartPolicy: "Never",
           serviceAccountName: p.serviceAccountName,
+          // The IRSA and Pod Identity webhooks add their own projected tokens, but pods without the
+          // service-account token have been seen failing to read them
+          // (aws/amazon-eks-pod-identity-webhook#67); the runner's service account is bound to no
+          // Role, so the token opens nothing in the cluster.
           automountServiceAccountToken: true,
           // The image is linux/amd64 only (RUNNER_ARCHITECTURE).
           nodeSelector: { "kubernetes.io/arch": RUNNER_ARCHITECTURE, "kubernetes.io/os": "linux" },
