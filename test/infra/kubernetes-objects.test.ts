@@ -94,4 +94,12 @@ describe("runner Kubernetes objects", () => {
       subjects: [{ kind: "Group", name: "squadron-job-cleaners" }],
     });
   });
+
+  it("bind no Role to the runner's service account: the token its pods mount opens nothing", () => {
+    const bindings = Object.values(runnerKubernetesObjects(base)).filter((m) => m.kind === "RoleBinding");
+    expect(bindings.length).toBeGreaterThan(0);
+    const subjects = bindings.flatMap((b) => b.subjects as Array<{ kind: string; name: string }>);
+    // Only the functions' groups (their access entries), never a service account.
+    expect(subjects.map((x) => x.kind)).toEqual(bindings.map(() => "Group"));
+  });
 });
