@@ -34,13 +34,16 @@ beforeAll(() => {
   stack = r.stack;
 }, 180_000);
 
-/** The page's configuration with node security groups and without the CSI node role. */
+const OIDC_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789ABCDEF0123456789";
+
+/** The page's configuration with node security groups, IRSA, and without the CSI node role. */
 let variantSynth: ReturnType<typeof synth> | undefined;
 function variant(): ReturnType<typeof synth> {
   if (!variantSynth) {
     const config = JSON.parse(deployDocBlock("eks-config", "json"));
     config.eks.nodeSecurityGroupIds = ["sg-0bde1234abcd5678"];
     delete config.eks.efsCsiNodeRoleArn;
+    config.eks.oidcIssuer = OIDC_ISSUER;
     variantSynth = synth(config);
   }
   return variantSynth;
@@ -152,6 +155,47 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
       expect.stringMatching(/squadron\.eks\.efsCsiNodeRoleArn is not set: .*ClientMount/),
     ]);
     expect(warnings(stack)).toEqual([]);
+  }, 180_000);
+
+  it("with IRSA (eks.oidcIssuer), lets only the runners' service account assume the runner role, and says so on it", () => {
+    // The IAM evaluator drops OIDC provider condition keys, so this trust is checked as written:
+    // the EKS user guide's IRSA trust policy (sub = system:serviceaccount:<ns>:<sa>, aud = sts).
+    const other = variant();
+    const roleId = other.stack.getLogicalId(other.stack.compute.taskRole.node.defaultChild as CfnRole);
+    const trust = other.template.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement;
+    expect(trust).toEqual([
+      {
+        Effect: "Allow",
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Principal: {
+          Federated: {
+            "Fn::Join": [
+              "",
+              [
+                "arn:",
+                { Ref: "AWS::Partition" },
+                `:iam::`,
+                { Ref: "AWS::AccountId" },
+                `:oidc-provider/${OIDC_ISSUER}`,
+              ],
+            ],
+          },
+        },
+        Condition: {
+          StringEquals: {
+            [`${OIDC_ISSUER}:sub`]: "system:serviceaccount:squadron:squadron-runner",
+            [`${OIDC_ISSUER}:aud`]: "sts.amazonaws.com",
+          },
+        },
+      },
+    ]);
+    expect(other.template.findResources("AWS::EKS::PodIdentityAssociation")).toEqual({});
+    const serviceAccount = Object.values(
+      other.template.findResources("Custom::AWSCDK-EKS-KubernetesResource"),
+    ).find((r) => JSON.stringify(r.Properties.Manifest).includes('\\"kind\\":\\"ServiceAccount\\"'));
+    expect(JSON.stringify(serviceAccount?.Properties.Manifest)).toContain("eks.amazonaws.com/role-arn");
+    // With Pod Identity (the page's configuration) it is the association, and no annotation.
+    expect(Object.keys(template.findResources("AWS::EKS::PodIdentityAssociation"))).toHaveLength(1);
   }, 180_000);
 
   it("applies the PV with the iam mount option on the cluster", () => {
