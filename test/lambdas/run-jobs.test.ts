@@ -22,6 +22,7 @@ import {
   FAILING_WAIT_GRACE_SECONDS,
   RunnerNotStartedError,
 } from "../../core/control/runner-start.ts";
+import { runnerKubernetesObjects } from "../../infra/constructs/kubernetes-objects.ts";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE",
@@ -373,5 +374,85 @@ describe("the start watch of a runner pod on EKS", () => {
     await expect(checkRunnerStart(jobs(), launch, logger, at(601))).resolves.toEqual({ done: true });
     expect(warnings).toHaveLength(2);
     expect(calls().some((c) => c.startsWith("DELETE"))).toBe(false);
+  });
+});
+
+/**
+ * Kubernetes RBAC as the API server applies it to the calls above: the request's verb from its
+ * HTTP method and whether it names one object or a collection (Kubernetes docs, "Authorization",
+ * request verbs: GET collection = list, DELETE collection = deletecollection…), its API group and
+ * resource from the path, allowed when one rule of the Role in that namespace lists all three.
+ */
+describe("the Kubernetes calls of the run's end and of the start watch, against the Roles the stack applies", () => {
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+  const objects = runnerKubernetesObjects({
+    namespace: "squadron",
+    serviceAccountName: "squadron-runner",
+    claimName: "squadron-team",
+    fileSystemId: "fs-0123abcd",
+  });
+  const rulesOf = (role: Record<string, unknown>) => role.rules as Rule[];
+
+  function authorised(rules: Rule[], namespace: string, method: string, path: string): boolean {
+    const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)\/namespaces\/([^/]+)\/([^/?]+)(\/[^/?]+)?$/.exec(path);
+    if (!m || m[2] !== namespace) return false;
+    const [group, resource, named] = [m[1] ?? "", m[3] as string, m[4] !== undefined];
+    const verb = {
+      GET: named ? "get" : "list",
+      DELETE: named ? "delete" : "deletecollection",
+      POST: "create",
+    }[method];
+    return rules.some(
+      (r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb ?? ""),
+    );
+  }
+  const refused = (rules: Rule[]) =>
+    seen
+      .map((c) => ({ method: c.method, path: new URL(c.url, endpoint).pathname }))
+      .filter((c) => !authorised(rules, "squadron", c.method, c.path))
+      .map((c) => `${c.method} ${c.path}`);
+
+  it("lets Cleanup and the events function (squadron-job-cleaners) make every call of deleting a run's Jobs", async () => {
+    seen.length = 0;
+    answer = { status: 200, body: { kind: "JobList", apiVersion: "batch/v1", metadata: {}, items: [] } };
+    await jobs().deleteRunJobs("billing-0a1b2c3d");
+    expect(seen).toHaveLength(1);
+    expect(refused(rulesOf(objects.jobCleanerRole))).toEqual([]);
+  });
+
+  it("lets the start watch (squadron-launch-watchers) read pods, Jobs and events and delete the Jobs, and the cleaners not read", async () => {
+    seen.length = 0;
+    const events = {
+      kind: "EventList",
+      items: [{ type: "Warning", reason: "FailedCreate", message: "exceeded quota" }],
+    };
+    answer = (method, url) => {
+      if (url.pathname.endsWith("/pods")) return { status: 200, body: { kind: "PodList", items: [] } };
+      if (url.pathname.endsWith("/events")) return { status: 200, body: events };
+      const job = { metadata: { name: "squadron-agent-x7k2p", creationTimestamp: "2026-12-05T10:00:01Z" } };
+      return { status: 200, body: { kind: "JobList", items: method === "GET" ? [job] : [] } };
+    };
+    const launch = {
+      action: "checkStart" as const,
+      runId: "billing-0a1b2c3d",
+      mode: "init" as const,
+      since: "2026-12-05T10:00:00Z",
+      startTimeoutSeconds: 600,
+    };
+    // No pod after the timeout: pods, then the Job, its events, and the Job's deletion.
+    await expect(
+      checkRunnerStart(jobs(), launch, { warn: () => undefined }, new Date("2026-12-05T10:11:00Z")),
+    ).rejects.toThrow(/^NoPod: FailedCreate/);
+    expect(new Set(seen.map((c) => `${c.method} ${new URL(c.url, endpoint).pathname}`))).toEqual(
+      new Set([
+        "GET /api/v1/namespaces/squadron/pods",
+        "GET /apis/batch/v1/namespaces/squadron/jobs",
+        "GET /api/v1/namespaces/squadron/events",
+        "DELETE /apis/batch/v1/namespaces/squadron/jobs",
+      ]),
+    );
+    expect(refused(rulesOf(objects.launchWatcherRole))).toEqual([]);
+    // The check can refuse: the cleaners' Role reads nothing.
+    expect(refused(rulesOf(objects.jobCleanerRole))).toHaveLength(3);
   });
 });
