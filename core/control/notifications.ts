@@ -1,4 +1,5 @@
 import type { AgentTeam, ApprovalGateSpec } from "../manifest/types.ts";
+import { webhookWants } from "../manifest/webhook-events.ts";
 import type { DeliverySecrets } from "./delivery.ts";
 import type { ControlLogger } from "./deps.ts";
 import type { SlackClient, SlackMessageRef } from "./slack-client.ts";
@@ -118,7 +119,7 @@ export class ChannelGateNotifier implements GateNotifier {
     payload: Omit<WebhookPayload, "team" | "namespace" | "timestamp">,
   ): Promise<void> {
     const hook = team.spec.observability.webhook;
-    if (!hook) return;
+    if (!hook || !webhookWants(hook.events, payload.event)) return;
     const secret = await this.resolveSecret(team, hook.secretRef);
     await sendWebhook({
       url: hook.url,

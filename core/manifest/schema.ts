@@ -43,6 +43,7 @@ import {
   SQUADRON_API_VERSION,
   type WorkspaceSpec,
 } from "./types.ts";
+import { TEAM_WEBHOOK_EVENTS_TEXT, teamWebhookEvent } from "./webhook-events.ts";
 
 /**
  * zod schemas for the three resource kinds. Objects are strict so unknown fields surface as
@@ -602,12 +603,24 @@ export const lifecycleSchema = z
     });
   });
 
+/** kagents' coordination backends: only its default, the shared file system, exists in Squadron. */
+function sharedVolumeOnly(field: string, what: string) {
+  return z
+    .string()
+    .refine((value) => value === "shared-volume", {
+      error: (issue) =>
+        `${field} ${JSON.stringify(issue.input)} is not supported: the team's ${what} live on its shared file system ("shared-volume", kagents' default), the only backend Squadron has.`,
+    })
+    .transform(() => "shared-volume" as const)
+    .optional();
+}
+
 export const coordinationSchema = z
   .strictObject({
     taskAssignment: z.enum(["lead-assigns", "self-claim"]).optional(),
     peerMessaging: z.boolean().optional(),
-    mailboxBackend: z.enum(["shared-volume"]).optional(),
-    taskBackend: z.enum(["shared-volume"]).optional(),
+    mailboxBackend: sharedVolumeOnly("mailboxBackend", "mailboxes"),
+    taskBackend: sharedVolumeOnly("taskBackend", "task list"),
     beads: kagentsRejected(
       "coordination.beads (Beads tracking on a Dolt server) is not supported: the team's tasks and mailboxes live on its shared file system.",
       (v) => typeof v === "object" && v !== null && (v as { enabled?: unknown }).enabled === false,
@@ -640,7 +653,15 @@ export const observabilitySchema = z
       .strictObject({
         url: httpUrl,
         secretRef: secretName.optional(),
-        events: z.array(nonBlank("The event name")).optional(),
+        events: z
+          .array(
+            z.string().refine((name) => teamWebhookEvent(name) !== undefined, {
+              error: (issue) =>
+                `${JSON.stringify(issue.input)} is not an event Squadron sends to observability.webhook; the events are ${TEAM_WEBHOOK_EVENTS_TEXT}. Run starts and agent failures are events of the run (squadron describe team).`,
+            }),
+          )
+          .min(1, { error: "events lists at least one event; leave it out to receive every event." })
+          .optional(),
       })
       .transform(compact)
       .optional(),

@@ -263,7 +263,10 @@ export interface WebhookSpec {
   url: string;
   /** Secret used to HMAC-sign payloads (X-Squadron-Signature). */
   secretRef?: string;
-  /** kagents' filter: event types to send (e.g. "phase", "approval"); absent means every event. */
+  /**
+   * kagents' subscription list: the run-level events to send, by Squadron's or kagents' name
+   * (webhook-events.ts); absent means every event. Gate approval requests are not filtered.
+   */
   events?: string[];
 }
 

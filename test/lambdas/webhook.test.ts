@@ -2,12 +2,14 @@ import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ChannelGateNotifier } from "../../core/control/notifications.ts";
 import {
   sendWebhook,
   signWebhookBody,
   WebhookDeliveryError,
   type WebhookPayload,
 } from "../../core/control/webhook.ts";
+import { parseTeam } from "../../core/manifest/parse.ts";
 
 describe("signed webhook delivery against a local HTTP server", () => {
   let server: Server;
@@ -120,5 +122,43 @@ describe("signed webhook delivery against a local HTTP server", () => {
     }).catch((e) => e);
     expect(error).toBeInstanceOf(WebhookDeliveryError);
     expect(error.attempts).toBe(2);
+  });
+
+  describe("observability.webhook.events (kagents' filter) chooses the run-level events sent", () => {
+    const teamWith = (events?: string[]) =>
+      parseTeam(
+        JSON.stringify({
+          apiVersion: "kagents.dev/v1alpha1",
+          kind: "AgentTeam",
+          metadata: { name: "digest", namespace: "cowork" },
+          spec: {
+            workspace: { output: {} },
+            lead: { prompt: "Lead." },
+            observability: { webhook: { url, ...(events ? { events } : {}) } },
+          },
+        }),
+      );
+    const notifier = new ChannelGateNotifier({ webhookAttempts: 1 });
+    const sendAll = async (team: ReturnType<typeof teamWith>) => {
+      for (const event of ["budget-warning", "failed", "completed"]) {
+        await notifier.teamEvent(team, { event, phase: "Running" });
+      }
+      return received.map((r) => JSON.parse(r.body).event);
+    };
+
+    it("kagents' names: only the subscribed events are POSTed", async () => {
+      expect(await sendAll(teamWith(["team.completed", "budget.warning"]))).toEqual([
+        "budget-warning",
+        "completed",
+      ]);
+    });
+
+    it("Squadron's names work too", async () => {
+      expect(await sendAll(teamWith(["failed"]))).toEqual(["failed"]);
+    });
+
+    it("without events, every event is sent", async () => {
+      expect(await sendAll(teamWith())).toEqual(["budget-warning", "failed", "completed"]);
+    });
   });
 });

@@ -78,6 +78,24 @@ describe("kagents fields Squadron does not act on are refused at their path, wit
       /credentialsSecret/,
     ],
     [
+      "spec.observability.webhook.events[1]",
+      (t) =>
+        (t.spec.observability = {
+          webhook: { url: "https://hooks.example.com/team", events: ["team.completed", "team.started"] },
+        }),
+      /"team\.started" is not an event Squadron sends.*team\.completed.*budget\.warning/,
+    ],
+    [
+      "spec.coordination.mailboxBackend",
+      (t) => (t.spec.coordination = { mailboxBackend: "redis" }),
+      /mailboxBackend "redis" is not supported.*shared file system/,
+    ],
+    [
+      "spec.coordination.taskBackend",
+      (t) => (t.spec.coordination = { taskBackend: "beads" }),
+      /taskBackend "beads" is not supported.*shared file system/,
+    ],
+    [
       "spec.teammates[0].resources.claims",
       (t) => (t.spec.teammates[0].resources = { claims: [{ name: "gpu" }] }),
       /dynamic resource allocation/,
