@@ -480,7 +480,7 @@ function renderTeam(view, tasks, messages) {
   document.title = `${view.name} · Squadron`;
   renderHeader(view, tasks);
   renderApprovals(view);
-  const graphKey = JSON.stringify([view.lead, view.teammates, view.gates]);
+  const graphKey = JSON.stringify([view.lead, view.teammates, view.gates, view.pipeline]);
   renderInto($("graph"), graphKey, () => renderGraph(view));
   renderTasks(tasks);
   renderMessages(messages);

@@ -1,20 +1,35 @@
 /**
  * The team as a graph: the lead on top, teammates below it in layers by dependency depth, an
- * arrow from each dependency to its dependant. Layout is pure (testable); render builds SVG.
+ * arrow from each dependency to its dependant. A kagents v0.8 pipeline lays its teammates out by
+ * stage instead: one band per stage, upstream first, labelled with the stage's phase and gate.
+ * Layout is pure (testable); render builds SVG.
  */
 import { s } from "./dom.js";
 import { phaseLabel, tone, usd } from "./format.js";
 
 export const NODE = { width: 232, height: 98, gapX: 36, gapY: 60, pad: 24 };
 
+/** Room above a stage's row for its label. */
+const BAND_LABEL = 26;
+
 /**
- * agents: [{ name, role, dependsOn }] (lead first or marked by role) →
- * { nodes: [{ name, layer, x, y }], edges: [{ from, to, kind: "depends" | "leads" }], width, height }
+ * agents: [{ name, role, dependsOn }] (lead first or marked by role); stages: the pipeline's
+ * stages as status.pipeline lists them (upstream first), or none →
+ * { nodes: [{ name, layer, x, y }], edges: [{ from, to, kind: "depends" | "leads" }],
+ *   bands: [{ stage, layer, y, height }], width, height }
  */
-export function layoutGraph(agents) {
+export function layoutGraph(agents, stages = []) {
   const byName = new Map(agents.map((a) => [a.name, a]));
   const lead = agents.find((a) => a.role === "lead") ?? agents[0];
   const depth = new Map();
+  if (stages.length > 0) {
+    // Stage k is row k + 1 (the lead is row 0); a teammate in no stage goes in a last row of its own.
+    if (lead) depth.set(lead.name, 0);
+    stages.forEach((stage, k) => {
+      for (const name of stage.teammates) if (byName.has(name)) depth.set(name, k + 1);
+    });
+    for (const a of agents) if (!depth.has(a.name)) depth.set(a.name, stages.length + 1);
+  }
   const visiting = new Set();
   const depthOf = (name) => {
     if (depth.has(name)) return depth.get(name);
@@ -32,6 +47,7 @@ export function layoutGraph(agents) {
   for (const a of agents) depthOf(a.name);
 
   const layers = [];
+  if (stages.length > 0) for (let k = 0; k <= stages.length; k++) layers[k] = layers[k] ?? [];
   for (const a of agents) {
     const d = depth.get(a.name);
     if (!layers[d]) layers[d] = [];
@@ -60,21 +76,23 @@ export function layoutGraph(agents) {
     for (const p of placed) x.set(p.name, p.at - drift);
   });
 
-  const xs = [...x.values()];
+  const xs = x.size > 0 ? [...x.values()] : [0];
   const minX = Math.min(...xs);
   const maxX = Math.max(...xs);
   const width = NODE.pad * 2 + (maxX - minX) + NODE.width;
   const rows = layers.length;
   const height = NODE.pad * 2 + rows * NODE.height + Math.max(0, rows - 1) * NODE.gapY;
+  const rowY = (layer) => NODE.pad + layer * (NODE.height + NODE.gapY);
   const nodes = agents.map((a) => {
     const layer = depth.get(a.name);
-    return {
-      name: a.name,
-      layer,
-      x: NODE.pad + x.get(a.name) - minX,
-      y: NODE.pad + layer * (NODE.height + NODE.gapY),
-    };
+    return { name: a.name, layer, x: NODE.pad + x.get(a.name) - minX, y: rowY(layer) };
   });
+  const bands = stages.map((stage, k) => ({
+    stage,
+    layer: k + 1,
+    y: rowY(k + 1) - BAND_LABEL,
+    height: NODE.height + BAND_LABEL + 8,
+  }));
 
   const edges = [];
   for (const a of agents) {
@@ -84,7 +102,7 @@ export function layoutGraph(agents) {
     // The lead coordinates every teammate; draw that only where no dependency arrow arrives.
     if (deps.length === 0 && lead) edges.push({ from: lead.name, to: a.name, kind: "leads" });
   }
-  return { nodes, edges, width, height };
+  return { nodes, edges, bands, width, height };
 }
 
 /** Where the k-th of n edges leaves or enters a node side, so they do not meet in one point. */
@@ -172,10 +190,39 @@ function nodeView(agent, at, gates) {
   return g;
 }
 
+/** "Stage review · Pending approval · gate stage-review Pending", for a band's label. */
+export function stageLabel(stage) {
+  const parts = [`Stage ${stage.name}`, phaseLabel(stage.phase), `${stage.ready} ready`];
+  if (stage.fan === "merge") parts.push("merge");
+  if (stage.gate) parts.push(`gate ${stage.gate} ${stage.gateState ?? "Pending"}`);
+  return parts.join(" · ");
+}
+
+function bandView(band, width, current) {
+  const { stage } = band;
+  const g = s("g", {
+    class: `stage-band tone-${tone(stage.phase)}${stage.name === current ? " current" : ""}`,
+    "data-stage": stage.name,
+    "data-phase": stage.phase,
+    "aria-label": stageLabel(stage),
+  });
+  g.append(
+    s("title", null, stageLabel(stage)),
+    s("rect", { class: "stage-band-box", x: 4, y: band.y, width: width - 8, height: band.height, rx: 8 }),
+    s(
+      "text",
+      { class: "stage-band-label", x: 14, y: band.y + 17 },
+      truncate(stageLabel(stage), Math.max(20, Math.floor((width - 32) / 6.5))),
+    ),
+  );
+  return g;
+}
+
 /** The whole graph as one inline <svg>, sized to its content. */
 export function renderGraph(team) {
   const agents = [team.lead, ...team.teammates].filter(Boolean);
-  const layout = layoutGraph(agents);
+  const stages = team.pipeline?.stages ?? [];
+  const layout = layoutGraph(agents, stages);
   const at = new Map(layout.nodes.map((n) => [n.name, n]));
   const svg = s("svg", {
     class: "graph",
@@ -236,8 +283,10 @@ export function renderGraph(team) {
       }),
     );
   }
+  const bands = s("g", { class: "stage-bands", role: "list", "aria-label": "Pipeline stages" });
+  for (const band of layout.bands) bands.append(bandView(band, layout.width, team.pipeline?.currentStage));
   const nodes = s("g", { class: "nodes", role: "list" });
   for (const agent of agents) nodes.append(nodeView(agent, at.get(agent.name), team.gates));
-  svg.append(edges, nodes);
+  svg.append(bands, edges, nodes);
   return svg;
 }
