@@ -164,3 +164,63 @@ describe("the team view's artifacts (kagents v0.8 status.artifacts)", () => {
     ).not.toMatch(/Artifacts:/);
   });
 });
+
+describe("the team view's pipeline (kagents v0.8 status.pipeline)", () => {
+  it("is in GET team and in squadron describe: current stage, each stage's phase, ready, gate and times", () => {
+    const view = teamView(
+      record((r) => {
+        r.team.spec.teammates[1]!.dependsOn = [];
+        r.team.spec.pipeline = {
+          stages: [
+            {
+              name: "build",
+              teammates: ["backend"],
+              dependsOn: [],
+              fan: "parallel",
+              approvalRequired: false,
+            },
+            {
+              name: "verify",
+              teammates: ["tests"],
+              dependsOn: ["build"],
+              fan: "merge",
+              approvalRequired: true,
+            },
+          ],
+        };
+        r.status.agents.backend = {
+          ...r.status.agents.backend!,
+          phase: "Succeeded",
+          startedAt: "2026-01-01T00:01:00.000Z",
+          finishedAt: "2026-01-01T00:02:00.000Z",
+        };
+        r.status.agents.tests = { ...r.status.agents.tests!, phase: "PendingApproval" };
+        r.status.gates["stage-verify"] = { state: "Pending" } as never;
+      }),
+      [],
+    );
+    expect(view.pipeline).toMatchObject({
+      currentStage: "verify",
+      stages: [
+        { name: "build", phase: "Succeeded", ready: "1/1", startedAt: "2026-01-01T00:01:00.000Z" },
+        {
+          name: "verify",
+          phase: "PendingApproval",
+          ready: "0/1",
+          gate: "stage-verify",
+          gateState: "Pending",
+        },
+      ],
+    });
+    const text = describeTeam({ team: view as never, events: [], tasks: [] });
+    expect(text).toMatch(
+      /^Pipeline: +current stage verify\n +STAGE +PHASE +READY +TEAMMATES +AFTER +GATE +STARTED +COMPLETED\n +build +Succeeded +1\/1 +backend +<none> +<none> +\S+ ago +\S+ ago\n +verify +PendingApproval +0\/1 +tests +build +stage-verify \(Pending\) +<none> +<none>$/m,
+    );
+    const plain = teamView(
+      record(() => {}),
+      [],
+    );
+    expect(plain.pipeline).toBeNull();
+    expect(describeTeam({ team: plain as never, events: [], tasks: [] })).not.toMatch(/^Pipeline:/m);
+  });
+});
