@@ -41,6 +41,7 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
   switch (raw.kind) {
     case "AgentTeam":
       checkRepositoryOrWorkspace(spec, issues, true);
+      checkGitOnComplete(spec, issues);
       checkAgents(spec, issues, options, true);
       checkHarness(spec, issues);
       checkApprovalAnnotations(raw, spec, issues);
@@ -75,6 +76,24 @@ function checkTriggerSecret(spec: Raw, issues: PathIssue[]): void {
       error(
         ["spec", "trigger", "webhook", "secret"],
         "trigger.webhook.secret is required: Squadron's webhook route is public and verifies every request's X-Hub-Signature-256 with the key hmac-secret of this secret (kagents' unsigned mode, without a secret, is not supported).",
+      ),
+    );
+  }
+}
+
+/**
+ * create-pr and push-branch push the merged teammates' branches of the team's repository; a cowork
+ * team has none, so it would complete without doing what it asked. Refused instead (a run of a
+ * template is checked once merged, as a team).
+ */
+function checkGitOnComplete(spec: Raw, issues: PathIssue[]): void {
+  const onComplete = asObject(spec.lifecycle).onComplete;
+  const cowork = (spec.repository === undefined || spec.repository === null) && isObject(spec.workspace);
+  if (cowork && (onComplete === "create-pr" || onComplete === "push-branch")) {
+    issues.push(
+      error(
+        ["spec", "lifecycle", "onComplete"],
+        `onComplete "${onComplete}" needs spec.repository: it pushes the teammates' merged branch, and a cowork team (spec.workspace) has none. Its outputs go to Squadron's bucket; use "notify", "deliver" (lifecycle.delivery) or "none".`,
       ),
     );
   }

@@ -96,6 +96,22 @@ describe("kagents fields Squadron does not act on are refused at their path, wit
       /taskBackend "beads" is not supported.*shared file system/,
     ],
     [
+      "spec.lifecycle.onComplete",
+      (t) => {
+        cowork(t);
+        t.spec.lifecycle = { onComplete: "create-pr" };
+      },
+      /onComplete "create-pr" needs spec\.repository.*cowork team.*"deliver"/,
+    ],
+    [
+      "spec.lifecycle.onComplete",
+      (t) => {
+        cowork(t);
+        t.spec.lifecycle = { onComplete: "push-branch" };
+      },
+      /onComplete "push-branch" needs spec\.repository/,
+    ],
+    [
       "spec.teammates[0].resources.claims",
       (t) => (t.spec.teammates[0].resources = { claims: [{ name: "gpu" }] }),
       /dynamic resource allocation/,
