@@ -203,9 +203,13 @@ const skillSchema = z
       configMap: dnsLabel.optional(),
       s3Prefix: s3Prefix.optional(),
       inline: nonBlank("The inline skill").optional(),
+      oci: kagentsRejected(
+        "Skills from an OCI registry (source.oci, kagents v0.8) are not supported by Squadron yet; use source.configMap, source.s3Prefix or source.inline.",
+      ),
     }),
   })
   .transform((skill, ctx) => {
+    // An oci source counts as the one source: its own error says why it is refused.
     const sources = Object.values(skill.source).filter((s) => s !== undefined).length;
     if (sources !== 1) {
       ctx.issues.push({
@@ -215,7 +219,8 @@ const skillSchema = z
         message: `A skill needs exactly one source, configMap, s3Prefix or inline; ${sources === 0 ? "none is" : `${sources} are`} set.`,
       });
     }
-    return { name: skill.name, source: compact(skill.source) };
+    const { oci: _oci, ...source } = skill.source;
+    return { name: skill.name, source: compact(source) };
   });
 
 const mcpServerSchema = z

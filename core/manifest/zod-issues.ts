@@ -107,7 +107,6 @@ const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
     'spec.harness belongs on an AgentTeam (only "claude-code", which is cli: claude); a run or template sets cli on its agents instead.',
   imagePullSecrets:
     "imagePullSecrets (registry credentials for OCI skills, kagents v0.8) is not supported by Squadron yet; skills come from configMap, s3Prefix or inline.",
-  oci: "Skills from an OCI registry (source.oci, kagents v0.8) are not supported by Squadron yet; use source.configMap, source.s3Prefix or source.inline.",
   outputs:
     "outputs (kagents v0.8 artifact routing) belong to teammates (spec.teammates[].outputs); the lead neither declares nor consumes artifacts.",
   inputs:
