@@ -17,6 +17,8 @@ import { RunIndex } from "../../core/control/run-index.ts";
 import type { RunManifest } from "../../core/control/run-manifest.ts";
 import { NoopRunWorkspaces } from "../../core/control/run-workspace.ts";
 import { NoTeamFiles, type TeamFilesReader } from "../../core/control/team-files.ts";
+import { ScheduleStore } from "../../core/schedules/store.ts";
+import { EventBridgeScheduleTimers } from "../../core/schedules/timers.ts";
 import { createTable } from "../../core/store/table-definition.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
 import { TriggerStore } from "../../core/triggers/trigger-store.ts";
@@ -100,6 +102,29 @@ export function schedulerStandIn(group = "squadron-team-schedules") {
     },
   });
   return { ...rec, held };
+}
+
+/** The deployed names the api's AgentTeamSchedule timers use (the Scheduler target, its role, its group). */
+export const SCHEDULE_TARGET = {
+  targetArn: "arn:aws:lambda:us-east-1:123456789012:function:squadron-api",
+  roleArn: "arn:aws:iam::123456789012:role/squadron-team-scheduler",
+  groupName: "squadron-team-schedules",
+};
+
+/**
+ * The api handler with AgentTeamSchedule wired as deployed: the schedule store on the harness's
+ * table and EventBridge Scheduler timers on a recorder (`scheduler`).
+ */
+export function scheduleApi(h: Harness, table: { client: DynamoDBClient; tableName: string }) {
+  const schedules = new ScheduleStore(table.client, table.tableName);
+  const scheduler = schedulerStandIn(SCHEDULE_TARGET.groupName);
+  const scheduleTimers = new EventBridgeScheduleTimers(scheduler, {
+    targetArn: () => SCHEDULE_TARGET.targetArn,
+    roleArn: SCHEDULE_TARGET.roleArn,
+    groupName: SCHEDULE_TARGET.groupName,
+  });
+  const api = apiHandler({ ...h.deps, schedules: { schedules, scheduleTimers } });
+  return { schedules, scheduler, api };
 }
 
 /**

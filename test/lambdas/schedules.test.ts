@@ -9,15 +9,21 @@ import type { Context } from "aws-lambda";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { refOf } from "../../core/control/team-runs.ts";
 import { fireSchedule, runNameFor, type ScheduleFire } from "../../core/schedules/fire.ts";
-import { SCHEDULE_LABEL, ScheduleStore } from "../../core/schedules/store.ts";
+import { SCHEDULE_LABEL, type ScheduleStore } from "../../core/schedules/store.ts";
 import { EventBridgeScheduleTimers } from "../../core/schedules/timers.ts";
 import { apiHandler } from "../../lambdas/api/routes.ts";
-import { call, type Harness, harness, newTable, schedulerStandIn } from "./harness.ts";
+import {
+  call,
+  type Harness,
+  harness,
+  newTable,
+  SCHEDULE_TARGET,
+  scheduleApi,
+  type schedulerStandIn,
+} from "./harness.ts";
 
 const NS = "/api/namespaces/dev-agents";
-const TARGET = "arn:aws:lambda:us-east-1:123456789012:function:squadron-api";
-const ROLE = "arn:aws:iam::123456789012:role/squadron-team-scheduler";
-const GROUP = "squadron-team-schedules";
+const { targetArn: TARGET, roleArn: ROLE, groupName: GROUP } = SCHEDULE_TARGET;
 
 const TEMPLATE = `apiVersion: squadron.dev/v1alpha1
 kind: AgentTeamTemplate
@@ -62,14 +68,7 @@ describe("AgentTeamSchedule: API, EventBridge Scheduler and fires", () => {
   beforeAll(async () => {
     const table = await newTable();
     h = harness(table);
-    schedules = new ScheduleStore(table.client, table.tableName);
-    scheduler = schedulerStandIn();
-    const scheduleTimers = new EventBridgeScheduleTimers(scheduler, {
-      targetArn: () => TARGET,
-      roleArn: ROLE,
-      groupName: GROUP,
-    });
-    api = apiHandler({ ...h.deps, schedules: { schedules, scheduleTimers } });
+    ({ schedules, scheduler, api } = scheduleApi(h, table));
     expect((await call(h, "POST", `${NS}/templates`, { body: TEMPLATE })).status).toBe(201);
   });
   beforeEach(() => {
