@@ -3,7 +3,7 @@ import { approvalAnnotationEvent } from "./approval-annotations.ts";
 import { checkArtifacts } from "./artifact-rules.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { findCycles } from "./graph.ts";
-import { error, type IssuePath, type PathIssue } from "./issues.ts";
+import { error, type IssuePath, type PathIssue, warning } from "./issues.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { STAGE_GATE_PREFIX } from "./pipeline.ts";
 import { scheduleIssues } from "./schedule-rules.ts";
@@ -42,6 +42,7 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
     case "AgentTeam":
       checkRepositoryOrWorkspace(spec, issues, true);
       checkGitOnComplete(spec, issues);
+      checkUnreadOnCompleteFields(spec, issues);
       checkAgents(spec, issues, options, true);
       checkHarness(spec, issues);
       checkApprovalAnnotations(raw, spec, issues);
@@ -97,6 +98,29 @@ function checkGitOnComplete(spec: Raw, issues: PathIssue[]): void {
       ),
     );
   }
+}
+
+/**
+ * kagents reads pullRequest and prTitleTemplate only for create-pr, consolidatedBranchTemplate only
+ * for push-branch and create-pr (agentteam_types.go); Squadron too. Set beside another onComplete
+ * they do nothing: a warning says so rather than keeping quiet (not an error: kagents accepts them,
+ * and a template's lifecycle may carry them for its runs).
+ */
+function checkUnreadOnCompleteFields(spec: Raw, issues: PathIssue[]): void {
+  const lifecycle = asObject(spec.lifecycle);
+  const onComplete = typeof lifecycle.onComplete === "string" ? lifecycle.onComplete : DEFAULTS.onComplete;
+  const unread = (field: string, readBy: string[], effect: string) => {
+    if (lifecycle[field] === undefined || readBy.includes(onComplete)) return;
+    issues.push(
+      warning(
+        ["spec", "lifecycle", field],
+        `${field} is read only with onComplete ${readBy.map((a) => `"${a}"`).join(" or ")} (this team's is "${onComplete}"): ${effect}.`,
+      ),
+    );
+  };
+  unread("pullRequest", ["create-pr"], "no pull request is opened");
+  unread("prTitleTemplate", ["create-pr"], "no pull request is opened");
+  unread("consolidatedBranchTemplate", ["push-branch", "create-pr"], "no branch is pushed");
 }
 
 function checkRepositoryOrWorkspace(spec: Raw, issues: PathIssue[], hasMode: boolean): void {

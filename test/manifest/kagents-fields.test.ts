@@ -138,6 +138,55 @@ describe("kagents fields Squadron does not act on are refused at their path, wit
   });
 });
 
+describe("kagents' onComplete settings that another onComplete does not read", () => {
+  it("pullRequest, prTitleTemplate and consolidatedBranchTemplate get a warning saying they have no effect", () => {
+    const { issues, team } = check((t) => {
+      t.spec.lifecycle = {
+        onComplete: "notify",
+        pullRequest: { reviewers: ["alice"] },
+        prTitleTemplate: "feat: {{.TeamName}}",
+        consolidatedBranchTemplate: "teams/{{.TeamName}}",
+      };
+    });
+    expect(team).toBeDefined();
+    expect(issues).toEqual([
+      {
+        path: "spec.lifecycle.pullRequest",
+        severity: "warning",
+        message:
+          'pullRequest is read only with onComplete "create-pr" (this team\'s is "notify"): no pull request is opened.',
+      },
+      {
+        path: "spec.lifecycle.prTitleTemplate",
+        severity: "warning",
+        message:
+          'prTitleTemplate is read only with onComplete "create-pr" (this team\'s is "notify"): no pull request is opened.',
+      },
+      {
+        path: "spec.lifecycle.consolidatedBranchTemplate",
+        severity: "warning",
+        message:
+          'consolidatedBranchTemplate is read only with onComplete "push-branch" or "create-pr" (this team\'s is "notify"): no branch is pushed.',
+      },
+    ]);
+  });
+
+  it("no warning where they are read", () => {
+    for (const onComplete of ["create-pr", "push-branch"]) {
+      const { issues } = check((t) => {
+        t.spec.lifecycle = {
+          onComplete,
+          consolidatedBranchTemplate: "teams/{{.TeamName}}",
+          ...(onComplete === "create-pr"
+            ? { pullRequest: { reviewers: ["alice"] }, prTitleTemplate: "x" }
+            : {}),
+        };
+      });
+      expect(issues).toEqual([]);
+    }
+  });
+});
+
 describe("kagents' pull-request title and consolidated branch templates", () => {
   it("prTitleTemplate becomes the pull request's title template (over pullRequest.titleTemplate, as in kagents)", () => {
     const { issues, team } = check((t) => {
@@ -171,7 +220,7 @@ describe("kagents' pull-request title and consolidated branch templates", () => 
   it("refuses a branch template that cannot make a branch name", () => {
     for (const template of ["teams/{{.Owner}}", "teams/../{{.TeamName}}", "teams {{.TeamName}}"]) {
       const { issues } = check((t) => {
-        t.spec.lifecycle = { consolidatedBranchTemplate: template };
+        t.spec.lifecycle = { onComplete: "push-branch", consolidatedBranchTemplate: template };
       });
       expect(issues).toHaveLength(1);
       expect(issues[0]).toMatchObject({
