@@ -60,6 +60,16 @@ export function mcpSecretVariable(secretName: string): string {
   return `SQUADRON_SECRET_${secretName.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 }
 
+/**
+ * The imagePullSecret the runner pulls `source.oci` skills with: the first listed (kagents'
+ * rule), and only when some agent has such a skill (no secret is handed over for nothing).
+ */
+export function imagePullSecretName(team: AgentTeam): string | undefined {
+  const first = team.spec.imagePullSecrets?.[0]?.name;
+  const agents: AgentSpec[] = [team.spec.lead, ...team.spec.teammates];
+  return first && agents.some((a) => a.skills.some((s) => s.source.oci !== undefined)) ? first : undefined;
+}
+
 /** One team secret the runner needs: the environment variable and the secret's name. */
 export interface RunnerSecret {
   env: string;
@@ -74,6 +84,9 @@ export interface RunnerSecret {
  *   ANTHROPIC_API_KEY; `cliSecrets.codex` → OPENAI_API_KEY; `cliSecrets.gemini` → GEMINI_API_KEY
  *   (each replaces the deployment-wide key of that name);
  * - each MCP server's `authSecret` → SQUADRON_SECRET_<NAME>;
+ * - the first of `imagePullSecrets` (kagents pulls with the first one), when an agent has a
+ *   `source.oci` skill → SQUADRON_SECRET_<NAME>: the dockerconfigjson the runner pulls skills
+ *   with (runner/workspace/oci-skill.ts), never given to an agent's CLI (runner/adapters/cli-env.ts);
  * - `observability.webhook.secretRef` → SQUADRON_WEBHOOK_SECRET (the runner's run webhooks).
  * Sorted by variable, one entry per variable.
  */
@@ -96,6 +109,8 @@ export function runnerSecrets(team: AgentTeam): RunnerSecret[] {
       if (server.authSecret) set(mcpSecretVariable(server.authSecret), server.authSecret);
     }
   }
+  const pullSecret = imagePullSecretName(team);
+  if (pullSecret) set(mcpSecretVariable(pullSecret), pullSecret);
   set("SQUADRON_WEBHOOK_SECRET", spec.observability.webhook?.secretRef);
   return [...out].map(([env, secret]) => ({ env, secret })).sort((a, b) => a.env.localeCompare(b.env));
 }

@@ -36,6 +36,7 @@ export function mergeTemplateRun(
       repository: spec.repository,
       workspace: spec.workspace,
       auth: spec.auth,
+      imagePullSecrets: spec.imagePullSecrets,
       lead: mergeLead(spec.lead, template.spec.lead),
       teammates: structuredClone(template.spec.teammates),
       pipeline: structuredClone(template.spec.pipeline),

@@ -22,6 +22,7 @@ import {
   safeName,
   timeoutSeconds,
 } from "./fields.ts";
+import { parseOciReference } from "./oci-reference.ts";
 import { renderBranchTemplate } from "./templates.ts";
 import {
   AGENT_CLIS,
@@ -171,6 +172,18 @@ export const workspaceSchema = z
 
 const secretName = nonBlank("The secret name");
 
+/** `skills[].source.oci`: registry/repository[:tag][@sha256:digest] (core/manifest/oci-reference.ts). */
+const ociReference = z.string().superRefine((value, ctx) => {
+  const parsed = parseOciReference(value);
+  if ("problem" in parsed) ctx.addIssue({ code: "custom", message: parsed.problem, input: value });
+});
+
+/**
+ * kagents v0.8 `spec.imagePullSecrets`: kubernetes.io/dockerconfigjson secrets for private skill
+ * registries; like kagents, the first one is what skills are pulled with (team-secrets.ts).
+ */
+const imagePullSecretsSchema = z.array(z.strictObject({ name: secretName }));
+
 export const authSchema = z
   .strictObject({
     apiKeySecret: secretName.optional(),
@@ -203,24 +216,21 @@ const skillSchema = z
       configMap: dnsLabel.optional(),
       s3Prefix: s3Prefix.optional(),
       inline: nonBlank("The inline skill").optional(),
-      oci: kagentsRejected(
-        "Skills from an OCI registry (source.oci, kagents v0.8) are not supported by Squadron yet; use source.configMap, source.s3Prefix or source.inline.",
-      ),
+      /** kagents v0.8: an OCI artifact as `oras push` makes it (runner/workspace/oci-skill.ts pulls it). */
+      oci: ociReference.optional(),
     }),
   })
   .transform((skill, ctx) => {
-    // An oci source counts as the one source: its own error says why it is refused.
     const sources = Object.values(skill.source).filter((s) => s !== undefined).length;
     if (sources !== 1) {
       ctx.issues.push({
         code: "custom",
         input: skill.source,
         path: ["source"],
-        message: `A skill needs exactly one source, configMap, s3Prefix or inline; ${sources === 0 ? "none is" : `${sources} are`} set.`,
+        message: `A skill needs exactly one source, configMap, s3Prefix, inline or oci; ${sources === 0 ? "none is" : `${sources} are`} set.`,
       });
     }
-    const { oci: _oci, ...source } = skill.source;
-    return { name: skill.name, source: compact(source) };
+    return { name: skill.name, source: compact(skill.source) };
   });
 
 const mcpServerSchema = z
@@ -719,6 +729,7 @@ export const teamSpecSchema = z
     repository: repositorySchema.optional(),
     workspace: workspaceSchema.optional(),
     auth: authSchema.optional(),
+    imagePullSecrets: imagePullSecretsSchema.optional(),
     lead: leadSchema,
     teammates: z.array(teammateSchema).optional(),
     pipeline: pipelineSchema.optional(),
@@ -736,6 +747,7 @@ export const teamSpecSchema = z
       repository: s.repository,
       workspace: s.workspace,
       auth: s.auth ?? {},
+      imagePullSecrets: s.imagePullSecrets,
       lead: s.lead,
       teammates: s.teammates ?? [],
       coordination: s.coordination ?? defaultCoordination(),
@@ -754,6 +766,9 @@ export const templateSpecSchema = z
     qualityGates: qualityGatesSchema.optional(),
     lifecycle: lifecycleSchema.optional(),
     lead: partialLeadSchema.optional(),
+    imagePullSecrets: kagentsRejected(
+      "imagePullSecrets are credentials, which a run brings (like auth): set them on the AgentTeamRun, AgentTeamSchedule or AgentTeamTrigger that uses this template, or on an AgentTeam.",
+    ),
   })
   .transform((s) =>
     compact({
@@ -776,6 +791,7 @@ export const RUN_FIELDS = {
   repository: repositorySchema.optional(),
   workspace: workspaceSchema.optional(),
   auth: authSchema.optional(),
+  imagePullSecrets: imagePullSecretsSchema.optional(),
   lead: leadSchema,
   lifecycle: lifecycleSchema.optional(),
   observability: observabilitySchema.optional(),
@@ -787,6 +803,7 @@ export const runSpecSchema = z.strictObject(RUN_FIELDS).transform((s) =>
     repository: s.repository,
     workspace: s.workspace,
     auth: s.auth ?? {},
+    imagePullSecrets: s.imagePullSecrets,
     lead: s.lead,
     lifecycle: s.lifecycle,
     observability: s.observability ?? {},
@@ -819,6 +836,7 @@ export const scheduleSpecSchema = z
       repository: s.repository,
       workspace: s.workspace,
       auth: s.auth ?? {},
+      imagePullSecrets: s.imagePullSecrets,
       lead: s.lead,
       lifecycle: s.lifecycle,
       observability: s.observability ?? {},

@@ -69,6 +69,7 @@ export const triggerSpecSchema = z
       repository: s.repository,
       workspace: s.workspace,
       auth: s.auth ?? {},
+      imagePullSecrets: s.imagePullSecrets,
       lead: s.lead,
       lifecycle: s.lifecycle,
       observability: s.observability ?? {},

@@ -118,7 +118,18 @@ export interface SkillSpec {
     s3Prefix?: string;
     /** The SKILL.md content itself. */
     inline?: string;
+    /**
+     * kagents v0.8: an OCI artifact reference (registry/repository[:tag][@sha256:digest]) as
+     * `oras push` publishes a skill directory; pulled by the runner (runner/workspace/oci-skill.ts)
+     * with the team's first imagePullSecret.
+     */
+    oci?: string;
   };
+}
+
+/** kagents v0.8 `spec.imagePullSecrets[]`: a kubernetes.io/dockerconfigjson secret by name. */
+export interface ImagePullSecret {
+  name: string;
 }
 
 /** A remote MCP server given to one agent (streamable HTTP or SSE). */
@@ -303,6 +314,8 @@ export interface TeamSpec {
   repository?: RepositorySpec;
   workspace?: WorkspaceSpec;
   auth: AuthSpec;
+  /** Registry credentials for `source.oci` skills; the first is used (kagents). */
+  imagePullSecrets?: ImagePullSecret[];
   lead: AgentSpec;
   teammates: AgentSpec[];
   coordination: CoordinationSpec;
@@ -363,6 +376,7 @@ export interface AgentTeamRun {
     repository?: RepositorySpec;
     workspace?: WorkspaceSpec;
     auth: AuthSpec;
+    imagePullSecrets?: ImagePullSecret[];
     lead: AgentSpec;
     /** Replaces the template's lifecycle whole when given (kagents' rule). */
     lifecycle?: LifecycleSpec;
@@ -387,6 +401,7 @@ export interface AgentTeamTrigger {
     repository?: RepositorySpec;
     workspace?: WorkspaceSpec;
     auth: AuthSpec;
+    imagePullSecrets?: ImagePullSecret[];
     lead: AgentSpec;
     lifecycle?: LifecycleSpec;
     observability: ObservabilitySpec;
@@ -413,6 +428,7 @@ export interface AgentTeamSchedule {
     repository?: RepositorySpec;
     workspace?: WorkspaceSpec;
     auth: AuthSpec;
+    imagePullSecrets?: ImagePullSecret[];
     lead: AgentSpec;
     lifecycle?: LifecycleSpec;
     observability: ObservabilitySpec;

@@ -105,8 +105,6 @@ const KAGENTS_REJECTED_FIELDS: Record<string, string> = {
     "spec.pipeline belongs on an AgentTeam or AgentTeamTemplate (a run takes its template's pipeline); it cannot be set here.",
   harness:
     'spec.harness belongs on an AgentTeam (only "claude-code", which is cli: claude); a run or template sets cli on its agents instead.',
-  imagePullSecrets:
-    "imagePullSecrets (registry credentials for OCI skills, kagents v0.8) is not supported by Squadron yet; skills come from configMap, s3Prefix or inline.",
   outputs:
     "outputs (kagents v0.8 artifact routing) belong to teammates (spec.teammates[].outputs); the lead neither declares nor consumes artifacts.",
   inputs:

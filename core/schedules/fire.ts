@@ -71,6 +71,7 @@ export function runFromSchedule(schedule: AgentTeamSchedule, window: Date): Agen
       ...(spec.repository ? { repository: spec.repository } : {}),
       ...(spec.workspace ? { workspace: spec.workspace } : {}),
       auth: spec.auth,
+      ...(spec.imagePullSecrets ? { imagePullSecrets: spec.imagePullSecrets } : {}),
       lead: spec.lead,
       ...(spec.lifecycle ? { lifecycle: spec.lifecycle } : {}),
       observability: spec.observability,

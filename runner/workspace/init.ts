@@ -4,7 +4,7 @@ import type { ObjectStore } from "../../core/run-files/object-store.ts";
 import { type CodingWorkspace, excludeFromGit, prepareCodingWorkspace } from "./coding.ts";
 import { type CoworkWorkspace, prepareCoworkWorkspace } from "./cowork.ts";
 import { redact } from "./git.ts";
-import { materialiseSkills } from "./skills.ts";
+import { imagePullSecretValue, materialiseSkills } from "./skills.ts";
 import { writeTriggerPayload } from "./trigger-payload.ts";
 
 export interface InitWorkspaceOptions {
@@ -54,11 +54,13 @@ async function prepare(options: InitWorkspaceOptions, env: NodeJS.ProcessEnv): P
   }
   const payload = await writeTriggerPayload(layout, team);
   if (payload) result.triggerPayload = payload;
+  const pullSecret = imagePullSecretValue(team, env);
   for (const agent of all) {
     const cwd = agentWorkdir(layout, team, agent);
     const skills = await materialiseSkills(cwd, agent.skills, {
       namespace: team.metadata.namespace,
       store: options.store,
+      ...(pullSecret ? { pullSecret } : {}),
     });
     if (result.coding && agent.skills.length > 0) {
       await excludeFromGit(

@@ -254,25 +254,17 @@ describe("spec.harness (kagents v0.8)", () => {
 });
 
 describe("kagents v0.8 fields Squadron does not support yet are rejected, never dropped", () => {
-  it("lead outputs/inputs, email delivery, source.oci and imagePullSecrets: errors with paths", () => {
+  it("lead outputs/inputs and email delivery: errors with paths", () => {
     const team = baseTeam();
-    team.spec.imagePullSecrets = [{ name: "regcred" }];
     team.spec.lead.outputs = [{ path: "/workspace/output/a.md" }];
     team.spec.lead.inputs = [{ from: "api", artifact: "a.md", mountPath: "/in" }];
-    team.spec.teammates[2].skills = [{ name: "s", source: { oci: "ghcr.io/acme/skill:1" } }];
     team.spec.lifecycle = { onComplete: "deliver", delivery: [{ type: "email", to: ["a@b.c"] }] };
     const issues = issuesOf(team);
     expect(issues.map((i) => [i.path, i.severity])).toEqual([
       ["spec.lead.outputs", "error"],
       ["spec.lead.inputs", "error"],
-      // Only the reason: not also "a skill needs exactly one source", which the oci source is.
-      ["spec.teammates[2].skills[0].source.oci", "error"],
       ["spec.lifecycle.delivery[0].type", "error"],
-      ["spec.imagePullSecrets", "error"],
     ]);
-    expect(issues.find((i) => i.path === "spec.teammates[2].skills[0].source.oci")?.message).toMatch(
-      /OCI registry \(source\.oci, kagents v0\.8\) are not supported by Squadron yet/,
-    );
     expect(issues.find((i) => i.path === "spec.lifecycle.delivery[0].type")?.message).toBe(
       'Delivery type "email" is not supported by Squadron; the supported types are "webhook" and "slack".',
     );

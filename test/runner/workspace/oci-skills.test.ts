@@ -1,0 +1,249 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runnerSecrets } from "../../../core/control/team-secrets.ts";
+import { parseTeam } from "../../../core/manifest/index.ts";
+import { initWorkspace } from "../../../runner/workspace/init.ts";
+import { tempDir } from "../../support/git-fixtures.ts";
+import {
+  blobDataPath,
+  hasRegistry,
+  pushArtifact,
+  REGISTRY_BINARY,
+  REGISTRY_USER,
+  type RunningRegistry,
+  startRegistry,
+} from "../../support/oci-registry.ts";
+
+/**
+ * kagents v0.8 skills from OCI, pulled by the runner's init from a real registry (CNCF
+ * distribution 2.8.2, Debian's docker-registry) that the artifacts are pushed to the way oras
+ * pushes them; the pull secret reaches the runner as its task definition would give it.
+ */
+
+if (!hasRegistry) {
+  console.warn(
+    `OCI skill tests skipped: ${REGISTRY_BINARY} is missing (install it with: apt-get install -y docker-registry)`,
+  );
+}
+
+const SKILL_MD =
+  "---\nname: report-writing\ndescription: How reports are written here.\n---\n# Report writing\n";
+const TEMPLATE = "# {{title}}\n\n## Findings\n";
+
+/** The skill directory as `oras push <ref> .` run inside it packs it (title ".", bare paths). */
+const SKILL_DIR = [
+  { name: ".", type: "directory" as const },
+  { name: "SKILL.md", content: SKILL_MD },
+  { name: "templates", type: "directory" as const },
+  { name: "templates/report.tmpl", content: TEMPLATE },
+];
+
+function team(skills: string, extra = ""): string {
+  return `apiVersion: kagents.dev/v1alpha1
+kind: AgentTeam
+metadata:
+  name: market-research
+  namespace: cowork-agents
+spec:
+  workspace:
+    output:
+      mountPath: /workspace/output
+${extra}  lead:
+    prompt: Coordinate.
+  teammates:
+    - name: researcher
+      prompt: Research.
+      skills:
+${skills}`;
+}
+
+function ociSkill(name: string, ref: string): string {
+  return `        - name: ${name}\n          source:\n            oci: "${ref}"\n`;
+}
+
+const PULL_SECRET = "  imagePullSecrets:\n    - name: ghcr-creds\n";
+
+const root = tempDir("squadron-oci-skills-");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let runs = 0;
+
+async function init(manifest: string, env: NodeJS.ProcessEnv = {}) {
+  const runDir = path.join(root, `run-${++runs}`);
+  const result = await initWorkspace({ runDir, team: parseTeam(manifest), env });
+  return { runDir, result, skills: path.join(result.layout.workspaceDir, ".claude", "skills") };
+}
+
+/** The dockerconfigjson `kubectl create secret docker-registry` writes, for `host`. */
+function dockerConfig(
+  host: string,
+  user = REGISTRY_USER.username,
+  password = REGISTRY_USER.password,
+): string {
+  const auth = Buffer.from(`${user}:${password}`).toString("base64");
+  return JSON.stringify({ auths: { [host]: { username: user, password, auth } } });
+}
+
+describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribution 2.8.2)", () => {
+  describe("a public registry", () => {
+    let registry: RunningRegistry;
+    beforeAll(async () => {
+      registry = await startRegistry();
+    });
+    afterAll(async () => {
+      await registry?.stop();
+    });
+
+    it("pulls a skill directory pushed as oras does and materialises SKILL.md and its subdirectory", async () => {
+      await pushArtifact(registry.host, "kagents/skills/report-writing", "v1", [
+        { directory: ".", entries: SKILL_DIR },
+      ]);
+      const { skills, result } = await init(
+        team(ociSkill("report-writing", `${registry.host}/kagents/skills/report-writing:v1`)),
+      );
+      const dir = path.join(skills, "report-writing");
+      expect(readFileSync(path.join(dir, "SKILL.md"), "utf8")).toBe(SKILL_MD);
+      expect(readFileSync(path.join(dir, "templates", "report.tmpl"), "utf8")).toBe(TEMPLATE);
+      expect(result.agents.find((a) => a.name === "researcher")?.skills).toEqual([
+        path.join(dir, "SKILL.md"),
+      ]);
+    });
+
+    it("pulls a digest-pinned reference, and files pushed one layer each", async () => {
+      const artifact = await pushArtifact(registry.host, "kagents/skills/files", "v2", [
+        { file: "SKILL.md", content: SKILL_MD },
+        { file: "examples/input-1.md", content: "an input\n" },
+      ]);
+      const ref = `${registry.host}/kagents/skills/files@${artifact.digest}`;
+      const { skills } = await init(team(ociSkill("files", ref)));
+      expect(readFileSync(path.join(skills, "files", "SKILL.md"), "utf8")).toBe(SKILL_MD);
+      expect(readFileSync(path.join(skills, "files", "examples", "input-1.md"), "utf8")).toBe("an input\n");
+    });
+
+    it("refuses a pinned digest the registry's manifest does not have", async () => {
+      const ref = `${registry.host}/kagents/skills/files@sha256:${"0".repeat(64)}`;
+      await expect(init(team(ociSkill("files", ref)))).rejects.toThrow(
+        /skill files: pulling .* failed: GET manifest sha256:0+ answered 404 Not Found \(MANIFEST_UNKNOWN/,
+      );
+    });
+
+    it("refuses a blob whose bytes are not its digest (tampered in the registry's storage)", async () => {
+      const artifact = await pushArtifact(registry.host, "kagents/skills/tampered", "v1", [
+        { file: "SKILL.md", content: SKILL_MD },
+      ]);
+      const layer = artifact.layers[0];
+      if (!layer) throw new Error("no layer");
+      // Same size, other bytes: the registry serves them; only the pull's digest check can notice.
+      writeFileSync(blobDataPath(registry.storage, layer.digest), SKILL_MD.replace("Report", "Hacked"));
+      await expect(
+        init(team(ociSkill("tampered", `${registry.host}/kagents/skills/tampered:v1`))),
+      ).rejects.toThrow(`the layer ${layer.digest} has the digest sha256:`);
+    });
+
+    it("refuses a tar entry with ../ and writes nothing outside the skill", async () => {
+      await pushArtifact(registry.host, "kagents/skills/escape", "v1", [
+        {
+          directory: ".",
+          entries: [
+            { name: "SKILL.md", content: SKILL_MD },
+            { name: "../../../escaped.md", content: "outside\n" },
+          ],
+        },
+      ]);
+      const before = runs + 1;
+      await expect(
+        init(team(ociSkill("escape", `${registry.host}/kagents/skills/escape:v1`))),
+      ).rejects.toThrow(/skill escape: .*"\.\.\/\.\.\/\.\.\/escaped\.md" leaves the skill's directory/);
+      const runDir = path.join(root, `run-${before}`);
+      expect(existsSync(path.join(runDir, "workspace", "escaped.md"))).toBe(false);
+      expect(existsSync(path.join(runDir, "escaped.md"))).toBe(false);
+    });
+
+    it("refuses a symbolic link in the archive", async () => {
+      await pushArtifact(registry.host, "kagents/skills/link", "v1", [
+        {
+          directory: ".",
+          entries: [
+            { name: "SKILL.md", content: SKILL_MD },
+            { name: "etc", type: "symlink", linkname: "/etc" },
+          ],
+        },
+      ]);
+      await expect(init(team(ociSkill("link", `${registry.host}/kagents/skills/link:v1`)))).rejects.toThrow(
+        /skill link: .*"etc" is a link; a skill's files must be regular files/,
+      );
+    });
+
+    it("refuses an artifact without SKILL.md at its top", async () => {
+      await pushArtifact(registry.host, "kagents/skills/nested", "v1", [
+        // `oras push <ref> report-writing` from the parent: the files land under report-writing/.
+        {
+          directory: "report-writing",
+          entries: SKILL_DIR.map((e) => ({ ...e, name: `report-writing/${e.name}`.replace(/\/\.$/, "") })),
+        },
+      ]);
+      await expect(
+        init(team(ociSkill("nested", `${registry.host}/kagents/skills/nested:v1`))),
+      ).rejects.toThrow(/skill nested: the OCI artifact .* has no SKILL\.md at its top/);
+    });
+
+    it("answers a tag the registry does not have with its error", async () => {
+      await expect(
+        init(team(ociSkill("missing", `${registry.host}/kagents/skills/nothing-here:v9`))),
+      ).rejects.toThrow(
+        /skill missing: pulling .* anonymously .* answered 404 Not Found \(MANIFEST_UNKNOWN: manifest unknown\)/,
+      );
+    });
+  });
+
+  describe("a registry that requires credentials (htpasswd)", () => {
+    let registry: RunningRegistry;
+    const repo = "acme-internal/skills/report-writing";
+    beforeAll(async () => {
+      registry = await startRegistry({ htpasswd: true });
+      await pushArtifact(registry.host, repo, "v3", [{ directory: ".", entries: SKILL_DIR }], REGISTRY_USER);
+    });
+    afterAll(async () => {
+      await registry?.stop();
+    });
+
+    it("pulls with the credentials of the first imagePullSecret, handed to the runner as its secret", async () => {
+      const manifest = team(ociSkill("report-writing", `${registry.host}/${repo}:v3`), PULL_SECRET);
+      // What Prepare puts in the runner's task definition (and the local stack's environment).
+      expect(runnerSecrets(parseTeam(manifest))).toContainEqual({
+        env: "SQUADRON_SECRET_GHCR_CREDS",
+        secret: "ghcr-creds",
+      });
+      const { skills } = await init(manifest, { SQUADRON_SECRET_GHCR_CREDS: dockerConfig(registry.host) });
+      expect(readFileSync(path.join(skills, "report-writing", "SKILL.md"), "utf8")).toBe(SKILL_MD);
+      expect(readFileSync(path.join(skills, "report-writing", "templates", "report.tmpl"), "utf8")).toBe(
+        TEMPLATE,
+      );
+    });
+
+    it("fails without credentials, naming the skill and the registry's answer", async () => {
+      await expect(init(team(ociSkill("report-writing", `${registry.host}/${repo}:v3`)))).rejects.toThrow(
+        `workspace init failed: skill report-writing: pulling ${registry.host}/${repo}:v3 anonymously (no spec.imagePullSecrets) failed: GET manifest v3 answered 401 Unauthorized (UNAUTHORIZED: authentication required)`,
+      );
+    });
+
+    it("fails with wrong credentials, and never shows the password", async () => {
+      const error = await init(team(ociSkill("report-writing", `${registry.host}/${repo}:v3`), PULL_SECRET), {
+        SQUADRON_SECRET_GHCR_CREDS: dockerConfig(registry.host, "puller", "wrong-password-91"),
+      }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toContain(
+        `skill report-writing: pulling ${registry.host}/${repo}:v3 with the imagePullSecret "ghcr-creds" failed: GET manifest v3 answered 401 Unauthorized`,
+      );
+      expect((error as Error).message).not.toContain("wrong-password-91");
+    });
+
+    it("fails before pulling when the runner was not given the pull secret", async () => {
+      await expect(
+        init(team(ociSkill("report-writing", `${registry.host}/${repo}:v3`), PULL_SECRET)),
+      ).rejects.toThrow(
+        /the imagePullSecret "ghcr-creds" of skills from OCI was not given to the runner: it reads it from SQUADRON_SECRET_GHCR_CREDS/,
+      );
+    });
+  });
+});

@@ -1,0 +1,288 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { freePort } from "./dynamodb-local.ts";
+
+/**
+ * A real OCI registry for tests: CNCF distribution 2.8.2 as Debian packages it
+ * (`apt-get install docker-registry`, the binary /usr/bin/docker-registry; .ci/run installs it),
+ * started with its own config on 127.0.0.1:<free port>, storage in a temporary directory. Pushes
+ * go through the distribution API exactly as oras-go's pusher does them (POST an upload, PUT it
+ * with ?digest=, then PUT the manifest), with the shapes oras-go gives a pushed directory or file.
+ */
+
+export const REGISTRY_BINARY = "/usr/bin/docker-registry";
+export const hasRegistry = existsSync(REGISTRY_BINARY);
+
+/**
+ * A user of the htpasswd realm, with the bcrypt hash `htpasswd -nbB puller pull-s3cret-7`
+ * printed (distribution's htpasswd file accepts bcrypt only; the hash is fixed here so the tests
+ * need no htpasswd tool or bcrypt package).
+ */
+export const REGISTRY_USER = {
+  username: "puller",
+  password: "pull-s3cret-7",
+  htpasswd: "puller:$2y$05$wKilAykknykuVUma5Kibe./d/oss2wDMgueJXxPlz7z9Aj/8/WyOu",
+};
+
+export interface RunningRegistry {
+  /** host:port, as a reference names it. */
+  host: string;
+  /** The registry's storage root (docker/registry/v2/...), for tests that tamper with a blob. */
+  storage: string;
+  stop(): Promise<void>;
+}
+
+/** Starts distribution; with `htpasswd` every request needs the test user (Basic auth). */
+export async function startRegistry(options: { htpasswd?: boolean } = {}): Promise<RunningRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), "squadron-registry-"));
+  const storage = join(dir, "storage");
+  const port = await freePort();
+  const auth = options.htpasswd
+    ? `auth:\n  htpasswd:\n    realm: squadron-test\n    path: ${join(dir, "htpasswd")}\n`
+    : "";
+  if (options.htpasswd) await writeFile(join(dir, "htpasswd"), `${REGISTRY_USER.htpasswd}\n`);
+  await writeFile(
+    join(dir, "config.yml"),
+    `version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${storage}
+http:
+  addr: 127.0.0.1:${port}
+  secret: squadron-test-upload-secret
+${auth}`,
+  );
+  const child = spawn(REGISTRY_BINARY, ["serve", join(dir, "config.yml")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "" },
+  });
+  let log = "";
+  child.stdout?.on("data", (d) => {
+    log += d;
+  });
+  child.stderr?.on("data", (d) => {
+    log += d;
+  });
+  const host = `127.0.0.1:${port}`;
+  await waitUntilServing(host, child, () => log);
+  return {
+    host,
+    storage,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits for the registry's /v2/ to answer (200, or 401 with auth). */
+async function waitUntilServing(host: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`docker-registry exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`http://${host}/v2/`);
+      if (res.status === 200 || res.status === 401) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`docker-registry did not serve within 60 s:\n${output()}`);
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+export function sha256(data: Buffer): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+function authHeader(auth?: { username: string; password: string }): Record<string, string> {
+  return auth
+    ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}` }
+    : {};
+}
+
+/** oras-go's blob push: POST /v2/<name>/blobs/uploads/, then PUT the whole blob at ?digest=. */
+export async function pushBlob(
+  host: string,
+  repository: string,
+  data: Buffer,
+  auth?: { username: string; password: string },
+): Promise<string> {
+  const digest = sha256(data);
+  const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, {
+    method: "POST",
+    headers: authHeader(auth),
+  });
+  if (start.status !== 202) throw new Error(`POST upload answered ${start.status}: ${await start.text()}`);
+  const location = new URL(start.headers.get("location") ?? "", `http://${host}`);
+  location.searchParams.set("digest", digest);
+  const put = await fetch(location, {
+    method: "PUT",
+    headers: {
+      ...authHeader(auth),
+      "content-type": "application/octet-stream",
+      "content-length": String(data.length),
+    },
+    body: data,
+  });
+  if (put.status !== 201) throw new Error(`PUT upload answered ${put.status}: ${await put.text()}`);
+  return digest;
+}
+
+/** PUT /v2/<name>/manifests/<tag>; answers the manifest's digest. */
+export async function pushManifest(
+  host: string,
+  repository: string,
+  tag: string,
+  manifest: Buffer,
+  auth?: { username: string; password: string },
+): Promise<string> {
+  const res = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { ...authHeader(auth), "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  if (res.status !== 201) throw new Error(`PUT manifest answered ${res.status}: ${await res.text()}`);
+  return sha256(manifest);
+}
+
+/** One tar entry as a test writes it; `raw` names are written as given (for hostile archives). */
+export interface TarEntry {
+  name: string;
+  type?: "file" | "directory" | "symlink";
+  content?: string;
+  linkname?: string;
+  mode?: number;
+}
+
+function field(block: Buffer, offset: number, length: number, value: string): void {
+  block.write(value, offset, Math.min(length, Buffer.byteLength(value)), "utf8");
+}
+
+function octal(value: number, length: number): string {
+  return `${value.toString(8).padStart(length - 1, "0")}\0`;
+}
+
+/** A USTAR archive as Go's archive/tar writes short names (uid/gid 0, no user names). */
+export function tar(entries: TarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const data = Buffer.from(entry.content ?? "");
+    const header = Buffer.alloc(512);
+    const type = entry.type ?? "file";
+    field(header, 0, 100, entry.name);
+    field(header, 100, 8, octal(entry.mode ?? (type === "directory" ? 0o755 : 0o644), 8));
+    field(header, 108, 8, octal(0, 8));
+    field(header, 116, 8, octal(0, 8));
+    field(header, 124, 12, octal(type === "file" ? data.length : 0, 12));
+    field(header, 136, 12, octal(1_700_000_000, 12));
+    header.write("        ", 148, 8, "ascii");
+    header.write(type === "directory" ? "5" : type === "symlink" ? "2" : "0", 156, 1, "ascii");
+    if (entry.linkname) field(header, 157, 100, entry.linkname);
+    header.write("ustar\u000000", 257, 8, "binary");
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    field(header, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+    blocks.push(header);
+    if (type === "file") {
+      blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    }
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+export interface Artifact {
+  /** The manifest's digest (what `@sha256:` pins). */
+  digest: string;
+  manifest: Buffer;
+  layers: Descriptor[];
+}
+
+/**
+ * Pushes a skill as `oras push <ref> --artifact-type application/vnd.kagents.skill.v1 <files>`
+ * does with oras 1.2 (image-spec v1.1): the empty config `{}`, then one layer per directory
+ * (tar+gzip, title + unpack annotations, content digest of the tar) or per file (title only),
+ * then the manifest with artifactType and a created annotation (oras-go pack.go packManifestV1_1).
+ */
+export async function pushArtifact(
+  host: string,
+  repository: string,
+  tag: string,
+  layers: Array<{ directory: string; entries: TarEntry[] } | { file: string; content: string }>,
+  auth?: { username: string; password: string },
+): Promise<Artifact> {
+  const empty = Buffer.from("{}");
+  await pushBlob(host, repository, empty, auth);
+  const descriptors: Descriptor[] = [];
+  for (const layer of layers) {
+    if ("directory" in layer) {
+      const archive = tar(layer.entries);
+      const gz = gzipSync(archive);
+      const digest = await pushBlob(host, repository, gz, auth);
+      descriptors.push({
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest,
+        size: gz.length,
+        annotations: {
+          "io.deis.oras.content.digest": sha256(archive),
+          "io.deis.oras.content.unpack": "true",
+          "org.opencontainers.image.title": layer.directory,
+        },
+      });
+    } else {
+      const data = Buffer.from(layer.content);
+      const digest = await pushBlob(host, repository, data, auth);
+      descriptors.push({
+        mediaType: "application/vnd.oci.image.layer.v1.tar",
+        digest,
+        size: data.length,
+        annotations: { "org.opencontainers.image.title": layer.file },
+      });
+    }
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      artifactType: "application/vnd.kagents.skill.v1",
+      config: {
+        mediaType: "application/vnd.oci.empty.v1+json",
+        digest: sha256(empty),
+        size: 2,
+        data: "e30=",
+      },
+      layers: descriptors,
+      annotations: { "org.opencontainers.image.created": "2026-12-05T12:00:00Z" },
+    }),
+  );
+  const digest = await pushManifest(host, repository, tag, manifest, auth);
+  return { digest, manifest, layers: descriptors };
+}
+
+/** The path distribution's filesystem driver stores a blob's bytes at. */
+export function blobDataPath(storage: string, digest: string): string {
+  const hex = digest.replace(/^sha256:/, "");
+  return join(storage, "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data");
+}
