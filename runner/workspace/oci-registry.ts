@@ -101,8 +101,17 @@ async function describeFailure(response: Response): Promise<string> {
   try {
     const text = (await readBounded(response, 64 * 1024, "the error answer")).toString("utf8");
     try {
-      const errors = (JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> }).errors;
-      detail = (errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ");
+      // distribution-spec errors, or a token service's {"details"|"message"|"error": "..."}
+      // (Docker Hub's answers {"details":"incorrect username or password"}).
+      const body = JSON.parse(text) as {
+        errors?: Array<{ code?: string; message?: string }>;
+        details?: unknown;
+        message?: unknown;
+        error?: unknown;
+      };
+      detail = body.errors
+        ? body.errors.map((e) => [e.code, e.message].filter(Boolean).join(": ")).join("; ")
+        : ([body.details, body.message, body.error].find((v): v is string => typeof v === "string") ?? "");
     } catch {
       detail = text.trim();
     }

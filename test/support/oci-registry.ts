@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -34,17 +35,25 @@ export interface RunningRegistry {
   host: string;
   /** The registry's storage root (docker/registry/v2/...), for tests that tamper with a blob. */
   storage: string;
+  /** The headers a push to `repository` needs: none, the test user's Basic auth, or a token. */
+  pushHeaders(repository: string): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
-/** Starts distribution; with `htpasswd` every request needs the test user (Basic auth). */
-export async function startRegistry(options: { htpasswd?: boolean } = {}): Promise<RunningRegistry> {
+/**
+ * Starts distribution. With `htpasswd` every request needs the test user (Basic auth); with
+ * `token`, a bearer token from startTokenService, which answers the test user only.
+ */
+export async function startRegistry(
+  options: { htpasswd?: boolean; token?: boolean } = {},
+): Promise<RunningRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "squadron-registry-"));
   const storage = join(dir, "storage");
   const port = await freePort();
+  const tokens = options.token ? await startTokenService(dir) : undefined;
   const auth = options.htpasswd
     ? `auth:\n  htpasswd:\n    realm: squadron-test\n    path: ${join(dir, "htpasswd")}\n`
-    : "";
+    : (tokens?.config ?? "");
   if (options.htpasswd) await writeFile(join(dir, "htpasswd"), `${REGISTRY_USER.htpasswd}\n`);
   await writeFile(
     join(dir, "config.yml"),
@@ -77,12 +86,15 @@ ${auth}`,
   return {
     host,
     storage,
+    pushHeaders: async (repository) =>
+      options.htpasswd ? basicAuth() : tokens ? await tokens.pushHeaders(repository) : {},
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
         await exited;
       }
+      await tokens?.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -116,10 +128,10 @@ export function sha256(data: Buffer): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
-function authHeader(auth?: { username: string; password: string }): Record<string, string> {
-  return auth
-    ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}` }
-    : {};
+function basicAuth(): { authorization: string } {
+  return {
+    authorization: `Basic ${Buffer.from(`${REGISTRY_USER.username}:${REGISTRY_USER.password}`).toString("base64")}`,
+  };
 }
 
 /** oras-go's blob push: POST /v2/<name>/blobs/uploads/, then PUT the whole blob at ?digest=. */
@@ -127,12 +139,12 @@ export async function pushBlob(
   host: string,
   repository: string,
   data: Buffer,
-  auth?: { username: string; password: string },
+  auth: Record<string, string> = {},
 ): Promise<string> {
   const digest = sha256(data);
   const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, {
     method: "POST",
-    headers: authHeader(auth),
+    headers: auth,
   });
   if (start.status !== 202) throw new Error(`POST upload answered ${start.status}: ${await start.text()}`);
   const location = new URL(start.headers.get("location") ?? "", `http://${host}`);
@@ -140,7 +152,7 @@ export async function pushBlob(
   const put = await fetch(location, {
     method: "PUT",
     headers: {
-      ...authHeader(auth),
+      ...auth,
       "content-type": "application/octet-stream",
       "content-length": String(data.length),
     },
@@ -156,11 +168,11 @@ export async function pushManifest(
   repository: string,
   tag: string,
   manifest: Buffer,
-  auth?: { username: string; password: string },
+  auth: Record<string, string> = {},
 ): Promise<string> {
   const res = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
     method: "PUT",
-    headers: { ...authHeader(auth), "content-type": "application/vnd.oci.image.manifest.v1+json" },
+    headers: { ...auth, "content-type": "application/vnd.oci.image.manifest.v1+json" },
     body: manifest,
   });
   if (res.status !== 201) throw new Error(`PUT manifest answered ${res.status}: ${await res.text()}`);
@@ -231,7 +243,7 @@ export async function pushArtifact(
   repository: string,
   tag: string,
   layers: Array<{ directory: string; entries: TarEntry[] } | { file: string; content: string }>,
-  auth?: { username: string; password: string },
+  auth: Record<string, string> = {},
 ): Promise<Artifact> {
   const empty = Buffer.from("{}");
   await pushBlob(host, repository, empty, auth);
@@ -285,4 +297,104 @@ export async function pushArtifact(
 export function blobDataPath(storage: string, digest: string): string {
   const hex = digest.replace(/^sha256:/, "");
   return join(storage, "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data");
+}
+
+export interface TokenService {
+  /** The `auth.token` section of the registry's config. */
+  config: string;
+  /** A bearer token for pushing to `repository` as the test user. */
+  pushHeaders(repository: string): Promise<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+function base64url(data: Buffer | string): string {
+  return Buffer.from(data).toString("base64url");
+}
+
+/**
+ * A token service for distribution's token authentication (the flow ghcr.io and Docker Hub use:
+ * 401 `WWW-Authenticate: Bearer realm=…,service=…,scope=…`, then a JWT from the realm). It
+ * answers GET /token?service=&scope= with a JWT granting the scope's actions to the test user
+ * (Basic auth) and nothing to anyone else, signed RS256 with an `x5c` certificate that the
+ * registry trusts through `rootcertbundle` (distribution registry/auth/token: the chain in x5c
+ * is verified against it). The certificate is made with openssl, which Debian's ca-certificates
+ * depends on.
+ */
+export async function startTokenService(dir: string): Promise<TokenService> {
+  const key = join(dir, "token.key");
+  const cert = join(dir, "token.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=squadron-test-token",
+    ],
+    { stdio: "ignore" },
+  );
+  const privateKey = createPrivateKey(readFileSync(key));
+  const der = new X509Certificate(readFileSync(cert)).raw.toString("base64");
+  const service = "squadron-test-registry";
+  const issuer = "squadron-test-issuer";
+  const expected = basicAuth().authorization;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== "/token") {
+      res.writeHead(404).end();
+      return;
+    }
+    const authorized = req.headers.authorization === expected;
+    if (req.headers.authorization && !authorized) {
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end('{"details":"incorrect username or password"}');
+      return;
+    }
+    // scope = repository:<name>:<actions>; the test user gets what it asks, anonymous nothing.
+    const access = url.searchParams.getAll("scope").flatMap((scope) => {
+      const [type, name, actions] = scope.split(":");
+      return authorized && type && name && actions ? [{ type, name, actions: actions.split(",") }] : [];
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = base64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c: [der] }));
+    const claims = base64url(
+      JSON.stringify({
+        iss: issuer,
+        sub: authorized ? REGISTRY_USER.username : "",
+        aud: url.searchParams.get("service") ?? "",
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      }),
+    );
+    const signature = base64url(sign("RSA-SHA256", Buffer.from(`${header}.${claims}`), privateKey));
+    const token = `${header}.${claims}.${signature}`;
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ token, expires_in: 300 }));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const realm = `http://127.0.0.1:${port}/token`;
+  return {
+    pushHeaders: async (repository) => {
+      const url = `${realm}?service=${service}&scope=repository:${repository}:pull,push`;
+      const { token } = (await (await fetch(url, { headers: basicAuth() })).json()) as { token: string };
+      return { authorization: `Bearer ${token}` };
+    },
+    config: `auth:\n  token:\n    realm: http://127.0.0.1:${port}/token\n    service: ${service}\n    issuer: ${issuer}\n    rootcertbundle: ${cert}\n`,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -196,12 +196,31 @@ describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribu
     });
   });
 
-  describe("a registry that requires credentials (htpasswd)", () => {
+  // Basic: distribution's htpasswd realm. Bearer: its token authentication, the flow of ghcr.io
+  // and Docker Hub (a 401 challenge, a JWT from the realm asked with the secret's credentials).
+  describe.each([
+    {
+      auth: "htpasswd (Basic)",
+      options: { htpasswd: true },
+      refused: "GET manifest v3 answered 401 Unauthorized",
+    },
+    {
+      auth: "token (Bearer)",
+      options: { token: true },
+      refused: "the registry's token service answered 401 Unauthorized (incorrect username or password)",
+    },
+  ])("a registry that requires credentials: $auth", ({ options, refused }) => {
     let registry: RunningRegistry;
     const repo = "acme-internal/skills/report-writing";
     beforeAll(async () => {
-      registry = await startRegistry({ htpasswd: true });
-      await pushArtifact(registry.host, repo, "v3", [{ directory: ".", entries: SKILL_DIR }], REGISTRY_USER);
+      registry = await startRegistry(options);
+      await pushArtifact(
+        registry.host,
+        repo,
+        "v3",
+        [{ directory: ".", entries: SKILL_DIR }],
+        await registry.pushHeaders(repo),
+      );
     });
     afterAll(async () => {
       await registry?.stop();
@@ -233,7 +252,7 @@ describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribu
       }).catch((e: Error) => e);
       expect(error).toBeInstanceOf(Error);
       expect((error as Error).message).toContain(
-        `skill report-writing: pulling ${registry.host}/${repo}:v3 with the imagePullSecret "ghcr-creds" failed: GET manifest v3 answered 401 Unauthorized`,
+        `skill report-writing: pulling ${registry.host}/${repo}:v3 with the imagePullSecret "ghcr-creds" failed: ${refused}`,
       );
       expect((error as Error).message).not.toContain("wrong-password-91");
     });
