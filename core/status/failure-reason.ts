@@ -11,6 +11,15 @@ export interface HumanFailure {
 
 const RULES: Array<{ test: RegExp; reason: string; say: (m: RegExpExecArray) => string }> = [
   {
+    // runner/workspace/skills.ts: a `source.oci` skill not pulled; the registry's answer is the point.
+    test: /skill ([\w.-]+): pulling \S+ (anonymously|with the imagePullSecret "[^"]+")[^\n]*? failed: ([^\n]+)/,
+    reason: "SkillPullFailed",
+    say: (m) => {
+      const said = `skill ${m[1]} (${m[2] === "anonymously" ? "no imagePullSecrets" : m[2]}): ${m[3]}`;
+      return said.length > 200 ? `${said.slice(0, 199)}…` : said;
+    },
+  },
+  {
     test: /could not resolve (?:host(?:name)?:?\s*)?([A-Za-z0-9.-]+)/i,
     reason: "CloneFailed",
     say: (m) => `could not resolve ${m[1]}`,

@@ -61,4 +61,14 @@ describe("failures read as short human reasons (issue 15: 8)", () => {
       message: "Essential container in task exited",
     });
   });
+
+  it("a skill not pulled from OCI is SkillPullFailed with the registry's answer, not a clone failure", () => {
+    const cause =
+      'The runner exited with code 1: workspace init failed: skill report-writing: pulling ghcr.io/acme/skills/report-writing:v3 with the imagePullSecret "ghcr-creds" failed: the registry\'s token service answered 401 Unauthorized (incorrect username or password)';
+    expect(humanFailure("States.TaskFailed", cause)).toEqual({
+      reason: "SkillPullFailed",
+      message:
+        'skill report-writing (with the imagePullSecret "ghcr-creds"): the registry\'s token service answered 401 Unauthorized (incorrect username or password)',
+    });
+  });
 });
