@@ -6,6 +6,7 @@ import { findCycles } from "./graph.ts";
 import { error, type IssuePath, type PathIssue, warning } from "./issues.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { STAGE_GATE_PREFIX } from "./pipeline.ts";
+import { pullSecretIssues } from "./pull-secret-rules.ts";
 import { scheduleIssues } from "./schedule-rules.ts";
 
 /**
@@ -46,6 +47,7 @@ export function checkResourceRules(raw: Raw, options: ResolvedOptions): PathIssu
       checkAgents(spec, issues, options, true);
       checkHarness(spec, issues);
       checkApprovalAnnotations(raw, spec, issues);
+      issues.push(...pullSecretIssues(spec));
       break;
     case "AgentTeamTemplate":
       checkAgents(spec, issues, options, false);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { imagePullSecretName, runnerSecrets } from "../../core/control/team-secrets.ts";
 import { type AgentTeam, mergeTemplateRun, validateResource } from "../../core/manifest/index.ts";
 import { parseOciReference } from "../../core/manifest/oci-reference.ts";
+import { runFromSchedule } from "../../core/schedules/fire.ts";
 import { baseTeam } from "./fixtures.ts";
 
 /** kagents v0.8 `skills[].source.oci` and `spec.imagePullSecrets`: validation and where they go. */
@@ -87,7 +88,15 @@ describe("spec.imagePullSecrets", () => {
 
   it("is kept on the team, and its first secret reaches the runner as SQUADRON_SECRET_<NAME>", () => {
     const result = validateResource(ociTeam());
-    expect(result.issues).toEqual([]);
+    // Only the first is used (kagents' rule); the others are said to be unused, never kept silently.
+    expect(result.issues.map(({ path, message, severity }) => ({ path, message, severity }))).toEqual([
+      {
+        path: "spec.imagePullSecrets[1]",
+        message:
+          "Only the first imagePullSecret is used for skills from OCI (as in kagents): put every registry's credentials in that one dockerconfigjson.",
+        severity: "warning",
+      },
+    ]);
     const team = result.resource as AgentTeam;
     expect(team.spec.imagePullSecrets).toEqual([{ name: "ghcr-creds" }, { name: "other" }]);
     expect(team.spec.teammates[0]?.skills[0]?.source).toEqual({ oci: "ghcr.io/acme/skill:v1" });
@@ -99,7 +108,15 @@ describe("spec.imagePullSecrets", () => {
   it("is handed to no runner when no skill comes from OCI", () => {
     const raw = ociTeam();
     raw.spec.teammates[0].skills = [{ name: "s", source: { inline: "# S" } }];
-    const team = validateResource(raw).resource as AgentTeam;
+    const result = validateResource(raw);
+    expect(result.issues.map((i) => [i.path, i.severity, i.message])).toEqual([
+      [
+        "spec.imagePullSecrets",
+        "warning",
+        expect.stringMatching(/^imagePullSecrets is not used: .* no agent of this team has one/),
+      ],
+    ]);
+    const team = result.resource as AgentTeam;
     expect(imagePullSecretName(team)).toBeUndefined();
     expect(runnerSecrets(team)).toEqual([]);
   });
@@ -107,7 +124,7 @@ describe("spec.imagePullSecrets", () => {
   it("needs a name; other keys are errors with their paths", () => {
     const team = ociTeam();
     team.spec.imagePullSecrets = [{ name: " " }, {}];
-    expect(issuesOf(team)).toEqual([
+    expect(issuesOf(team).filter((i) => i.severity === "error")).toEqual([
       { path: "spec.imagePullSecrets[0].name", message: "The secret name is empty.", severity: "error" },
       { path: "spec.imagePullSecrets[1].name", message: expect.any(String), severity: "error" },
     ]);
@@ -150,6 +167,35 @@ describe("spec.imagePullSecrets", () => {
     });
     expect(withCredentials).toEqual([
       { path: "spec.imagePullSecrets", message: expect.stringMatching(/a run brings/), severity: "error" },
+    ]);
+  });
+
+  it("an AgentTeamSchedule's and an AgentTeamTrigger's runs carry it", () => {
+    const runFields = {
+      templateRef: { name: "research" },
+      workspace: { output: { mountPath: "/workspace/output" } },
+      imagePullSecrets: [{ name: "ghcr-creds" }],
+      lead: { prompt: "Lead." },
+    };
+    const schedule = validateResource({
+      apiVersion: "kagents.dev/v1alpha1",
+      kind: "AgentTeamSchedule",
+      metadata: { name: "weekly" },
+      spec: { schedule: "0 6 * * 1", ...runFields },
+    });
+    expect(schedule.issues).toEqual([]);
+    // biome-ignore lint/suspicious/noExplicitAny: a validated AgentTeamSchedule
+    const run = runFromSchedule(schedule.resource as any, new Date("2026-12-07T06:00:00Z"));
+    expect(run.spec.imagePullSecrets).toEqual([{ name: "ghcr-creds" }]);
+    const trigger = validateResource({
+      apiVersion: "kagents.dev/v1alpha1",
+      kind: "AgentTeamTrigger",
+      metadata: { name: "hook" },
+      spec: { trigger: { webhook: { path: "/hooks/x", secret: "hmac" } }, ...runFields },
+    });
+    expect(trigger.issues).toEqual([]);
+    expect((trigger.resource as { spec: { imagePullSecrets?: unknown } }).spec.imagePullSecrets).toEqual([
+      { name: "ghcr-creds" },
     ]);
   });
 });
