@@ -1,16 +1,6 @@
-/**
- * Deleting a run's Jobs through the Kubernetes API, as the functions that end a run do on EKS.
- * The edge is a local HTTPS server (its own CA, made with openssl) answering with the shapes the
- * API server answers (a JobList for a collection DELETE, a Status on refusal); the token, TLS
- * verification against the cluster's CA, the request and its parsing are the real code.
- */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DeadlineScheduler } from "../../core/control/deadline-scheduler.ts";
 import { releaseRunResources } from "../../core/control/lifecycle.ts";
@@ -23,6 +13,7 @@ import {
   RunnerNotStartedError,
 } from "../../core/control/runner-start.ts";
 import { runnerKubernetesObjects } from "../../infra/constructs/kubernetes-objects.ts";
+import { selfSignedCertificate } from "../support/self-signed.ts";
 
 const credentials = {
   accessKeyId: "AKIDEXAMPLE",
@@ -35,34 +26,6 @@ const seen: Array<{ method: string; url: string; authorization: string }> = [];
 type Answer = { status: number; body: unknown };
 /** The API server's answer: one for every request, or chosen by method and path. */
 let answer: Answer | ((method: string, url: URL) => Answer) = { status: 200, body: {} };
-
-/** A self-signed certificate and its key from openssl, as a cluster's CA would sign its API. */
-function selfSignedCertificate(commonName: string, extensions: string[] = []): { key: Buffer; cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), "squadron-k8s-tls-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-      "-subj",
-      `/CN=${commonName}`,
-      ...extensions.flatMap((e) => ["-addext", e]),
-    ],
-    { stdio: "ignore" },
-  );
-  const pair = { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
-  rmSync(dir, { recursive: true, force: true });
-  return pair;
-}
 
 beforeAll(async () => {
   const { key, cert } = selfSignedCertificate("localhost", ["subjectAltName=IP:127.0.0.1,DNS:localhost"]);

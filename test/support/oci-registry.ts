@@ -1,12 +1,13 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { freePort } from "./dynamodb-local.ts";
+import { selfSignedCertificate } from "./self-signed.ts";
 
 /**
  * A real OCI registry for tests: CNCF distribution 2.8.2 as Debian packages it
@@ -317,33 +318,14 @@ function base64url(data: Buffer | string): string {
  * answers GET /token?service=&scope= with a JWT granting the scope's actions to the test user
  * (Basic auth) and nothing to anyone else, signed RS256 with an `x5c` certificate that the
  * registry trusts through `rootcertbundle` (distribution registry/auth/token: the chain in x5c
- * is verified against it). The certificate is made with openssl, which Debian's ca-certificates
- * depends on.
+ * is verified against it).
  */
 export async function startTokenService(dir: string): Promise<TokenService> {
-  const key = join(dir, "token.key");
+  const pair = selfSignedCertificate("squadron-test-token");
   const cert = join(dir, "token.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=squadron-test-token",
-    ],
-    { stdio: "ignore" },
-  );
-  const privateKey = createPrivateKey(readFileSync(key));
-  const der = new X509Certificate(readFileSync(cert)).raw.toString("base64");
+  await writeFile(cert, pair.cert);
+  const privateKey = createPrivateKey(pair.key);
+  const der = new X509Certificate(pair.cert).raw.toString("base64");
   const service = "squadron-test-registry";
   const issuer = "squadron-test-issuer";
   const expected = basicAuth().authorization;
