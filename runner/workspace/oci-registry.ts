@@ -28,6 +28,8 @@ const INDEX_MEDIA_TYPES = [
 
 /** distribution's own limit on a manifest's size (4 MiB). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Redirects followed per request (a registry's blob goes to storage once, maybe twice). */
+const MAX_REDIRECTS = 5;
 /** A registry that does not answer within this long is not going to (per request). */
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -136,20 +138,41 @@ export class RegistryClient {
   /** GET with the current authorization; a 401 is answered once per its challenge, then retried. */
   private async get(path: string, accept?: string): Promise<Response> {
     const url = `${this.base}/v2/${this.reference.repository}/${path}`;
-    const send = () =>
-      fetch(url, {
-        headers: {
-          ...(accept ? { accept } : {}),
-          ...(this.authorization ? { authorization: this.authorization } : {}),
-        },
-        redirect: "follow",
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    let response = await send();
+    let response = await this.follow(url, accept);
     if (response.status === 401 && (await this.authenticate(response))) {
-      response = await send();
+      response = await this.follow(url, accept);
     }
     return response;
+  }
+
+  /**
+   * GET following redirects by hand: registries send blobs elsewhere (ghcr.io to its CDN, an
+   * S3-backed distribution to a presigned URL), and the registry's credentials must not follow
+   * them to another origin (a presigned request with an Authorization header is also refused by
+   * S3), nor go from https to plain http.
+   */
+  private async follow(start: string, accept?: string): Promise<Response> {
+    let url = new URL(start);
+    const origin = url.origin;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const response = await fetch(url, {
+        headers: {
+          ...(accept ? { accept } : {}),
+          ...(this.authorization && url.origin === origin ? { authorization: this.authorization } : {}),
+        },
+        redirect: "manual",
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const location = response.headers.get("location");
+      if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      if (next.protocol !== "https:" && !(next.protocol === "http:" && isLoopback(next.host))) {
+        throw new RegistryError(`the registry redirected to ${next.origin}, which is not https`);
+      }
+      url = next;
+    }
+    throw new RegistryError(`the registry redirected more than ${MAX_REDIRECTS} times`);
   }
 
   /** Sets `authorization` from a 401's challenge; false when there is nothing more to try. */

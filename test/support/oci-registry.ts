@@ -380,3 +380,65 @@ export async function startTokenService(dir: string): Promise<TokenService> {
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+export interface RedirectingFront {
+  /** host:port of the front, which references name instead of the registry's. */
+  host: string;
+  /** The Authorization header each blob request reaching the storage carried ("" for none). */
+  storageAuthorizations: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The registry behind a front that sends blob GETs elsewhere, the way ghcr.io sends them to its
+ * CDN and an S3-backed distribution to a presigned URL: `307 Location:` another origin (here
+ * another port), where a "storage" server serves the bytes (read from the registry with the test
+ * user) and records whether the registry's credentials followed the redirect.
+ */
+export async function startRedirectingFront(registry: RunningRegistry): Promise<RedirectingFront> {
+  const storageAuthorizations: string[] = [];
+  const storage = createServer(async (req, res) => {
+    storageAuthorizations.push(req.headers.authorization ?? "");
+    const path = (req.url ?? "").replace(/^\/storage/, "").replace(/\?.*$/, "");
+    const repository = /^\/v2\/(.+)\/blobs\//.exec(path)?.[1] ?? "";
+    const upstream = await fetch(`http://${registry.host}${path}`, {
+      headers: await registry.pushHeaders(repository),
+    });
+    res.writeHead(upstream.status).end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  const storagePort = await freePort();
+  await new Promise<void>((resolve) => storage.listen(storagePort, "127.0.0.1", resolve));
+  const front = createServer(async (req, res) => {
+    const url = req.url ?? "/";
+    if (/^\/v2\/.+\/blobs\/sha256:[a-f0-9]{64}$/.test(url) && req.method === "GET") {
+      res
+        .writeHead(307, {
+          location: `http://127.0.0.1:${storagePort}/storage${url}?X-Amz-Signature=presigned`,
+        })
+        .end();
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of ["authorization", "accept"]) {
+      const value = req.headers[name];
+      if (typeof value === "string") headers[name] = value;
+    }
+    const upstream = await fetch(`http://${registry.host}${url}`, { method: req.method ?? "GET", headers });
+    const answer: Record<string, string> = {};
+    upstream.headers.forEach((value, name) => {
+      if (!["content-length", "content-encoding", "transfer-encoding", "connection"].includes(name))
+        answer[name] = value;
+    });
+    res.writeHead(upstream.status, answer).end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  const frontPort = await freePort();
+  await new Promise<void>((resolve) => front.listen(frontPort, "127.0.0.1", resolve));
+  return {
+    host: `127.0.0.1:${frontPort}`,
+    storageAuthorizations,
+    stop: async () => {
+      await new Promise((resolve) => front.close(resolve));
+      await new Promise((resolve) => storage.close(resolve));
+    },
+  };
+}

@@ -12,6 +12,7 @@ import {
   REGISTRY_BINARY,
   REGISTRY_USER,
   type RunningRegistry,
+  startRedirectingFront,
   startRegistry,
 } from "../../support/oci-registry.ts";
 
@@ -255,6 +256,23 @@ describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribu
         `skill report-writing: pulling ${registry.host}/${repo}:v3 with the imagePullSecret "ghcr-creds" failed: ${refused}`,
       );
       expect((error as Error).message).not.toContain("wrong-password-91");
+    });
+
+    it("does not send the registry's credentials where it redirects a blob (another origin)", async () => {
+      const front = await startRedirectingFront(registry);
+      try {
+        const { skills } = await init(
+          team(ociSkill("report-writing", `${front.host}/${repo}:v3`), PULL_SECRET),
+          {
+            SQUADRON_SECRET_GHCR_CREDS: dockerConfig(front.host),
+          },
+        );
+        expect(readFileSync(path.join(skills, "report-writing", "SKILL.md"), "utf8")).toBe(SKILL_MD);
+        // The layer went through the storage, which saw no Authorization header.
+        expect(front.storageAuthorizations).toEqual([""]);
+      } finally {
+        await front.stop();
+      }
     });
 
     it("fails before pulling when the runner was not given the pull secret", async () => {
