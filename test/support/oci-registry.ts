@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -30,6 +30,9 @@ export const REGISTRY_USER = {
   password: "pull-s3cret-7",
   htpasswd: "puller:$2y$05$wKilAykknykuVUma5Kibe./d/oss2wDMgueJXxPlz7z9Aj/8/WyOu",
 };
+
+/** The identity token (an OAuth2 refresh token, docker config's `identitytoken`) the token service takes. */
+export const REGISTRY_IDENTITY_TOKEN = "squadron-test-refresh-token";
 
 export interface RunningRegistry {
   /** host:port, as a reference names it. */
@@ -329,31 +332,19 @@ export async function startTokenService(dir: string): Promise<TokenService> {
   const service = "squadron-test-registry";
   const issuer = "squadron-test-issuer";
   const expected = basicAuth().authorization;
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname !== "/token") {
-      res.writeHead(404).end();
-      return;
-    }
-    const authorized = req.headers.authorization === expected;
-    if (req.headers.authorization && !authorized) {
-      res
-        .writeHead(401, { "content-type": "application/json" })
-        .end('{"details":"incorrect username or password"}');
-      return;
-    }
-    // scope = repository:<name>:<actions>; the test user gets what it asks, anonymous nothing.
-    const access = url.searchParams.getAll("scope").flatMap((scope) => {
+  /** A JWT granting `scopes` (repository:<name>:<actions>) to `subject` ("" grants nothing). */
+  const issue = (subject: string, audience: string, scopes: string[]) => {
+    const access = scopes.flatMap((scope) => {
       const [type, name, actions] = scope.split(":");
-      return authorized && type && name && actions ? [{ type, name, actions: actions.split(",") }] : [];
+      return subject && type && name && actions ? [{ type, name, actions: actions.split(",") }] : [];
     });
     const now = Math.floor(Date.now() / 1000);
     const header = base64url(JSON.stringify({ typ: "JWT", alg: "RS256", x5c: [der] }));
     const claims = base64url(
       JSON.stringify({
         iss: issuer,
-        sub: authorized ? REGISTRY_USER.username : "",
-        aud: url.searchParams.get("service") ?? "",
+        sub: subject,
+        aud: audience,
         exp: now + 300,
         nbf: now - 10,
         iat: now,
@@ -362,10 +353,50 @@ export async function startTokenService(dir: string): Promise<TokenService> {
       }),
     );
     const signature = base64url(sign("RSA-SHA256", Buffer.from(`${header}.${claims}`), privateKey));
-    const token = `${header}.${claims}.${signature}`;
-    res
-      .writeHead(200, { "content-type": "application/json" })
-      .end(JSON.stringify({ token, expires_in: 300 }));
+    return `${header}.${claims}.${signature}`;
+  };
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== "/token") {
+      res.writeHead(404).end();
+      return;
+    }
+    if (req.method === "POST") {
+      // docker's OAuth2 form (distribution docs/spec/auth/oauth.md): an identity token as refresh token.
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
+      if (
+        form.get("grant_type") !== "refresh_token" ||
+        form.get("refresh_token") !== REGISTRY_IDENTITY_TOKEN
+      ) {
+        json(res, 401, { error: "invalid_grant" });
+        return;
+      }
+      json(res, 200, {
+        access_token: issue(
+          REGISTRY_USER.username,
+          form.get("service") ?? "",
+          form.get("scope")?.split(" ") ?? [],
+        ),
+        expires_in: 300,
+      });
+      return;
+    }
+    const authorized = req.headers.authorization === expected;
+    if (req.headers.authorization && !authorized) {
+      json(res, 401, { details: "incorrect username or password" });
+      return;
+    }
+    // The test user gets the scopes it asks for; anonymous requests get a token granting nothing.
+    const token = issue(
+      authorized ? REGISTRY_USER.username : "",
+      url.searchParams.get("service") ?? "",
+      url.searchParams.getAll("scope"),
+    );
+    json(res, 200, { token, expires_in: 300 });
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));

@@ -10,6 +10,7 @@ import {
   hasRegistry,
   pushArtifact,
   REGISTRY_BINARY,
+  REGISTRY_IDENTITY_TOKEN,
   REGISTRY_USER,
   type RunningRegistry,
   startRedirectingFront,
@@ -256,6 +257,22 @@ describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribu
         `skill report-writing: pulling ${registry.host}/${repo}:v3 with the imagePullSecret "ghcr-creds" failed: ${refused}`,
       );
       expect((error as Error).message).not.toContain("wrong-password-91");
+    });
+
+    it("an identity token (docker's OAuth2 refresh token) works where the registry issues tokens", async () => {
+      const config = JSON.stringify({
+        auths: { [registry.host]: { identitytoken: REGISTRY_IDENTITY_TOKEN } },
+      });
+      const pull = init(team(ociSkill("report-writing", `${registry.host}/${repo}:v3`), PULL_SECRET), {
+        SQUADRON_SECRET_GHCR_CREDS: config,
+      });
+      if (options.token) {
+        const { skills } = await pull;
+        expect(readFileSync(path.join(skills, "report-writing", "SKILL.md"), "utf8")).toBe(SKILL_MD);
+      } else {
+        // A Basic realm has no use for a refresh token: the registry's refusal is the answer.
+        await expect(pull).rejects.toThrow("GET manifest v3 answered 401 Unauthorized");
+      }
     });
 
     it("does not send the registry's credentials where it redirects a blob (another origin)", async () => {
