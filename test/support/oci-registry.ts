@@ -200,33 +200,75 @@ function octal(value: number, length: number): string {
   return `${value.toString(8).padStart(length - 1, "0")}\0`;
 }
 
-/** A USTAR archive as Go's archive/tar writes short names (uid/gid 0, no user names). */
+/**
+ * Go's archive/tar: the USTAR prefix field when a long name splits at a "/" into 155 + 100 bytes
+ * (splitUSTARPath), else a pax `x` header with the path.
+ */
+function tarName(name: string): { name: string; prefix?: string; pax?: string } {
+  if (Buffer.byteLength(name) <= 100) return { name };
+  for (let i = name.length - 1; i > 0; i--) {
+    if (
+      name[i] === "/" &&
+      Buffer.byteLength(name.slice(0, i)) <= 155 &&
+      Buffer.byteLength(name.slice(i + 1)) <= 100
+    ) {
+      return { name: name.slice(i + 1), prefix: name.slice(0, i) };
+    }
+  }
+  return { name: name.slice(0, 100), pax: name };
+}
+
+function paxHeader(path: string): Buffer {
+  const body = (length: number) => `${length} path=${path}\n`;
+  let length = Buffer.byteLength(body(0));
+  while (Buffer.byteLength(body(length)) !== length) length = Buffer.byteLength(body(length));
+  return Buffer.from(body(length));
+}
+
+/** A USTAR archive as Go's archive/tar writes it (uid/gid 0, no user names, pax for long names). */
 export function tar(entries: TarEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const entry of entries) {
+    const names = tarName(entry.name);
+    if (names.pax) {
+      const data = paxHeader(names.pax);
+      blocks.push(header({ name: "PaxHeaders/x", content: data.toString("utf8") }, "x", {}), data);
+      blocks.push(Buffer.alloc((512 - (data.length % 512)) % 512));
+    }
+    blocks.push(header(entry, undefined, names));
     const data = Buffer.from(entry.content ?? "");
-    const header = Buffer.alloc(512);
-    const type = entry.type ?? "file";
-    field(header, 0, 100, entry.name);
-    field(header, 100, 8, octal(entry.mode ?? (type === "directory" ? 0o755 : 0o644), 8));
-    field(header, 108, 8, octal(0, 8));
-    field(header, 116, 8, octal(0, 8));
-    field(header, 124, 12, octal(type === "file" ? data.length : 0, 12));
-    field(header, 136, 12, octal(1_700_000_000, 12));
-    header.write("        ", 148, 8, "ascii");
-    header.write(type === "directory" ? "5" : type === "symlink" ? "2" : "0", 156, 1, "ascii");
-    if (entry.linkname) field(header, 157, 100, entry.linkname);
-    header.write("ustar\u000000", 257, 8, "binary");
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    field(header, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
-    blocks.push(header);
-    if (type === "file") {
+    if ((entry.type ?? "file") === "file") {
       blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
     }
   }
   blocks.push(Buffer.alloc(1024));
   return Buffer.concat(blocks);
+}
+
+/** One 512-byte header; `typeflag` overrides the entry's type (pax "x"). */
+function header(
+  entry: TarEntry,
+  typeflag: string | undefined,
+  names: { name?: string; prefix?: string },
+): Buffer {
+  const size = Buffer.byteLength(entry.content ?? "");
+  const block = Buffer.alloc(512);
+  const type = entry.type ?? "file";
+  field(block, 0, 100, names.name ?? entry.name);
+  if (names.prefix) field(block, 345, 155, names.prefix);
+  field(block, 100, 8, octal(entry.mode ?? (type === "directory" ? 0o755 : 0o644), 8));
+  field(block, 108, 8, octal(0, 8));
+  field(block, 116, 8, octal(0, 8));
+  field(block, 124, 12, octal(type === "file" ? size : 0, 12));
+  field(block, 136, 12, octal(1_700_000_000, 12));
+  block.write("        ", 148, 8, "ascii");
+  block.write(typeflag ?? (type === "directory" ? "5" : type === "symlink" ? "2" : "0"), 156, 1, "ascii");
+  if (entry.linkname) field(block, 157, 100, entry.linkname);
+  block.write("ustar\u000000", 257, 8, "binary");
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  field(block, 148, 8, `${sum.toString(8).padStart(6, "0")}\0 `);
+  return block;
 }
 
 export interface Artifact {
@@ -248,6 +290,8 @@ export async function pushArtifact(
   tag: string,
   layers: Array<{ directory: string; entries: TarEntry[] } | { file: string; content: string }>,
   auth: Record<string, string> = {},
+  /** "v1.0": oras' `--image-spec v1.0` form (pack.go packManifestV1_1_RC2): the artifact type as config. */
+  imageSpec: "v1.1" | "v1.0" = "v1.1",
 ): Promise<Artifact> {
   const empty = Buffer.from("{}");
   await pushBlob(host, repository, empty, auth);
@@ -282,13 +326,17 @@ export async function pushArtifact(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
-      artifactType: "application/vnd.kagents.skill.v1",
-      config: {
-        mediaType: "application/vnd.oci.empty.v1+json",
-        digest: sha256(empty),
-        size: 2,
-        data: "e30=",
-      },
+      ...(imageSpec === "v1.1"
+        ? {
+            artifactType: "application/vnd.kagents.skill.v1",
+            config: {
+              mediaType: "application/vnd.oci.empty.v1+json",
+              digest: sha256(empty),
+              size: 2,
+              data: "e30=",
+            },
+          }
+        : { config: { mediaType: "application/vnd.kagents.skill.v1", digest: sha256(empty), size: 2 } }),
       layers: descriptors,
       annotations: { "org.opencontainers.image.created": "2026-12-05T12:00:00Z" },
     }),

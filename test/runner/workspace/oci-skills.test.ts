@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runnerSecrets } from "../../../core/control/team-secrets.ts";
 import { parseTeam } from "../../../core/manifest/index.ts";
 import { initWorkspace } from "../../../runner/workspace/init.ts";
+import { type OCI_SKILL_LIMITS, pullOciSkill } from "../../../runner/workspace/oci-skill.ts";
 import { tempDir } from "../../support/git-fixtures.ts";
 import {
   blobDataPath,
@@ -120,6 +121,49 @@ describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribu
       const { skills } = await init(team(ociSkill("files", ref)));
       expect(readFileSync(path.join(skills, "files", "SKILL.md"), "utf8")).toBe(SKILL_MD);
       expect(readFileSync(path.join(skills, "files", "examples", "input-1.md"), "utf8")).toBe("an input\n");
+    });
+
+    it("reads oras' image-spec v1.0 form (the artifact type as config) and long names (ustar prefix, pax)", async () => {
+      const deep = `examples/${"d".repeat(90)}/${"f".repeat(60)}.md`; // 165 bytes: ustar prefix + name
+      const deeper = `examples/${"e".repeat(120)}/${"g".repeat(120)}/${"h".repeat(40)}.md`; // pax path
+      await pushArtifact(
+        registry.host,
+        "kagents/skills/v10",
+        "v1",
+        [
+          {
+            directory: ".",
+            entries: [
+              { name: "SKILL.md", content: SKILL_MD },
+              { name: deep, content: "deep\n" },
+              { name: deeper, content: "deeper\n" },
+            ],
+          },
+        ],
+        {},
+        "v1.0",
+      );
+      const { skills } = await init(team(ociSkill("v10", `${registry.host}/kagents/skills/v10:v1`)));
+      expect(readFileSync(path.join(skills, "v10", "SKILL.md"), "utf8")).toBe(SKILL_MD);
+      expect(readFileSync(path.join(skills, "v10", deep), "utf8")).toBe("deep\n");
+      expect(readFileSync(path.join(skills, "v10", deeper), "utf8")).toBe("deeper\n");
+    });
+
+    it("bounds a skill: its layers' weight, what they unpack to, its number of files", async () => {
+      const many = Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.md`, content: "x".repeat(400) }));
+      await pushArtifact(registry.host, "kagents/skills/big", "v1", [
+        { directory: ".", entries: [{ name: "SKILL.md", content: SKILL_MD }, ...many] },
+      ]);
+      const ref = `${registry.host}/kagents/skills/big:v1`;
+      const pull = (limits: typeof OCI_SKILL_LIMITS) =>
+        pullOciSkill(ref, mkdtempSync(path.join(root, "bounded-")), { limits });
+      const roomy = { maxBlobBytes: 1_000_000, maxUnpackedBytes: 1_000_000, maxFiles: 100 };
+      expect(await pull(roomy)).toEqual(["SKILL.md", "f0.md", "f1.md", "f2.md", "f3.md", "f4.md"]);
+      await expect(pull({ ...roomy, maxBlobBytes: 100 })).rejects.toThrow(/more than the 100 a skill may/);
+      await expect(pull({ ...roomy, maxUnpackedBytes: 1000 })).rejects.toThrow(
+        /unpacks to more than 1000 bytes/,
+      );
+      await expect(pull({ ...roomy, maxFiles: 3 })).rejects.toThrow("the skill has more than 3 files");
     });
 
     it("refuses a pinned digest the registry's manifest does not have", async () => {
