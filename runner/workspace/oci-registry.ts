@@ -167,7 +167,9 @@ export class RegistryClient {
       if (![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
       await response.body?.cancel();
       const next = new URL(location, url);
-      if (next.protocol !== "https:" && !(next.protocol === "http:" && isLoopback(next.host))) {
+      // Plain http only from a registry on this machine to this machine (tests, a local mirror).
+      const local = url.protocol === "http:" && next.protocol === "http:" && isLoopback(next.host);
+      if (next.protocol !== "https:" && !local) {
         throw new RegistryError(`the registry redirected to ${next.origin}, which is not https`);
       }
       url = next;
@@ -205,8 +207,10 @@ export class RegistryClient {
     } catch {
       throw new RegistryError(`the registry's token realm ${JSON.stringify(params.realm)} is not a URL`);
     }
-    // Credentials travel over TLS only, except to a registry on this machine (plain HTTP, tests).
-    if (realm.protocol !== "https:" && !(realm.protocol === "http:" && isLoopback(realm.host))) {
+    // Credentials travel over TLS only, except from a registry on this machine to a token service
+    // on it (plain HTTP, tests): a remote registry cannot send them to plain http anywhere.
+    const local = isLoopback(this.reference.registry) && realm.protocol === "http:" && isLoopback(realm.host);
+    if (realm.protocol !== "https:" && !local) {
       throw new RegistryError(`the registry's token realm ${realm.origin} is not https`);
     }
     if (params.service) realm.searchParams.set("service", params.service);
