@@ -12,10 +12,10 @@ export interface HumanFailure {
 const RULES: Array<{ test: RegExp; reason: string; say: (m: RegExpExecArray) => string }> = [
   {
     // runner/workspace/skills.ts: a `source.oci` skill not pulled; the registry's answer is the point.
-    test: /skill ([\w.-]+): pulling \S+ (anonymously|with the imagePullSecret "[^"]+")[^\n]*? failed: ([^\n]+)/,
+    test: /skill ([\w.-]+): pulling \S+ (anonymously \(([^)]*)\)|with the imagePullSecret "[^"]+") failed: ([^\n]+)/,
     reason: "SkillPullFailed",
     say: (m) => {
-      const said = `skill ${m[1]} (${m[2] === "anonymously" ? "no imagePullSecrets" : m[2]}): ${m[3]}`;
+      const said = `skill ${m[1]} (${m[3] ?? m[2]}): ${m[4]}`;
       return said.length > 200 ? `${said.slice(0, 199)}…` : said;
     },
   },

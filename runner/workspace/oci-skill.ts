@@ -57,6 +57,24 @@ function credentialsFor(registry: string, options: PullOciSkillOptions): Registr
 }
 
 /**
+ * How a pull of `reference` authenticates, for its error message: with the pull secret, or
+ * anonymously (no secret, or a secret without credentials for that registry).
+ */
+export function pullAuthText(reference: string, options: PullOciSkillOptions): string {
+  if (!options.dockerConfig) return "anonymously (no spec.imagePullSecrets)";
+  const parsed = parseOciReference(reference);
+  const named = `the imagePullSecret "${options.dockerConfig.secret}"`;
+  try {
+    if ("reference" in parsed && !credentialsFor(parsed.reference.registry, options)) {
+      return `anonymously (${named} has no credentials for ${parsed.reference.registry})`;
+    }
+  } catch {
+    // Not a docker config: the pull's own error says so.
+  }
+  return `with ${named}`;
+}
+
+/**
  * Pulls the artifact `reference` into `dir` (an empty directory the caller made), as `oras pull`
  * would. Answers the relative paths written. Throws with the registry's answer on any failure.
  */

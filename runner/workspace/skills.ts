@@ -3,7 +3,7 @@ import path from "node:path";
 import { imagePullSecretName, mcpSecretVariable } from "../../core/control/team-secrets.ts";
 import type { AgentTeam, SkillSpec } from "../../core/manifest/types.ts";
 import { configMapLocation, type ObjectStore, parseS3Location } from "../../core/run-files/object-store.ts";
-import { pullOciSkill } from "./oci-skill.ts";
+import { pullAuthText, pullOciSkill } from "./oci-skill.ts";
 
 const SKILL_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/;
 
@@ -34,13 +34,13 @@ export async function materialiseSkills(
       // A retried init starts the skill afresh: nothing of an earlier, partial pull stays.
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir);
+      const pull = options.pullSecret ? { dockerConfig: options.pullSecret } : {};
       try {
-        await pullOciSkill(oci, dir, options.pullSecret ? { dockerConfig: options.pullSecret } : {});
+        await pullOciSkill(oci, dir, pull);
       } catch (error) {
-        const auth = options.pullSecret
-          ? ` with the imagePullSecret "${options.pullSecret.secret}"`
-          : " anonymously (no spec.imagePullSecrets)";
-        throw new Error(`skill ${skill.name}: pulling ${oci}${auth} failed: ${(error as Error).message}`);
+        throw new Error(
+          `skill ${skill.name}: pulling ${oci} ${pullAuthText(oci, pull)} failed: ${(error as Error).message}`,
+        );
       }
       if (!(await exists(path.join(dir, "SKILL.md")))) {
         throw new Error(

@@ -106,7 +106,7 @@ describe.skipIf(!hasRegistry)("skills from OCI on the local stack", { timeout: 1
     expect(view.phase).toBe("Failed");
     expect(view.reason).toBe("SkillPullFailed");
     expect(view.message).toBe(
-      "skill report-writing (no imagePullSecrets): GET manifest v3 answered 401 Unauthorized (UNAUTHORIZED: authentication required) (details: squadron logs team no-secret -n oci-e2e)",
+      "skill report-writing (no spec.imagePullSecrets): GET manifest v3 answered 401 Unauthorized (UNAUTHORIZED: authentication required) (details: squadron logs team no-secret -n oci-e2e)",
     );
   });
 });

@@ -336,6 +336,16 @@ describe.skipIf(!hasRegistry)("skills from OCI against a real registry (distribu
       }
     });
 
+    it("says so when the pull secret has no credentials for the skill's registry", async () => {
+      await expect(
+        init(team(ociSkill("report-writing", `${registry.host}/${repo}:v3`), PULL_SECRET), {
+          SQUADRON_SECRET_GHCR_CREDS: dockerConfig("ghcr.io"),
+        }),
+      ).rejects.toThrow(
+        `skill report-writing: pulling ${registry.host}/${repo}:v3 anonymously (the imagePullSecret "ghcr-creds" has no credentials for ${registry.host}) failed: GET manifest v3 answered 401 Unauthorized`,
+      );
+    });
+
     it("fails before pulling when the runner was not given the pull secret", async () => {
       await expect(
         init(team(ociSkill("report-writing", `${registry.host}/${repo}:v3`), PULL_SECRET)),
