@@ -2,8 +2,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { configPath, updateConfig } from "../cli/config/index.ts";
 import { ManifestOptionsError, parseManifestDefaults } from "../core/manifest/options.ts";
-import { runDemo } from "./demo.ts";
-import { type LocalStack, startLocalStack } from "./stack.ts";
+import type { LocalStack } from "./stack.ts";
 
 export interface UpOptions {
   port: number;
@@ -78,6 +77,11 @@ export async function up(options: UpOptions): Promise<number> {
   // The SDK's notice about Node 20 support ending in 2027 is noise for someone trying Squadron.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   print("Starting the Squadron local stack…");
+  // Loaded here, not at the top: every `squadron` command registers its options from this module,
+  // and the stack (the CDK app it synthesises, the store, the interpreter) took a second and a
+  // half of CPU to load for `squadron get` as much as for `squadron up`.
+  const { startLocalStack } = await import("./stack.ts");
+  const { runDemo } = await import("./demo.ts");
   const stack: LocalStack = await startLocalStack({
     port: options.port,
     dataDir: options.dataDir,

@@ -1,5 +1,5 @@
 import { type Command, Option } from "commander";
-import { parseDuration } from "../../core/manifest/index.ts";
+import { parseDuration } from "../../core/manifest/duration.ts";
 import { isTeamPhase, isTerminalTeamPhase } from "../../core/status/index.ts";
 import { ApiError, EXIT, type LogLine } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";

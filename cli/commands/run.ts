@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
-import { parseManifests, SQUADRON_API_VERSION } from "../../core/manifest/index.ts";
+import { SQUADRON_API_VERSION } from "../../core/manifest/types.ts";
 import { EXIT } from "../client/index.ts";
 import { type CliCommand, CliError } from "../command.ts";
 import {
@@ -55,6 +55,7 @@ const command: CliCommand = {
             lead: { prompt: options.prompt, ...(options.model ? { model: options.model } : {}) },
           },
         };
+        const { parseManifests } = await import("../../core/manifest/index.ts");
         const { issues } = parseManifests(JSON.stringify(manifest));
         const errors = reportIssues(issues.map((issue) => ({ ...issue, source: "run" })));
         if (errors > 0)

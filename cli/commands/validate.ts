@@ -1,14 +1,10 @@
 import { type Command, Option } from "commander";
-import {
-  type AgentTeamRun,
-  type AgentTeamTemplate,
-  ManifestError,
-  type ManifestOptions,
-  mergeTemplateRun,
-  type OutputFormat,
-  parseManifests,
-  type SquadronResource,
-  serializeResources,
+import type {
+  AgentTeamRun,
+  AgentTeamTemplate,
+  ManifestOptions,
+  OutputFormat,
+  SquadronResource,
 } from "../../core/manifest/index.ts";
 import { EXIT } from "../client/exit-codes.ts";
 import { type CliCommand, CliError } from "../command.ts";
@@ -53,6 +49,9 @@ const command: CliCommand = {
 export default command;
 
 async function validateFiles(files: string[], options: ValidateOptions): Promise<number> {
+  // core/manifest (zod and the schemas) is loaded when a command reads manifests, not when any
+  // `squadron` command starts: every command module is imported to register its options.
+  const { parseManifests, serializeResources } = await import("../../core/manifest/index.ts");
   const limits: ManifestOptions = {
     maxPromptBytes: options.maxPromptBytes,
     maxTeammates: options.maxTeammates,
@@ -71,7 +70,7 @@ async function validateFiles(files: string[], options: ValidateOptions): Promise
       if (resource.kind === "AgentTeamRun") runs.push({ run: resource, source });
     }
   }
-  issues.push(...checkRunsAgainstTemplates(runs, resources, limits));
+  issues.push(...(await checkRunsAgainstTemplates(runs, resources, limits)));
 
   // Compiler-style: in input order, then by document and line, so a long list reads top to bottom.
   const sourceOrder = new Map(files.map((file, index) => [file === "-" ? "<stdin>" : file, index]));
@@ -118,11 +117,12 @@ function verdict(
 }
 
 /** A run whose template is among the inputs is merged, so gates naming template teammates are checked. */
-function checkRunsAgainstTemplates(
+async function checkRunsAgainstTemplates(
   runs: readonly { run: AgentTeamRun; source: string }[],
   resources: readonly SquadronResource[],
   limits: ManifestOptions,
-): LocatedIssue[] {
+): Promise<LocatedIssue[]> {
+  const { ManifestError, mergeTemplateRun } = await import("../../core/manifest/index.ts");
   const issues: LocatedIssue[] = [];
   for (const { run, source } of runs) {
     const template = resources.find(

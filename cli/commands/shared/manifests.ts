@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
-import { parseManifests, type SquadronResource, type ValidationIssue } from "../../../core/manifest/index.ts";
+import type { SquadronResource, ValidationIssue } from "../../../core/manifest/index.ts";
 import { EXIT } from "../../client/index.ts";
 import { CliError } from "../../command.ts";
 
@@ -46,6 +46,9 @@ export function formatIssue(issue: LocatedIssue): string {
 export async function loadManifests(
   files: readonly string[],
 ): Promise<{ documents: ManifestDocument[]; issues: LocatedIssue[] }> {
+  // core/manifest (zod and the schemas) is loaded when a command reads manifests, not when any
+  // `squadron` command starts: every command module is imported to register its options.
+  const { parseManifests } = await import("../../../core/manifest/index.ts");
   const documents: ManifestDocument[] = [];
   const issues: LocatedIssue[] = [];
   for (const file of files) {
