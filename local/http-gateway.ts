@@ -53,6 +53,79 @@ function multi(headers: IncomingMessage["headers"]): Record<string, string[]> {
   return out;
 }
 
+/** What varies between two REST proxy events; the rest is the shape API Gateway always sends. */
+export interface ProxyEventFields {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  multiValueHeaders: Record<string, string[]>;
+  query: Record<string, string> | null;
+  multiQuery: Record<string, string[]> | null;
+  body: string | null;
+  isBase64Encoded: boolean;
+  stage: string;
+  protocol: string;
+  sourceIp: string;
+  userAgent: string | null;
+  requestId: string;
+  requestTimeEpoch: number;
+  /** The account, API and resource ids the event names (placeholders outside AWS). */
+  accountId: string;
+  apiId: string;
+  resourceId: string;
+}
+
+/**
+ * A REST (v1) proxy event as API Gateway sends it to the api Lambda through `/{proxy+}`: the
+ * local gateway builds its requests with it, and the Lambda tests their events, so both hand the
+ * handler the same shape.
+ */
+export function proxyEvent(f: ProxyEventFields): APIGatewayProxyEvent {
+  return {
+    resource: "/{proxy+}",
+    path: f.path,
+    httpMethod: f.method,
+    headers: f.headers,
+    multiValueHeaders: f.multiValueHeaders,
+    queryStringParameters: f.query,
+    multiValueQueryStringParameters: f.multiQuery,
+    pathParameters: { proxy: f.path.replace(/^\//, "") },
+    stageVariables: null,
+    body: f.body,
+    isBase64Encoded: f.isBase64Encoded,
+    requestContext: {
+      accountId: f.accountId,
+      apiId: f.apiId,
+      authorizer: null,
+      protocol: f.protocol,
+      httpMethod: f.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: f.sourceIp,
+        user: null,
+        userAgent: f.userAgent,
+        userArn: null,
+      },
+      path: `/${f.stage}${f.path}`,
+      stage: f.stage,
+      requestId: f.requestId,
+      requestTimeEpoch: f.requestTimeEpoch,
+      resourceId: f.resourceId,
+      resourcePath: "/{proxy+}",
+    },
+  };
+}
+
 /** Builds the proxy event API Gateway would send for this request and body. */
 export function toProxyEvent(
   req: IncomingMessage,
@@ -68,52 +141,25 @@ export function toProxyEvent(
   }
   const contentType = req.headers["content-type"] ?? "";
   const binary = body.length > 0 && contentType !== "" && !TEXT_TYPES.test(contentType);
-  const stage = options.stage ?? "local";
-  const now = new Date();
-  const sourceIp = req.socket.remoteAddress ?? "127.0.0.1";
-  return {
-    resource: "/{proxy+}",
+  return proxyEvent({
+    method: (req.method ?? "GET").toUpperCase(),
     path: url.pathname,
-    httpMethod: (req.method ?? "GET").toUpperCase(),
     headers: single(req.headers),
     multiValueHeaders: multi(req.headers),
-    queryStringParameters: Object.keys(query).length ? query : null,
-    multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
-    pathParameters: { proxy: url.pathname.replace(/^\//, "") },
-    stageVariables: null,
+    query: Object.keys(query).length ? query : null,
+    multiQuery: Object.keys(multiQuery).length ? multiQuery : null,
     body: body.length === 0 ? null : binary ? body.toString("base64") : body.toString("utf8"),
     isBase64Encoded: binary,
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "local",
-      authorizer: null,
-      protocol: `HTTP/${req.httpVersion}`,
-      httpMethod: (req.method ?? "GET").toUpperCase(),
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp,
-        user: null,
-        userAgent: req.headers["user-agent"] ?? null,
-        userArn: null,
-      },
-      path: `/${stage}${url.pathname}`,
-      stage,
-      requestId: randomUUID(),
-      requestTimeEpoch: now.getTime(),
-      resourceId: "local",
-      resourcePath: "/{proxy+}",
-    },
-  };
+    stage: options.stage ?? "local",
+    protocol: `HTTP/${req.httpVersion}`,
+    sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+    userAgent: req.headers["user-agent"] ?? null,
+    requestId: randomUUID(),
+    requestTimeEpoch: Date.now(),
+    accountId: "000000000000",
+    apiId: "local",
+    resourceId: "local",
+  });
 }
 
 /** Writes a proxy result the way API Gateway does (base64 bodies decoded, multi-value headers). */

@@ -28,7 +28,7 @@ import { teamPk } from "../core/store/items.ts";
 import { TeamStore } from "../core/store/team-store.ts";
 import { TriggerStore } from "../core/triggers/trigger-store.ts";
 import { apiHandler } from "../lambdas/api/routes.ts";
-import type { RunnerMode, TeamRunExecutionInput } from "../state-machines/contract.ts";
+import type { TeamRunExecutionInput } from "../state-machines/contract.ts";
 import type { TaskHandlers } from "../state-machines/local.ts";
 import { serveWebView } from "../web/serve.ts";
 import { BudgetWatch } from "./budget-watch.ts";
@@ -48,7 +48,7 @@ import { ensureRunnerBundle } from "./runner-bundle.ts";
 import { inheritedRunnerEnv } from "./runner-env.ts";
 import { killProcessesWith } from "./runner-leftovers.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
-import { bindTaskStates } from "./task-bindings.ts";
+import { bindTaskStates, type RunnerProcessEvent } from "./task-bindings.ts";
 import { loadOrCreateTokens } from "./tokens.ts";
 
 export interface LocalStackOptions {
@@ -86,13 +86,8 @@ export interface LocalStackOptions {
   scheduleClock?: () => Date;
 }
 
-export interface ProcessEvent {
-  runId: string;
-  mode: RunnerMode;
-  agent?: string;
-  pid: number;
-  phase: "started" | "exited";
-  exitCode?: number | null;
+export interface ProcessEvent extends RunnerProcessEvent {
+  /** performance.now() when the stack heard of it. */
   at: number;
 }
 

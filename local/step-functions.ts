@@ -132,19 +132,34 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
 
   private pump(): void {
     while (!this.closing && this.running < this.options.maxConcurrentRuns && this.queue.length > 0) {
-      const execution = this.queue.shift() as LocalExecution;
-      this.running += 1;
-      execution.state = "running";
-      void this.run(execution).finally(() => {
-        this.running -= 1;
-        execution.state = "ended";
-        execution.endedResolve();
-        this.executions.delete(execution.runId);
-        this.options.onRunningChange?.(this.active());
-        this.pump();
-      });
+      this.runToEnd(this.queue.shift() as LocalExecution);
     }
     this.options.onRunningChange?.(this.active());
+  }
+
+  /**
+   * Runs one execution to its end, then forgets it and lets the next queued one in; `pump` then
+   * reports the running set (onRunningChange) without the ended one.
+   */
+  private runToEnd(execution: LocalExecution): void {
+    this.running += 1;
+    execution.state = "running";
+    void this.run(execution).finally(() => {
+      this.running -= 1;
+      execution.state = "ended";
+      execution.endedResolve();
+      this.executions.delete(execution.runId);
+      this.pump();
+    });
+  }
+
+  /** Ends the execution's task-token waits with `why` (their states fail with it). */
+  private rejectWaits(execution: LocalExecution, why: Error): void {
+    for (const token of execution.tokens) {
+      this.waiters.get(token)?.reject(why);
+      this.waiters.delete(token);
+    }
+    execution.tokens.clear();
   }
 
   private async run(execution: LocalExecution): Promise<void> {
@@ -197,11 +212,7 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
     // Nothing of an ended execution starts any more (runContainer checks this).
     execution.controller.abort(why);
     if (execution.processes.size === 0 && execution.tokens.size === 0) return;
-    for (const token of execution.tokens) {
-      this.waiters.get(token)?.reject(why);
-      this.waiters.delete(token);
-    }
-    execution.tokens.clear();
+    this.rejectWaits(execution, why);
     this.options.log?.(
       `[${execution.runId}] stopping ${execution.processes.size} process(es) of iterations the ended execution left`,
     );
@@ -223,23 +234,9 @@ export class LocalStepFunctions implements ExecutionStarter, ExecutionStopper, T
       this.queue.splice(queued, 1);
     }
     execution.controller.abort(why);
-    for (const token of execution.tokens) {
-      this.waiters.get(token)?.reject(why);
-      this.waiters.delete(token);
-    }
-    execution.tokens.clear();
+    this.rejectWaits(execution, why);
     await Promise.all([...execution.processes].map((p) => (kill ? p.kill() : p.stop())));
-    if (queued >= 0) {
-      this.running += 1;
-      execution.state = "running";
-      void this.run(execution).finally(() => {
-        this.running -= 1;
-        execution.state = "ended";
-        execution.endedResolve();
-        this.executions.delete(execution.runId);
-        this.pump();
-      });
-    }
+    if (queued >= 0) this.runToEnd(execution);
   }
 
   /**

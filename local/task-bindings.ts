@@ -31,6 +31,16 @@ import { type LocalPaths, runDir } from "./paths.ts";
 import { type ContainerLauncher, logFileFor, spawnRunner } from "./runner-process.ts";
 import type { LocalExecution, LocalStepFunctions } from "./step-functions.ts";
 
+/** A runner process of a container state started or ended. */
+export interface RunnerProcessEvent {
+  runId: string;
+  mode: RunnerMode;
+  agent?: string;
+  pid: number;
+  phase: "started" | "exited";
+  exitCode?: number | null;
+}
+
 export interface BindingContext {
   deps: ControlDeps;
   sfn: LocalStepFunctions;
@@ -43,14 +53,7 @@ export interface BindingContext {
   /** Starts the container states' processes; default: the runner's entrypoint as a child process. */
   launcher?: ContainerLauncher;
   /** Notified when a runner process starts and ends (benchmarks, progress). */
-  onProcess?: (event: {
-    runId: string;
-    mode: RunnerMode;
-    agent?: string;
-    pid: number;
-    phase: "started" | "exited";
-    exitCode?: number | null;
-  }) => void;
+  onProcess?: (event: RunnerProcessEvent) => void;
   log(message: string): void;
 }
 

@@ -23,6 +23,7 @@ import { createTable } from "../../core/store/table-definition.ts";
 import { TeamStore } from "../../core/store/team-store.ts";
 import { TriggerStore } from "../../core/triggers/trigger-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
+import { proxyEvent } from "../../local/http-gateway.ts";
 import { noteAwsCall } from "../support/aws-call-recorder.ts";
 
 /** The service of an SDK command (the client package it comes from), for the call recorder. */
@@ -263,49 +264,25 @@ export function event(
       : typeof options.body === "string"
         ? options.body
         : JSON.stringify(options.body);
-  return {
-    httpMethod: method,
+  return proxyEvent({
+    method,
     path,
-    resource: "/{proxy+}",
     headers,
     multiValueHeaders: {},
-    queryStringParameters: options.query ?? null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
+    query: options.query ?? null,
+    multiQuery: null,
     body,
     isBase64Encoded: false,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "a1b2c3d4e5",
-      httpMethod: method,
-      path: `/prod${path}`,
-      protocol: "HTTP/1.1",
-      requestId: randomBytes(8).toString("hex"),
-      requestTimeEpoch: Date.now(),
-      resourceId: "abc123",
-      resourcePath: "/{proxy+}",
-      stage: "prod",
-      authorizer: null,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: "127.0.0.1",
-        user: null,
-        userAgent: "vitest",
-        userArn: null,
-      },
-    },
-  };
+    stage: "prod",
+    protocol: "HTTP/1.1",
+    sourceIp: "127.0.0.1",
+    userAgent: "vitest",
+    requestId: randomBytes(8).toString("hex"),
+    requestTimeEpoch: Date.now(),
+    accountId: "123456789012",
+    apiId: "a1b2c3d4e5",
+    resourceId: "abc123",
+  });
 }
 
 export async function call(h: Harness, ...args: Parameters<typeof event>) {
