@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { type ProcessEvent, startLocalStack } from "../local/stack.ts";
+import { apiFor } from "../test/e2e/local-stack-harness.ts";
+import { scripted } from "../test/support/scripted-team.ts";
 import { type BenchFigure, percentile } from "./figure.ts";
 
 const RUNNER_ENV = {
@@ -21,10 +23,6 @@ const RUNNER_ENV = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
 };
 const TERMINAL = new Set(["Completed", "Failed", "TimedOut", "BudgetExceeded", "Cancelled"]);
-
-function scripted(name: string, script: unknown[], extra: Record<string, unknown> = {}) {
-  return { name, cli: "scripted", prompt: `You are ${name}.`, script, ...extra };
-}
 
 /** Cowork mode with an inline input: no repository to clone, so the run is all control plane and agents. */
 function team(name: string): string {
@@ -64,18 +62,9 @@ export async function localStackDependencyFigures(teams = 3): Promise<BenchFigur
   stack.events.on("process", (e: ProcessEvent) => {
     if (e.phase === "started" && e.agent) spawned.set(`${e.runId}/${e.agent}`, Date.now());
   });
-  const call = async (method: string, path: string, body?: string) => {
-    const res = await fetch(`${stack.endpoint}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${stack.token}`,
-        ...(body ? { "content-type": "application/yaml" } : {}),
-      },
-      ...(body ? { body } : {}),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely.
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const api = apiFor(stack.endpoint, stack.token);
+  const call = (method: string, path: string, body?: string) =>
+    api(method, path, body, { contentType: "application/yaml" });
   const latencies: number[] = [];
   try {
     const names = Array.from({ length: teams }, (_, i) => `deps-${i}`);

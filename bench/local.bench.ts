@@ -17,6 +17,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { stringify } from "yaml";
 import { type LocalStack, type ProcessEvent, type RetainedPerRun, startLocalStack } from "../local/stack.ts";
+import { apiFor } from "../test/e2e/local-stack-harness.ts";
+import { scripted, teamManifest } from "../test/support/scripted-team.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 import { processStartFigures } from "./process-start.ts";
 
@@ -55,33 +57,17 @@ function bareRepo(root: string): string {
 
 /** lead + (agents-1) scripted teammates with the default scripts (tasks, commits, messages). */
 function team(name: string, repo: string, agents: number) {
-  return stringify({
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: repo, branch: "main" },
-      lead: { cli: "scripted", prompt: "Coordinate." },
-      teammates: Array.from({ length: agents - 1 }, (_, i) => ({
-        name: `mate-${i + 1}`,
-        cli: "scripted",
-        prompt: "Work.",
-      })),
+  return stringify(
+    teamManifest(name, repo, {
+      lead: scripted("lead"),
+      teammates: Array.from({ length: agents - 1 }, (_, i) => scripted(`mate-${i + 1}`)),
       lifecycle: { timeout: "20m", onComplete: "none" },
-    },
-  });
+    }),
+  );
 }
 
-async function api(stack: LocalStack, method: string, path: string, body?: string) {
-  const res = await fetch(`${stack.endpoint}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.token}`,
-      ...(body ? { "content-type": "application/yaml" } : {}),
-    },
-    ...(body ? { body } : {}),
-  });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+function api(stack: LocalStack, method: string, path: string, body?: string) {
+  return apiFor(stack.endpoint, stack.token)(method, path, body, { contentType: "application/yaml" });
 }
 
 async function waitEnded(stack: LocalStack, names: string[], timeoutMs: number): Promise<Map<string, any>> {

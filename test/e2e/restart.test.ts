@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createBareRepo } from "../support/git-fixtures.ts";
+import { scripted, teamManifest } from "../support/scripted-team.ts";
 import { processesOfRun, startTestStack, type TestStack } from "./local-stack-harness.ts";
 
 let t: TestStack;
@@ -19,40 +20,23 @@ let bare: string;
  * reports. The lead is running while the gate waits, as in any team.
  */
 function team(name: string, leadScript: unknown[], gate: boolean) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: bare, branch: "main" },
-      lead: { name: "lead", cli: "scripted", prompt: "lead", script: leadScript },
-      teammates: [
-        {
-          name: "worker",
-          cli: "scripted",
-          prompt: "work",
-          script: [
-            { write: { path: "work.txt", content: "approved work\n" } },
-            { exec: "git add work.txt && git commit -q -m work" },
-            { call: "send_message", args: { to: "lead", text: "work.txt is committed", summary: "done" } },
-            { call: "finish", args: { summary: "worked" } },
-          ],
-        },
-        {
-          name: "checker",
-          cli: "scripted",
-          prompt: "check",
-          dependsOn: ["worker"],
-          script: [{ call: "finish", args: { summary: "checked" } }],
-        },
-      ],
-      lifecycle: {
-        timeout: "10m",
-        onComplete: "none",
-        approvalGates: gate ? [{ event: "spawn-worker" }] : [],
-      },
+  return teamManifest(name, bare, {
+    lead: scripted("lead", leadScript),
+    teammates: [
+      scripted("worker", [
+        { write: { path: "work.txt", content: "approved work\n" } },
+        { exec: "git add work.txt && git commit -q -m work" },
+        { call: "send_message", args: { to: "lead", text: "work.txt is committed", summary: "done" } },
+        { call: "finish", args: { summary: "worked" } },
+      ]),
+      scripted("checker", [{ call: "finish", args: { summary: "checked" } }], { dependsOn: ["worker"] }),
+    ],
+    lifecycle: {
+      timeout: "10m",
+      onComplete: "none",
+      approvalGates: gate ? [{ event: "spawn-worker" }] : [],
     },
-  };
+  });
 }
 
 beforeAll(async () => {

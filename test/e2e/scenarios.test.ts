@@ -15,6 +15,7 @@ import { writeConfig } from "../../cli/config/index.ts";
 import type { ProcessEvent } from "../../local/stack.ts";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.ts";
 import { createBareRepo, runGit } from "../support/git-fixtures.ts";
+import { scripted, teamManifest } from "../support/scripted-team.ts";
 import { seedClient } from "../support/seed-client.ts";
 import { alive, startTestStack, type TestStack } from "./local-stack-harness.ts";
 
@@ -67,45 +68,28 @@ spec:
       titleTemplate: "feat(auth): migrate from JWT to OAuth2"
 `;
 
-function scripted(name: string, script: unknown[], extra: Record<string, unknown> = {}) {
-  return { name, cli: "scripted", prompt: `You are ${name}.`, script, ...extra };
-}
-
 function gatedTeam(name: string) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: bare, branch: "main" },
-      lead: scripted("lead", [
-        { say: "Nothing to coordinate." },
-        { call: "finish", args: { summary: "done" } },
+  return teamManifest(name, bare, {
+    lead: scripted("lead", [
+      { say: "Nothing to coordinate." },
+      { call: "finish", args: { summary: "done" } },
+    ]),
+    teammates: [
+      scripted("worker", [
+        { write: { path: "work.txt", content: `${name}\n` } },
+        { exec: "git add work.txt && git commit -q -m 'work'" },
+        { call: "finish", args: { summary: "worked" } },
       ]),
-      teammates: [
-        scripted("worker", [
-          { write: { path: "work.txt", content: `${name}\n` } },
-          { exec: "git add work.txt && git commit -q -m 'work'" },
-          { call: "finish", args: { summary: "worked" } },
-        ]),
-      ],
-      lifecycle: { timeout: "10m", onComplete: "none", approvalGates: [{ event: "spawn-worker" }] },
-    },
-  };
+    ],
+    lifecycle: { timeout: "10m", onComplete: "none", approvalGates: [{ event: "spawn-worker" }] },
+  });
 }
 
 function leadOnly(name: string, lifecycle: Record<string, unknown>, script: unknown[]) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: bare, branch: "main" },
-      lead: scripted("lead", script),
-      teammates: [],
-      lifecycle: { onComplete: "none", ...lifecycle },
-    },
-  };
+  return teamManifest(name, bare, {
+    lead: scripted("lead", script),
+    lifecycle: { onComplete: "none", ...lifecycle },
+  });
 }
 
 const COWORK = {

@@ -36,6 +36,7 @@ import { RUNNER_MARK_VARIABLE } from "../../local/runner-leftovers.ts";
 import type { ProcessEvent } from "../../local/stack.ts";
 import { squadron } from "../cli/support/api-server.ts";
 import { createBareRepo } from "../support/git-fixtures.ts";
+import { scripted, teamManifest, WAITER } from "../support/scripted-team.ts";
 import { alive, startTestStack, type TestStack } from "./local-stack-harness.ts";
 
 let t: TestStack;
@@ -133,33 +134,22 @@ function team(
   repository: string,
   spec: { lead: unknown; teammates?: unknown[]; lifecycle?: object; qualityGates?: object },
 ) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
+  return teamManifest(
+    name,
+    repository,
+    { ...spec, lifecycle: { timeout: "10m", onComplete: "none", maxRestarts: 0, ...spec.lifecycle } },
     // The ssh URLs name hosts that do not exist: the stack must not swap them for its demo repository.
-    metadata: { name, annotations: { "squadron.dev/localize-repository": "false" } },
-    spec: {
-      repository: { url: repository, branch: "main" },
-      lead: spec.lead,
-      teammates: spec.teammates ?? [],
-      lifecycle: { timeout: "10m", onComplete: "none", maxRestarts: 0, ...spec.lifecycle },
-      ...(spec.qualityGates ? { qualityGates: spec.qualityGates } : {}),
-    },
-  };
+    { annotations: { "squadron.dev/localize-repository": "false" } },
+  );
 }
 
 /** A lead that commits one file and finishes, so the run goes on to Finalize. */
-const committingLead = {
-  name: "lead",
-  cli: "scripted",
-  prompt: "lead",
-  script: [
-    { write: { path: "lead.md", content: "led\n" } },
-    { run: ["git", "add", "lead.md"] },
-    { run: ["git", "commit", "-q", "-m", "lead: lead.md"] },
-    { call: "finish", args: { summary: "led" } },
-  ],
-};
+const committingLead = scripted("lead", [
+  { write: { path: "lead.md", content: "led\n" } },
+  { run: ["git", "add", "lead.md"] },
+  { run: ["git", "commit", "-q", "-m", "lead: lead.md"] },
+  { call: "finish", args: { summary: "led" } },
+]);
 
 interface Case {
   phase: string;
@@ -171,36 +161,20 @@ interface Case {
 const cases: Case[] = [
   {
     phase: "init",
-    manifest: (name) =>
-      team(name, `ssh://hang-clone${plainRepo}`, { lead: { name: "lead", cli: "scripted", prompt: "lead" } }),
+    manifest: (name) => team(name, `ssh://hang-clone${plainRepo}`, { lead: scripted("lead") }),
     marker: (runId) => join(markers, `hang-clone-${runId}`),
   },
   {
     phase: "agents",
     manifest: (name) =>
       team(name, plainRepo, {
-        lead: {
-          name: "lead",
-          cli: "scripted",
-          prompt: "lead",
-          script: [
-            {
-              exec: "sleep 1000 </dev/null >/dev/null 2>&1 & setsid sleep 1000 </dev/null >/dev/null 2>&1 & touch .lead-running; sleep 1000",
-            },
-            { call: "finish", args: { summary: "led" } },
-          ],
-        },
-        teammates: [
+        lead: scripted("lead", [
           {
-            name: "waiter",
-            cli: "scripted",
-            prompt: "wait",
-            script: [
-              { waitFor: "message", timeoutMs: 600_000 },
-              { call: "finish", args: { summary: "ok" } },
-            ],
+            exec: "sleep 1000 </dev/null >/dev/null 2>&1 & setsid sleep 1000 </dev/null >/dev/null 2>&1 & touch .lead-running; sleep 1000",
           },
-        ],
+          { call: "finish", args: { summary: "led" } },
+        ]),
+        teammates: [WAITER],
       }),
     marker: (runId) => join(t.stack.paths.runs, runId, "repo", ".lead-running"),
   },

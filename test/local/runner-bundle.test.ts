@@ -15,6 +15,7 @@ import { ensureRunnerBundle, RunnerBundleError, runnerSourceHash } from "../../l
 import { DEFAULT_RUNNER_V8_FLAGS } from "../../local/runner-process.ts";
 import type { ProcessEvent } from "../../local/stack.ts";
 import { startTestStack, type TestStack } from "../e2e/local-stack-harness.ts";
+import { scripted, teamManifest } from "../support/scripted-team.ts";
 
 const dirs: string[] = [];
 let stack: TestStack | undefined;
@@ -106,17 +107,13 @@ describe("the runner bundle of local mode", () => {
     writeFileSync(join(repo, "README.md"), "# t\n");
     git("add", "README.md");
     git("commit", "-q", "-m", "initial");
-    const manifest = stringify({
-      apiVersion: "squadron.dev/v1alpha1",
-      kind: "AgentTeam",
-      metadata: { name: "bundled" },
-      spec: {
-        repository: { url: `file://${repo}`, branch: "main" },
-        lead: { cli: "scripted", prompt: "Coordinate." },
-        teammates: [{ name: "mate", cli: "scripted", prompt: "Work." }],
+    const manifest = stringify(
+      teamManifest("bundled", `file://${repo}`, {
+        lead: scripted("lead"),
+        teammates: [scripted("mate")],
         lifecycle: { timeout: "10m", onComplete: "none" },
-      },
-    });
+      }),
+    );
     const created = await stack.api("POST", "/api/namespaces/default/teams", manifest, {
       contentType: "application/yaml",
     });

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../e2e/local-stack-harness.ts";
 import { createBareRepo, tempDir } from "../support/git-fixtures.ts";
+import { scripted, teamManifest } from "../support/scripted-team.ts";
 
 /**
  * Issue 14, item 16: the local stack's resting memory grew with the number of runs. Whatever a
@@ -27,17 +28,11 @@ afterAll(async () => {
 });
 
 function team(name: string) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: repo, branch: "main" },
-      lead: { cli: "scripted", prompt: "Coordinate." },
-      teammates: [{ name: "mate", cli: "scripted", prompt: "Work." }],
-      lifecycle: { timeout: "10m", onComplete: "none" },
-    },
-  };
+  return teamManifest(name, repo, {
+    lead: scripted("lead"),
+    teammates: [scripted("mate")],
+    lifecycle: { timeout: "10m", onComplete: "none" },
+  });
 }
 
 describe("what the local stack keeps per run (issue 14: 16)", () => {

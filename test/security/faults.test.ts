@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProcessEvent } from "../../local/stack.ts";
 import { processesOfRun, startTestStack, type TestStack } from "../e2e/local-stack-harness.ts";
 import { createBareRepo } from "../support/git-fixtures.ts";
+import { scripted, teamManifest, WAITER } from "../support/scripted-team.ts";
 
 const figures = { tried: 0, handled: 0, defects: [] as string[] };
 const seconds: Record<string, number> = {};
@@ -44,17 +45,10 @@ function fault(name: string, body: () => Promise<void>, timeoutMs = 150_000) {
 }
 
 function team(name: string, spec: { lead: unknown; teammates?: unknown[]; lifecycle?: object }) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: bare, branch: "main" },
-      lead: spec.lead,
-      teammates: spec.teammates ?? [],
-      lifecycle: { timeout: "10m", onComplete: "none", maxRestarts: 1, ...spec.lifecycle },
-    },
-  };
+  return teamManifest(name, bare, {
+    ...spec,
+    lifecycle: { timeout: "10m", onComplete: "none", maxRestarts: 1, ...spec.lifecycle },
+  });
 }
 
 async function apply(manifest: ReturnType<typeof team>): Promise<void> {
@@ -147,8 +141,8 @@ describe("faults on the local stack", () => {
       await apply(
         team("crashloop", {
           // The default lead: one task per teammate, then it waits until all are completed.
-          lead: { name: "lead", cli: "scripted", prompt: "lead the team" },
-          teammates: [{ name: "worker", cli: "scripted", prompt: "work", script: crashes }],
+          lead: scripted("lead"),
+          teammates: [scripted("worker", crashes)],
           lifecycle: { maxRestarts: 1 },
         }),
       );
@@ -185,23 +179,18 @@ describe("faults on the local stack", () => {
     const started = runnerOf("killmate", "worker");
     await apply(
       team("killmate", {
-        lead: { name: "lead", cli: "scripted", prompt: "lead the team" },
+        lead: scripted("lead"),
         teammates: [
-          {
-            name: "worker",
-            cli: "scripted",
-            prompt: "work",
-            script: [
-              { waitFor: "assigned-task", timeoutMs: 120_000 },
-              { call: "task_claim", args: { id: "{{task.id}}" } },
-              // Blocks the first runner (killed here); the relaunched one goes on past it.
-              { exec: "test -f .blocked || { touch .blocked; sleep 600; }" },
-              { write: { path: "worker.md", content: "done\n" } },
-              { call: "task_update", args: { id: "{{task.id}}", status: "completed" } },
-              { call: "send_message", args: { to: "lead", text: "worker.md written", summary: "done" } },
-              { call: "finish", args: { summary: "worked" } },
-            ],
-          },
+          scripted("worker", [
+            { waitFor: "assigned-task", timeoutMs: 120_000 },
+            { call: "task_claim", args: { id: "{{task.id}}" } },
+            // Blocks the first runner (killed here); the relaunched one goes on past it.
+            { exec: "test -f .blocked || { touch .blocked; sleep 600; }" },
+            { write: { path: "worker.md", content: "done\n" } },
+            { call: "task_update", args: { id: "{{task.id}}", status: "completed" } },
+            { call: "send_message", args: { to: "lead", text: "worker.md written", summary: "done" } },
+            { call: "finish", args: { summary: "worked" } },
+          ]),
         ],
       }),
     );
@@ -222,23 +211,11 @@ describe("faults on the local stack", () => {
     const started = runnerOf("killlead", "lead");
     await apply(
       team("killlead", {
-        lead: {
-          name: "lead",
-          cli: "scripted",
-          prompt: "lead",
-          script: [{ exec: "touch .lead-running; sleep 600" }, { call: "finish", args: { summary: "led" } }],
-        },
-        teammates: [
-          {
-            name: "waiter",
-            cli: "scripted",
-            prompt: "wait",
-            script: [
-              { waitFor: "message", timeoutMs: 600_000 },
-              { call: "finish", args: { summary: "ok" } },
-            ],
-          },
-        ],
+        lead: scripted("lead", [
+          { exec: "touch .lead-running; sleep 600" },
+          { call: "finish", args: { summary: "led" } },
+        ]),
+        teammates: [WAITER],
       }),
     );
     const runner = await started;
@@ -256,7 +233,7 @@ describe("faults on the local stack", () => {
   fault("a lead whose CLI exits non-zero: Failed (CliCrashed), not a hollow success", async () => {
     await apply(
       team("leadexit", {
-        lead: { name: "lead", cli: "scripted", prompt: "lead", script: [{ exit: 5 }] },
+        lead: scripted("lead", [{ exit: 5 }]),
       }),
     );
     const { view } = await t.follow("default", "leadexit", undefined, 90_000);
@@ -285,7 +262,7 @@ describe("a run directory that cannot be written", () => {
     const res = await broken.api(
       "POST",
       "/api/namespaces/default/teams",
-      team("unwritable", { lead: { name: "lead", cli: "scripted", prompt: "lead" } }),
+      team("unwritable", { lead: scripted("lead") }),
     );
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const { view } = await broken.follow("default", "unwritable", undefined, 60_000);

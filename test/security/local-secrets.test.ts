@@ -23,6 +23,7 @@ import { inheritedRunnerEnv } from "../../local/runner-env.ts";
 import { agentCliEnv } from "../../runner/adapters/cli-env.ts";
 import { apiFor, envWithoutAgentKeys, startTestStack, type TestStack } from "../e2e/local-stack-harness.ts";
 import { createBareRepo } from "../support/git-fixtures.ts";
+import { scripted, teamManifest } from "../support/scripted-team.ts";
 
 const ADMIN = "sqd_admin_planted_for_the_reach_test_0123456789";
 const CONFINED = "sqd_confined_dev_planted_for_the_reach_test_0123";
@@ -51,17 +52,10 @@ const PROBE = [
 ].join("; ");
 
 function team(name: string, leadScript: unknown[]) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: bare, branch: "main" },
-      lead: { name: "lead", cli: "scripted", prompt: "probe", script: leadScript },
-      teammates: [],
-      lifecycle: { timeout: "5m", onComplete: "none" },
-    },
-  };
+  return teamManifest(name, bare, {
+    lead: scripted("lead", leadScript),
+    lifecycle: { timeout: "5m", onComplete: "none" },
+  });
 }
 
 beforeAll(async () => {

@@ -16,6 +16,7 @@ import { localPaths } from "../../local/paths.ts";
 import { killProcessesWith } from "../../local/runner-leftovers.ts";
 import { type Api, alive, apiFor, processesOfRun } from "../e2e/local-stack-harness.ts";
 import { createBareRepo } from "../support/git-fixtures.ts";
+import { scripted, teamManifest } from "../support/scripted-team.ts";
 
 const TSX = createRequire(import.meta.url).resolve("tsx");
 const SCRIPT = join(import.meta.dirname, "..", "support", "stack-process.ts");
@@ -60,47 +61,31 @@ const ended = (v: any) =>
   ["Completed", "Failed", "TimedOut", "BudgetExceeded", "Cancelled"].includes(v.phase);
 
 function team(name: string, gate: boolean) {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name },
-    spec: {
-      repository: { url: bare, branch: "main" },
-      lead: {
-        name: "lead",
-        cli: "scripted",
-        prompt: "lead",
-        script: [
-          { waitFor: "message", timeoutMs: 120_000 },
-          { call: "finish", args: { summary: "led" } },
-        ],
-      },
-      teammates: [
-        {
-          name: "worker",
-          cli: "scripted",
-          prompt: "work",
-          script: [
-            { call: "task_create", args: { subject: "the work", owner: "worker" } },
-            // The running team's first runner is killed with the stack here; the relaunched one
-            // goes on past it. (The gated team's worker starts after the restart.)
-            ...(gate ? [] : [{ exec: "test -f .blocked || { touch .blocked; sleep 600; }" }]),
-            { write: { path: "work.txt", content: "work\n" } },
-            { run: ["git", "add", "work.txt"] },
-            { run: ["git", "-c", "user.name=w", "-c", "user.email=w@x", "commit", "-q", "-m", "work"] },
-            { call: "task_update", args: { id: "1", status: "completed" } },
-            { call: "send_message", args: { to: "lead", text: "work.txt is committed", summary: "done" } },
-            { call: "finish", args: { summary: "worked" } },
-          ],
-        },
-      ],
-      lifecycle: {
-        timeout: "10m",
-        onComplete: "none",
-        approvalGates: gate ? [{ event: "spawn-worker" }] : [],
-      },
+  return teamManifest(name, bare, {
+    lead: scripted("lead", [
+      { waitFor: "message", timeoutMs: 120_000 },
+      { call: "finish", args: { summary: "led" } },
+    ]),
+    teammates: [
+      scripted("worker", [
+        { call: "task_create", args: { subject: "the work", owner: "worker" } },
+        // The running team's first runner is killed with the stack here; the relaunched one
+        // goes on past it. (The gated team's worker starts after the restart.)
+        ...(gate ? [] : [{ exec: "test -f .blocked || { touch .blocked; sleep 600; }" }]),
+        { write: { path: "work.txt", content: "work\n" } },
+        { run: ["git", "add", "work.txt"] },
+        { run: ["git", "-c", "user.name=w", "-c", "user.email=w@x", "commit", "-q", "-m", "work"] },
+        { call: "task_update", args: { id: "1", status: "completed" } },
+        { call: "send_message", args: { to: "lead", text: "work.txt is committed", summary: "done" } },
+        { call: "finish", args: { summary: "worked" } },
+      ]),
+    ],
+    lifecycle: {
+      timeout: "10m",
+      onComplete: "none",
+      approvalGates: gate ? [{ event: "spawn-worker" }] : [],
     },
-  };
+  });
 }
 
 beforeAll(() => {
