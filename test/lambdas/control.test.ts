@@ -32,6 +32,38 @@ async function startRun(h: Harness, name: string, yaml = teamYaml(name)) {
 const taskFailures = (h: Harness) => h.sfn.of("SendTaskFailure");
 const taskSuccesses = (h: Harness) => h.sfn.of("SendTaskSuccess");
 
+/** RecordAgentResult for one agent of the run, as the state machine invokes it after the agent's task. */
+function recordResult(
+  h: Harness,
+  runId: string,
+  agentName: string,
+  state: Parameters<typeof recordAgentResult>[1]["state"],
+  maxRestarts = 3,
+) {
+  return recordAgentResult(h.deps, {
+    action: "record",
+    runId,
+    agentName,
+    role: agentName === "lead" ? "lead" : "teammate",
+    maxRestarts,
+    state,
+  });
+}
+
+/** WaitForDependencies of the sample team's test-coverage, which depends on backend-api. */
+function testCoverageWaits(h: Harness, runId: string, taskToken: string) {
+  return waitForDependencies(h.deps, {
+    action: "wait",
+    taskToken,
+    runId,
+    agentName: "test-coverage",
+    dependsOn: ["backend-api"],
+  });
+}
+
+/** What ECS reports for a runner container that exited with code 1. */
+const EXITED_1 = { Error: "States.TaskFailed", Cause: "Essential container exited with code 1" };
+
 describe("control plane against DynamoDB Local", () => {
   let h: Harness;
   let slackServer: Server;
@@ -89,24 +121,14 @@ describe("control plane against DynamoDB Local", () => {
 
   it("releases a dependant when its dependency succeeds (dependant registered first)", async () => {
     const { record, ref } = await startRun(h, "deps-a");
-    await waitForDependencies(h.deps, {
-      action: "wait",
-      taskToken: "tok-deps-a-test",
-      runId: record.runId,
-      agentName: "test-coverage",
-      dependsOn: ["backend-api"],
-    });
+    await testCoverageWaits(h, record.runId, "tok-deps-a-test");
     expect(taskSuccesses(h).some((c) => c.taskToken === "tok-deps-a-test")).toBe(false);
     expect((await h.deps.store.getRun(ref)).status.agents["test-coverage"]?.phase).toBe(
       "WaitingForDependencies",
     );
-    const result = await recordAgentResult(h.deps, {
-      action: "record",
-      runId: record.runId,
-      agentName: "backend-api",
-      role: "teammate",
-      maxRestarts: 3,
-      state: { attempt: 0, result: { taskArn: "arn:aws:ecs:us-east-1:123456789012:task/squadron/abc" } },
+    const result = await recordResult(h, record.runId, "backend-api", {
+      attempt: 0,
+      result: { taskArn: "arn:aws:ecs:us-east-1:123456789012:task/squadron/abc" },
     });
     expect(result).toEqual({ attempt: 0, outcome: "Succeeded", restart: false, reason: "" });
     expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-deps-a-test")).toHaveLength(1);
@@ -114,21 +136,8 @@ describe("control plane against DynamoDB Local", () => {
 
   it("releases at once when the dependency finished before the dependant registered (the race)", async () => {
     const { record } = await startRun(h, "deps-b");
-    await recordAgentResult(h.deps, {
-      action: "record",
-      runId: record.runId,
-      agentName: "backend-api",
-      role: "teammate",
-      maxRestarts: 3,
-      state: { attempt: 0, result: { taskArn: "" } },
-    });
-    await waitForDependencies(h.deps, {
-      action: "wait",
-      taskToken: "tok-deps-b-test",
-      runId: record.runId,
-      agentName: "test-coverage",
-      dependsOn: ["backend-api"],
-    });
+    await recordResult(h, record.runId, "backend-api", { attempt: 0, result: { taskArn: "" } });
+    await testCoverageWaits(h, record.runId, "tok-deps-b-test");
     expect(taskSuccesses(h).filter((c) => c.taskToken === "tok-deps-b-test")).toHaveLength(1);
   });
 
@@ -137,21 +146,8 @@ describe("control plane against DynamoDB Local", () => {
       const { record } = await startRun(h, `deps-race-${i}`);
       const token = `tok-race-${i}`;
       await Promise.all([
-        waitForDependencies(h.deps, {
-          action: "wait",
-          taskToken: token,
-          runId: record.runId,
-          agentName: "test-coverage",
-          dependsOn: ["backend-api"],
-        }),
-        recordAgentResult(h.deps, {
-          action: "record",
-          runId: record.runId,
-          agentName: "backend-api",
-          role: "teammate",
-          maxRestarts: 3,
-          state: { attempt: 0, result: { taskArn: "" } },
-        }),
+        testCoverageWaits(h, record.runId, token),
+        recordResult(h, record.runId, "backend-api", { attempt: 0, result: { taskArn: "" } }),
       ]);
       expect(taskSuccesses(h).filter((c) => c.taskToken === token)).toHaveLength(1);
     }
@@ -159,25 +155,9 @@ describe("control plane against DynamoDB Local", () => {
 
   it("restarts a failed teammate up to maxRestarts, then fails its dependants with a clear reason", async () => {
     const { record, ref } = await startRun(h, "deps-fail");
-    await waitForDependencies(h.deps, {
-      action: "wait",
-      taskToken: "tok-fail",
-      runId: record.runId,
-      agentName: "test-coverage",
-      dependsOn: ["backend-api"],
-    });
+    await testCoverageWaits(h, record.runId, "tok-fail");
     const crash = (attempt: number) =>
-      recordAgentResult(h.deps, {
-        action: "record",
-        runId: record.runId,
-        agentName: "backend-api",
-        role: "teammate",
-        maxRestarts: 1,
-        state: {
-          attempt,
-          error: { Error: "States.TaskFailed", Cause: "Essential container exited with code 1" },
-        },
-      });
+      recordResult(h, record.runId, "backend-api", { attempt, error: EXITED_1 }, 1);
     expect(await crash(0)).toMatchObject({ restart: true, attempt: 1, outcome: "Failed" });
     expect(taskFailures(h).some((c) => c.taskToken === "tok-fail")).toBe(false);
     expect((await h.deps.store.getRun(ref)).status.agents["backend-api"]).toMatchObject({
@@ -189,47 +169,28 @@ describe("control plane against DynamoDB Local", () => {
     expect(failure?.error).toBe("DependencyFailed");
     expect(String(failure?.cause)).toMatch(/Dependency backend-api failed: .*exited with code 1/);
     // The lead is never restarted.
-    const lead = await recordAgentResult(h.deps, {
-      action: "record",
-      runId: record.runId,
-      agentName: "lead",
-      role: "lead",
-      maxRestarts: 3,
-      state: { attempt: 0, error: { Error: "States.TaskFailed" } },
+    const lead = await recordResult(h, record.runId, "lead", {
+      attempt: 0,
+      error: { Error: "States.TaskFailed" },
     });
     expect(lead.restart).toBe(false);
   });
 
   it("keeps the reason the runner recorded for its own failure (a budget cap), not just the exit", async () => {
     const { record, ref } = await startRun(h, "own-reason");
-    await h.deps.store.updateStatus(ref, (status) => {
-      const lead = status.agents.lead!;
-      lead.phase = "Starting";
-      return status;
-    });
-    await h.deps.store.updateStatus(ref, (status) => {
-      const lead = status.agents.lead!;
-      lead.phase = "Running";
-      return status;
-    });
-    await h.deps.store.updateStatus(ref, (status) => {
-      const lead = status.agents.lead!;
-      lead.phase = "Failed";
-      lead.reason = "BudgetExceeded";
-      lead.message = "The CLI stopped at its budget cap of $0.50.";
-      return status;
-    });
-    await recordAgentResult(h.deps, {
-      action: "record",
-      runId: record.runId,
-      agentName: "lead",
-      role: "lead",
-      maxRestarts: 3,
-      state: {
-        attempt: 0,
-        error: { Error: "States.TaskFailed", Cause: "Essential container exited with code 1" },
-      },
-    });
+    // The runner's own writes, one at a time: Starting, Running, then its failure with the reason.
+    const leadUpdates = [
+      { phase: "Starting" },
+      { phase: "Running" },
+      { phase: "Failed", reason: "BudgetExceeded", message: "The CLI stopped at its budget cap of $0.50." },
+    ] as const;
+    for (const update of leadUpdates) {
+      await h.deps.store.updateStatus(ref, (status) => {
+        Object.assign(status.agents.lead!, update);
+        return status;
+      });
+    }
+    await recordResult(h, record.runId, "lead", { attempt: 0, error: EXITED_1 });
     expect((await h.deps.store.getRun(ref)).status.agents.lead).toMatchObject({
       phase: "Failed",
       reason: "BudgetExceeded",
@@ -241,26 +202,19 @@ describe("control plane against DynamoDB Local", () => {
     const { record, ref } = await startRun(h, "never-started");
     const message =
       'ImagePullBackOff: Back-off pulling image "squadron-runner:v1" for 3 min (pod squadron-agent-x7k2p-8fz2q)';
-    await recordAgentResult(h.deps, {
-      action: "record",
-      runId: record.runId,
-      agentName: "lead",
-      role: "lead",
-      maxRestarts: 3,
-      state: {
-        attempt: 0,
-        // What Step Functions puts in the state when a Lambda task throws.
-        error: {
-          Error: "RunnerNotStarted",
-          Cause: JSON.stringify({
-            errorType: "RunnerNotStarted",
-            errorMessage: message,
-            trace: [
-              "RunnerNotStarted: ImagePullBackOff",
-              "    at checkRunnerStart (file:///var/task/index.mjs:1:2)",
-            ],
-          }),
-        },
+    await recordResult(h, record.runId, "lead", {
+      attempt: 0,
+      // What Step Functions puts in the state when a Lambda task throws.
+      error: {
+        Error: "RunnerNotStarted",
+        Cause: JSON.stringify({
+          errorType: "RunnerNotStarted",
+          errorMessage: message,
+          trace: [
+            "RunnerNotStarted: ImagePullBackOff",
+            "    at checkRunnerStart (file:///var/task/index.mjs:1:2)",
+          ],
+        }),
       },
     });
     const lead = (await h.deps.store.getRun(ref)).status.agents.lead;
@@ -368,13 +322,9 @@ describe("control plane against DynamoDB Local", () => {
     await send("U-BOSS");
     const failure = taskFailures(h).find((c) => c.taskToken === "tok-deny");
     expect(failure?.error).toBe("Denied");
-    const result = await recordAgentResult(h.deps, {
-      action: "record",
-      runId: record.runId,
-      agentName: "backend-api",
-      role: "teammate",
-      maxRestarts: 3,
-      state: { attempt: 0, error: { Error: "Denied", Cause: String(failure?.cause) } },
+    const result = await recordResult(h, record.runId, "backend-api", {
+      attempt: 0,
+      error: { Error: "Denied", Cause: String(failure?.cause) },
     });
     expect(result.restart).toBe(false);
     expect((await h.deps.store.getRun(ref)).status.agents["backend-api"]).toMatchObject({

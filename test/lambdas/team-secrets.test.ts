@@ -1,5 +1,3 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { ResourceNotFoundException } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretArnResolver, secretReader, teamSecretReader } from "../../core/control/aws-deps.ts";
@@ -14,6 +12,7 @@ import {
 import { signWebhookBody } from "../../core/control/webhook.ts";
 import { parseTeam } from "../../core/manifest/parse.ts";
 import { secretVariable } from "../../runner/session/agent-setup.ts";
+import { type ReceivedWebhook, startWebhookReceiver } from "../support/webhook-receiver.ts";
 import { recorder } from "./harness.ts";
 
 const TEAM = `apiVersion: claude.amcheste.io/v1alpha1
@@ -243,22 +242,15 @@ describe("team secrets' full ARNs (Prepare, DescribeSecret)", () => {
 });
 
 describe("run-level webhooks in AWS", () => {
-  let server: Server;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let url: string;
-  const received: Array<{ signature: string | undefined; body: string }> = [];
+  let received: ReceivedWebhook[] = [];
 
   beforeAll(async () => {
-    server = createServer(async (req, res) => {
-      let body = "";
-      for await (const chunk of req) body += chunk;
-      received.push({ signature: req.headers["x-squadron-signature"] as string | undefined, body });
-      res.statusCode = 204;
-      res.end();
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    receiver = await startWebhookReceiver();
+    ({ url, received } = receiver);
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => receiver.close());
 
   it("are signed with webhook.secretRef read from squadron/<namespace>/<secretRef>", async () => {
     const asked: string[] = [];

@@ -1,6 +1,4 @@
 import { createHmac } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ChannelGateNotifier } from "../../core/control/notifications.ts";
 import {
@@ -10,32 +8,24 @@ import {
   type WebhookPayload,
 } from "../../core/control/webhook.ts";
 import { parseTeam } from "../../core/manifest/parse.ts";
+import { type ReceivedWebhook, startWebhookReceiver } from "../support/webhook-receiver.ts";
 
 describe("signed webhook delivery against a local HTTP server", () => {
-  let server: Server;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let url: string;
   let failuresLeft = 0;
   let failStatus = 503;
-  const received: Array<{ signature: string | undefined; body: string }> = [];
+  let received: ReceivedWebhook[] = [];
 
   beforeAll(async () => {
-    server = createServer(async (req, res) => {
-      let body = "";
-      for await (const chunk of req) body += chunk;
-      received.push({ signature: req.headers["x-squadron-signature"] as string | undefined, body });
-      if (failuresLeft > 0) {
-        failuresLeft--;
-        res.statusCode = failStatus;
-        res.end("nope");
-        return;
-      }
-      res.statusCode = 204;
-      res.end();
+    receiver = await startWebhookReceiver(() => {
+      if (failuresLeft <= 0) return { status: 204 };
+      failuresLeft--;
+      return { status: failStatus, body: "nope" };
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    ({ url, received } = receiver);
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => receiver.close());
   beforeEach(() => {
     received.length = 0;
     failuresLeft = 0;
