@@ -6,7 +6,6 @@
  * Finalize answer at once), so figures show the control plane and not process start-up.
  */
 import { randomBytes } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { awaitApproval } from "../core/control/approvals.ts";
 import type { DeadlineScheduler } from "../core/control/deadline-scheduler.ts";
 import { recordAgentResult, waitForDependencies } from "../core/control/dependencies.ts";
@@ -24,7 +23,7 @@ import { type LocalExecution, LocalStepFunctions } from "../local/step-functions
 import { ecsStoppedTask } from "../state-machines/contract.ts";
 import type { TaskHandlers } from "../state-machines/local.ts";
 import type { AslDefinition } from "../state-machines/synth.ts";
-import { startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
+import { localDynamoDbClient, startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
 
 export type Bindings = (execution: LocalExecution, plane: ControlPlane) => Partial<TaskHandlers>;
 
@@ -52,11 +51,7 @@ export interface ControlPlaneOptions {
 
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const ddb = await startDynamoDbLocal({ install: true });
-  const client = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(ddb.endpoint);
   const tableName = `bench-control-${randomBytes(4).toString("hex")}`;
   await createTable(client, tableName);
 

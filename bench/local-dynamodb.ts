@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createTable } from "../core/store/table-definition.ts";
-import { startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
+import { localDynamoDbClient, startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
 
 export interface LocalTable {
   client: DynamoDBClient;
@@ -17,11 +17,7 @@ export async function withDynamoDbLocal<T>(
 ): Promise<T> {
   const ddb = await startDynamoDbLocal({ install: true });
   try {
-    const client = new DynamoDBClient({
-      endpoint: ddb.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
+    const client = localDynamoDbClient(ddb.endpoint);
     return await fn(async (prefix) => {
       const tableName = `${prefix}-${randomBytes(4).toString("hex")}`;
       await createTable(client, tableName);

@@ -4,11 +4,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { cpus, loadavg } from "node:os";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { AgentSpec, AgentTeam } from "../core/manifest/types.ts";
 import { createTable, newRunRecord, runItem, TeamStore } from "../core/store/index.ts";
-import { startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
+import { localDynamoDbClient, startDynamoDbLocal } from "../test/support/dynamodb-local.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const SAMPLES = 400;
@@ -67,11 +66,7 @@ async function timed(samples: number[], op: () => Promise<unknown>): Promise<voi
 
 const storeBench: Benchmark = async () => {
   const ddb = await startDynamoDbLocal({ install: true });
-  const client = new DynamoDBClient({
-    endpoint: ddb.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(ddb.endpoint);
   try {
     const tableName = `bench-${randomUUID().slice(0, 8)}`;
     await createTable(client, tableName);

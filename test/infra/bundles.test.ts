@@ -19,7 +19,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ENV } from "../../core/control/aws-deps.ts";
 import { createTable } from "../../core/store/table-definition.ts";
@@ -30,6 +29,7 @@ import {
   type HandlerName,
   LAMBDA_NODE_OPTIONS,
 } from "../../infra/bundling.ts";
+import { localDynamoDbClient } from "../support/dynamodb-local.ts";
 
 const outRoot = mkdtempSync(join(tmpdir(), "squadron-bundles-"));
 const bundles = new Map<HandlerName, HandlerBundle>();
@@ -39,11 +39,7 @@ let endpoint = "";
 beforeAll(async () => {
   endpoint = inject("dynamoDbLocalEndpoint");
   tableName = `bundles-${randomBytes(5).toString("hex")}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(endpoint);
   const built = Promise.all(
     HANDLER_NAMES.map(async (name) => bundles.set(name, await bundleHandler(name, join(outRoot, name)))),
   );

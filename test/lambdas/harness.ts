@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ResourceNotFoundException } from "@aws-sdk/client-scheduler";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { secretReader, triggerSecretReader } from "../../core/control/aws-deps.ts";
@@ -25,6 +25,7 @@ import { TriggerStore } from "../../core/triggers/trigger-store.ts";
 import { type ApiDeps, apiHandler } from "../../lambdas/api/routes.ts";
 import { proxyEvent } from "../../local/http-gateway.ts";
 import { noteAwsCall } from "../support/aws-call-recorder.ts";
+import { localDynamoDbClient } from "../support/dynamodb-local.ts";
 
 /** The service of an SDK command (the client package it comes from), for the call recorder. */
 function serviceOfCommand(command: object): string {
@@ -162,11 +163,7 @@ export class RecordedSfn {
 
 export async function newTable(): Promise<{ client: DynamoDBClient; tableName: string }> {
   const { inject } = await import("vitest");
-  const client = new DynamoDBClient({
-    endpoint: inject("dynamoDbLocalEndpoint"),
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(inject("dynamoDbLocalEndpoint"));
   const tableName = `lambdas-${randomBytes(6).toString("hex")}`;
   await createTable(client, tableName);
   return { client, tableName };

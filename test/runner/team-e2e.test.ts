@@ -7,22 +7,18 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AgentTeam } from "../../core/manifest/types.ts";
 import { createTable, TeamStore } from "../../core/store/index.ts";
 import { Team } from "../../core/team-protocol/team.ts";
+import { localDynamoDbClient } from "../support/dynamodb-local.ts";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.ts";
 import { createBareRepo, fixtureGitEnv, runGit, tempDir } from "../support/git-fixtures.ts";
 import { bundledRunner, scriptedAgent, startRunner, writeRunManifest } from "./session/fixtures.ts";
 
 describe("a three-agent team through the runner entrypoint", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(endpoint);
   const tableName = `squadron-e2e-${randomUUID().slice(0, 8)}`;
   const store = new TeamStore({ client, tableName });
   const root = tempDir("squadron-team-e2e-");

@@ -1,5 +1,6 @@
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { inject } from "vitest";
+import { localDynamoDbClient } from "../support/dynamodb-local.ts";
 
 /** The two DynamoDB implementations every store test runs against. */
 export const ENDPOINTS = [
@@ -18,10 +19,7 @@ export interface CountingClient {
  * step reads the actual request, so no path (document client, paginator) can hide a Scan.
  */
 export function countingClient(endpoint: string): CountingClient {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  const client = localDynamoDbClient(endpoint, {
     maxAttempts: 3,
   });
   const operations: string[] = [];

@@ -3,10 +3,21 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
 import { createDynaliteServer } from "../../local/dynalite-server.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const dynamoDbLocalDir = join(repoRoot, ".cache", "dynamodb-local");
+
+/** A client of a local store's endpoint (DynamoDB Local or dynalite take any region and keys). */
+export function localDynamoDbClient(endpoint: string, config: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    ...config,
+  });
+}
 
 export interface RunningStore {
   endpoint: string;

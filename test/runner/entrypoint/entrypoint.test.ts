@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { Team } from "../../../core/team-protocol/team.ts";
 import { readRunnerConfig } from "../../../runner/config/env.ts";
 import { ConfigError } from "../../../runner/config/exit-codes.ts";
+import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 import {
   bundledRunner,
   coworkTeam,
@@ -89,11 +89,7 @@ describe("runner configuration", () => {
 
 describe("runner entrypoint as a process", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(endpoint);
   const tableName = `squadron-runner-${randomUUID().slice(0, 8)}`;
   const store = new TeamStore({ client, tableName });
   const dirs: string[] = [];

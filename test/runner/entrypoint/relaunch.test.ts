@@ -3,12 +3,12 @@ import { rm } from "node:fs/promises";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AgentTeam } from "../../../core/manifest/types.ts";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { Team } from "../../../core/team-protocol/team.ts";
 import { readSessionRecord } from "../../../runner/session/session-record.ts";
+import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 import {
   bundledRunner,
   coworkTeam,
@@ -81,11 +81,7 @@ async function chargeStoppingProxy(endpoint: string, mode: "hold" | "apply") {
  */
 describe("runner state kept across the run and across relaunches", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
-  const client = new DynamoDBClient({
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  });
+  const client = localDynamoDbClient(endpoint);
   const tableName = `squadron-relaunch-${randomUUID().slice(0, 8)}`;
   const store = new TeamStore({ client, tableName });
   const dirs: string[] = [];

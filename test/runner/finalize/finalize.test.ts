@@ -289,6 +289,15 @@ describe("finalize: quality gates stay in the repository and end with the run", 
   });
 });
 
+/** A one-hour run's lifecycle that ends in a pull request. */
+const CREATE_PR = {
+  timeout: "1h",
+  timeoutSeconds: 3600,
+  onComplete: "create-pr" as const,
+  approvalGates: [],
+  maxRestarts: 3,
+};
+
 describe("finalize: create-pr", () => {
   let github: FakeGitHub;
   beforeAll(async () => {
@@ -299,11 +308,7 @@ describe("finalize: create-pr", () => {
   it("pushes, opens the pull request with title, body with cost, reviewers and labels", async () => {
     const { team, runDir, wt } = await setup({
       lifecycle: {
-        timeout: "1h",
-        timeoutSeconds: 3600,
-        onComplete: "create-pr",
-        approvalGates: [],
-        maxRestarts: 3,
+        ...CREATE_PR,
         budgetLimit: 10,
         pullRequest: {
           titleTemplate: "feat: {{team}} in {{namespace}} ({{branch}})",
@@ -353,13 +358,7 @@ describe("finalize: create-pr", () => {
 
   it("reports a GitHub refusal as a failed result, not a crash", async () => {
     const { team, runDir, wt } = await setup({
-      lifecycle: {
-        timeout: "1h",
-        timeoutSeconds: 3600,
-        onComplete: "create-pr",
-        approvalGates: [],
-        maxRestarts: 3,
-      },
+      lifecycle: CREATE_PR,
     });
     commitFiles(wt("backend"), { "src/api/x.ts": "x\n" }, "backend: x");
     github.failNext(/\/pulls$/, 403);

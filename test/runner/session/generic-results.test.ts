@@ -126,24 +126,38 @@ async function soloLead() {
   return { lead, team, ...(await setup(team)) };
 }
 
-/** One runner of the team's lead over canned turn results; a relaunch is another call on the same run. */
-function leadRunner(
+/** A cowork team of a scripted lead and a teammate "dev" on claude (whose results are canned). */
+async function leadAndClaudeMate() {
+  const mate = { ...scriptedAgent("dev", "teammate"), cli: "claude" as const };
+  const team = coworkTeam(scriptedAgent("lead", "lead"), [mate]);
+  return { mate, run: { team, ...(await setup(team)) } };
+}
+
+/**
+ * One runner of `agent` (default the lead) over canned turn results, reporting to `sink` (default
+ * a fresh Recording); a relaunch is another call on the same run.
+ */
+function runner(
   run: { team: AgentTeam; dir: string; protocol: Awaited<ReturnType<typeof setup>>["protocol"] },
   results: Canned[],
-  onTurn: (n: number) => Promise<void>,
-  sink: AgentStateSink,
-  signal?: AbortSignal,
+  options: {
+    agent?: AgentTeam["spec"]["lead"];
+    onTurn?: (n: number) => Promise<void>;
+    sink?: AgentStateSink;
+    signal?: AbortSignal;
+    idleGraceMs?: number;
+  } = {},
 ) {
   return runSession({
     team: run.protocol,
     spec: run.team,
-    agent: run.team.spec.lead,
+    agent: options.agent ?? run.team.spec.lead,
     runId: "run-generic",
     cwd: run.dir,
-    adapter: cannedAdapter(results, onTurn),
-    sink,
-    timings: testTimings(),
-    ...(signal ? { signal } : {}),
+    adapter: cannedAdapter(results, options.onTurn),
+    sink: options.sink ?? new Recording(),
+    timings: testTimings(options.idleGraceMs === undefined ? {} : { idleGraceMs: options.idleGraceMs }),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }
 
@@ -163,25 +177,20 @@ describe("session-cumulative usage (usageScope: session)", () => {
   });
 
   it("charges n equal resumed turns n × one turn, not n(n+1)/2, also across a runner relaunch", async () => {
-    const { lead, team, dir, protocol } = await soloLead();
+    const run = await soloLead();
+    const { dir, protocol } = run;
     // Three turns of $0.01 each, reported as session totals; a message wakes the lead after turns 1-2.
     const wake = async () => {
       await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
     };
     const first = new Recording();
     const abort = new AbortController();
-    const firstRun = runSession({
-      team: protocol,
-      spec: team,
-      agent: lead,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([session(0.01, 1000), session(0.02, 2000)], async (n) => {
+    const firstRun = runner(run, [session(0.01, 1000), session(0.02, 2000)], {
+      onTurn: async (n) => {
         if (n === 0) await wake();
         if (n === 1) abort.abort("relaunch"); // the runner is cut off after its second turn
-      }),
+      },
       sink: first,
-      timings: testTimings(),
       signal: abort.signal,
     });
     const out1 = await firstRun;
@@ -192,17 +201,11 @@ describe("session-cumulative usage (usageScope: session)", () => {
     });
     // A new runner resumes s-1; the CLI reports the session's total of $0.03 after its third turn.
     const second = new Recording();
-    const out2 = await runSession({
-      team: protocol,
-      spec: team,
-      agent: lead,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([{ ...session(0.03, 3000) }], async () => {
+    const out2 = await runner(run, [{ ...session(0.03, 3000) }], {
+      onTurn: async () => {
         await protocol.finish("lead", "done");
-      }),
+      },
       sink: second,
-      timings: testTimings(),
     });
     expect(out2.end).toBe("finished");
     expect(first.cost).toBe(0.02);
@@ -213,7 +216,8 @@ describe("session-cumulative usage (usageScope: session)", () => {
 
 describe("a turn stopped before the CLI reported its session totals", () => {
   it("leaves the session's baseline, so the relaunch charges only new usage", async () => {
-    const { team, dir, protocol } = await soloLead();
+    const run = await soloLead();
+    const { dir, protocol } = run;
     const abort = new AbortController();
     const first = new Recording();
     // Turn 1 reports the session's $0.01; turn 2 is stopped (SIGTERM) before codex's
@@ -222,24 +226,19 @@ describe("a turn stopped before the CLI reported its session totals", () => {
       if (n === 0) await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
       else abort.abort("SIGTERM");
     };
-    const run = { team, dir, protocol };
-    await leadRunner(
-      run,
-      [session(0.01, 1000), { ...session(0, 0), isError: true }],
-      stopAfterTwo,
-      first,
-      abort.signal,
-    );
+    await runner(run, [session(0.01, 1000), { ...session(0, 0), isError: true }], {
+      onTurn: stopAfterTwo,
+      sink: first,
+      signal: abort.signal,
+    });
     expect((await readSessionRecord(dir, "lead"))?.cumulative?.costUsd).toBe(0.01);
     const second = new Recording();
-    await leadRunner(
-      run,
-      [session(0.03, 3000)],
-      async () => {
+    await runner(run, [session(0.03, 3000)], {
+      onTurn: async () => {
         await protocol.finish("lead", "done");
       },
-      second,
-    );
+      sink: second,
+    });
     expect(first.cost).toBe(0.01);
     expect(second.cost).toBe(0.02);
   }, 30_000);
@@ -247,7 +246,8 @@ describe("a turn stopped before the CLI reported its session totals", () => {
 
 describe("session totals and the measurement are on disk before the turn is charged", () => {
   it("a runner killed right after a charge cannot leave a baseline its relaunch would charge again", async () => {
-    const { lead, team, dir, protocol } = await soloLead();
+    const run = await soloLead();
+    const { dir, protocol } = run;
     // What the session record holds at the very moment each charge reaches the store.
     const baselineAtCharge: Array<number | undefined> = [];
     const measuredAtCharge: Array<number | undefined> = [];
@@ -260,19 +260,13 @@ describe("session totals and the measurement are on disk before the turn is char
       }
     }
     const sink = new Checking();
-    const out = await runSession({
-      team: protocol,
-      spec: team,
-      agent: lead,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([session(0.01, 1000), session(0.03, 3000)], async (n) => {
+    const out = await runner(run, [session(0.01, 1000), session(0.03, 3000)], {
+      onTurn: async (n) => {
         if (n === 0)
           await protocol.sendMessage({ from: "someone", to: "lead", text: "more", summary: "more" });
         else await protocol.finish("lead", "done");
-      }),
+      },
       sink,
-      timings: testTimings(),
     });
     expect(out.end).toBe("finished");
     expect(sink.cost).toBe(0.03);
@@ -286,19 +280,9 @@ describe("session totals and the measurement are on disk before the turn is char
 
 describe("authentication errors (errorKind: auth)", () => {
   it("fail the agent after one turn with the reason, no turn retries", async () => {
-    const { lead, team, dir, protocol } = await soloLead();
-    const out = await runSession({
-      team: protocol,
-      spec: team,
-      agent: lead,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([
-        { isError: true, errorKind: "auth", resultText: "HTTP 401 invalid x-api-key" },
-      ]),
-      sink: new Recording(),
-      timings: testTimings(),
-    });
+    const out = await runner(await soloLead(), [
+      { isError: true, errorKind: "auth", resultText: "HTTP 401 invalid x-api-key" },
+    ]);
     expect(out).toMatchObject({ end: "failed", reason: "AuthFailed", turns: 1 });
     expect(out.message).toMatch(/^the model API refused the key: HTTP 401/);
   });
@@ -306,43 +290,37 @@ describe("authentication errors (errorKind: auth)", () => {
 
 describe("hollow successes", () => {
   it("a teammate that ends without one team-tool call gets a Warning event", async () => {
-    const lead = scriptedAgent("lead", "lead");
-    const mate = { ...scriptedAgent("dev", "teammate"), cli: "claude" as const };
-    const team = coworkTeam(lead, [mate]);
-    const { dir, protocol } = await setup(team);
+    const { mate, run } = await leadAndClaudeMate();
     const sink = new Recording();
-    const out = await runSession({
-      team: protocol,
-      spec: team,
-      agent: mate,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([{ teamToolCalls: 0 }]),
-      sink,
-      timings: testTimings({ idleGraceMs: 100 }),
-    });
+    const out = await runner(run, [{ teamToolCalls: 0 }], { agent: mate, sink, idleGraceMs: 100 });
     expect(out.ok).toBe(true);
     expect(sink.warnings).toEqual([expect.objectContaining({ reason: "NoTeamToolCalls" })]);
   });
 
   it("tools the CLI denied are recorded as a Warning", async () => {
-    const lead = scriptedAgent("lead", "lead");
-    const mate = { ...scriptedAgent("dev", "teammate"), cli: "claude" as const };
-    const team = coworkTeam(lead, [mate]);
-    const { dir, protocol } = await setup(team);
+    const { mate, run } = await leadAndClaudeMate();
     const sink = new Recording();
-    await runSession({
-      team: protocol,
-      spec: team,
+    await runner(run, [{ teamToolCalls: 2, deniedTools: ["WebFetch"] }], {
       agent: mate,
-      runId: "run-generic",
-      cwd: dir,
-      adapter: cannedAdapter([{ teamToolCalls: 2, deniedTools: ["WebFetch"] }]),
       sink,
-      timings: testTimings({ idleGraceMs: 100 }),
+      idleGraceMs: 100,
     });
     expect(sink.warnings).toEqual([expect.objectContaining({ reason: "ToolsDenied" })]);
   });
+});
+
+/** A successful turn's final result: 1000 input and 100 output tokens at the CLI's reported cost. */
+const finalResult = (costUsd: number) => ({
+  sessionId: "s",
+  isError: false,
+  resultText: "",
+  costUsd,
+  costSource: "reported" as const,
+  model: "m",
+  inputTokens: 1000,
+  outputTokens: 100,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
 });
 
 describe("the CLI's final figures are the truth (point 15)", () => {
@@ -358,33 +336,11 @@ describe("the CLI's final figures are the truth (point 15)", () => {
       costUsd: 0.05,
     });
     await reporter.flush();
-    await reporter.endTurn({
-      sessionId: "s",
-      isError: false,
-      resultText: "",
-      costUsd: 0.01,
-      costSource: "reported",
-      model: "m",
-      inputTokens: 1000,
-      outputTokens: 100,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-    });
+    await reporter.endTurn(finalResult(0.01));
     expect(reporter.total.costUsd).toBe(0.01);
     // The next turn's usage first absorbs what the estimate sent in excess.
     reporter.beginTurn();
-    await reporter.endTurn({
-      sessionId: "s",
-      isError: false,
-      resultText: "",
-      costUsd: 0.05,
-      costSource: "reported",
-      model: "m",
-      inputTokens: 1000,
-      outputTokens: 100,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-    });
+    await reporter.endTurn(finalResult(0.05));
     expect(reporter.total.costUsd).toBeCloseTo(0.06, 10);
     expect(sink.cost).toBe(0.06);
   });

@@ -28,6 +28,17 @@ interface Started {
   dir: string;
 }
 
+/** Waits for the lead's `finish`, then 300 ms more, and says whether the session ended by then. */
+async function endedRightAfterLeadFinished(s: Started): Promise<boolean> {
+  let settled = false;
+  void s.outcome.then(() => {
+    settled = true;
+  });
+  await until(async () => (await s.protocol.lifecycle("lead")).finished !== null);
+  await new Promise((r) => setTimeout(r, 300));
+  return settled;
+}
+
 async function start(
   team: AgentTeam,
   agent: AgentSpec,
@@ -247,13 +258,7 @@ describe("lead rules", () => {
       endedAgents: async () => [...ended],
     });
     const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead, { sink });
-    let settled = false;
-    void s.outcome.then(() => {
-      settled = true;
-    });
-    await until(async () => (await s.protocol.lifecycle("lead")).finished !== null);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(settled).toBe(false);
+    expect(await endedRightAfterLeadFinished(s)).toBe(false);
     expect((await s.protocol.member("dev")).status).toBe("pending");
     ended.push("dev");
     expect(await s.outcome).toMatchObject({ end: "finished", message: "done" });
@@ -262,13 +267,7 @@ describe("lead rules", () => {
   it("keeps a lead that finished early alive until its teammates end", async () => {
     const lead = scriptedAgent("lead", "lead", [{ call: "finish", args: { summary: "early" } }]);
     const s = await start(coworkTeam(lead, [scriptedAgent("dev", "teammate")]), lead);
-    let settled = false;
-    void s.outcome.then(() => {
-      settled = true;
-    });
-    await until(async () => (await s.protocol.lifecycle("lead")).finished !== null);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(settled).toBe(false);
+    expect(await endedRightAfterLeadFinished(s)).toBe(false);
     await s.protocol.updateMember("dev", { status: "failed" });
     expect(await s.outcome).toMatchObject({ end: "finished", message: "early" });
   });

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { type TaskCounts, TeamStoreSink } from "../../../runner/reporting/store-sink.ts";
 import { countTasks, TaskCountReporter } from "../../../runner/reporting/task-counts.ts";
+import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 import { coworkTeam, initRunDir, scriptedAgent } from "./fixtures.ts";
 
 describe("task counts", () => {
@@ -76,11 +76,7 @@ describe("task counts", () => {
   });
 
   describe("in the store (DynamoDB Local)", () => {
-    const client = new DynamoDBClient({
-      endpoint: inject("dynamoDbLocalEndpoint"),
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    });
+    const client = localDynamoDbClient(inject("dynamoDbLocalEndpoint"));
     const tableName = `squadron-task-counts-${randomUUID().slice(0, 8)}`;
     const store = new TeamStore({ client, tableName });
     beforeAll(() => createTable(client, tableName));

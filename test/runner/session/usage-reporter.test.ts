@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { describe, expect, inject, it } from "vitest";
 import type { UsageDelta } from "../../../core/status/types.ts";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
@@ -10,6 +9,7 @@ import type { AgentStateSink } from "../../../runner/reporting/store-sink.ts";
 import { TeamStoreSink } from "../../../runner/reporting/store-sink.ts";
 import { UsageReporter } from "../../../runner/reporting/usage-reporter.ts";
 import { sampleTeam } from "../../status/sample-team.ts";
+import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 
 const usage = (inputTokens: number, costUsd: number) => ({
   inputTokens,
@@ -164,10 +164,7 @@ describe("usage reporter", () => {
   });
 
   it("against DynamoDB Local: a charge applied whose answer was lost is not charged again by the next flush", async () => {
-    const client = new DynamoDBClient({
-      endpoint: inject("dynamoDbLocalEndpoint"),
-      region: "us-east-1",
-      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    const client = localDynamoDbClient(inject("dynamoDbLocalEndpoint"), {
       // No SDK retry: the lost answer reaches the reporter, whose next flush sends again.
       maxAttempts: 1,
     });
