@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { AgentTeam } from "../core/manifest/types.ts";
 import { Team } from "../core/team-protocol/team.ts";
 import { buildRunner } from "../runner/build.ts";
+import { coworkTeam, scriptedAgent } from "../test/runner/session/fixtures.ts";
 import { type BenchFigure, type Benchmark, percentile } from "./figure.ts";
 
 const RUNS = 12;
@@ -26,38 +27,14 @@ printf '{"agent":"lead","finished":{"summary":"bench","at":"2025-01-01T00:00:00.
 echo '{"type":"result","subtype":"success","is_error":false,"result":"ok","session_id":"bench","total_cost_usd":0,"usage":{"input_tokens":1,"output_tokens":1}}'
 `;
 
+/** A cowork team of one Claude lead (the fake CLI above stands in for claude). */
 function team(): AgentTeam {
-  return {
-    apiVersion: "squadron.dev/v1alpha1",
-    kind: "AgentTeam",
-    metadata: { name: "bench", namespace: "default", labels: {}, annotations: {} },
-    spec: {
-      mode: "cowork",
-      workspace: { inputs: [], output: { mountPath: "/workspace/output", size: "5Gi" } },
-      auth: {},
-      lead: {
-        name: "lead",
-        role: "lead",
-        model: "claude-sonnet-4-5",
-        prompt: "Benchmark.",
-        cli: "claude",
-        permissionMode: "acceptEdits",
-        dependsOn: [],
-        skills: [],
-        mcpServers: [],
-      },
-      teammates: [],
-      coordination: { taskAssignment: "lead-assigns", peerMessaging: true },
-      lifecycle: {
-        timeout: "1h",
-        timeoutSeconds: 3600,
-        onComplete: "none",
-        approvalGates: [],
-        maxRestarts: 0,
-      },
-      observability: {},
-    },
-  };
+  const lead = scriptedAgent("lead", "lead", undefined, {
+    cli: "claude",
+    model: "claude-sonnet-4-5",
+    prompt: "Benchmark.",
+  });
+  return coworkTeam(lead, [], "bench");
 }
 
 async function startupSamples(root: string, args: string[], fakeCli: string): Promise<number[]> {

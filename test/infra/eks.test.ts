@@ -49,6 +49,13 @@ function variant(): ReturnType<typeof synth> {
   return variantSynth;
 }
 
+/** The properties of the EKS access entries whose principal is the role `roleId`. */
+function accessEntriesOf(roleId: string) {
+  return Object.values(template.findResources("AWS::EKS::AccessEntry"))
+    .filter((e) => JSON.stringify(e.Properties.PrincipalArn).includes(roleId))
+    .map((e) => e.Properties);
+}
+
 describe("docs/deploy.md's EKS configuration, synthesised", () => {
   it("admits NFS to the file system from the cluster security group, read from the cluster", () => {
     const fsGroup = stack.resolve(
@@ -111,10 +118,7 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
     // eks:runJob authenticates as the state machine's role; the API server must authorise it
     // (Step Functions developer guide, "Call Amazon EKS", Permissions: else EKS.401/403).
     const roleId = stack.getLogicalId(stack.orchestration.stateMachine.role.node.defaultChild as CfnRole);
-    const entries = Object.values(template.findResources("AWS::EKS::AccessEntry")).filter((e) =>
-      JSON.stringify(e.Properties.PrincipalArn).includes(roleId),
-    );
-    expect(entries.map((e) => e.Properties)).toEqual([
+    expect(accessEntriesOf(roleId)).toEqual([
       {
         ClusterName: "prod",
         PrincipalArn: { "Fn::GetAtt": [roleId, "Arn"] },
@@ -259,10 +263,7 @@ describe("docs/deploy.md's EKS configuration, synthesised", () => {
         "cluster.certificateAuthority.data",
       );
       const roleId = stack.getLogicalId(f.fn.role?.node.defaultChild as CfnRole);
-      const entries = Object.values(template.findResources("AWS::EKS::AccessEntry")).filter((e) =>
-        JSON.stringify(e.Properties.PrincipalArn).includes(roleId),
-      );
-      expect(entries.map((e) => e.Properties)).toEqual([
+      expect(accessEntriesOf(roleId)).toEqual([
         {
           ClusterName: "prod",
           PrincipalArn: { "Fn::GetAtt": [roleId, "Arn"] },

@@ -26,35 +26,24 @@ const SUPPORTED = 'the supported types are "webhook" and "slack"';
 
 describe("lifecycle.delivery (onComplete: deliver)", () => {
   it("webhook and slack targets validate and are kept as written", () => {
-    const result = validateResource(
-      deliveringTeam([
-        {
-          type: "webhook",
-          url: "https://ops.example.com/hooks/done",
-          message: "Done.",
-          credentialsSecret: "hook-key",
-        },
-        { type: "slack", channel: "#digest", credentialsSecret: "slack-creds" },
-        { type: "webhook", url: "http://127.0.0.1:8080/local" },
-        { type: "webhook", url: "http://localhost:9/x" },
-        { type: "webhook", url: "http://[::1]:9/x" },
-      ]),
-    );
+    // A fresh copy each time: what is expected is not the very objects validation was given.
+    const targets = () => [
+      {
+        type: "webhook",
+        url: "https://ops.example.com/hooks/done",
+        message: "Done.",
+        credentialsSecret: "hook-key",
+      },
+      { type: "slack", channel: "#digest", credentialsSecret: "slack-creds" },
+      { type: "webhook", url: "http://127.0.0.1:8080/local" },
+      { type: "webhook", url: "http://localhost:9/x" },
+      { type: "webhook", url: "http://[::1]:9/x" },
+    ];
+    const result = validateResource(deliveringTeam(targets()));
     expect(result.issues).toEqual([]);
     expect(result.resource?.kind === "AgentTeam" && result.resource.spec.lifecycle).toMatchObject({
       onComplete: "deliver",
-      delivery: [
-        {
-          type: "webhook",
-          url: "https://ops.example.com/hooks/done",
-          message: "Done.",
-          credentialsSecret: "hook-key",
-        },
-        { type: "slack", channel: "#digest", credentialsSecret: "slack-creds" },
-        { type: "webhook", url: "http://127.0.0.1:8080/local" },
-        { type: "webhook", url: "http://localhost:9/x" },
-        { type: "webhook", url: "http://[::1]:9/x" },
-      ],
+      delivery: targets(),
     });
   });
 

@@ -22,6 +22,16 @@ function record(mutate: (r: TeamRunRecord) => void): TeamRunRecord {
   return r;
 }
 
+/** The view of the sample team's run as created: nothing delivered, staged or piped yet. */
+const plainView = () =>
+  teamView(
+    record(() => {}),
+    [],
+  );
+
+/** `describe team` of a view. */
+const describeView = (view: unknown) => describeTeam({ team: view as never, events: [], tasks: [] });
+
 describe("the team view's cost", () => {
   it("is shown to the micro-dollar, without binary float noise", () => {
     expect(0.1 + 0.2).toBe(0.30000000000000004);
@@ -39,10 +49,7 @@ describe("the team view's cost", () => {
   });
 
   it("says when scripted stand-ins produced it, and describe says it is not spending", () => {
-    const real = teamView(
-      record(() => {}),
-      [],
-    );
+    const real = plainView();
     expect(real.cost.simulated).toBe(false);
     const simulated = teamView(
       record((r) => {
@@ -52,7 +59,7 @@ describe("the team view's cost", () => {
       [],
     );
     expect(simulated.cost.simulated).toBe(true);
-    const text = describeTeam({ team: simulated as never, events: [], tasks: [] });
+    const text = describeView(simulated);
     expect(text).toMatch(
       /^Cost: +\$0\.00 \(simulated agents: priced usage of scripted stand-ins, not spending\)$/m,
     );
@@ -61,22 +68,8 @@ describe("the team view's cost", () => {
 
 describe("the team view's delivery (onComplete: deliver)", () => {
   it("is null until delivered, then listed in GET team and in describe", () => {
-    expect(
-      teamView(
-        record(() => {}),
-        [],
-      ).delivery,
-    ).toBeNull();
-    expect(
-      describeTeam({
-        team: teamView(
-          record(() => {}),
-          [],
-        ) as never,
-        events: [],
-        tasks: [],
-      }),
-    ).not.toMatch(/^Delivery:/m);
+    expect(plainView().delivery).toBeNull();
+    expect(describeView(plainView())).not.toMatch(/^Delivery:/m);
     const delivered = teamView(
       record((r) => {
         r.status.delivery = [
@@ -142,26 +135,12 @@ describe("the team view's artifacts (kagents v0.8 status.artifacts)", () => {
       [],
     );
     expect(view.artifacts).toHaveLength(1);
-    expect(
-      teamView(
-        record(() => {}),
-        [],
-      ).artifacts,
-    ).toEqual([]);
-    const text = describeTeam({ team: view as never, events: [], tasks: [] });
+    expect(plainView().artifacts).toEqual([]);
+    const text = describeView(view);
     expect(text).toMatch(
       /^Artifacts:\n +ARTIFACT +PRODUCED BY +PATH +SIZE +DELIVERED TO\n +findings\.md +researcher +\/workspace\/output\/findings\.md +32 B +writer:\/workspace\/stage\/research$/m,
     );
-    expect(
-      describeTeam({
-        team: teamView(
-          record(() => {}),
-          [],
-        ) as never,
-        events: [],
-        tasks: [],
-      }),
-    ).not.toMatch(/Artifacts:/);
+    expect(describeView(plainView())).not.toMatch(/Artifacts:/);
   });
 });
 
@@ -212,15 +191,12 @@ describe("the team view's pipeline (kagents v0.8 status.pipeline)", () => {
         },
       ],
     });
-    const text = describeTeam({ team: view as never, events: [], tasks: [] });
+    const text = describeView(view);
     expect(text).toMatch(
       /^Pipeline: +current stage verify\n +STAGE +PHASE +READY +TEAMMATES +AFTER +GATE +STARTED +COMPLETED\n +build +Succeeded +1\/1 +backend +<none> +<none> +\S+ ago +\S+ ago\n +verify +PendingApproval +0\/1 +tests +build +stage-verify \(Pending\) +<none> +<none>$/m,
     );
-    const plain = teamView(
-      record(() => {}),
-      [],
-    );
+    const plain = plainView();
     expect(plain.pipeline).toBeNull();
-    expect(describeTeam({ team: plain as never, events: [], tasks: [] })).not.toMatch(/^Pipeline:/m);
+    expect(describeView(plain)).not.toMatch(/^Pipeline:/m);
   });
 });

@@ -4,7 +4,7 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { AgentTeam } from "../../../core/manifest/types.ts";
+import type { AgentTeam, ScriptStep } from "../../../core/manifest/types.ts";
 import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { Team } from "../../../core/team-protocol/team.ts";
 import { readSessionRecord } from "../../../runner/session/session-record.ts";
@@ -117,6 +117,25 @@ describe("runner state kept across the run and across relaunches", () => {
     return { dir, protocol };
   }
 
+  /**
+   * A run of a scripted lead beside a teammate "dev" whose runner is not started, which keeps the
+   * lead waiting between its turns.
+   */
+  async function leadBesideIdleMate(name: string, runId: string, script: ScriptStep[]) {
+    const team = coworkTeam(scriptedAgent("lead", "lead", script), [scriptedAgent("dev", "teammate")], name);
+    return { team, ...(await setUp(team, runId)) };
+  }
+
+  /** Starts the lead's runner and waits for the end of its first turn. */
+  async function leadUntilIdle(dir: string, runId: string, protocol: Team) {
+    const runner = startRunner(entry, env(dir, runId, "lead"));
+    await until(
+      async () => (await protocol.member("lead")).status === "idle",
+      "the lead's first turn to end",
+    );
+    return runner;
+  }
+
   async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
@@ -177,21 +196,14 @@ describe("runner state kept across the run and across relaunches", () => {
 
   it("a runner started again after a crash resumes the agent's CLI session instead of starting over", async () => {
     const runId = `run-${randomUUID().slice(0, 8)}`;
-    const lead = scriptedAgent("lead", "lead", [
+    const { team, dir, protocol } = await leadBesideIdleMate(`resume-${runId}`, runId, [
       { call: "task_create", args: { subject: "Only once" } },
       { endTurn: true },
       { call: "task_create", args: { subject: "After the restart" } },
       { call: "finish", args: { summary: "Done after a restart." } },
     ]);
-    // A teammate whose runner is not started keeps the lead waiting between its turns.
-    const team = coworkTeam(lead, [scriptedAgent("dev", "teammate")], `resume-${runId}`);
-    const { dir, protocol } = await setUp(team, runId);
 
-    const first = startRunner(entry, env(dir, runId, "lead"));
-    await until(
-      async () => (await protocol.member("lead")).status === "idle",
-      "the lead's first turn to end",
-    );
+    const first = await leadUntilIdle(dir, runId, protocol);
     const before = await readSessionRecord(dir, "lead");
     expect(before).toMatchObject({ agent: "lead", runId, cli: "scripted", turns: 1 });
     expect(before?.ended).toBeUndefined();
@@ -235,14 +247,12 @@ describe("runner state kept across the run and across relaunches", () => {
     "a runner killed %s is relaunched and the run is charged exactly the CLI's usage",
     async (_, mode) => {
       const runId = `run-${randomUUID().slice(0, 8)}`;
-      const lead = scriptedAgent("lead", "lead", [
+      const { team, dir, protocol } = await leadBesideIdleMate(`charge-${mode}-${runId}`, runId, [
         { usage: { inputTokens: 1000, outputTokens: 100, costUsd: 0.25 } },
         { endTurn: true },
         { usage: { inputTokens: 400, outputTokens: 40, costUsd: 0.1 } },
         { call: "finish", args: { summary: "Charged once." } },
       ]);
-      const team = coworkTeam(lead, [scriptedAgent("dev", "teammate")], `charge-${mode}-${runId}`);
-      const { dir, protocol } = await setUp(team, runId);
       const proxy = await chargeStoppingProxy(endpoint, mode);
       try {
         // No periodic report while the turn streams: the first usage write is the turn's charge.
@@ -278,18 +288,12 @@ describe("runner state kept across the run and across relaunches", () => {
 
   it("starts a new session, told about the restart, when the CLI no longer has the old one", async () => {
     const runId = `run-${randomUUID().slice(0, 8)}`;
-    const lead = scriptedAgent("lead", "lead", [
+    const { dir, protocol } = await leadBesideIdleMate(`fresh-${runId}`, runId, [
       { call: "task_create", args: { subject: "Plan" } },
       { endTurn: true },
       { call: "finish", args: { summary: "Finished in a new session." } },
     ]);
-    const team = coworkTeam(lead, [scriptedAgent("dev", "teammate")], `fresh-${runId}`);
-    const { dir, protocol } = await setUp(team, runId);
-    const first = startRunner(entry, env(dir, runId, "lead"));
-    await until(
-      async () => (await protocol.member("lead")).status === "idle",
-      "the lead's first turn to end",
-    );
+    const first = await leadUntilIdle(dir, runId, protocol);
     const before = await readSessionRecord(dir, "lead");
     first.kill("SIGKILL");
     await first.result;
