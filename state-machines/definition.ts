@@ -217,14 +217,18 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
     "$.prepared",
   ).addCatch(cleanup, toCleanup);
 
-  const workspaceInit = launcher
-    .containerTask(scope, STATE_NAMES.workspaceInit, {
-      mode: "init",
-      runPath: PREPARED_RUN,
-      resultPath: "$.init",
-      startCheck: startCheck(functions),
-    })
-    .addCatch(cleanup, toCleanup);
+  /** A container step of the whole run (workspace init, finalize): any failure goes to Cleanup. */
+  const runStep = (id: string, mode: "init" | "finalize", resultPath: string) =>
+    launcher
+      .containerTask(scope, id, {
+        mode,
+        runPath: PREPARED_RUN,
+        resultPath,
+        startCheck: startCheck(functions),
+      })
+      .addCatch(cleanup, toCleanup);
+
+  const workspaceInit = runStep(STATE_NAMES.workspaceInit, "init", "$.init");
 
   const runAgents = new sfn.Map(scope, STATE_NAMES.runAgents, {
     itemsPath: "$.prepared.agents",
@@ -239,14 +243,7 @@ export function buildTeamRunDefinition(parent: Construct, props: TeamRunDefiniti
   runAgents.itemProcessor(agentBranch(scope, props));
   runAgents.addCatch(cleanup, toCleanup);
 
-  const finalize = launcher
-    .containerTask(scope, STATE_NAMES.finalize, {
-      mode: "finalize",
-      runPath: PREPARED_RUN,
-      resultPath: "$.finalize",
-      startCheck: startCheck(functions),
-    })
-    .addCatch(cleanup, toCleanup);
+  const finalize = runStep(STATE_NAMES.finalize, "finalize", "$.finalize");
 
   // Only the trusted outputs function writes to the bucket: runner containers cannot.
   const deliverOutputs = invoke(

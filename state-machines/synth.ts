@@ -31,6 +31,15 @@ export const OFFLINE_CONTEXT = {
 
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
+/** An EC2-style id suffix (hex, 8 to 17 characters) made from a logical id. */
+function hexIdOf(logicalId: string): string {
+  return logicalId
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, "")
+    .padEnd(8, "0")
+    .slice(0, 17);
+}
+
 /** A syntactically valid stand-in for the value of `Ref`/`Fn::GetAtt` on a resource. */
 function placeholderFor(template: Template, logicalId: string, attribute?: string): string {
   const type = template.Resources[logicalId]?.Type ?? "";
@@ -42,17 +51,9 @@ function placeholderFor(template: Template, logicalId: string, attribute?: strin
     case "AWS::ECS::Cluster":
       return attribute === "Arn" ? arn("ecs", `cluster/${logicalId}`) : logicalId;
     case "AWS::EC2::Subnet":
-      return `subnet-${logicalId
-        .toLowerCase()
-        .replace(/[^0-9a-f]/g, "")
-        .padEnd(8, "0")
-        .slice(0, 17)}`;
+      return `subnet-${hexIdOf(logicalId)}`;
     case "AWS::EC2::SecurityGroup":
-      return `sg-${logicalId
-        .toLowerCase()
-        .replace(/[^0-9a-f]/g, "")
-        .padEnd(8, "0")
-        .slice(0, 17)}`;
+      return `sg-${hexIdOf(logicalId)}`;
     case "AWS::DynamoDB::GlobalTable":
     case "AWS::DynamoDB::Table":
       return attribute === "Arn" ? arn("dynamodb", `table/${logicalId}`) : logicalId;

@@ -14,6 +14,15 @@ export class HttpError extends Error {
   }
 }
 
+/** A PUT to `.../{name}` must carry a manifest of that name (a 400 naming metadata.name otherwise). */
+export function assertNameOfPath(manifestName: string, pathName: string): void {
+  if (manifestName !== pathName) {
+    throw new HttpError(400, `manifest name ${manifestName} differs from the path's ${pathName}`, [
+      { path: "metadata.name", message: `must be ${pathName}` },
+    ]);
+  }
+}
+
 export interface HttpResponse {
   status: number;
   body?: unknown;

@@ -794,21 +794,21 @@ export class TeamStore {
   }
 
   private async batchPut(items: Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((item) => ({ PutRequest: { Item: item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        const { UnprocessedItems } = await this.doc.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
-      }
-    }
+    await this.batchWrite(items.map((item) => ({ PutRequest: { Item: item } })));
   }
 
   private async batchDelete(keys: Record<string, string>[]): Promise<void> {
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((key) => ({ DeleteRequest: { Key: key } }));
+    await this.batchWrite(keys.map((key) => ({ DeleteRequest: { Key: key } })));
+  }
+
+  /** BatchWriteItem 25 requests at a time (its limit), sending again what it left unprocessed. */
+  private async batchWrite(
+    all: Array<
+      { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, string> } }
+    >,
+  ): Promise<void> {
+    for (let i = 0; i < all.length; i += 25) {
+      let requests = all.slice(i, i + 25);
       for (let attempt = 0; requests.length > 0; attempt++) {
         const { UnprocessedItems } = await this.doc.send(
           new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),

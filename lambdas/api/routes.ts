@@ -4,6 +4,7 @@ import { approveAnnotatedGates, decideGate, GateDecisionError } from "../../core
 import type { ControlDeps } from "../../core/control/deps.ts";
 import {
   type Authorizer,
+  assertNameOfPath,
   assertNamespaceAllowed,
   HttpError,
   type HttpRequest,
@@ -700,13 +701,7 @@ export function apiRouter(deps: ApiDeps, logger?: Logger): Router {
     `${ns}/templates/{name}`,
     guarded(async (req) => {
       const template = templateFrom(req);
-      if (template.metadata.name !== req.params.name) {
-        throw new HttpError(
-          400,
-          `manifest name ${template.metadata.name} differs from the path's ${req.params.name}`,
-          [{ path: "metadata.name", message: `must be ${req.params.name}` }],
-        );
-      }
+      assertNameOfPath(template.metadata.name, req.params.name as string);
       return json(200, templateView(await deps.store.putTemplate(template)));
     }),
   );

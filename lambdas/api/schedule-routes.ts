@@ -1,5 +1,6 @@
 import type { ControlDeps } from "../../core/control/deps.ts";
 import {
+  assertNameOfPath,
   HttpError,
   type HttpRequest,
   type HttpResponse,
@@ -132,13 +133,7 @@ export function scheduleRoutes(router: Router, deps: ScheduleRouteDeps, helpers:
     `${ns}/schedules/{name}`,
     guarded(async (req) => {
       const schedule = scheduleFrom(req);
-      if (schedule.metadata.name !== req.params.name) {
-        throw new HttpError(
-          400,
-          `manifest name ${schedule.metadata.name} differs from the path's ${req.params.name}`,
-          [{ path: "metadata.name", message: `must be ${req.params.name}` }],
-        );
-      }
+      assertNameOfPath(schedule.metadata.name, req.params.name as string);
       const { record, warnings } = await writeAndSync(schedule, "put");
       return json(200, { ...(await view(record)), ...(warnings.length ? { warnings } : {}) });
     }),

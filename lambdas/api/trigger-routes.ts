@@ -4,6 +4,7 @@
  * signature instead (core/triggers/fire.ts). Registered by routes.ts.
  */
 import {
+  assertNameOfPath,
   HttpError,
   type HttpRequest,
   type HttpResponse,
@@ -85,13 +86,7 @@ export function registerTriggerRoutes(
   };
   const put = async (req: HttpRequest, expectedName?: string) => {
     const { trigger, raw } = triggerOf(req);
-    if (expectedName !== undefined && trigger.metadata.name !== expectedName) {
-      throw new HttpError(
-        400,
-        `manifest name ${trigger.metadata.name} differs from the path's ${expectedName}`,
-        [{ path: "metadata.name", message: `must be ${expectedName}` }],
-      );
-    }
+    if (expectedName !== undefined) assertNameOfPath(trigger.metadata.name, expectedName);
     const { record, created } = await triggers.put(trigger, raw);
     return json(created ? 201 : 200, await triggerView(deps, record));
   };

@@ -208,7 +208,12 @@ spec:
       (await call(h, "GET", `${NS}/templates/fullstack-review`)).body.template.spec.teammates,
     ).toHaveLength(2);
     expect((await call(h, "PUT", `${NS}/templates/fullstack-review`, { body: template })).status).toBe(200);
-    expect((await call(h, "PUT", `${NS}/templates/other-name`, { body: template })).status).toBe(400);
+    const renamed = await call(h, "PUT", `${NS}/templates/other-name`, { body: template });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body).toMatchObject({
+      error: "manifest name fullstack-review differs from the path's other-name",
+      issues: [{ path: "metadata.name", message: "must be other-name" }],
+    });
     expect((await call(h, "GET", `${NS}/templates`)).body.items).toHaveLength(1);
     const run = {
       metadata: { name: "review-1" },

@@ -124,6 +124,12 @@ describe("AgentTeamSchedule: API, EventBridge Scheduler and fires", () => {
       ScheduleExpression: "cron(30 7 1,15 * ? *)",
       ScheduleExpressionTimezone: "UTC",
     });
+    const renamed = await apiCall("PUT", `${NS}/schedules/other-name`, { body: scheduleYaml("weekly") });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body).toMatchObject({
+      error: "manifest name weekly differs from the path's other-name",
+      issues: [{ path: "metadata.name", message: "must be other-name" }],
+    });
     // Back to Mondays for the tests below.
     expect((await apiCall("PUT", `${NS}/schedules/weekly`, { body: scheduleYaml("weekly") })).status).toBe(
       200,

@@ -92,6 +92,15 @@ describe("AgentTeamTrigger webhook route", () => {
       body: triggerYaml("allow", "/hooks/allow", "Allow"),
     });
     expect(again.status).toBe(200);
+    // A PUT names the trigger in its path: a manifest of another name is refused, field named.
+    const renamed = await call(h, "PUT", `${API}/triggers/other-name`, {
+      body: triggerYaml("allow", "/hooks/allow", "Allow"),
+    });
+    expect(renamed.status).toBe(400);
+    expect(renamed.body).toMatchObject({
+      error: "manifest name allow differs from the path's other-name",
+      issues: [{ path: "metadata.name", message: "must be other-name" }],
+    });
     const list = await call(h, "GET", `${API}/triggers`);
     expect(list.body.items.map((t: { name: string }) => t.name)).toContain("allow");
   });

@@ -60,6 +60,7 @@ const PUBLIC_METHODS = Object.getOwnPropertyNames(TeamStore.prototype).filter((n
     "queryEventKeys",
     "batchDelete",
     "batchPut",
+    "batchWrite",
     "queryEventItems",
     "registerNamespace",
     "writeTemplate",
