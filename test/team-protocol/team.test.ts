@@ -1,24 +1,10 @@
-import { mkdtemp, readdir, readFile, utimes, writeFile } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { readdir, readFile, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LockTimeoutError, ProtocolError } from "../../core/team-protocol/errors.ts";
 import { acquireLock } from "../../core/team-protocol/lock.ts";
-import { Team } from "../../core/team-protocol/team.ts";
-
-async function newTeam(): Promise<Team> {
-  const team = new Team(await mkdtemp(join(tmpdir(), "squadron-team-")));
-  await team.init({
-    teamName: "demo",
-    runId: "run-1",
-    members: [
-      { name: "lead", role: "lead", cli: "claude", model: "opus" },
-      { name: "backend-api", role: "teammate", cli: "claude", model: "sonnet" },
-      { name: "frontend", role: "teammate", cli: "scripted", model: "sonnet", simulated: true },
-    ],
-  });
-  return team;
-}
+import { demoTeam } from "./fixtures/demo-team.ts";
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {
@@ -32,7 +18,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 
 describe("team config", () => {
   it("writes team/config.json with members, and a re-init keeps their state", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     await team.heartbeat("frontend", "active");
     const config = JSON.parse(await readFile(join(team.root, "team", "config.json"), "utf8"));
     expect(config).toMatchObject({ teamName: "demo", runId: "run-1" });
@@ -53,7 +39,7 @@ describe("team config", () => {
   });
 
   it("refuses unknown members with the list of names", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     expect(await refusal(team.member("x"))).toBe(
       "No member named 'x'; members are: lead, backend-api, frontend.",
     );
@@ -62,7 +48,7 @@ describe("team config", () => {
 
 describe("tasks", () => {
   it("hands out increasing ids and keeps them increasing after the counter is lost", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await team.createTask({ subject: `t${i}` })).id);
     expect(ids).toEqual(["1", "2", "3"]);
@@ -81,7 +67,7 @@ describe("tasks", () => {
   });
 
   it("a blocked task cannot be claimed; completing the blocker unblocks it", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const schema = await team.createTask({ subject: "Design the schema" });
     const api = await team.createTask({ subject: "Build the API", blockedBy: [schema.id] });
     expect(await team.getTask(schema.id)).toMatchObject({ blocks: [api.id] });
@@ -102,7 +88,7 @@ describe("tasks", () => {
   });
 
   it("deleting a blocker unblocks too, and a completed blocker never blocks a new task", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const first = await team.createTask({ subject: "a" });
     const second = await team.createTask({ subject: "b", blockedBy: [first.id] });
     await team.updateTask(first.id, { status: "deleted" });
@@ -116,7 +102,7 @@ describe("tasks", () => {
   });
 
   it("claims are exclusive, assignments respected, and errors name the problem", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const task = await team.createTask({ subject: "x" });
     const assigned = await team.createTask({ subject: "y", owner: "frontend" });
     await team.claimTask(task.id, "backend-api");
@@ -141,7 +127,7 @@ describe("tasks", () => {
 
 describe("inboxes", () => {
   it("delivers, broadcasts, reads unread and marks read", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     await team.sendMessage({ from: "lead", to: "backend-api", text: "hello", summary: "greeting" });
     expect(await team.sendMessage({ from: "lead", to: "*", text: "all hands" })).toMatchObject({
       to: ["backend-api", "frontend"],
@@ -169,7 +155,7 @@ describe("inboxes", () => {
   });
 
   it("markMessagesRead marks only the messages handed over, not ones that arrived since", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     await team.sendMessage({ from: "lead", to: "backend-api", text: "first" });
     const delivered = await team.readMessages("backend-api", { markRead: false });
     await team.sendMessage({ from: "frontend", to: "backend-api", text: "arrived meanwhile" });
@@ -181,7 +167,7 @@ describe("inboxes", () => {
   });
 
   it("waitForMessages resolves when a message lands and stops on abort; watchInbox yields each once", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const watched: string[] = [];
     const controller = new AbortController();
     const watching = (async () => {
@@ -207,7 +193,7 @@ describe("inboxes", () => {
 
 describe("lifecycle", () => {
   it("records finish and marks the member finished", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     expect(await team.lifecycle("frontend")).toEqual({
       agent: "frontend",
       finished: null,
@@ -221,7 +207,7 @@ describe("lifecycle", () => {
   });
 
   it("a lead's shutdown request is recorded for the runner and delivered as a message", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     await team.requestShutdown({ from: "lead", to: "backend-api", reason: "done" });
     expect((await team.lifecycle("backend-api")).shutdownRequest).toMatchObject({
       from: "lead",
@@ -243,7 +229,7 @@ describe("lifecycle", () => {
 
 describe("lock files", () => {
   it("times out with a sentence naming the live holder", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const path = join(team.root, "locks", "x.lock");
     const held = await acquireLock(path);
     const error = await acquireLock(path, { timeoutMs: 100 }).catch((caught: unknown) => caught);
@@ -255,7 +241,7 @@ describe("lock files", () => {
   });
 
   it("breaks a lock older than the stale threshold even from another host", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const path = join(team.root, "locks", "y.lock");
     await writeFile(path, JSON.stringify({ pid: 1, host: "elsewhere", token: "t", acquiredAt: "" }));
     await expect(acquireLock(path, { timeoutMs: 150, staleMs: 5_000 })).rejects.toThrow(/elsewhere/);
@@ -268,7 +254,7 @@ describe("lock files", () => {
 
   it("breaks a lock whose creator died before writing its name, long before the stale threshold", async () => {
     // What a runner SIGKILLed between O_EXCL create and write leaves behind: an empty lock file.
-    const team = await newTeam();
+    const team = await demoTeam();
     const path = join(team.root, "locks", "empty.lock");
     await writeFile(path, "");
     const waiting = await acquireLock(path, { timeoutMs: 100, unwrittenStaleMs: 1_000 }).catch(
@@ -286,7 +272,7 @@ describe("lock files", () => {
   it("by default a waiter outlasts the stale threshold, so a holder that died elsewhere is recovered", {
     timeout: 20_000,
   }, async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const path = join(team.root, "locks", "crashed.lock");
     await writeFile(path, JSON.stringify({ pid: 1, host: "elsewhere", token: "t", acquiredAt: "" }));
     // Taken just now by a holder that then died: only age can tell, after the 10 s threshold.
@@ -296,7 +282,7 @@ describe("lock files", () => {
   });
 
   it("release does not delete a lock that another process took over", async () => {
-    const team = await newTeam();
+    const team = await demoTeam();
     const path = join(team.root, "locks", "z.lock");
     const lock = await acquireLock(path);
     await writeFile(

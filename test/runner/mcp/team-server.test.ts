@@ -1,12 +1,11 @@
-import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Team } from "../../../core/team-protocol/team.ts";
+import type { Team } from "../../../core/team-protocol/team.ts";
 import { teamServerLaunch } from "../../../runner/mcp/launch.ts";
 import { TEAM_TOOL_NAMES } from "../../../runner/mcp/team-tools.ts";
+import { demoTeam } from "../../team-protocol/fixtures/demo-team.ts";
 
 let team: Team;
 const clients: Client[] = [];
@@ -69,16 +68,7 @@ let lead: Client;
 let backend: Client;
 
 beforeAll(async () => {
-  team = new Team(await mkdtemp(join(tmpdir(), "squadron-mcp-")));
-  await team.init({
-    teamName: "demo",
-    runId: "run-7",
-    members: [
-      { name: "lead", role: "lead", cli: "claude", model: "opus" },
-      { name: "backend-api", role: "teammate", cli: "claude", model: "sonnet" },
-      { name: "frontend", role: "teammate", cli: "scripted", model: "sonnet", simulated: true },
-    ],
-  });
+  team = await demoTeam("run-7");
   [lead, backend] = await Promise.all([connect("lead"), connect("backend-api")]);
 }, 30_000);
 
