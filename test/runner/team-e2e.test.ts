@@ -9,24 +9,26 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AgentTeam } from "../../core/manifest/types.ts";
-import { createTable, TeamStore } from "../../core/store/index.ts";
 import { Team } from "../../core/team-protocol/team.ts";
-import { localDynamoDbClient } from "../support/dynamodb-local.ts";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.ts";
 import { createBareRepo, fixtureGitEnv, runGit, tempDir } from "../support/git-fixtures.ts";
-import { bundledRunner, scriptedAgent, startRunner, writeRunManifest } from "./session/fixtures.ts";
+import {
+  bundledRunner,
+  scriptedAgent,
+  startRunner,
+  storeOnOwnTable,
+  writeRunManifest,
+} from "./session/fixtures.ts";
 
 describe("a three-agent team through the runner entrypoint", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
-  const client = localDynamoDbClient(endpoint);
-  const tableName = `squadron-e2e-${randomUUID().slice(0, 8)}`;
-  const store = new TeamStore({ client, tableName });
+  const { client, tableName, store, createTable } = storeOnOwnTable(endpoint, "squadron-e2e");
   const root = tempDir("squadron-team-e2e-");
   let github: FakeGitHub;
   let dist: string;
 
   beforeAll(async () => {
-    [dist, github] = await Promise.all([bundledRunner(), startFakeGitHub(), createTable(client, tableName)]);
+    [dist, github] = await Promise.all([bundledRunner(), startFakeGitHub(), createTable()]);
   });
   afterAll(async () => {
     client.destroy();

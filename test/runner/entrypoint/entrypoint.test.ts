@@ -3,17 +3,16 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { Team } from "../../../core/team-protocol/team.ts";
 import { readRunnerConfig } from "../../../runner/config/env.ts";
 import { ConfigError } from "../../../runner/config/exit-codes.ts";
-import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 import {
   bundledRunner,
   coworkTeam,
   initRunDir,
   scriptedAgent,
   startRunner,
+  storeOnOwnTable,
   writeRunManifest,
 } from "../session/fixtures.ts";
 
@@ -89,13 +88,11 @@ describe("runner configuration", () => {
 
 describe("runner entrypoint as a process", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
-  const client = localDynamoDbClient(endpoint);
-  const tableName = `squadron-runner-${randomUUID().slice(0, 8)}`;
-  const store = new TeamStore({ client, tableName });
+  const { client, tableName, store, createTable } = storeOnOwnTable(endpoint, "squadron-runner");
   const dirs: string[] = [];
   let dist: string;
   beforeAll(async () => {
-    [dist] = await Promise.all([bundledRunner(), createTable(client, tableName)]);
+    [dist] = await Promise.all([bundledRunner(), createTable()]);
   });
   afterAll(async () => {
     client.destroy();

@@ -5,16 +5,15 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AgentTeam, ScriptStep } from "../../../core/manifest/types.ts";
-import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { Team } from "../../../core/team-protocol/team.ts";
 import { readSessionRecord } from "../../../runner/session/session-record.ts";
-import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 import {
   bundledRunner,
   coworkTeam,
   initRunDir,
   scriptedAgent,
   startRunner,
+  storeOnOwnTable,
   writeRunManifest,
 } from "../session/fixtures.ts";
 
@@ -81,13 +80,11 @@ async function chargeStoppingProxy(endpoint: string, mode: "hold" | "apply") {
  */
 describe("runner state kept across the run and across relaunches", () => {
   const endpoint = inject("dynamoDbLocalEndpoint");
-  const client = localDynamoDbClient(endpoint);
-  const tableName = `squadron-relaunch-${randomUUID().slice(0, 8)}`;
-  const store = new TeamStore({ client, tableName });
+  const { client, tableName, store, createTable } = storeOnOwnTable(endpoint, "squadron-relaunch");
   const dirs: string[] = [];
   let entry: string;
   beforeAll(async () => {
-    const [dist] = await Promise.all([bundledRunner(), createTable(client, tableName)]);
+    const [dist] = await Promise.all([bundledRunner(), createTable()]);
     entry = join(dist, "entrypoint.js");
   });
   afterAll(async () => {

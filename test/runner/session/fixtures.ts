@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentSpec, AgentTeam, ScriptStep } from "../../../core/manifest/types.ts";
+import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { Team } from "../../../core/team-protocol/team.ts";
 import type { RunnerTimings } from "../../../runner/config/env.ts";
+import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
 
 /** A normalized agent spec (as the manifest parser produces it) driven by the scripted agent. */
 export function scriptedAgent(
@@ -153,4 +156,19 @@ export function startRunner(
     });
   });
   return { pid: child.pid ?? 0, result, kill: (signal) => child.kill(signal) };
+}
+
+/**
+ * A TeamStore on a table of its own (named `<prefix>-<8 hex>`) at a local store's endpoint;
+ * `createTable()` makes the table (call it in beforeAll).
+ */
+export function storeOnOwnTable(endpoint: string, prefix: string) {
+  const client = localDynamoDbClient(endpoint);
+  const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
+  return {
+    client,
+    tableName,
+    store: new TeamStore({ client, tableName }),
+    createTable: () => createTable(client, tableName),
+  };
 }

@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTable, TeamStore } from "../../../core/store/index.ts";
 import { type TaskCounts, TeamStoreSink } from "../../../runner/reporting/store-sink.ts";
 import { countTasks, TaskCountReporter } from "../../../runner/reporting/task-counts.ts";
-import { localDynamoDbClient } from "../../support/dynamodb-local.ts";
-import { coworkTeam, initRunDir, scriptedAgent } from "./fixtures.ts";
+import { coworkTeam, initRunDir, scriptedAgent, storeOnOwnTable } from "./fixtures.ts";
 
 describe("task counts", () => {
   const dirs: string[] = [];
@@ -76,10 +74,11 @@ describe("task counts", () => {
   });
 
   describe("in the store (DynamoDB Local)", () => {
-    const client = localDynamoDbClient(inject("dynamoDbLocalEndpoint"));
-    const tableName = `squadron-task-counts-${randomUUID().slice(0, 8)}`;
-    const store = new TeamStore({ client, tableName });
-    beforeAll(() => createTable(client, tableName));
+    const { client, store, createTable } = storeOnOwnTable(
+      inject("dynamoDbLocalEndpoint"),
+      "squadron-task-counts",
+    );
+    beforeAll(() => createTable());
     afterAll(() => client.destroy());
 
     it("sets status.tasks of its own run and leaves the item alone when they are equal", async () => {
